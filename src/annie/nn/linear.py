@@ -1,0 +1,47 @@
+"""The fully connected layer: every output neuron is a weighted sum of the inputs plus a bias."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import init
+from ..backend import get_default_dtype
+from ..errors import ConfigError, ShapeError
+from ..functional.linear import linear
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x W^T + b with W of shape (out_features, in_features), PyTorch's initialisation:
+    W and b from U(-1/sqrt(in_features), 1/sqrt(in_features))."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"Linear: {name} must be a positive integer, got {value!r}")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
+        self.bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw fresh weights as PyTorch does (kaiming_uniform with a=sqrt(5))."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if x.shape[-1] != self.in_features:
+            raise ShapeError(f"Linear(in_features={self.in_features}, out_features="
+                             f"{self.out_features}): expected input with last dimension "
+                             f"{self.in_features}, got shape {tuple(x.shape)}")
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

@@ -1,0 +1,204 @@
+"""``Module``, the base of every layer and model, and ``Parameter``, a tensor that is learned.
+
+A Module finds its parameters and sub-modules by walking its attributes in the order they were
+set, and names them as PyTorch does (``0.weight``, ``rnn.weight_ih_l0``), so a PyTorch
+``state_dict`` converted to NumPy arrays loads unchanged.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import ConfigError, ShapeError
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a Module learns: ``requires_grad`` is on and ``parameters()`` yields it."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter(" + super().__repr__() + ")"
+
+
+class Module:
+    """Base class of layers and models: define ``__init__`` (set parameters and sub-modules as
+    attributes) and ``forward``; call the module to run it."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_buffers", OrderedDict())
+
+    # ----- running ----------------------------------------------------------------------
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ----- walking the tree -------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """Direct sub-modules with their attribute names (list items as ``name.i``)."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def children(self) -> Iterator["Module"]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """This module and every sub-module, depth first, with dotted names."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator["Module"]:
+        for _, module in self.named_modules():
+            yield module
+
+    def _own_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every parameter with its dotted PyTorch-style name, each one once."""
+        seen: set[int] = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, param in module._own_parameters():
+                if id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self) -> list[Parameter]:
+        """Every parameter, in a fixed order (the order optimizers and state dicts use)."""
+        return [param for _, param in self.named_parameters()]
+
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """Keep an array that is state but not learned (saved in ``state_dict``)."""
+        self._buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for module_name, module in self.named_modules():
+            for name in module._buffers:
+                yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)
+
+    def num_parameters(self) -> int:
+        """The number of learned scalars."""
+        return int(sum(param.size for param in self.parameters()))
+
+    # ----- modes, gradients and dtype ---------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Switch to training mode (dropout active) or, with ``mode=False``, evaluation mode."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        """Switch to evaluation mode (dropout off)."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of every parameter."""
+        for param in self.parameters():
+            param.grad = None
+
+    def to(self, dtype) -> "Module":
+        """Convert every parameter and buffer to ``dtype`` in place (e.g. ``np.float64``)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise ConfigError(f"to(): dtype must be a float dtype, got {dtype}")
+        for param in self.parameters():
+            param.data = param.data.astype(dtype)
+            param.grad = None
+        for module in self.modules():
+            for name in module._buffers:
+                value = getattr(module, name)
+                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                    module.register_buffer(name, value.astype(dtype))
+        return self
+
+    def double(self) -> "Module":
+        """Convert to float64."""
+        return self.to(np.float64)
+
+    def float(self) -> "Module":
+        """Convert to float32."""
+        return self.to(np.float32)
+
+    # ----- state ------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Name -> copy of every parameter and buffer, with PyTorch's names."""
+        state: OrderedDict[str, np.ndarray] = OrderedDict()
+        for name, param in self.named_parameters():
+            state[name] = param.data.copy()
+        for name, buffer in self.named_buffers():
+            state[name] = np.array(buffer, copy=True)
+        return state
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> None:
+        """Copy arrays into the parameters and buffers of the same names (cast to their dtype).
+
+        With ``strict``, a missing or unexpected name is an error; a shape mismatch always is.
+        Nothing is changed unless every entry fits.
+        """
+        params = dict(self.named_parameters())
+        buffers = dict(self.named_buffers())
+        expected = set(params) | set(buffers)
+        given = set(state_dict)
+        if strict and expected != given:
+            missing = sorted(expected - given)
+            unexpected = sorted(given - expected)
+            raise ConfigError(f"load_state_dict into {type(self).__name__}: missing keys {missing}, "
+                              f"unexpected keys {unexpected}")
+        updates = []
+        for name, value in state_dict.items():
+            if isinstance(value, Tensor):
+                value = value.data
+            value = np.asarray(value)
+            target = params.get(name)
+            current = target.data if target is not None else buffers.get(name)
+            if current is None:
+                continue
+            if value.shape != current.shape:
+                raise ShapeError(f"load_state_dict into {type(self).__name__}: {name!r} has shape "
+                                 f"{value.shape} in the state dict, {current.shape} in the model")
+            updates.append((name, value.astype(current.dtype, copy=True)))
+        for name, value in updates:
+            if name in params:
+                params[name].data = value
+            else:
+                owner, _, attribute = name.rpartition(".")
+                module = dict(self.named_modules())[owner]
+                module.register_buffer(attribute, value)
+
+    # ----- printing ---------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The layer's own settings for ``repr`` (e.g. ``in_features=4, out_features=2``)."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        lines = [head]
+        for name, child in children:
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        return "\n".join(lines) + "\n)"

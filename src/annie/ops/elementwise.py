@@ -1,0 +1,290 @@
+"""Elementwise differentiable ops: arithmetic with broadcasting, exp, log, sqrt, abs, pow, clip, where.
+
+Each backward applies the derivative of its forward and un-broadcasts to the input's shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Function, Tensor, unbroadcast
+
+
+def _shape(array) -> tuple:
+    return np.shape(array)
+
+
+class Add(Function):
+    """a + b;  d/da = 1, d/db = 1."""
+
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a + b
+
+    def backward(ctx, grad):
+        shape_a, shape_b = ctx.shapes
+        return (unbroadcast(grad, shape_a) if ctx.needs_input_grad[0] else None,
+                unbroadcast(grad, shape_b) if ctx.needs_input_grad[1] else None)
+
+
+class Sub(Function):
+    """a - b;  d/da = 1, d/db = -1."""
+
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a - b
+
+    def backward(ctx, grad):
+        shape_a, shape_b = ctx.shapes
+        return (unbroadcast(grad, shape_a) if ctx.needs_input_grad[0] else None,
+                unbroadcast(-grad, shape_b) if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """a * b;  d/da = b, d/db = a."""
+
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return a * b
+
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        return (unbroadcast(grad * b, _shape(a)) if ctx.needs_input_grad[0] else None,
+                unbroadcast(grad * a, _shape(b)) if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    """a / b;  d/da = 1/b, d/db = -a/b^2."""
+
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return a / b
+
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        grad_a = unbroadcast(grad / b, _shape(a)) if ctx.needs_input_grad[0] else None
+        grad_b = unbroadcast(-grad * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """-a."""
+
+    def forward(ctx, a):
+        return -a
+
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    """a ** b;  d/da = b a^(b-1), d/db = a^b log(a) (where a > 0)."""
+
+    def forward(ctx, a, b):
+        out = np.power(a, b)
+        ctx.a, ctx.b, ctx.out = a, b, out
+        return out
+
+    def backward(ctx, grad):
+        a, b, out = ctx.a, ctx.b, ctx.out
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = unbroadcast(grad * b * np.power(a, b - 1), _shape(a))
+        if ctx.needs_input_grad[1]:
+            safe_log = np.log(np.where(a > 0, a, 1))
+            grad_b = unbroadcast(grad * out * safe_log, _shape(b))
+        return grad_a, grad_b
+
+
+class Exp(Function):
+    """exp(a);  d/da = exp(a)."""
+
+    def forward(ctx, a):
+        ctx.out = np.exp(a)
+        return ctx.out
+
+    def backward(ctx, grad):
+        return grad * ctx.out
+
+
+class Log(Function):
+    """log(a);  d/da = 1/a."""
+
+    def forward(ctx, a):
+        ctx.a = a
+        return np.log(a)
+
+    def backward(ctx, grad):
+        return grad / ctx.a
+
+
+class Sqrt(Function):
+    """sqrt(a);  d/da = 1 / (2 sqrt(a))."""
+
+    def forward(ctx, a):
+        ctx.out = np.sqrt(a)
+        return ctx.out
+
+    def backward(ctx, grad):
+        return grad / (2 * ctx.out)
+
+
+class Abs(Function):
+    """|a|;  d/da = sign(a) (0 at 0, as PyTorch)."""
+
+    def forward(ctx, a):
+        ctx.a = a
+        return np.abs(a)
+
+    def backward(ctx, grad):
+        return grad * np.sign(ctx.a)
+
+
+class Clip(Function):
+    """clip(a, low, high);  gradient 1 inside [low, high], 0 outside (as PyTorch's clamp)."""
+
+    def forward(ctx, a, low=None, high=None):
+        ctx.mask = np.ones(a.shape, dtype=bool)
+        if low is not None:
+            ctx.mask &= a >= low
+        if high is not None:
+            ctx.mask &= a <= high
+        return np.clip(a, low, high)
+
+    def backward(ctx, grad):
+        return grad * ctx.mask
+
+
+class Where(Function):
+    """where(condition, a, b): a where condition holds, else b."""
+
+    def forward(ctx, condition, a, b):
+        ctx.condition = np.asarray(condition, dtype=bool)
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.where(ctx.condition, a, b)
+
+    def backward(ctx, grad):
+        zero = np.zeros((), dtype=grad.dtype)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[1]:
+            grad_a = unbroadcast(np.where(ctx.condition, grad, zero), ctx.shapes[0])
+        if ctx.needs_input_grad[2]:
+            grad_b = unbroadcast(np.where(ctx.condition, zero, grad), ctx.shapes[1])
+        return None, grad_a, grad_b
+
+
+class Maximum(Function):
+    """Elementwise max(a, b); a tie sends half the gradient to each (as PyTorch)."""
+
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.maximum(a, b)
+
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        share_a = (a > b) + 0.5 * (a == b)
+        grad_a = unbroadcast(grad * share_a, _shape(a)) if ctx.needs_input_grad[0] else None
+        grad_b = unbroadcast(grad * (1 - share_a), _shape(b)) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Minimum(Function):
+    """Elementwise min(a, b); a tie sends half the gradient to each (as PyTorch)."""
+
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return np.minimum(a, b)
+
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        share_a = (a < b) + 0.5 * (a == b)
+        grad_a = unbroadcast(grad * share_a, _shape(a)) if ctx.needs_input_grad[0] else None
+        grad_b = unbroadcast(grad * (1 - share_a), _shape(b)) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Cast(Function):
+    """a converted to another float dtype; the gradient is converted back."""
+
+    def forward(ctx, a, dtype=None):
+        ctx.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype)
+
+
+def add(a, b) -> Tensor:
+    """a + b with broadcasting."""
+    return Add.apply(a, b)
+
+
+def sub(a, b) -> Tensor:
+    """a - b with broadcasting."""
+    return Sub.apply(a, b)
+
+
+def mul(a, b) -> Tensor:
+    """a * b with broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a, b) -> Tensor:
+    """a / b with broadcasting."""
+    return Div.apply(a, b)
+
+
+def neg(a) -> Tensor:
+    """-a."""
+    return Neg.apply(a)
+
+
+def pow(a, b) -> Tensor:  # noqa: A001 - the op's name
+    """a ** b."""
+    return Pow.apply(a, b)
+
+
+def exp(a) -> Tensor:
+    """e ** a."""
+    return Exp.apply(a)
+
+
+def log(a) -> Tensor:
+    """Natural logarithm."""
+    return Log.apply(a)
+
+
+def sqrt(a) -> Tensor:
+    """Square root."""
+    return Sqrt.apply(a)
+
+
+def abs(a) -> Tensor:  # noqa: A001 - the op's name
+    """|a|."""
+    return Abs.apply(a)
+
+
+def clip(a, low=None, high=None) -> Tensor:
+    """Limit a to [low, high] (either may be None)."""
+    return Clip.apply(a, low=low, high=high)
+
+
+def where(condition, a, b) -> Tensor:
+    """a where condition is true, else b (condition takes no gradient)."""
+    if isinstance(condition, Tensor):
+        condition = condition.data
+    return Where.apply(condition, a, b)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum."""
+    return Minimum.apply(a, b)
+
+
+def cast(a, dtype) -> Tensor:
+    """a converted to dtype."""
+    return Cast.apply(a, dtype=np.dtype(dtype))

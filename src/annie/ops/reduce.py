@@ -1,0 +1,98 @@
+"""Reductions: sum, mean, max, min over an axis (or all), with ``keepdims``."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Function, Tensor
+
+
+def _normalize_axis(axis, ndim: int):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    return tuple(a % ndim if ndim else a for a in axis)
+
+
+def _expand(grad: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
+    """Give a reduced gradient back its reduced axes (as size 1) so it broadcasts to the input."""
+    if keepdims or not axes:
+        return grad
+    return np.expand_dims(grad, axes)
+
+
+class Sum(Function):
+    """sum over axes;  d/da = 1 broadcast back to a's shape."""
+
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.shape = a.shape
+        ctx.axes = _normalize_axis(axis, a.ndim)
+        ctx.keepdims = keepdims
+        return np.sum(a, axis=axis, keepdims=keepdims)
+
+    def backward(ctx, grad):
+        return np.broadcast_to(_expand(grad, ctx.axes, ctx.keepdims), ctx.shape)
+
+
+class Mean(Function):
+    """mean over axes;  d/da = 1/n broadcast back."""
+
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.shape = a.shape
+        ctx.axes = _normalize_axis(axis, a.ndim)
+        ctx.keepdims = keepdims
+        count = 1
+        for ax in ctx.axes:
+            count *= a.shape[ax]
+        ctx.count = count
+        return np.mean(a, axis=axis, keepdims=keepdims)
+
+    def backward(ctx, grad):
+        scaled = _expand(grad, ctx.axes, ctx.keepdims) / ctx.count
+        return np.broadcast_to(scaled, ctx.shape)
+
+
+class _Extreme(Function):
+    """max/min over axes; the gradient goes to the extreme elements, split evenly among ties."""
+
+    reducer = staticmethod(np.max)
+
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.axes = _normalize_axis(axis, a.ndim)
+        ctx.keepdims = keepdims
+        kept = type(ctx).reducer(a, axis=axis, keepdims=True)
+        ctx.mask = a == kept
+        return kept if keepdims else np.squeeze(kept, axis=ctx.axes) if ctx.axes else kept
+
+    def backward(ctx, grad):
+        mask = ctx.mask
+        counts = mask.sum(axis=ctx.axes, keepdims=True)
+        return mask * (_expand(grad, ctx.axes, ctx.keepdims) / counts)
+
+
+class Max(_Extreme):
+    reducer = staticmethod(np.max)
+
+
+class Min(_Extreme):
+    reducer = staticmethod(np.min)
+
+
+def sum(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the op's name
+    """Sum of elements over ``axis`` (all when None)."""
+    return Sum.apply(a, axis=axis, keepdims=keepdims)
+
+
+def mean(a, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean of elements over ``axis`` (all when None)."""
+    return Mean.apply(a, axis=axis, keepdims=keepdims)
+
+
+def max(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the op's name
+    """Maximum over ``axis`` (all when None)."""
+    return Max.apply(a, axis=axis, keepdims=keepdims)
+
+
+def min(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the op's name
+    """Minimum over ``axis`` (all when None)."""
+    return Min.apply(a, axis=axis, keepdims=keepdims)

@@ -1,0 +1,204 @@
+"""Shape ops: reshape, transpose, indexing and slicing, concat, stack, split, broadcast."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..tensor import Function, Tensor, unbroadcast
+
+
+class Reshape(Function):
+    """The same elements in a new shape; the gradient is reshaped back."""
+
+    def forward(ctx, a, shape=None):
+        ctx.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} "
+                             f"({a.size} elements) into {tuple(shape)}") from None
+
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Transpose(Function):
+    """Axes permuted; the gradient is permuted back by the inverse permutation."""
+
+    def forward(ctx, a, axes=None):
+        if axes is None:
+            axes = tuple(reversed(range(a.ndim)))
+        ctx.inverse = tuple(np.argsort(axes))
+        return np.transpose(a, axes)
+
+    def backward(ctx, grad):
+        return np.transpose(grad, ctx.inverse)
+
+
+def _is_advanced(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(item, (list, np.ndarray)) for item in items)
+
+
+class GetItem(Function):
+    """a[index] for slices, integers and integer/boolean arrays.
+
+    Backward scatters the gradient into zeros of a's shape (``np.add.at`` for array indices,
+    so a row picked twice gets both gradients).
+    """
+
+    def forward(ctx, a, index=None):
+        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        try:
+            return a[index]
+        except IndexError as error:
+            raise ShapeError(f"indexing: {error} (tensor shape {a.shape})") from None
+
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        if _is_advanced(ctx.index):
+            np.add.at(out, ctx.index, grad)
+        else:
+            out[ctx.index] = grad
+        return out
+
+
+class Concat(Function):
+    """Tensors joined along an existing axis; the gradient is split at the same places."""
+
+    def forward(ctx, *arrays, axis=0):
+        try:
+            out = np.concatenate(arrays, axis=axis)
+        except ValueError as error:
+            shapes = [a.shape for a in arrays]
+            raise ShapeError(f"concat(axis={axis}): shapes {shapes} do not fit: {error}") from None
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return out
+
+    def backward(ctx, grad):
+        return tuple(np.split(grad, ctx.bounds, axis=ctx.axis))
+
+
+class Stack(Function):
+    """Tensors of one shape stacked along a new axis."""
+
+    def forward(ctx, *arrays, axis=0):
+        try:
+            out = np.stack(arrays, axis=axis)
+        except ValueError as error:
+            shapes = [a.shape for a in arrays]
+            raise ShapeError(f"stack(axis={axis}): shapes {shapes} differ: {error}") from None
+        ctx.axis = axis
+        ctx.count = len(arrays)
+        return out
+
+    def backward(ctx, grad):
+        return tuple(np.moveaxis(grad, ctx.axis, 0)[i] for i in range(ctx.count))
+
+
+class BroadcastTo(Function):
+    """a broadcast to a larger shape; the gradient is summed back."""
+
+    def forward(ctx, a, shape=None):
+        ctx.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape)
+
+
+def reshape(a, *shape) -> Tensor:
+    """a with a new shape (one entry may be -1)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Reshape.apply(a, shape=shape)
+
+
+def transpose(a, *axes) -> Tensor:
+    """a with its axes permuted (reversed when none are given)."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    return Transpose.apply(a, axes=axes or None)
+
+
+def swapaxes(a, axis1: int, axis2: int) -> Tensor:
+    """a with two axes exchanged."""
+    axes = list(range(a.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return Transpose.apply(a, axes=tuple(axes))
+
+
+def getitem(a, index) -> Tensor:
+    """a[index]; tensors used as indices are taken as their integer or boolean arrays."""
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(item.data if isinstance(item, Tensor) else item for item in index)
+    elif isinstance(index, list):
+        index = np.asarray(index)
+    return GetItem.apply(a, index=index)
+
+
+def concat(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    if len(tensors) == 0:
+        raise ShapeError("concat: needs at least one tensor")
+    return Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Stack tensors of one shape along a new axis."""
+    if len(tensors) == 0:
+        raise ShapeError("stack: needs at least one tensor")
+    return Stack.apply(*tensors, axis=axis)
+
+
+def split(a, sections, axis: int = 0) -> list:
+    """Split a along axis into equal parts (an int) or at the given indices (a list), as NumPy."""
+    size = a.shape[axis]
+    if isinstance(sections, (int, np.integer)):
+        if sections <= 0 or size % sections:
+            raise ShapeError(f"split: axis {axis} of size {size} does not divide into "
+                             f"{sections} equal parts")
+        step = size // sections
+        bounds = [(i * step, (i + 1) * step) for i in range(sections)]
+    else:
+        edges = [0, *sections, size]
+        bounds = list(zip(edges[:-1], edges[1:]))
+    axis = axis % a.ndim
+    prefix = (slice(None),) * axis
+    return [getitem(a, prefix + (slice(start, stop),)) for start, stop in bounds]
+
+
+def broadcast_to(a, shape) -> Tensor:
+    """a broadcast to shape."""
+    return BroadcastTo.apply(a, shape=tuple(shape))
+
+
+def unsqueeze(a, axis: int) -> Tensor:
+    """a with a new axis of size 1 at ``axis``."""
+    shape = list(a.shape)
+    axis = axis if axis >= 0 else axis + len(shape) + 1
+    shape.insert(axis, 1)
+    return Reshape.apply(a, shape=tuple(shape))
+
+
+def squeeze(a, axis=None) -> Tensor:
+    """a without axes of size 1 (only ``axis`` when given)."""
+    if axis is None:
+        shape = tuple(s for s in a.shape if s != 1)
+    else:
+        axis = axis % a.ndim
+        if a.shape[axis] != 1:
+            return Reshape.apply(a, shape=a.shape)
+        shape = a.shape[:axis] + a.shape[axis + 1:]
+    return Reshape.apply(a, shape=shape)
+
+
+def flatten(a, start_axis: int = 1) -> Tensor:
+    """a with all axes from ``start_axis`` on merged into one."""
+    start_axis = start_axis % a.ndim
+    return Reshape.apply(a, shape=a.shape[:start_axis] + (-1,))

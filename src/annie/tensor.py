@@ -1,0 +1,319 @@
+"""The ``Tensor``, the ``Function`` base of every differentiable op, and reverse-mode autodiff.
+
+A Tensor wraps an ndarray (``.data``) and, after ``backward()``, its gradient (``.grad``).
+A tensor made by an op remembers the op instance (``_ctx``); the op remembers its inputs.
+``backward()`` sorts that graph topologically without recursion (so a chain of 20,000 ops
+works) and applies the chain rule node by node: dL/dx = sum over consumers y of dL/dy * dy/dx.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import backend
+from .errors import DTypeError, ShapeError
+
+_grad_enabled = True
+_anomaly_hooks: list = []  # filled by diagnostics.detect_anomaly while it is active
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``annie.no_grad()``."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context in which ops record no graph: faster, for inference and parameter updates."""
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Context that turns graph recording back on inside ``no_grad()``."""
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = True
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def as_array(data: Any, dtype=None) -> np.ndarray:
+    """Convert data to an ndarray: ndarrays keep their dtype (float32, float64, integer labels),
+    Python numbers and lists become the default dtype (float32)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    return np.asarray(data, dtype=backend.get_default_dtype())
+
+
+class Tensor:
+    """An ndarray with an optional gradient and the op that made it."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_index", "name", "__weakref__")
+    __array_priority__ = 1000  # ndarray <op> Tensor calls the Tensor's reflected operator
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype=None, name: str | None = None):
+        array = as_array(data, dtype)
+        if requires_grad and array.dtype.kind != "f":
+            raise DTypeError(
+                f"Tensor: only floating-point tensors can require gradients, got dtype {array.dtype}")
+        self.data: np.ndarray = array
+        self.grad: np.ndarray | None = None
+        self.requires_grad: bool = bool(requires_grad)
+        self._ctx: Function | None = None
+        self._index: int = 0
+        self.name = name
+
+    # ----- basic properties -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (parameters, inputs), not by an op."""
+        return self._ctx is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self._ctx is not None:
+            extra = f", grad_fn={type(self._ctx).__name__}"
+        return f"tensor({body}, dtype={self.data.dtype}{extra})"
+
+    __hash__ = object.__hash__
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ShapeError(f"item(): tensor has {self.data.size} elements, expected exactly 1")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing the data but cut off from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place and return self."""
+        if flag and self.data.dtype.kind != "f":
+            raise DTypeError(f"requires_grad_: dtype {self.data.dtype} cannot require gradients")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def astype(self, dtype) -> "Tensor":
+        """A copy converted to ``dtype`` (differentiable between float dtypes)."""
+        from .ops.elementwise import cast
+        return cast(self, dtype)
+
+    # ----- autodiff ---------------------------------------------------------------------
+    def backward(self, grad: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) * grad into ``.grad`` of every leaf that requires grad.
+
+        ``grad`` is the upstream gradient dL/d(self); it defaults to 1 for a one-element tensor.
+        """
+        if not self.requires_grad:
+            raise ShapeError("backward(): this tensor does not require grad "
+                             "(no input had requires_grad=True, or it was made under no_grad())")
+        if grad is None:
+            if self.data.size != 1:
+                raise ShapeError(
+                    f"backward(): grad can be left out only for a one-element tensor, "
+                    f"this one has shape {self.data.shape}; pass grad= of that shape")
+            grad = np.ones_like(self.data)
+        else:
+            grad = as_array(grad, self.data.dtype)
+            if grad.shape != self.data.shape:
+                raise ShapeError(f"backward(): grad has shape {grad.shape}, "
+                                 f"tensor has shape {self.data.shape}")
+        if self._ctx is None:
+            _accumulate_leaf(self, grad)
+            return
+        run_backward(self._ctx, self._index, grad)
+
+
+def _accumulate_leaf(tensor: Tensor, grad: np.ndarray) -> None:
+    if grad.dtype != tensor.data.dtype:
+        grad = grad.astype(tensor.data.dtype)
+    if tensor.grad is None:
+        tensor.grad = grad.copy()  # never alias an array an op may hand to several inputs
+    else:
+        tensor.grad += grad
+
+
+def _topological_order(root: "Function") -> list:
+    """Function nodes reachable from root, each after every node that consumes its output."""
+    order: list = []
+    visited = {id(root)}
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for parent in node.parents:
+            parent_node = parent._ctx
+            if parent_node is not None and id(parent_node) not in visited:
+                visited.add(id(parent_node))
+                stack.append((parent_node, False))
+    order.reverse()  # consumers first
+    return order
+
+
+def run_backward(root: "Function", index: int, grad: np.ndarray) -> None:
+    """Propagate ``grad`` (dL/d output ``index`` of ``root``) through the graph to the leaves."""
+    order = _topological_order(root)
+    root._grad_outputs = [None] * root.n_outputs
+    root._grad_outputs[index] = grad
+    for node in order:
+        grad_outputs = node._grad_outputs
+        node._grad_outputs = None
+        if grad_outputs is None:
+            continue
+        if node.n_outputs == 1:
+            grad_in = node.backward(grad_outputs[0])
+        else:
+            grad_in = node.backward(*grad_outputs)
+        if not isinstance(grad_in, tuple):
+            grad_in = (grad_in,)
+        if _anomaly_hooks:
+            for hook in _anomaly_hooks:
+                hook("backward", node, grad_in)
+        for parent, parent_grad in zip(node.parents, grad_in):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            parent_node = parent._ctx
+            if parent_node is None:
+                _accumulate_leaf(parent, parent_grad)
+                continue
+            if parent_node._grad_outputs is None:
+                parent_node._grad_outputs = [None] * parent_node.n_outputs
+            slot = parent_node._grad_outputs
+            if slot[parent._index] is None:
+                slot[parent._index] = parent_grad
+            else:
+                slot[parent._index] = slot[parent._index] + parent_grad
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    A subclass defines ``forward(ctx, *arrays, **options) -> ndarray`` (or a tuple of ndarrays
+    for several outputs) and ``backward(ctx, grad_output) -> grad per input`` on raw arrays; the
+    instance itself is the ``ctx`` that carries what forward saved for backward.
+    ``ctx.needs_input_grad[i]`` says whether input i needs a gradient. Use ``Op.apply(...)``.
+    """
+
+    __slots__ = ("parents", "needs_input_grad", "n_outputs", "_grad_outputs", "__dict__")
+
+    def forward(ctx, *arrays, **options):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(ctx).__name__}.forward is not defined")
+
+    def backward(ctx, *grad_outputs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(ctx).__name__}.backward is not defined")
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        """Run forward on the inputs' arrays and, when a gradient is needed, record the node."""
+        arrays = []
+        needs = []
+        any_needs = False
+        for item in inputs:
+            if isinstance(item, Tensor):
+                arrays.append(item.data)
+                flag = item.requires_grad
+            else:
+                arrays.append(item)
+                flag = False
+            needs.append(flag)
+            any_needs = any_needs or flag
+        ctx = cls()
+        ctx.needs_input_grad = needs
+        record = any_needs and _grad_enabled
+        result = ctx.forward(*arrays, **options)
+        if _anomaly_hooks:
+            for hook in _anomaly_hooks:
+                hook("forward", ctx, result if isinstance(result, tuple) else (result,))
+        if isinstance(result, tuple):
+            outputs = tuple(_wrap(array, ctx if record else None, i) for i, array in enumerate(result))
+            ctx.n_outputs = len(result)
+        else:
+            outputs = _wrap(result, ctx if record else None, 0)
+            ctx.n_outputs = 1
+        if record:
+            ctx.parents = tuple(item if isinstance(item, Tensor) else _CONSTANT for item in inputs)
+            ctx._grad_outputs = None
+        return outputs
+
+
+def _wrap(array: np.ndarray, ctx, index: int) -> Tensor:
+    out = Tensor.__new__(Tensor)
+    out.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+    out.grad = None
+    out.requires_grad = ctx is not None
+    out._ctx = ctx
+    out._index = index
+    out.name = None
+    return out
+
+
+_CONSTANT = Tensor(np.zeros(()))  # stands for a non-tensor input of a recorded op
+
+
+def unbroadcast(grad: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Make a Tensor. Float ndarrays keep their dtype; Python numbers and lists become float32."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
