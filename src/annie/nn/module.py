@@ -6,6 +6,7 @@ set, and names them as PyTorch does (``0.weight``, ``rnn.weight_ih_l0``), so a P
 """
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from typing import Any, Iterator
 
@@ -36,6 +37,12 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_buffers", OrderedDict())
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Wrap each subclass's own ``__init__`` so every module remembers how it was built."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_init(cls.__dict__["__init__"])
 
     # ----- running ----------------------------------------------------------------------
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
@@ -202,3 +209,20 @@ class Module:
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_repr}")
         return "\n".join(lines) + "\n)"
+
+
+def _recording_init(init):
+    """``init`` that first stores its arguments in ``self._init_args`` ({"args", "kwargs"}).
+
+    Only the outermost constructor call records (a subclass calling ``super().__init__`` does
+    not overwrite it), so ``type(m)(*m._init_args["args"], **m._init_args["kwargs"])`` builds
+    the same architecture again; ``annie.io`` saves models this way.
+    """
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if "_init_args" not in vars(self):
+            object.__setattr__(self, "_init_args", {"args": args, "kwargs": kwargs})
+        init(self, *args, **kwargs)
+
+    return __init__
