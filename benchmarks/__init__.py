@@ -1,0 +1,1 @@
+"""Benchmarks of annie against PyTorch (CPU) and scikit-learn: ``python benchmarks/run.py``."""

@@ -1,0 +1,175 @@
+"""The shared timing harness: interleaved repeated timing, medians, ratios, table and JSON.
+
+Every contender of a workload (annie, PyTorch, scikit-learn) runs a block of steps in turn,
+the order rotating every repeat, so that a slow spell of a shared machine hits all of them.
+A workload's speed is the median over repeats of (block time / steps in the block).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class Settings:
+    """How hard to measure and how big the workloads are.
+
+    ``scale`` divides the batch/time/width sizes (1 = the sizes of the issue; the smoke test uses
+    a small model through ``tiny``). ``repeats`` is the number of interleaved timed blocks.
+    """
+
+    repeats: int = 7
+    steps_per_block: int = 20
+    warmup_blocks: int = 1
+    tiny: bool = False
+    seed: int = 0
+
+
+@dataclass
+class Contender:
+    """One library's version of a workload: ``step()`` does one unit of work (a training step,
+    one prediction); ``steps`` tells how many units one call of ``step`` does."""
+
+    name: str
+    step: Callable[[], object]
+    steps: int = 1
+
+
+@dataclass
+class WorkloadResult:
+    """Medians per contender (seconds per unit, or the ``unit`` given), ratios against annie,
+    and skip reasons."""
+
+    name: str
+    description: str
+    unit: str = "s/step"
+    higher_is_better: bool = False  # True for rates (GFLOP/s), False for times and memory
+    seconds: dict = field(default_factory=dict)  # contender -> median seconds per unit
+    samples: dict = field(default_factory=dict)  # contender -> every per-unit sample
+    skipped: dict = field(default_factory=dict)  # contender -> reason
+    extra: dict = field(default_factory=dict)
+
+    def ratio(self, other: str) -> float | None:
+        """annie's speed / other's speed (> 1 means annie is faster); None when one is missing."""
+        if "annie" not in self.seconds or other not in self.seconds:
+            return None
+        if self.higher_is_better:
+            return self.seconds["annie"] / self.seconds[other]
+        return self.seconds[other] / self.seconds["annie"]
+
+    def to_json(self) -> dict:
+        ratios = {name: self.ratio(name) for name in self.seconds if name != "annie"}
+        return {"name": self.name, "description": self.description, "unit": self.unit,
+                "higher_is_better": self.higher_is_better,
+                "median": self.seconds, "samples": self.samples,
+                "ratio_annie_speed_over": {k: v for k, v in ratios.items() if v is not None},
+                "skipped": self.skipped, "extra": self.extra}
+
+
+def time_interleaved(contenders: list[Contender], settings: Settings) -> dict[str, list[float]]:
+    """Per-unit seconds of every timed block, per contender; warm-up blocks are not kept."""
+    samples: dict[str, list[float]] = {c.name: [] for c in contenders}
+    total = settings.warmup_blocks + settings.repeats
+    for repeat in range(total):
+        shift = repeat % len(contenders)
+        order = contenders[shift:] + contenders[:shift]
+        for contender in order:
+            step = contender.step
+            calls = settings.steps_per_block
+            start = time.perf_counter()
+            for _ in range(calls):
+                step()
+            elapsed = time.perf_counter() - start
+            if repeat >= settings.warmup_blocks:
+                samples[contender.name].append(elapsed / (calls * contender.steps))
+    return samples
+
+
+def measure(result: WorkloadResult, contenders: list[Contender], settings: Settings) -> WorkloadResult:
+    """Time the contenders interleaved and store medians and samples in ``result``."""
+    if not contenders:
+        return result
+    samples = time_interleaved(contenders, settings)
+    for name, values in samples.items():
+        result.samples[name] = values
+        result.seconds[name] = statistics.median(values)
+    return result
+
+
+def machine_description() -> dict:
+    """CPU model, core count, Python, NumPy/BLAS and library versions, for the report."""
+    import os
+
+    import numpy as np
+    info = {"python": platform.python_version(), "platform": platform.platform(),
+            "cpu_count": os.cpu_count(), "numpy": np.__version__}
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        info["cpu"] = platform.processor()
+    try:
+        import torch
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        info["torch"] = None
+    try:
+        import sklearn
+        info["sklearn"] = sklearn.__version__
+    except ImportError:
+        info["sklearn"] = None
+    return info
+
+
+def _format_seconds(seconds: float, unit: str) -> str:
+    if unit != "s/step":
+        return f"{seconds:.3g} {unit}"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+def format_table(results: list[WorkloadResult]) -> str:
+    """A plain-text table: one row per workload, medians per contender and ratios vs annie."""
+    header = ["workload", "annie", "pytorch", "sklearn", "annie/pytorch", "annie/sklearn", "note"]
+    rows = [header]
+    for result in results:
+        cells = [result.name]
+        for name in ("annie", "torch", "sklearn"):
+            if name in result.seconds:
+                cells.append(_format_seconds(result.seconds[name], result.unit))
+            else:
+                cells.append("-")
+        for name in ("torch", "sklearn"):
+            ratio = result.ratio(name)
+            cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
+        notes = [f"{name} skipped: {reason}" for name, reason in result.skipped.items()]
+        notes += [f"{key}={value}" for key, value in result.extra.items() if key.startswith("note")]
+        cells.append("; ".join(notes))
+        rows.append(cells)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        body = "  ".join(cell.ljust(width) for cell, width in zip(row, widths))
+        lines.append((body + "  " + row[-1]).rstrip())
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def write_json(path: str, results: list[WorkloadResult], settings: Settings) -> None:
+    """Write every result plus the machine description and settings as JSON."""
+    document = {"machine": machine_description(), "settings": settings.__dict__,
+                "results": [result.to_json() for result in results]}
+    with open(path, "w") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")

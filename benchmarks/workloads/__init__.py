@@ -1,0 +1,16 @@
+"""The benchmark workloads, one module per model family; ``WORKLOADS`` maps name -> runner."""
+from . import mlp, peak, process, recurrent
+
+# name -> function(settings, results so far) -> WorkloadResult, in the order they run.
+WORKLOADS = {
+    "mlp-small": mlp.run_mlp_small,
+    "mlp-mnist": mlp.run_mlp_mnist,
+    "predict-1": mlp.run_predict_one,
+    "rnn": recurrent.run_rnn,
+    "lstm": recurrent.run_lstm,
+    "gru": recurrent.run_gru,
+    "char-lstm": recurrent.run_char_lstm,
+    "import": process.run_import_time,
+    "peak-rss": process.run_peak_rss,
+    "matmul-peak": peak.run_matmul_peak,
+}

@@ -1,0 +1,69 @@
+"""Helpers the workloads share: which annie parts exist yet, PyTorch/scikit-learn availability,
+copying annie's initial weights into the PyTorch twin, and fixed random data."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def annie_missing(*dotted_names: str) -> str | None:
+    """None when every ``annie.<name>`` exists, else a reason naming the missing ones."""
+    import annie
+    missing = []
+    for dotted in dotted_names:
+        value = annie
+        try:
+            for part in dotted.split("."):
+                value = getattr(value, part)
+        except (AttributeError, ImportError):
+            missing.append("annie." + dotted)
+    if missing:
+        return "not in annie yet: " + ", ".join(missing)
+    return None
+
+
+def import_torch():
+    """The torch module, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def import_sklearn_mlp():
+    """scikit-learn's MLPClassifier, or None when scikit-learn is not installed."""
+    try:
+        from sklearn.neural_network import MLPClassifier
+    except ImportError:
+        return None
+    return MLPClassifier
+
+
+def copy_weights_to_torch(annie_model, torch_model) -> None:
+    """Load annie's state_dict (PyTorch names) into the PyTorch model: same initial weights."""
+    import torch
+    state = {name: torch.from_numpy(np.array(value, copy=True))
+             for name, value in annie_model.state_dict().items()}
+    torch_model.load_state_dict(state)
+
+
+def random_batches(n_batches: int, shape: tuple, n_classes: int, label_shape: tuple, seed: int):
+    """Fixed float32 inputs of ``shape`` and int64 labels of ``label_shape``, n_batches of each."""
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal(shape).astype(np.float32) for _ in range(n_batches)]
+    labels = [rng.integers(0, n_classes, size=label_shape).astype(np.int64)
+              for _ in range(n_batches)]
+    return inputs, labels
+
+
+class Cycle:
+    """Hands out the items of a list round and round (cheaper than itertools in a closure)."""
+
+    def __init__(self, items: list):
+        self.items = items
+        self.position = 0
+
+    def next(self):
+        item = self.items[self.position]
+        self.position = (self.position + 1) % len(self.items)
+        return item
