@@ -1,0 +1,49 @@
+"""Checks shared by the data helpers: turn inputs into arrays and reject empty or mismatched data."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ..tensor import Tensor
+
+
+def to_array(data: Any, name: str) -> np.ndarray:
+    """``data`` (ndarray, Tensor, list) as an ndarray with at least one dimension and one row."""
+    if data is None:
+        raise DataError(f"{name}: got None, expected an array")
+    if isinstance(data, Tensor):
+        data = data.data
+    array = np.asarray(data)
+    if array.ndim == 0:
+        raise DataError(f"{name}: expected an array with a first (sample) axis, got a scalar")
+    if array.shape[0] == 0:
+        raise DataError(f"{name}: is empty (shape {array.shape})")
+    return array
+
+
+def check_same_length(X: np.ndarray, y: np.ndarray | None, where: str) -> None:
+    """Raise DataError when X and y do not hold the same number of samples."""
+    if y is not None and len(X) != len(y):
+        raise DataError(
+            f"{where}: X and y have different lengths: X has {len(X)} samples (shape {X.shape}), "
+            f"y has {len(y)} (shape {y.shape})")
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """``value`` as an int, or ConfigError when it is not an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def make_generator(seed: int | None) -> np.random.Generator:
+    """A generator seeded with ``seed``, or annie's own generator (``annie.backend.rng()``) when None."""
+    from .. import backend
+
+    if seed is None:
+        return backend.rng()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return np.random.default_rng(int(seed))

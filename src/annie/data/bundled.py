@@ -1,0 +1,100 @@
+"""Small real datasets shipped inside annie (``annie/data/datasets/``); nothing is downloaded.
+
+Every loader returns NumPy arrays: features as float32 and classification labels as int64
+(regression targets as float32). Sources and licences are in ``datasets/README.md``.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+from importlib import resources
+
+import numpy as np
+
+from ..errors import ConfigError
+
+IRIS_CLASS_NAMES = ("setosa", "versicolor", "virginica")
+IRIS_FEATURE_NAMES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                      "petal width (cm)")
+DIABETES_FEATURE_NAMES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
+
+_DESCRIPTIONS = {
+    "digits": "8x8 images of handwritten digits 0-9: 1,797 samples, 64 features (0-16), 10 classes",
+    "iris": "Fisher's iris flowers: 150 samples, 4 measurements in cm, 3 species",
+    "diabetes": "diabetes progression one year after baseline: 442 patients, 10 raw features, "
+                "regression target",
+    "sunspots": "yearly mean sunspot number 1700-2008: a 309-step real time series",
+    "shakespeare": "Shakespeare's 'As You Like It', full text (125,179 characters) for "
+                   "character-level models",
+}
+
+
+def list_datasets() -> dict[str, str]:
+    """The bundled datasets: name -> one-line description (load one with ``load_<name>()``)."""
+    return dict(_DESCRIPTIONS)
+
+
+def _read_bytes(file_name: str) -> bytes:
+    """The bytes of a bundled file, decompressed when its name ends in ``.gz``."""
+    raw = resources.files("annie.data").joinpath("datasets", file_name).read_bytes()
+    return gzip.decompress(raw) if file_name.endswith(".gz") else raw
+
+
+def _read_table(file_name: str, delimiter: str | None, skip_rows: int = 0) -> np.ndarray:
+    """A bundled numeric text table as a float64 array (one row per line)."""
+    text = _read_bytes(file_name).decode("ascii")
+    return np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=skip_rows,
+                      dtype=np.float64, ndmin=2)
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Handwritten digits (UCI optical recognition set, as in scikit-learn).
+
+    Returns X float32 (1797, 64): the 8x8 images row by row, each pixel a count 0..16
+    (divide by 16 for [0, 1]); y int64 (1797,): the digit 0..9.
+    """
+    table = _read_table("digits.csv.gz", delimiter=",")
+    return table[:, :64].astype(np.float32), table[:, 64].astype(np.int64)
+
+
+def load_iris() -> tuple[np.ndarray, np.ndarray]:
+    """Fisher's iris flowers: X float32 (150, 4) in cm (``IRIS_FEATURE_NAMES``), y int64 (150,)
+    the species 0..2 (``IRIS_CLASS_NAMES``), 50 of each."""
+    table = _read_table("iris.csv", delimiter=",", skip_rows=1)
+    return table[:, :4].astype(np.float32), table[:, 4].astype(np.int64)
+
+
+def load_diabetes() -> tuple[np.ndarray, np.ndarray]:
+    """Diabetes regression set (Efron et al. 2004): X float32 (442, 10) raw, unscaled features
+    (``DIABETES_FEATURE_NAMES``), y float32 (442,) disease progression after one year (25..346)."""
+    features = _read_table("diabetes_data_raw.csv.gz", delimiter=None)
+    target = _read_table("diabetes_target.csv.gz", delimiter=None)
+    return features.astype(np.float32), target[:, 0].astype(np.float32)
+
+
+def load_sunspots(return_years: bool = False):
+    """Yearly mean sunspot numbers 1700-2008 as a float32 series of shape (309,).
+
+    With ``return_years=True`` returns ``(years int64 (309,), series float32 (309,))``.
+    Cut it into supervised pairs with ``make_windows(series, window, horizon)``.
+    """
+    table = _read_table("sunspots.csv", delimiter=",", skip_rows=1)
+    series = table[:, 1].astype(np.float32)
+    if return_years:
+        return table[:, 0].astype(np.int64), series
+    return series
+
+
+def load_shakespeare() -> str:
+    """The full text of Shakespeare's 'As You Like It' (125,179 ASCII characters, public domain)."""
+    return _read_bytes("shakespeare_as_you_like_it.txt.gz").decode("ascii")
+
+
+_TEXTS = {"shakespeare": load_shakespeare}
+
+
+def load_text(name: str = "shakespeare") -> str:
+    """A bundled text corpus as one string (encode it with ``char_encode`` or ``CharVocab``)."""
+    if name not in _TEXTS:
+        raise ConfigError(f"load_text: unknown corpus {name!r}; available: {sorted(_TEXTS)}")
+    return _TEXTS[name]()
