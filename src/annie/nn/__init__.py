@@ -1,6 +1,17 @@
 """Layers and models: ``Module``, ``Parameter``, ``Linear``, ``Sequential`` and the rest."""
+from .activation import (ELU, GELU, SELU, HardSigmoid, Hardsigmoid, Identity, LeakyReLU,
+                         LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Softsign, Swish, Tanh,
+                         activation_module)
 from .container import ModuleList, Sequential
+from .dropout import Dropout
+from .embedding import Embedding
+from .flatten import Flatten
 from .linear import Linear
 from .module import Module, Parameter
+from .normalization import LayerNorm
+from . import utils  # annie.nn.utils: clip_grad_norm_, clip_grad_value_
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "ModuleList"]
+__all__ += ["Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU",
+            "Swish", "Softplus", "Softsign", "Hardsigmoid", "HardSigmoid", "Softmax", "LogSoftmax",
+            "activation_module", "Dropout", "Embedding", "LayerNorm", "Flatten"]

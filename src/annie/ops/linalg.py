@@ -24,11 +24,11 @@ class MatMul(Function):
         a, b = ctx.a, ctx.b
         a2 = a[None, :] if a.ndim == 1 else a          # treat a vector as a one-row matrix
         b2 = b[:, None] if b.ndim == 1 else b          # and as a one-column matrix
-        g = grad
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+        g = grad  # give grad the matrix axes that 1-D operands dropped (column first)
         if b.ndim == 1:
             g = np.expand_dims(g, -1)
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = g @ np.swapaxes(b2, -1, -2)

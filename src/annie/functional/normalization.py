@@ -1,0 +1,67 @@
+"""Layer normalization over the last axes, fused with its own backward.
+
+y = (x - mu) / sqrt(var + eps) * weight + bias, with mu and the biased var taken over the
+normalized (trailing) axes of each sample.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..tensor import Function, Tensor
+
+
+class LayerNormFunction(Function):
+    """With xhat = (x - mu) * r, r = 1 / sqrt(var + eps), gh = g * weight and means over the
+    normalized axes:  dL/dx = r * (gh - mean(gh) - xhat * mean(gh * xhat)),
+    dL/dweight = sum over samples of g * xhat,  dL/dbias = sum over samples of g."""
+
+    def forward(ctx, x, weight=None, bias=None, normalized_ndim=1, eps=1e-5):
+        axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
+        mean = np.mean(x, axis=axes, keepdims=True)
+        centered = x - mean
+        variance = np.mean(centered * centered, axis=axes, keepdims=True)
+        ctx.inverse_std = 1.0 / np.sqrt(variance + eps)
+        ctx.normalized = centered * ctx.inverse_std
+        ctx.axes, ctx.weight = axes, weight
+        ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
+        out = ctx.normalized
+        if weight is not None:
+            out = out * weight
+        if bias is not None:
+            out = out + bias
+        return out
+
+    def backward(ctx, grad):
+        normalized, axes = ctx.normalized, ctx.axes
+        sample_axes = tuple(range(grad.ndim - len(axes)))
+        needs = ctx.needs_input_grad
+        grad_x = grad_weight = grad_bias = None
+        if needs[0]:
+            grad_normalized = grad * ctx.weight if ctx.has_weight else grad
+            mean_grad = np.mean(grad_normalized, axis=axes, keepdims=True)
+            mean_projection = np.mean(grad_normalized * normalized, axis=axes, keepdims=True)
+            grad_x = ctx.inverse_std * (grad_normalized - mean_grad - normalized * mean_projection)
+        if ctx.has_weight and needs[1]:
+            grad_weight = np.sum(grad * normalized, axis=sample_axes)
+        if ctx.has_bias and needs[2]:
+            grad_bias = np.sum(grad, axis=sample_axes)
+        return grad_x, grad_weight, grad_bias
+
+
+def layer_norm(x, normalized_shape: int | Sequence[int], weight=None, bias=None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` axes: (x - mu) / sqrt(var + eps), then
+    scale by ``weight`` and shift by ``bias`` (each of shape normalized_shape, or None)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(int(size) for size in normalized_shape)
+    if len(shape) == 0 or len(shape) > x.ndim or tuple(x.shape[x.ndim - len(shape):]) != shape:
+        raise ShapeError(f"layer_norm: normalized_shape {shape} does not match the trailing "
+                         f"axes of the input of shape {tuple(x.shape)}")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and tuple(value.shape) != shape:
+            raise ShapeError(f"layer_norm: {name} has shape {tuple(value.shape)}, expected {shape}")
+    return LayerNormFunction.apply(x, weight, bias, normalized_ndim=len(shape), eps=float(eps))

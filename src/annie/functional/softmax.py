@@ -1,0 +1,68 @@
+"""Softmax and log-softmax along an axis, fused with their own backward.
+
+softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m) with m = max_j x_j (the shift changes nothing
+mathematically and keeps every exponent <= 0, so nothing overflows).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..tensor import Function, Tensor
+
+
+def _as_tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _checked_axis(name: str, x: Tensor, axis: int) -> int:
+    if not -x.ndim <= axis < x.ndim or x.ndim == 0:
+        raise ShapeError(f"{name}: axis {axis} is out of range for a tensor of shape {x.shape}")
+    return int(axis)
+
+
+def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
+    """x minus its maximum along axis (every entry <= 0; an all -inf row stays finite-safe)."""
+    peak = np.max(x, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0)
+    return x - peak
+
+
+class Softmax(Function):
+    """s = softmax(x);  dL/dx = s * (g - sum_j g_j s_j)."""
+
+    def forward(ctx, x, axis=-1):
+        exps = np.exp(_shifted(x, axis))
+        ctx.out = exps / np.sum(exps, axis=axis, keepdims=True)
+        ctx.axis = axis
+        return ctx.out
+
+    def backward(ctx, grad):
+        out = ctx.out
+        return out * (grad - np.sum(grad * out, axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - m - log sum_j e^(x_j - m);  dL/dx = g - softmax(x) * sum_j g_j."""
+
+    def forward(ctx, x, axis=-1):
+        shifted = _shifted(x, axis)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        ctx.out = out
+        ctx.axis = axis
+        return out
+
+    def backward(ctx, grad):
+        return grad - np.exp(ctx.out) * np.sum(grad, axis=ctx.axis, keepdims=True)
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``axis`` (the last by default)."""
+    x = _as_tensor(x)
+    return Softmax.apply(x, axis=_checked_axis("softmax", x, axis))
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """log_softmax(x)_i = x_i - log sum_j e^(x_j) along ``axis`` (the last by default)."""
+    x = _as_tensor(x)
+    return LogSoftmax.apply(x, axis=_checked_axis("log_softmax", x, axis))

@@ -1,0 +1,171 @@
+"""Activation layers: one Module per activation function, with PyTorch's names and defaults."""
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..functional import activations as F
+from ..functional.softmax import log_softmax, softmax
+from .module import Module
+
+
+class Identity(Module):
+    """f(x) = x (the linear activation); passes its input through."""
+
+    def forward(self, x):
+        return F.identity(x)
+
+
+class Sigmoid(Module):
+    """sigma(x) = 1 / (1 + e^-x)."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class ReLU(Module):
+    """max(0, x)."""
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """x if x > 0 else negative_slope * x."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """x if x > 0 else alpha (e^x - 1)."""
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    """scale * elu(x, alpha) with alpha = 1.6733, scale = 1.0507 (self-normalizing)."""
+
+    def forward(self, x):
+        return F.selu(x)
+
+
+class GELU(Module):
+    """x Phi(x), Phi the standard normal CDF (exact erf form)."""
+
+    def forward(self, x):
+        return F.gelu(x)
+
+
+class SiLU(Module):
+    """x sigma(x) (swish)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+Swish = SiLU
+
+
+class Softplus(Module):
+    """log(1 + e^(beta x)) / beta, reverting to x where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        if beta <= 0:
+            raise ConfigError(f"Softplus: beta must be positive, got {beta}")
+        self.beta = float(beta)
+        self.threshold = float(threshold)
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, x):
+        return F.softsign(x)
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6."""
+
+    def forward(self, x):
+        return F.hard_sigmoid(x)
+
+
+HardSigmoid = Hardsigmoid
+
+
+class Softmax(Module):
+    """e^(x_i) / sum_j e^(x_j) along ``dim``."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = int(dim)
+
+    def forward(self, x):
+        return softmax(x, axis=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """x_i - log sum_j e^(x_j) along ``dim``."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = int(dim)
+
+    def forward(self, x):
+        return log_softmax(x, axis=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+_MODULES = {
+    "identity": Identity, "linear": Identity, "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU,
+    "leaky_relu": LeakyReLU, "leakyrelu": LeakyReLU, "elu": ELU, "selu": SELU, "gelu": GELU,
+    "silu": SiLU, "swish": SiLU, "softplus": Softplus, "softsign": Softsign,
+    "hard_sigmoid": Hardsigmoid, "hardsigmoid": Hardsigmoid, "softmax": Softmax,
+    "log_softmax": LogSoftmax, "logsoftmax": LogSoftmax,
+}
+
+
+def activation_module(name: str, **options) -> Module:
+    """A new activation layer by name (e.g. "relu", "leaky_relu", "LeakyReLU"), built with
+    ``options`` (e.g. negative_slope=0.2); case and '-' vs '_' do not matter."""
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in _MODULES:
+        raise ConfigError(f"unknown activation {name!r}; valid names are "
+                          f"{', '.join(sorted(_MODULES))}")
+    try:
+        return _MODULES[key](**options)
+    except TypeError as error:
+        raise ConfigError(f"activation {name!r}: bad options {options}: {error}") from None
