@@ -1,0 +1,284 @@
+"""Multi-class losses: cross-entropy on logits (one fused op) and negative log-likelihood.
+
+Classes sit on axis 1 as in PyTorch: logits of shape (N, C) or (N, C, d1, ...) (or (C,) for one
+sample), class targets of shape (N,) or (N, d1, ...). Internally every position becomes a row of
+a (M, C) matrix, M = N * d1 * ...; the loss of row m with target distribution q_m is
+-sum_c q_mc log p_mc, where log p = log_softmax(logits) (the lecture's
+L_CE = -1/N sum_i sum_j y_ij log f(x_ij)).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..tensor import Function, Tensor
+from ._reduction import Loss, as_prediction, check_reduction, data_of
+
+
+# ----- moving the class axis: (N, C, d1, ...) <-> rows (M, C) ------------------------------
+def _to_rows(array: np.ndarray) -> np.ndarray:
+    """(C,) -> (1, C); (N, C) unchanged; (N, C, d1, ...) -> (N * d1 * ..., C)."""
+    if array.ndim == 1:
+        return array[None, :]
+    if array.ndim == 2:
+        return array
+    return np.moveaxis(array, 1, -1).reshape(-1, array.shape[1])
+
+
+def _from_rows(rows: np.ndarray, shape: tuple) -> np.ndarray:
+    """Inverse of :func:`_to_rows` for an array of the logits' ``shape``."""
+    if len(shape) <= 2:
+        return rows.reshape(shape)
+    moved = (shape[0], *shape[2:], shape[1])
+    return np.moveaxis(rows.reshape(moved), -1, 1)
+
+
+def _position_shape(logits_shape: tuple) -> tuple:
+    """The shape of one value per position: the logits' shape without the class axis."""
+    if len(logits_shape) == 1:
+        return ()
+    return (logits_shape[0], *logits_shape[2:])
+
+
+def _log_softmax_rows(rows: np.ndarray) -> np.ndarray:
+    """log softmax along axis 1 via log-sum-exp: x - max - log(sum exp(x - max)); never overflows."""
+    shifted = rows - rows.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+# ----- validation -----------------------------------------------------------------------------
+def _check_logits(logits: Tensor, loss_name: str) -> None:
+    if logits.ndim == 0 or logits.shape[1 if logits.ndim > 1 else 0] == 0:
+        raise ShapeError(f"{loss_name}: prediction needs a class axis of size >= 1 (axis 1, or axis 0 "
+                         f"for one sample), got shape {tuple(logits.shape)}")
+
+
+def check_class_labels(labels: np.ndarray, logits_shape: tuple, ignore_index: int,
+                       loss_name: str) -> np.ndarray:
+    """The integer class labels as int64, checked: integer dtype (DTypeError), one label per
+    position (ShapeError), each in [0, num_classes) or equal to ignore_index (DataError)."""
+    if labels.dtype.kind not in "iu":
+        raise DTypeError(f"{loss_name}: class labels in target must be integers, got dtype "
+                         f"{labels.dtype} (for probability targets give target the prediction's "
+                         f"shape {tuple(logits_shape)})")
+    expected = _position_shape(logits_shape)
+    if labels.shape != expected:
+        raise ShapeError(f"{loss_name}: prediction has shape {tuple(logits_shape)}, so target must "
+                         f"have shape {expected} (one class label per position), got {labels.shape}")
+    labels = labels.astype(np.int64, copy=False)
+    num_classes = logits_shape[1 if len(logits_shape) > 1 else 0]
+    bad = (labels != ignore_index) & ((labels < 0) | (labels >= num_classes))
+    if bad.any():
+        label = labels[bad].flat[0]
+        raise DataError(f"{loss_name}: target has class label {label}, outside [0, {num_classes}) "
+                        f"for {num_classes} classes (ignore_index is {ignore_index})")
+    return labels
+
+
+def _check_weight(weight: Any, logits: Tensor, loss_name: str) -> np.ndarray | None:
+    if weight is None:
+        return None
+    weight = np.asarray(data_of(weight))
+    num_classes = logits.shape[1 if logits.ndim > 1 else 0]
+    if weight.shape != (num_classes,):
+        raise ShapeError(f"{loss_name}: weight must have shape ({num_classes},), one per class, "
+                         f"got {weight.shape}")
+    return weight.astype(logits.dtype)
+
+
+def _check_ignore_index(ignore_index: Any, loss_name: str) -> int:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise ConfigError(f"{loss_name}: ignore_index must be an integer, got {ignore_index!r}")
+    return int(ignore_index)
+
+
+def _check_label_smoothing(label_smoothing: Any) -> float:
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating)) \
+            or not 0.0 <= label_smoothing <= 1.0:
+        raise ConfigError(f"cross_entropy: label_smoothing must be a number in [0, 1], "
+                          f"got {label_smoothing!r}")
+    return float(label_smoothing)
+
+
+def _reduce_rows(per_row: np.ndarray, reduction: str, denominator, out_shape: tuple):
+    """Reduce the per-row losses; returns (value, scale) where scale is dL/d(per_row)."""
+    if reduction == "none":
+        return per_row.reshape(out_shape), None
+    total = per_row.sum()
+    if reduction == "sum":
+        return total, 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):  # every row ignored: nan, as PyTorch
+        return total / denominator, 1.0 / denominator
+
+
+def _row_scale(grad_output: np.ndarray, scale, rows: int) -> np.ndarray:
+    """dL/d(per_row) as a column (rows, 1): upstream grad times the reduction's scale."""
+    if scale is None:
+        return grad_output.reshape(rows, 1)
+    return np.full((rows, 1), grad_output * scale, dtype=grad_output.dtype)
+
+
+# ----- cross-entropy ---------------------------------------------------------------------------
+class CrossEntropyFunction(Function):
+    """Fused log-softmax + negative log-likelihood. With q_m the (smoothed, weighted) target
+    distribution of row m: loss_m = -sum_c q_mc log p_mc and dloss_m/dx_mk = p_mk sum_c q_mc - q_mk
+    (softmax minus one-hot in the plain case), times the reduction's scale."""
+
+    def forward(ctx, logits, target, class_targets=True, weight=None, ignore_index=-100,
+                label_smoothing=0.0, reduction="mean"):
+        rows = _to_rows(logits)
+        count, num_classes = rows.shape
+        log_probs = _log_softmax_rows(rows)
+        smoothing = label_smoothing / num_classes
+        if class_targets:
+            labels = target.reshape(-1)
+            valid = labels != ignore_index
+            safe_labels = np.where(valid, labels, 0)
+            label_weight = weight[safe_labels] if weight is not None else np.ones(count, rows.dtype)
+            label_weight = label_weight * valid
+            per_row = -(label_weight * log_probs[np.arange(count), safe_labels])
+            if label_smoothing > 0:
+                weighted = log_probs * weight if weight is not None else log_probs
+                per_row = (1 - label_smoothing) * per_row - smoothing * weighted.sum(axis=1) * valid
+            denominator = label_weight.sum()
+            ctx.labels, ctx.label_weight, ctx.valid = safe_labels, label_weight, valid
+        else:
+            distribution = _to_rows(target)
+            if label_smoothing > 0:
+                distribution = distribution * (1 - label_smoothing) + smoothing
+            if weight is not None:
+                distribution = distribution * weight
+            per_row = -(log_probs * distribution).sum(axis=1)
+            denominator = count
+            ctx.distribution = distribution
+        value, ctx.scale = _reduce_rows(per_row, reduction, denominator, _position_shape(logits.shape))
+        ctx.log_probs, ctx.shape, ctx.class_targets = log_probs, logits.shape, class_targets
+        ctx.weight, ctx.label_smoothing = weight, label_smoothing
+        return np.asarray(value, dtype=logits.dtype)
+
+    def _target_distribution(ctx) -> np.ndarray:
+        """q for class targets: (1 - s) w_y one-hot(y) + s/C w, zero on ignored rows."""
+        count, num_classes = ctx.log_probs.shape
+        distribution = np.zeros_like(ctx.log_probs)
+        distribution[np.arange(count), ctx.labels] = (1 - ctx.label_smoothing) * ctx.label_weight
+        if ctx.label_smoothing > 0:
+            class_weight = ctx.weight if ctx.weight is not None else 1.0
+            distribution += (ctx.label_smoothing / num_classes) * class_weight * ctx.valid[:, None]
+        return distribution
+
+    def backward(ctx, grad_output):
+        log_probs = ctx.log_probs
+        count = log_probs.shape[0]
+        row_scale = _row_scale(grad_output, ctx.scale, count)
+        grad_logits = grad_target = None
+        if ctx.needs_input_grad[0]:
+            probs = np.exp(log_probs)
+            if ctx.class_targets and ctx.label_smoothing == 0 and ctx.weight is None:
+                grad = probs * ctx.label_weight[:, None]  # label_weight: 1 on kept rows, 0 on ignored
+                grad[np.arange(count), ctx.labels] -= ctx.label_weight
+            else:
+                distribution = ctx._target_distribution() if ctx.class_targets else ctx.distribution
+                grad = probs * distribution.sum(axis=1, keepdims=True) - distribution
+            grad_logits = _from_rows(grad * row_scale, ctx.shape)
+        if not ctx.class_targets and ctx.needs_input_grad[1]:
+            # d loss / d target_c = -(1 - s) w_c log p_c
+            grad = -(1 - ctx.label_smoothing) * log_probs
+            if ctx.weight is not None:
+                grad = grad * ctx.weight
+            grad_target = _from_rows(grad * row_scale, ctx.shape)
+        return grad_logits, grad_target
+
+
+def cross_entropy(prediction: Any, target: Any, reduction: str = "mean", weight: Any = None,
+                  ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits: L = -1/N sum_i sum_j y_ij log softmax(f(x_i))_j, as one fused op.
+
+    target: integer class labels (shape (N,) or (N, d1, ...)) or class probabilities (the
+    prediction's shape). weight: per-class weights (C,); with labels, "mean" divides by the sum of
+    the target classes' weights (PyTorch). ignore_index: label whose rows count for nothing.
+    label_smoothing s: the target becomes (1 - s) y + s / C.
+    """
+    reduction = check_reduction(reduction, "cross_entropy")
+    ignore_index = _check_ignore_index(ignore_index, "cross_entropy")
+    label_smoothing = _check_label_smoothing(label_smoothing)
+    logits = as_prediction(prediction, "cross_entropy")
+    _check_logits(logits, "cross_entropy")
+    weight = _check_weight(weight, logits, "cross_entropy")
+    target_array = np.asarray(data_of(target))
+    class_targets = not (target_array.dtype.kind == "f" and target_array.shape == logits.shape)
+    if class_targets:
+        target = check_class_labels(target_array, logits.shape, ignore_index, "cross_entropy")
+    elif isinstance(target, Tensor) and target.requires_grad:
+        if target.dtype != logits.dtype:
+            raise DTypeError(f"cross_entropy: target (requires_grad) has dtype {target.dtype}, "
+                             f"prediction has dtype {logits.dtype}; make them the same")
+    else:
+        target = target_array.astype(logits.dtype, copy=False)
+    return CrossEntropyFunction.apply(logits, target, class_targets=class_targets, weight=weight,
+                                      ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                      reduction=reduction)
+
+
+# ----- negative log-likelihood -----------------------------------------------------------------
+class NLLLossFunction(Function):
+    """loss_m = -w_{y_m} log_probs[m, y_m] (0 on ignored rows);  d/d log_probs[m, y_m] = -w_{y_m}."""
+
+    def forward(ctx, log_probs, target, weight=None, ignore_index=-100, reduction="mean"):
+        rows = _to_rows(log_probs)
+        count = rows.shape[0]
+        labels = target.reshape(-1)
+        valid = labels != ignore_index
+        safe_labels = np.where(valid, labels, 0)
+        label_weight = weight[safe_labels] if weight is not None else np.ones(count, rows.dtype)
+        label_weight = label_weight * valid
+        per_row = -(label_weight * rows[np.arange(count), safe_labels])
+        value, ctx.scale = _reduce_rows(per_row, reduction, label_weight.sum(),
+                                        _position_shape(log_probs.shape))
+        ctx.labels, ctx.label_weight, ctx.shape = safe_labels, label_weight, log_probs.shape
+        return np.asarray(value, dtype=log_probs.dtype)
+
+    def backward(ctx, grad_output):
+        count = ctx.labels.shape[0]
+        num_classes = ctx.shape[1 if len(ctx.shape) > 1 else 0]
+        grad = np.zeros((count, num_classes), dtype=grad_output.dtype)
+        grad[np.arange(count), ctx.labels] = -ctx.label_weight
+        grad *= _row_scale(grad_output, ctx.scale, count)
+        return _from_rows(grad, ctx.shape), None
+
+
+def nll_loss(prediction: Any, target: Any, reduction: str = "mean", weight: Any = None,
+             ignore_index: int = -100) -> Tensor:
+    """Negative log-likelihood of log-probabilities: L = -1/N sum_i w_{y_i} log p_{i, y_i}
+    (log_softmax followed by nll_loss is cross_entropy; "mean" divides by the sum of weights)."""
+    reduction = check_reduction(reduction, "nll_loss")
+    ignore_index = _check_ignore_index(ignore_index, "nll_loss")
+    log_probs = as_prediction(prediction, "nll_loss")
+    _check_logits(log_probs, "nll_loss")
+    weight = _check_weight(weight, log_probs, "nll_loss")
+    labels = check_class_labels(np.asarray(data_of(target)), log_probs.shape, ignore_index, "nll_loss")
+    return NLLLossFunction.apply(log_probs, labels, weight=weight, ignore_index=ignore_index,
+                                 reduction=reduction)
+
+
+class CrossEntropy(Loss):
+    """Class form of :func:`cross_entropy`, carrying weight, ignore_index and label_smoothing."""
+
+    function = staticmethod(cross_entropy)
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, label_smoothing: float = 0.0,
+                 reduction: str = "mean"):
+        super().__init__(reduction, weight=weight,
+                         ignore_index=_check_ignore_index(ignore_index, "CrossEntropy"),
+                         label_smoothing=_check_label_smoothing(label_smoothing))
+
+
+class NLLLoss(Loss):
+    """Class form of :func:`nll_loss`, carrying weight and ignore_index."""
+
+    function = staticmethod(nll_loss)
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction, weight=weight,
+                         ignore_index=_check_ignore_index(ignore_index, "NLLLoss"))
