@@ -182,22 +182,39 @@ def _accumulate_leaf(tensor: Tensor, grad: np.ndarray) -> None:
 
 
 def _topological_order(root: "Function") -> list:
-    """Function nodes reachable from root, each after every node that consumes its output."""
-    order: list = []
-    visited = {id(root)}
-    stack = [(root, False)]
+    """Function nodes reachable from root, each after every node that consumes its output.
+
+    Kahn's algorithm: count each node's consumer edges inside the graph, then release a node
+    only when all of its consumers have been placed (a depth-first order that marks nodes when
+    first seen can place a node before one of its consumers and lose that consumer's gradient).
+    """
+    pending = {id(root): 0}
+    stack = [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        stack.append((node, True))
+        node = stack.pop()
         for parent in node.parents:
             parent_node = parent._ctx
-            if parent_node is not None and id(parent_node) not in visited:
-                visited.add(id(parent_node))
-                stack.append((parent_node, False))
-    order.reverse()  # consumers first
+            if parent_node is None:
+                continue
+            key = id(parent_node)
+            if key in pending:
+                pending[key] += 1
+            else:
+                pending[key] = 1
+                stack.append(parent_node)
+    order: list = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            parent_node = parent._ctx
+            if parent_node is None:
+                continue
+            key = id(parent_node)
+            pending[key] -= 1
+            if pending[key] == 0:
+                ready.append(parent_node)
     return order
 
 
