@@ -1,0 +1,96 @@
+"""Metrics against scikit-learn's implementations on random predictions."""
+import numpy as np
+import pytest
+
+from annie.errors import ConfigError, ShapeError
+from annie.train import metrics
+
+sk = pytest.importorskip("sklearn.metrics")
+
+
+@pytest.fixture
+def classification():
+    generator = np.random.default_rng(3)
+    scores = generator.normal(size=(200, 6)).astype(np.float32)
+    target = generator.integers(0, 6, size=200)
+    # make the predictions better than chance so every class appears
+    scores[np.arange(100), target[:100]] += 2.0
+    return scores, target
+
+
+def test_accuracy_matches_sklearn(classification):
+    scores, target = classification
+    expected = sk.accuracy_score(target, scores.argmax(1))
+    assert metrics.accuracy(scores, target) == pytest.approx(expected, abs=1e-12)
+    assert metrics.accuracy(scores.argmax(1), target) == pytest.approx(expected, abs=1e-12)
+
+
+def test_accuracy_one_hot_targets_and_probability_column():
+    target = np.array([0, 1, 1, 0, 1])
+    probability = np.array([[0.2], [0.7], [0.4], [0.6], [0.9]])
+    assert metrics.accuracy(probability, target) == pytest.approx(3 / 5)
+    one_hot = np.eye(3)[[0, 2, 1]]
+    assert metrics.accuracy(np.eye(3)[[0, 2, 2]], one_hot) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_top_k_accuracy_matches_sklearn(classification, k):
+    scores, target = classification
+    expected = sk.top_k_accuracy_score(target, scores, k=k, labels=np.arange(6))
+    assert metrics.top_k_accuracy(scores, target, k=k) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["precision", "recall", "f1"])
+def test_macro_scores_match_sklearn(classification, name):
+    scores, target = classification
+    labels = scores.argmax(1)
+    reference = {"precision": sk.precision_score, "recall": sk.recall_score,
+                 "f1": sk.f1_score}[name]
+    expected = reference(target, labels, average="macro", zero_division=0)
+    assert getattr(metrics, name)(scores, target) == pytest.approx(expected, abs=1e-12)
+
+
+def test_macro_scores_with_a_class_never_predicted():
+    target = np.array([0, 1, 2, 2, 1, 0])
+    labels = np.array([0, 1, 1, 1, 1, 0])  # class 2 never predicted
+    for name, reference in (("precision", sk.precision_score), ("recall", sk.recall_score),
+                            ("f1", sk.f1_score)):
+        expected = reference(target, labels, average="macro", zero_division=0)
+        assert getattr(metrics, name)(labels, target) == pytest.approx(expected, abs=1e-12)
+
+
+def test_confusion_matrix_matches_sklearn(classification):
+    scores, target = classification
+    expected = sk.confusion_matrix(target, scores.argmax(1), labels=np.arange(6))
+    np.testing.assert_array_equal(metrics.confusion_matrix(scores, target), expected)
+    assert metrics.confusion_matrix(scores, target, num_classes=8).shape == (8, 8)
+
+
+def test_recurrent_outputs_are_flattened_per_step():
+    generator = np.random.default_rng(0)
+    scores = generator.normal(size=(4, 5, 3))
+    target = generator.integers(0, 3, size=(4, 5))
+    expected = sk.accuracy_score(target.ravel(), scores.reshape(-1, 3).argmax(1))
+    assert metrics.accuracy(scores, target) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("shape", [(50,), (50, 1), (50, 3)])
+def test_regression_metrics_match_sklearn(shape):
+    generator = np.random.default_rng(1)
+    target = generator.normal(size=shape)
+    prediction = target + 0.5 * generator.normal(size=shape)
+    assert metrics.mae(prediction, target) == pytest.approx(
+        sk.mean_absolute_error(target, prediction), rel=1e-12)
+    assert metrics.rmse(prediction, target) == pytest.approx(
+        np.sqrt(sk.mean_squared_error(target, prediction)), rel=1e-12)
+    assert metrics.r2(prediction, target) == pytest.approx(sk.r2_score(target, prediction),
+                                                           rel=1e-12)
+
+
+def test_get_metric_by_name_and_errors():
+    assert metrics.get_metric("accuracy") == ("accuracy", metrics.accuracy)
+    assert metrics.get_metric("f1")[1] is metrics.f1
+    with pytest.raises(ConfigError, match="did you mean 'accuracy'"):
+        metrics.get_metric("acuracy")
+    with pytest.raises(ShapeError):
+        metrics.accuracy(np.zeros((3, 2)), np.zeros(4, dtype=int))
