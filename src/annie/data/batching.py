@@ -110,7 +110,7 @@ def train_test_split(X, y=None, test_size: float = 0.2, stratify: bool = False,
         classes, class_of_sample, class_counts = np.unique(y, return_inverse=True,
                                                            return_counts=True)
         if class_counts.min() < 2:
-            rare = classes[int(np.argmin(class_counts))]
+            rare = classes[int(np.argmin(class_counts))].item()
             raise DataError(f"train_test_split: stratify=True needs at least 2 samples of every "
                             f"class; class {rare!r} has {class_counts.min()}")
         test_counts = _stratified_test_counts(class_counts, test_total)
