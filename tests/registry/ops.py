@@ -174,3 +174,16 @@ CASES = [
     Case("flatten_from_0", lambda a: annie.ops.flatten(a, 0), _arrays((2, 3)),
          lambda a: a.reshape(-1)),
 ]
+
+
+def _shared_subexpressions(x, y):
+    """x and the intermediate a are each used on several paths (a diamond graph): every path's
+    gradient must reach them before they pass it on."""
+    a = x * y
+    b = a.exp() * a
+    return (a + b) * x + (b - a).sum(axis=0)
+
+
+CASES.append(Case("graph_shared_subexpressions", _shared_subexpressions, _arrays((3, 4), (4,)),
+                  lambda x, y: (x * y + np.exp(x * y) * x * y) * x
+                  + (np.exp(x * y) * x * y - x * y).sum(axis=0)))
