@@ -15,3 +15,6 @@ __all__ += ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", 
             "swish", "softplus", "softsign", "hard_sigmoid", "hardsigmoid", "softmax",
             "log_softmax", "get_activation", "activation_names", "dropout", "embedding",
             "layer_norm", "erf", "erfc"]
+from .recurrent import gru, lstm, rnn
+
+__all__ += ["rnn", "lstm", "gru"]

@@ -15,3 +15,7 @@ __all__ = ["Module", "Parameter", "Linear", "Sequential", "ModuleList"]
 __all__ += ["Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU",
             "Swish", "Softplus", "Softsign", "Hardsigmoid", "HardSigmoid", "Softmax", "LogSoftmax",
             "activation_module", "Dropout", "Embedding", "LayerNorm", "Flatten"]
+from .rnn import GRU, LSTM, RNN
+from .rnn_cells import GRUCell, LSTMCell, RNNCell
+
+__all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]

@@ -1,0 +1,147 @@
+"""How a recurrent kernel sees a batch: time-major, longest sequence first, and for the reverse
+direction each sequence reversed within its own length.
+
+Sorting by length (as PyTorch's packed sequences do) makes the sequences still running at step t
+a prefix of the batch, rows ``[:active[t]]``, so every step works on contiguous slices and
+padded steps are simply skipped: they change neither outputs, final states nor gradients.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ConfigError, DTypeError, ShapeError
+
+
+def check_lengths(lengths, steps: int, batch: int, owner: str) -> np.ndarray | None:
+    """Validate ``lengths``: integers in 1..steps, one per sequence (shape (batch,))."""
+    if lengths is None:
+        return None
+    if hasattr(lengths, "data") and not isinstance(lengths, np.ndarray):
+        lengths = lengths.data  # an annie Tensor
+    array = np.asarray(lengths)
+    if array.dtype.kind not in "iu":
+        if array.dtype.kind == "f" and array.size and np.all(array == np.round(array)):
+            array = array.astype(np.int64)
+        else:
+            raise DTypeError(f"{owner}: lengths must be integers, got dtype {array.dtype}")
+    if array.shape != (batch,):
+        raise ShapeError(f"{owner}: lengths must have shape ({batch},) (one per sequence in the "
+                         f"batch), got shape {array.shape}")
+    if batch and (array.min() < 1 or array.max() > steps):
+        bad = array[(array < 1) | (array > steps)][0]
+        raise ConfigError(f"{owner}: every length must be in 1..{steps} (the number of time "
+                          f"steps), got {int(bad)}")
+    return array.astype(np.int64, copy=False)
+
+
+class SequenceLayout:
+    """The map between the caller's (time, batch, ...) arrays and the kernel's order."""
+
+    def __init__(self, steps: int, batch: int, lengths: np.ndarray | None, reverse: bool):
+        self.steps, self.batch, self.reverse = steps, batch, reverse
+        self.order = None        # kernel row j holds caller row order[j]
+        self.time_index = None   # kernel step t of row j reads caller step time_index[t, j]
+        if lengths is None:
+            self.active = [batch] * steps
+            self.padded = False
+            return
+        order = np.argsort(-lengths, kind="stable")
+        if np.any(order != np.arange(batch)):
+            self.order = order
+        sorted_lengths = lengths[order]
+        step_numbers = np.arange(steps)
+        self.active = (sorted_lengths[None, :] > step_numbers[:, None]).sum(axis=1).tolist()
+        self.padded = self.active[-1] < batch
+        if reverse and self.padded:
+            within = step_numbers[:, None] < sorted_lengths[None, :]
+            self.time_index = np.where(within, sorted_lengths[None, :] - 1 - step_numbers[:, None],
+                                       step_numbers[:, None])
+
+    def _rows(self) -> np.ndarray:
+        return self.order if self.order is not None else np.arange(self.batch)
+
+    def to_kernel(self, array: np.ndarray) -> np.ndarray:
+        """(time, batch, ...) in the caller's order -> the kernel's order."""
+        if self.time_index is not None:
+            return array[self.time_index, self._rows()[None, :]]
+        if self.order is not None:
+            array = array[:, self.order]
+        return array[::-1] if self.reverse else array
+
+    def from_kernel(self, array: np.ndarray) -> np.ndarray:
+        """(time, batch, ...) in the kernel's order -> the caller's order."""
+        if self.time_index is None and self.order is None:
+            return array[::-1] if self.reverse else array
+        if self.time_index is None and self.reverse:
+            array = array[::-1]
+        result = np.empty_like(array)
+        if self.time_index is not None:
+            result[self.time_index, self._rows()[None, :]] = array
+        else:
+            result[:, self.order] = array
+        return result
+
+    def batch_to_kernel(self, array: np.ndarray) -> np.ndarray:
+        """(batch, ...) in the caller's order -> the kernel's order."""
+        return array if self.order is None else array[self.order]
+
+    def batch_from_kernel(self, array: np.ndarray) -> np.ndarray:
+        """(batch, ...) in the kernel's order -> the caller's order."""
+        if self.order is None:
+            return array
+        result = np.empty_like(array)
+        result[self.order] = array
+        return result
+
+    def zero_padding(self, outputs: np.ndarray) -> np.ndarray:
+        """Kernel-order outputs with the steps after each sequence's end set to zero."""
+        if not self.padded:
+            return outputs
+        outputs = outputs.copy()
+        for t, active in enumerate(self.active):
+            outputs[t, active:] = 0
+        return outputs
+
+
+def check_inputs(owner: str, x: np.ndarray, h0: np.ndarray, weight_ih: np.ndarray,
+                 weight_hh: np.ndarray, bias_ih, bias_hh, gates: int) -> None:
+    """Shapes and dtypes of a kernel's arrays: x (T, B, I), h0 (B, H), W_ih (G*H, I),
+    W_hh (G*H, H), biases (G*H,) with G the number of gates."""
+    if x.ndim != 3:
+        raise ShapeError(f"{owner}: x must be (time, batch, input_size), got shape {x.shape}")
+    steps, batch, input_size = x.shape
+    hidden_size = weight_hh.shape[1] if weight_hh.ndim == 2 else -1
+    if weight_hh.shape != (gates * hidden_size, hidden_size):
+        raise ShapeError(f"{owner}: weight_hh must be ({gates}*hidden_size, hidden_size), "
+                         f"got shape {weight_hh.shape}")
+    if weight_ih.shape != (gates * hidden_size, input_size):
+        raise ShapeError(f"{owner}: weight_ih must be ({gates * hidden_size}, {input_size}) for "
+                         f"input of shape {x.shape}, got shape {weight_ih.shape}")
+    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if bias is not None and bias.shape != (gates * hidden_size,):
+            raise ShapeError(f"{owner}: {name} must have shape ({gates * hidden_size},), "
+                             f"got shape {bias.shape}")
+    if h0.shape != (batch, hidden_size):
+        raise ShapeError(f"{owner}: initial state must have shape ({batch}, {hidden_size}), "
+                         f"got shape {h0.shape}")
+    if steps < 1:
+        raise ShapeError(f"{owner}: x must have at least one time step, got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{owner}: x must be a float array, got dtype {x.dtype}")
+    for name, array in (("h0", h0), ("weight_ih", weight_ih), ("weight_hh", weight_hh),
+                        ("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if array is not None and array.dtype != x.dtype:
+            raise DTypeError(f"{owner}: {name} has dtype {array.dtype} but x has {x.dtype}; "
+                             f"convert the model or the input (e.g. model.to(x.dtype))")
+
+
+def gate_rows(order: list[int], hidden_size: int) -> np.ndarray:
+    """Row indices that rearrange a (gates*H, ...) matrix's gate blocks into ``order``."""
+    return np.concatenate([np.arange(g * hidden_size, (g + 1) * hidden_size) for g in order])
+
+
+def scatter_rows(grad_kernel_order: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Undo ``matrix[rows]``: the gradient in the caller's gate order."""
+    result = np.empty_like(grad_kernel_order)
+    result[rows] = grad_kernel_order
+    return result

@@ -1,0 +1,160 @@
+"""The LSTM over a whole sequence as one differentiable op, with backpropagation through time
+written by hand.
+
+Per step (PyTorch's gate order i, f, g, o):
+    i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)     input gate
+    f = sigmoid(W_if x + b_if + W_hf h + b_hf)     forget gate
+    g = tanh(W_ig x + b_ig + W_hg h + b_hg)        candidate cell
+    o = sigmoid(W_io x + b_io + W_ho h + b_ho)     output gate
+    c' = f * c + i * g,   h' = o * tanh(c')
+
+Speed: the input projection of all steps is one matrix product; the loop does one product with
+W_hh and a few in-place NumPy calls per step into preallocated buffers. Inside, the gate blocks
+are kept in the order o, i, f, g so the three sigmoid gates are one contiguous slice, and
+sigmoid(a) = (1 + tanh(a / 2)) / 2 with the halving folded into a copy of their weights, so a
+single tanh covers all four gates. The backward pass stores dL/d(pre-activations) for every step
+and then forms dW_ih, dW_hh and the biases' gradients with one matrix product each.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ShapeError
+from ...tensor import Function, Tensor, is_grad_enabled
+from .layout import SequenceLayout, check_inputs, check_lengths, gate_rows, scatter_rows
+
+KERNEL_GATE_ORDER = [3, 0, 1, 2]  # o, i, f, g as blocks of PyTorch's i, f, g, o
+
+
+class LSTMSequence(Function):
+    """(output, h_n, c_n) = LSTM over x of shape (time, batch, input_size), time-major."""
+
+    def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
+                lengths=None, reverse=False):
+        check_inputs("lstm", x, h0, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
+        steps, batch, _ = x.shape
+        hidden = weight_hh.shape[1]
+        if c0.shape != h0.shape or c0.dtype != x.dtype:
+            raise ShapeError(f"lstm: c0 must match h0 (shape {h0.shape}, dtype {h0.dtype}), "
+                             f"got shape {c0.shape}, dtype {c0.dtype}")
+        lengths = check_lengths(lengths, steps, batch, "lstm")
+        layout = SequenceLayout(steps, batch, lengths, reverse)
+        dtype = x.dtype
+
+        rows = gate_rows(KERNEL_GATE_ORDER, hidden)
+        w_ih, w_hh = weight_ih[rows], weight_hh[rows]
+        half = np.ones((4 * hidden, 1), dtype=dtype)
+        half[:3 * hidden] = 0.5  # the sigmoid gates o, i, f see a / 2
+        x_k = np.ascontiguousarray(layout.to_kernel(x)).reshape(steps * batch, -1)
+        gates = (x_k @ (w_ih * half).T).reshape(steps, batch, 4 * hidden)
+        if bias_ih is not None or bias_hh is not None:
+            bias = np.zeros(4 * hidden, dtype=dtype)
+            for b in (bias_ih, bias_hh):
+                if b is not None:
+                    bias += b[rows]
+            gates += bias * half[:, 0]
+        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).T)
+
+        h_all = np.empty((steps + 1, batch, hidden), dtype=dtype)
+        c_all = np.empty((steps + 1, batch, hidden), dtype=dtype)
+        tanh_c = (np.zeros if layout.padded else np.empty)((steps, batch, hidden), dtype=dtype)
+        h_all[0] = layout.batch_to_kernel(h0)
+        c_all[0] = layout.batch_to_kernel(c0)
+        recurrent = np.empty((batch, 4 * hidden), dtype=dtype)
+        product = np.empty((batch, hidden), dtype=dtype)
+        sig, H = 3 * hidden, hidden
+        for t in range(steps):
+            n = layout.active[t]
+            gate = gates[t, :n]
+            np.matmul(h_all[t, :n], w_hh_scaled_t, out=recurrent[:n])
+            gate += recurrent[:n]
+            np.tanh(gate, out=gate)
+            sigmoid_part = gate[:, :sig]
+            sigmoid_part *= 0.5
+            sigmoid_part += 0.5
+            o, i, f, g = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:sig], gate[:, sig:]
+            c_new = c_all[t + 1, :n]
+            np.multiply(f, c_all[t, :n], out=c_new)
+            np.multiply(i, g, out=product[:n])
+            c_new += product[:n]
+            np.tanh(c_new, out=tanh_c[t, :n])
+            np.multiply(o, tanh_c[t, :n], out=h_all[t + 1, :n])
+            if n < batch:  # finished sequences carry their last state
+                h_all[t + 1, n:] = h_all[t, n:]
+                c_all[t + 1, n:] = c_all[t, n:]
+
+        if any(ctx.needs_input_grad) and is_grad_enabled():
+            ctx.layout, ctx.rows, ctx.x_k = layout, rows, x_k
+            ctx.w_ih, ctx.w_hh = w_ih, w_hh
+            ctx.gates, ctx.h_all, ctx.c_all, ctx.tanh_c = gates, h_all, c_all, tanh_c
+            ctx.has_bias = (bias_ih is not None, bias_hh is not None)
+        output = layout.from_kernel(layout.zero_padding(h_all[1:]))
+        h_n = layout.batch_from_kernel(h_all[steps].copy())
+        c_n = layout.batch_from_kernel(c_all[steps].copy())
+        return output, h_n, c_n
+
+    def backward(ctx, grad_output, grad_h_n, grad_c_n):
+        layout, gates, h_all, c_all, tanh_c = ctx.layout, ctx.gates, ctx.h_all, ctx.c_all, ctx.tanh_c
+        steps, batch, four_hidden = gates.shape
+        H = four_hidden // 4
+        dtype = gates.dtype
+        o, i, f, g = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
+        # d(pre-activation) = (gradient reaching the gate's output) * partner, per gate:
+        # o: dh * tanh(c') * o(1-o);  i: dc * g * i(1-i);  f: dc * c * f(1-f);  g: dc * i * (1-g^2)
+        partner = np.empty_like(gates)
+        np.multiply(tanh_c, o * (1 - o), out=partner[..., :H])
+        np.multiply(g, i * (1 - i), out=partner[..., H:2 * H])
+        np.multiply(c_all[:-1], f * (1 - f), out=partner[..., 2 * H:3 * H])
+        np.multiply(i, 1 - g * g, out=partner[..., 3 * H:])
+        dc_from_dh = o * (1 - tanh_c * tanh_c)  # dh'/dc' = o * (1 - tanh(c')^2)
+        partner4 = partner.reshape(steps, batch, 4, H)
+
+        grad_out_k = None if grad_output is None else layout.to_kernel(grad_output)
+        dh = (np.zeros((batch, H), dtype=dtype) if grad_h_n is None
+              else np.array(layout.batch_to_kernel(grad_h_n), dtype=dtype))
+        dc = (np.zeros((batch, H), dtype=dtype) if grad_c_n is None
+              else np.array(layout.batch_to_kernel(grad_c_n), dtype=dtype))
+        d_pre = (np.zeros if layout.padded else np.empty)((steps, batch, 4 * H), dtype=dtype)
+        d_pre4 = d_pre.reshape(steps, batch, 4, H)
+        scratch = np.empty((batch, H), dtype=dtype)
+        w_hh = ctx.w_hh
+        for t in range(steps - 1, -1, -1):
+            n = layout.active[t]
+            dh_t, dc_t = dh[:n], dc[:n]
+            if grad_out_k is not None:
+                dh_t += grad_out_k[t, :n]
+            np.multiply(dh_t, dc_from_dh[t, :n], out=scratch[:n])
+            dc_t += scratch[:n]
+            np.multiply(dh_t, partner4[t, :n, 0], out=d_pre4[t, :n, 0])
+            np.multiply(dc_t[:, None, :], partner4[t, :n, 1:], out=d_pre4[t, :n, 1:])
+            dc_t *= f[t, :n]
+            np.matmul(d_pre[t, :n], w_hh, out=dh_t)
+
+        needs = ctx.needs_input_grad
+        rows = ctx.rows
+        d_flat = d_pre.reshape(steps * batch, 4 * H)
+        grad_x = grad_h0 = grad_c0 = grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
+        if needs[0]:
+            grad_x = layout.from_kernel((d_flat @ ctx.w_ih).reshape(steps, batch, -1))
+        if needs[1]:
+            grad_h0 = layout.batch_from_kernel(dh)
+        if needs[2]:
+            grad_c0 = layout.batch_from_kernel(dc)
+        if needs[3]:
+            grad_w_ih = scatter_rows(d_flat.T @ ctx.x_k, rows)
+        if needs[4]:
+            grad_w_hh = scatter_rows(d_flat.T @ h_all[:-1].reshape(steps * batch, H), rows)
+        if (ctx.has_bias[0] and needs[5]) or (ctx.has_bias[1] and needs[6]):
+            grad_bias = scatter_rows(d_flat.sum(axis=0), rows)
+            grad_b_ih = grad_bias if ctx.has_bias[0] and needs[5] else None
+            grad_b_hh = grad_bias.copy() if ctx.has_bias[1] and needs[6] else None
+        return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
+
+
+def lstm(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, lengths=None,
+         reverse: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """One LSTM layer over x (time, batch, input_size) -> (output (time, batch, hidden),
+    h_n (batch, hidden), c_n (batch, hidden)); ``lengths`` skips each sequence's padding,
+    ``reverse`` runs from each sequence's last real step back to its first."""
+    return LSTMSequence.apply(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh,
+                              lengths=lengths, reverse=reverse)

@@ -1,0 +1,254 @@
+"""Recurrent sequence layers ``RNN``, ``LSTM`` and ``GRU``: stacks of whole-sequence kernels.
+
+Each (layer, direction) is one fused op from ``annie.functional.recurrent``; layers stack by
+feeding one layer's output (both directions side by side) to the next. Parameter names, shapes,
+gate order and initialisation are PyTorch's, so a converted PyTorch ``state_dict`` loads as is.
+Unlike PyTorch, ``batch_first=True`` is the default: input (batch, time, features).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import init
+from ..backend import get_default_dtype, rng
+from ..errors import ConfigError, ShapeError
+from ..functional.recurrent import gru, lstm, rnn
+from ..functional.recurrent.layout import check_lengths
+from ..ops import concat, getitem, stack, swapaxes
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+RECURRENT_INITS = ("uniform", "orthogonal")
+
+
+def _positive_int(owner: str, name: str, value) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class RecurrentLayer(Module):
+    """Shared machinery of RNN, LSTM and GRU: parameters, initialisation, stacking, directions."""
+
+    gates = 1  # gate blocks in weight_ih / weight_hh (RNN 1, GRU 3, LSTM 4)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 recurrent_init: str = "uniform", dtype=None):
+        super().__init__()
+        owner = type(self).__name__
+        self.input_size = _positive_int(owner, "input_size", input_size)
+        self.hidden_size = _positive_int(owner, "hidden_size", hidden_size)
+        self.num_layers = _positive_int(owner, "num_layers", num_layers)
+        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+            raise ConfigError(f"{owner}: dropout must be a probability in [0, 1), got {dropout!r}")
+        if recurrent_init not in RECURRENT_INITS:
+            raise ConfigError(f"{owner}: recurrent_init must be one of {RECURRENT_INITS}, "
+                              f"got {recurrent_init!r}")
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.recurrent_init = recurrent_init
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        directions = 2 if self.bidirectional else 1
+        rows = self.gates * self.hidden_size
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else self.hidden_size * directions
+            for suffix in self._suffixes():
+                name = f"l{layer}{suffix}"
+                setattr(self, f"weight_ih_{name}", Parameter(np.empty((rows, layer_input), dtype)))
+                setattr(self, f"weight_hh_{name}", Parameter(np.empty((rows, self.hidden_size), dtype)))
+                if self.bias:
+                    setattr(self, f"bias_ih_{name}", Parameter(np.empty(rows, dtype)))
+                    setattr(self, f"bias_hh_{name}", Parameter(np.empty(rows, dtype)))
+        self.reset_parameters()
+
+    def _suffixes(self) -> tuple[str, ...]:
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def reset_parameters(self) -> None:
+        """PyTorch's init: every weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden)); with
+        ``recurrent_init="orthogonal"`` each gate's block of weight_hh is an orthogonal matrix."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for name, param in self.named_parameters():
+            init.uniform_(param, -bound, bound)
+            if name.startswith("weight_hh") and self.recurrent_init == "orthogonal":
+                for gate in range(self.gates):
+                    block = Parameter(np.empty((self.hidden_size, self.hidden_size), param.dtype))
+                    init.orthogonal_(block)
+                    param.data[gate * self.hidden_size:(gate + 1) * self.hidden_size] = block.data
+
+    def _layer_parameters(self, layer: int, suffix: str) -> list:
+        name = f"l{layer}{suffix}"
+        bias = ([getattr(self, f"bias_ih_{name}"), getattr(self, f"bias_hh_{name}")] if self.bias
+                else [None, None])
+        return [getattr(self, f"weight_ih_{name}"), getattr(self, f"weight_hh_{name}"), *bias]
+
+    def _check_input(self, x) -> Tensor:
+        owner = type(self).__name__
+        if not isinstance(x, Tensor):
+            x = Tensor(np.asarray(x))
+        layout = "(batch, time, input_size)" if self.batch_first else "(time, batch, input_size)"
+        if x.ndim != 3 or x.shape[-1] != self.input_size:
+            raise ShapeError(f"{owner}(input_size={self.input_size}, hidden_size="
+                             f"{self.hidden_size}): expected input {layout} with input_size "
+                             f"{self.input_size}, got shape {tuple(x.shape)}")
+        if x.dtype.kind != "f":
+            raise ShapeError(f"{owner}: input must be a float array, got dtype {x.dtype}")
+        return x
+
+    def _initial_state(self, state, batch: int, dtype, name: str):
+        """The initial state as a list, one (batch, hidden) entry per layer and direction."""
+        count = self.num_layers * (2 if self.bidirectional else 1)
+        if state is None:
+            zeros = np.zeros((batch, self.hidden_size), dtype=dtype)
+            return [zeros] * count
+        if not isinstance(state, Tensor):
+            state = Tensor(np.asarray(state))
+        expected = (count, batch, self.hidden_size)
+        if tuple(state.shape) != expected:
+            raise ShapeError(f"{type(self).__name__}: {name} must have shape (num_layers * "
+                             f"num_directions, batch, hidden_size) = {expected}, "
+                             f"got {tuple(state.shape)}")
+        return [getitem(state, k) for k in range(count)]
+
+    def _dropout_between_layers(self, x: Tensor) -> Tensor:
+        if not self.training or self.dropout == 0.0:
+            return x
+        keep = 1.0 - self.dropout
+        mask = (rng().random(x.shape) < keep).astype(x.dtype) / np.asarray(keep, dtype=x.dtype)
+        return x * mask
+
+    def _run(self, x, states: list, lengths):
+        """Run every layer and direction; ``states`` holds one initial-state list per state
+        (h, or h and c). Returns the output and the final states, stacked per state."""
+        x = self._check_input(x)
+        batch_axis = 0 if self.batch_first else 1
+        batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
+        lengths = check_lengths(lengths, steps, batch, type(self).__name__)
+        initial = [self._initial_state(state, batch, x.dtype, name)
+                   for state, name in zip(states, ("h0", "c0"))]
+        layer_input = swapaxes(x, 0, 1) if self.batch_first else x
+        finals: list[list] = [[] for _ in initial]
+        index = 0
+        for layer in range(self.num_layers):
+            if layer > 0:
+                layer_input = self._dropout_between_layers(layer_input)
+            outputs = []
+            for suffix in self._suffixes():
+                start = [state[index] for state in initial]
+                result = self._kernel(layer_input, start, self._layer_parameters(layer, suffix),
+                                      lengths, reverse=suffix == "_reverse")
+                outputs.append(result[0])
+                for final, value in zip(finals, result[1:]):
+                    final.append(value)
+                index += 1
+            layer_input = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
+        output = swapaxes(layer_input, 0, 1) if self.batch_first else layer_input
+        return output, [stack(final, axis=0) for final in finals]
+
+    def _kernel(self, x, start: list, params: list, lengths, reverse: bool):  # pragma: no cover
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        if not self.bias:
+            text += ", bias=False"
+        if not self.batch_first:
+            text += ", batch_first=False"
+        if self.dropout:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional:
+            text += ", bidirectional=True"
+        return text
+
+
+class RNN(RecurrentLayer):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) (or relu), stacked
+    ``num_layers`` deep; returns (output, h_n) with h_n of shape (layers*directions, batch, hidden)."""
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 recurrent_init: str = "uniform", dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ConfigError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, recurrent_init, dtype)
+
+    def forward(self, x, h0=None, lengths=None):
+        """(output, h_n) for x of shape (batch, time, input_size) (time first if not batch_first)."""
+        output, (h_n,) = self._run(x, [h0], lengths)
+        return output, h_n
+
+    def _kernel(self, x, start, params, lengths, reverse):
+        return rnn(x, start[0], *params, lengths=lengths, reverse=reverse,
+                   nonlinearity=self.nonlinearity)
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        return text + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+
+
+class LSTM(RecurrentLayer):
+    """Long short-term memory: gates i, f, g, o (PyTorch's order); c_t = f*c_{t-1} + i*g,
+    h_t = o*tanh(c_t). Returns (output, (h_n, c_n)). ``forget_bias`` is added to the forget
+    gate's bias_ih at initialisation (1.0 is the classic remedy for vanishing gradients)."""
+
+    gates = 4
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 recurrent_init: str = "uniform", forget_bias: float = 0.0, dtype=None):
+        if forget_bias and not bias:
+            raise ConfigError(f"LSTM: forget_bias={forget_bias} needs bias=True")
+        self.forget_bias = float(forget_bias)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, recurrent_init, dtype)
+
+    def reset_parameters(self) -> None:
+        """PyTorch's uniform init, then ``forget_bias`` added to the forget-gate block of bias_ih."""
+        super().reset_parameters()
+        if self.forget_bias and self.bias:
+            forget = slice(self.hidden_size, 2 * self.hidden_size)
+            for name, param in self.named_parameters():
+                if name.startswith("bias_ih"):
+                    param.data[forget] += self.forget_bias
+
+    def forward(self, x, h0=None, lengths=None):
+        """(output, (h_n, c_n)); ``h0`` is an optional (h_0, c_0) pair as in PyTorch."""
+        if h0 is None:
+            h_0 = c_0 = None
+        elif isinstance(h0, (tuple, list)) and len(h0) == 2:
+            h_0, c_0 = h0
+        else:
+            raise ShapeError("LSTM: the initial state h0 must be a (h_0, c_0) pair, "
+                             f"got {type(h0).__name__}")
+        output, (h_n, c_n) = self._run(x, [h_0, c_0], lengths)
+        return output, (h_n, c_n)
+
+    def _kernel(self, x, start, params, lengths, reverse):
+        return lstm(x, start[0], start[1], *params, lengths=lengths, reverse=reverse)
+
+
+class GRU(RecurrentLayer):
+    """Gated recurrent unit: gates r, z, n (PyTorch's order);
+    n = tanh(W_in x + b_in + r*(W_hn h + b_hn)), h_t = (1-z)*n + z*h_{t-1}. Returns (output, h_n)."""
+
+    gates = 3
+
+    def forward(self, x, h0=None, lengths=None):
+        """(output, h_n) for x of shape (batch, time, input_size) (time first if not batch_first)."""
+        output, (h_n,) = self._run(x, [h0], lengths)
+        return output, h_n
+
+    def _kernel(self, x, start, params, lengths, reverse):
+        return gru(x, start[0], *params, lengths=lengths, reverse=reverse)
