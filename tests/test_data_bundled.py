@@ -1,4 +1,4 @@
-"""The bundled datasets: exact files (SHA-256), shapes, dtypes, known counts, and scikit-learn's copy."""
+"""The bundled datasets: exact files (SHA-256), shapes, dtypes, known counts, scikit-learn's copy."""
 import gzip
 import hashlib
 from importlib import resources
@@ -62,7 +62,8 @@ def test_digits():
     assert X.min() == 0 and X.max() == 16
     np.testing.assert_array_equal(X, np.round(X))  # pixel counts are whole numbers
     # class counts of the UCI test set as documented by scikit-learn
-    np.testing.assert_array_equal(np.bincount(y), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
+    np.testing.assert_array_equal(np.bincount(y),
+                                  [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
 
 
 def test_iris():
@@ -128,3 +129,11 @@ def test_same_values_as_scikit_learn():
     reference = datasets.load_diabetes(scaled=False)
     np.testing.assert_allclose(X, reference.data, rtol=1e-6)
     np.testing.assert_allclose(y, reference.target, rtol=1e-6)
+
+
+def test_load_dataset_by_name():
+    X, y = data.load_dataset("iris")
+    np.testing.assert_array_equal(X, data.load_iris()[0])
+    assert data.load_dataset("shakespeare") == data.load_shakespeare()
+    with pytest.raises(ConfigError, match=r"unknown dataset 'digit' \(did you mean 'digits'\?\)"):
+        data.load_dataset("digit")

@@ -1,12 +1,13 @@
 """Data for annie: bundled real datasets, loaders for user files, batching and preprocessing.
 
 Bundled sets (never downloaded): ``load_digits``, ``load_iris``, ``load_diabetes``,
-``load_sunspots``, ``load_shakespeare``; ``list_datasets()`` names them.
+``load_sunspots``, ``load_shakespeare``; ``list_datasets()`` names them and
+``load_dataset(name)`` loads one by name.
 """
 from .batching import DataLoader, batches, train_test_split
 from .bundled import (DIABETES_FEATURE_NAMES, IRIS_CLASS_NAMES, IRIS_FEATURE_NAMES,
-                      list_datasets, load_diabetes, load_digits, load_iris, load_shakespeare,
-                      load_sunspots, load_text)
+                      list_datasets, load_dataset, load_diabetes, load_digits, load_iris,
+                      load_shakespeare, load_sunspots, load_text)
 from .files import load_csv, load_npz
 from .idx import load_idx, load_mnist_idx
 from .preprocessing import MinMaxScaler, StandardScaler, one_hot
@@ -19,8 +20,9 @@ except ModuleNotFoundError as _error:
     if _error.name != f"{__name__}.padding":
         raise
 
-__all__ = ["DataLoader", "batches", "train_test_split", "list_datasets", "load_digits",
-           "load_iris", "load_diabetes", "load_sunspots", "load_shakespeare", "load_text",
+__all__ = ["DataLoader", "batches", "train_test_split", "list_datasets", "load_dataset",
+           "load_digits", "load_iris", "load_diabetes", "load_sunspots", "load_shakespeare",
+           "load_text",
            "IRIS_CLASS_NAMES", "IRIS_FEATURE_NAMES", "DIABETES_FEATURE_NAMES", "load_csv",
            "load_npz", "load_idx", "load_mnist_idx", "one_hot", "StandardScaler", "MinMaxScaler",
            "CharVocab", "char_encode", "make_windows"]

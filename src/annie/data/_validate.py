@@ -1,4 +1,4 @@
-"""Checks shared by the data helpers: turn inputs into arrays and reject empty or mismatched data."""
+"""Checks shared by the data helpers: inputs to arrays; reject empty or mismatched data."""
 from __future__ import annotations
 
 from typing import Any
@@ -39,7 +39,7 @@ def check_positive_int(value: Any, name: str) -> int:
 
 
 def make_generator(seed: int | None) -> np.random.Generator:
-    """A generator seeded with ``seed``, or annie's own generator (``annie.backend.rng()``) when None."""
+    """A generator seeded with ``seed``; annie's own (``annie.backend.rng()``) when None."""
     from .. import backend
 
     if seed is None:

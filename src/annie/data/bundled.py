@@ -5,6 +5,7 @@ Every loader returns NumPy arrays: features as float32 and classification labels
 """
 from __future__ import annotations
 
+import difflib
 import gzip
 import io
 from importlib import resources
@@ -72,7 +73,7 @@ def load_diabetes() -> tuple[np.ndarray, np.ndarray]:
     return features.astype(np.float32), target[:, 0].astype(np.float32)
 
 
-def load_sunspots(return_years: bool = False):
+def load_sunspots(return_years: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Yearly mean sunspot numbers 1700-2008 as a float32 series of shape (309,).
 
     With ``return_years=True`` returns ``(years int64 (309,), series float32 (309,))``.
@@ -98,3 +99,13 @@ def load_text(name: str = "shakespeare") -> str:
     if name not in _TEXTS:
         raise ConfigError(f"load_text: unknown corpus {name!r}; available: {sorted(_TEXTS)}")
     return _TEXTS[name]()
+
+
+def load_dataset(name: str):
+    """Load a bundled dataset by name: ``load_dataset("digits")`` is ``load_digits()``."""
+    if name not in _DESCRIPTIONS:
+        close = difflib.get_close_matches(str(name), list(_DESCRIPTIONS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"load_dataset: unknown dataset {name!r}{hint}; available: "
+                          f"{list(_DESCRIPTIONS)}")
+    return globals()[f"load_{name}"]()

@@ -127,7 +127,7 @@ def _target_values(cells: list[str], dtype: str | None, line_numbers: Sequence[i
 
 
 def load_csv(path, target: str | int | None = -1, delimiter: str | None = ",", header: bool = True,
-             target_dtype: str | None = None, return_classes: bool = False):
+             target_dtype: str | None = None, return_classes: bool = False) -> tuple:
     """Read a numeric CSV table into (X float32 (rows, columns - 1), y).
 
     ``target`` picks the label column by name (needs ``header=True``) or index (default: the
@@ -168,7 +168,8 @@ def load_csv(path, target: str | int | None = -1, delimiter: str | None = ",", h
     return (X, y, classes) if return_classes else (X, y)
 
 
-def load_npz(path, x_key: str = "X", y_key: str | None = "y") -> tuple[np.ndarray, np.ndarray | None]:
+def load_npz(path, x_key: str = "X",
+             y_key: str | None = "y") -> tuple[np.ndarray, np.ndarray | None]:
     """Read (X, y) from a NumPy ``.npz`` archive (never unpickles: ``allow_pickle=False``).
 
     X becomes float32; y becomes int64 when stored as integers or booleans, float32 when stored

@@ -56,7 +56,7 @@ class CharVocab:
         return "".join(self.chars[index] for index in flat.tolist())
 
     def state_dict(self) -> dict:
-        """The vocabulary as plain JSON-friendly data: ``{"chars": "<all characters in order>"}``."""
+        """The vocabulary as JSON-friendly data: ``{"chars": "<every character in order>"}``."""
         return {"chars": "".join(self.chars)}
 
     @classmethod
