@@ -14,7 +14,8 @@ from ._reduction import (Loss, as_float_target, as_prediction, check_reduction,
                          check_same_shape, data_of, reduce)
 
 LOG_FLOOR = -100.0  # binary_cross_entropy clamps each log at -100 (as PyTorch), so p = 0 is finite
-PRODUCT_FLOOR = 1e-12  # its gradient divides by max(p (1 - p), 1e-12) (as PyTorch)
+# its gradient divides by max(p (1 - p), 1e-12), the floor held as a float32 number (as PyTorch)
+PRODUCT_FLOOR = float(np.float32(1e-12))
 
 
 def _prepare(prediction: Any, target: Any, loss_name: str):
