@@ -1,4 +1,4 @@
-"""The bundled datasets: exact files (SHA-256), shapes, dtypes, known counts, scikit-learn's copy."""
+"""The bundled datasets: exact files (SHA-256), shapes, dtypes, known counts, as in scikit-learn."""
 import gzip
 import hashlib
 from importlib import resources
