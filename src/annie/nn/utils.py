@@ -53,8 +53,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
                              f"{total}; set error_if_nonfinite=False to clip anyway")
     coefficient = max_norm / (total + 1e-6)
     if coefficient < 1:
-        for param in params:
-            param.grad *= coefficient
+        with np.errstate(invalid="ignore"):  # an infinite norm turns gradients into NaN
+            for param in params:
+                param.grad *= coefficient
     return total
 
 
