@@ -64,6 +64,14 @@ class Flattener:
 
     def encode(self, value: Any, where: str = "") -> Any:
         """The JSON form of ``value``; ``where`` names its place (for errors and array keys)."""
+        if isinstance(value, np.generic):  # first: np.float64 is also a float
+            dtype_name = np.dtype(type(value)).name
+            if dtype_name not in _SCALAR_DTYPES:
+                raise SerializationError(f"{where or 'value'}: NumPy scalars of dtype {dtype_name} "
+                                         f"cannot be stored")
+            plain = value.item()
+            return {TAG: "scalar", "dtype": dtype_name,
+                    "v": _encode_float(plain) if isinstance(plain, float) else plain}
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, int):
@@ -79,14 +87,6 @@ class Flattener:
             key = self._array_key(where)
             self.arrays[key] = value
             return {TAG: "array", "key": key}
-        if isinstance(value, np.generic):
-            dtype_name = np.dtype(type(value)).name
-            if dtype_name not in _SCALAR_DTYPES:
-                raise SerializationError(f"{where or 'value'}: NumPy scalars of dtype {dtype_name} "
-                                         f"cannot be stored")
-            plain = value.item()
-            return {TAG: "scalar", "dtype": dtype_name,
-                    "v": _encode_float(plain) if isinstance(plain, float) else plain}
         if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
             return {TAG: "dtype", "v": np.dtype(value).name}
         if isinstance(value, list):
@@ -111,8 +111,6 @@ class Flattener:
             return {key: self.encode(item, place(key)) for key, item in value.items()}
         pairs = []
         for key, item in value.items():
-            if isinstance(key, (np.ndarray, list, dict)):
-                raise SerializationError(f"{where or 'value'}: dict key {key!r} is not storable")
             pairs.append([self.encode(key, place(key)), self.encode(item, place(key))])
         return {TAG: "dict", "v": pairs}
 
