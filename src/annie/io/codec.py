@@ -8,8 +8,8 @@ moves every ndarray into a separate dict (stored as safetensors); ``unflatten`` 
     ndarray          {"$t": "array", "key": name in the arrays dict}
     tuple            {"$t": "tuple", "v": [...]}
     dict, keys not all str (or a key "$t")   {"$t": "dict", "v": [[key, value], ...]}
-    float nan/inf    {"$t": "float", "v": "nan" | "inf" | "-inf"}
-    NumPy scalar     {"$t": "scalar", "dtype": "float32", "v": value}
+    float nan/inf    {"$t": "float", "v": "nan" | "inf" | "-inf"} (a NaN also keeps its "bits")
+    NumPy scalar     {"$t": "scalar", "dtype": "float32", "v": value} (nan/inf: "bits")
     NumPy dtype      {"$t": "dtype", "v": "float64"}
 
 Python ints stay ints (any size) and floats are written with ``repr``, which reads back to the
@@ -18,6 +18,7 @@ same float64 bit pattern.
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any, Callable
 
 import numpy as np
@@ -32,13 +33,20 @@ _SCALAR_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", 
 def _encode_float(value: float) -> Any:
     if math.isfinite(value):
         return value
-    return {TAG: "float", "v": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if math.isnan(value):  # keep the sign and payload bits of the NaN
+        return {TAG: "float", "v": "nan", "bits": struct.unpack("<Q", struct.pack("<d", value))[0]}
+    return {TAG: "float", "v": "inf" if value > 0 else "-inf"}
 
 
-def _decode_float(text: Any, fail: Callable[[str], Exception]) -> float:
+def _decode_float(tagged: dict, fail: Callable[[str], Exception]) -> float:
+    text, bits = tagged.get("v"), tagged.get("bits")
     if text not in ("nan", "inf", "-inf"):
         raise fail(f"invalid float tag value {text!r}")
-    return float(text)
+    if bits is None:
+        return float(text)
+    if type(bits) is not int or not 0 <= bits < 2 ** 64:
+        raise fail(f"invalid float bits {bits!r}")
+    return struct.unpack("<d", struct.pack("<Q", bits))[0]
 
 
 class Flattener:
@@ -69,9 +77,11 @@ class Flattener:
             if dtype_name not in _SCALAR_DTYPES:
                 raise SerializationError(f"{where or 'value'}: NumPy scalars of dtype {dtype_name} "
                                          f"cannot be stored")
-            plain = value.item()
-            return {TAG: "scalar", "dtype": dtype_name,
-                    "v": _encode_float(plain) if isinstance(plain, float) else plain}
+            if value.dtype.kind == "f" and not np.isfinite(value):  # exact bits of nan/inf
+                unsigned = np.dtype(f"uint{8 * value.dtype.itemsize}")
+                return {TAG: "scalar", "dtype": dtype_name,
+                        "bits": int(np.asarray(value).view(unsigned))}
+            return {TAG: "scalar", "dtype": dtype_name, "v": value.item()}
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, int):
@@ -156,14 +166,18 @@ class Unflattener:
                     raise self.fail(f"dict key {key!r} is not hashable") from None
             return result
         if tag == "float":
-            return _decode_float(value.get("v"), self.fail)
+            return _decode_float(value, self.fail)
         if tag == "scalar":
             dtype_name = value.get("dtype")
             if dtype_name not in _SCALAR_DTYPES:
                 raise self.fail(f"unsupported scalar dtype {dtype_name!r}")
+            dtype = np.dtype(dtype_name)
+            if "bits" in value:
+                bits = value["bits"]
+                if dtype.kind != "f" or type(bits) is not int or not 0 <= bits < 2 ** (8 * dtype.itemsize):
+                    raise self.fail(f"invalid scalar bits {bits!r} for {dtype_name}")
+                return np.array(bits, dtype=f"uint{8 * dtype.itemsize}").view(dtype)[()]
             plain = value.get("v")
-            if isinstance(plain, dict):
-                plain = _decode_float(plain.get("v"), self.fail)
             if not isinstance(plain, (bool, int, float)):
                 raise self.fail(f"scalar value {plain!r} is not a number")
             try:
