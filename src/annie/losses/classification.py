@@ -86,15 +86,9 @@ def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean",
 
 
 # ----- binary cross-entropy on logits -------------------------------------------------------------
-def _softplus(x: np.ndarray) -> np.ndarray:
-    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), finite for every x."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) without overflow: exp is only taken of -|x|."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def _sigmoid(x: np.ndarray, exp_neg_abs: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) from e = exp(-|x|) without overflow: 1 / (1 + e) for x >= 0, else e / (1 + e)."""
+    return np.where(x >= 0, 1, exp_neg_abs) / (1 + exp_neg_abs)
 
 
 class BinaryCrossEntropyWithLogitsFunction(Function):
@@ -104,10 +98,12 @@ class BinaryCrossEntropyWithLogitsFunction(Function):
     dL/dy = -x + (pos_weight - 1) softplus(-x)."""
 
     def forward(ctx, logits, target, weight=None, pos_weight=None):
-        softplus_neg = _softplus(-logits)
+        exp_neg_abs = np.exp(-np.abs(logits))
+        softplus_neg = np.maximum(-logits, 0) + np.log1p(exp_neg_abs)  # log(1 + exp(-x)), finite
         log_weight = 1 + (pos_weight - 1) * target if pos_weight is not None else None
         loss = (1 - target) * logits + (softplus_neg if log_weight is None else log_weight * softplus_neg)
-        ctx.logits, ctx.target, ctx.softplus_neg = logits, target, softplus_neg
+        ctx.logits, ctx.target, ctx.softplus_neg, ctx.exp_neg_abs = (logits, target, softplus_neg,
+                                                                     exp_neg_abs)
         ctx.weight, ctx.pos_weight, ctx.log_weight = weight, pos_weight, log_weight
         return loss * weight if weight is not None else loss
 
@@ -117,9 +113,9 @@ class BinaryCrossEntropyWithLogitsFunction(Function):
         grad_logits = grad_target = None
         if ctx.needs_input_grad[0]:
             if ctx.log_weight is None:
-                slope = _sigmoid(ctx.logits) - ctx.target
+                slope = _sigmoid(ctx.logits, ctx.exp_neg_abs) - ctx.target
             else:
-                slope = (1 - ctx.target) - ctx.log_weight * _sigmoid(-ctx.logits)
+                slope = (1 - ctx.target) - ctx.log_weight * _sigmoid(-ctx.logits, ctx.exp_neg_abs)
             grad_logits = grad_output * slope
         if ctx.needs_input_grad[1]:
             slope = -ctx.logits

@@ -42,12 +42,6 @@ def _position_shape(logits_shape: tuple) -> tuple:
     return (logits_shape[0], *logits_shape[2:])
 
 
-def _log_softmax_rows(rows: np.ndarray) -> np.ndarray:
-    """log softmax along axis 1 via log-sum-exp: x - max - log(sum exp(x - max)); never overflows."""
-    shifted = rows - rows.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 # ----- validation -----------------------------------------------------------------------------
 def _check_logits(logits: Tensor, loss_name: str) -> None:
     if logits.ndim == 0 or logits.shape[1 if logits.ndim > 1 else 0] == 0:
@@ -130,7 +124,14 @@ class CrossEntropyFunction(Function):
                 label_smoothing=0.0, reduction="mean"):
         rows = _to_rows(logits)
         count, num_classes = rows.shape
-        log_probs = _log_softmax_rows(rows)
+        # log p = shifted - log(sum exp(shifted)) with shifted = x - max(x): exp never overflows
+        shifted = rows - rows.max(axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        sums = probs.sum(axis=1, keepdims=True)
+        log_sums = np.log(sums)
+        probs /= sums  # softmax, kept for backward
+        needs_all_log_probs = label_smoothing > 0 or not class_targets
+        log_probs = shifted - log_sums if needs_all_log_probs else None
         smoothing = label_smoothing / num_classes
         if class_targets:
             labels = target.reshape(-1)
@@ -138,7 +139,8 @@ class CrossEntropyFunction(Function):
             safe_labels = np.where(valid, labels, 0)
             label_weight = weight[safe_labels] if weight is not None else np.ones(count, rows.dtype)
             label_weight = label_weight * valid
-            per_row = -(label_weight * log_probs[np.arange(count), safe_labels])
+            picked = shifted[np.arange(count), safe_labels] - log_sums[:, 0]  # log p of the label
+            per_row = -(label_weight * picked)
             if label_smoothing > 0:
                 weighted = log_probs * weight if weight is not None else log_probs
                 per_row = (1 - label_smoothing) * per_row - smoothing * weighted.sum(axis=1) * valid
@@ -154,14 +156,14 @@ class CrossEntropyFunction(Function):
             denominator = count
             ctx.distribution = distribution
         value, ctx.scale = _reduce_rows(per_row, reduction, denominator, _position_shape(logits.shape))
-        ctx.log_probs, ctx.shape, ctx.class_targets = log_probs, logits.shape, class_targets
-        ctx.weight, ctx.label_smoothing = weight, label_smoothing
+        ctx.probs, ctx.log_probs, ctx.shape = probs, log_probs, logits.shape
+        ctx.class_targets, ctx.weight, ctx.label_smoothing = class_targets, weight, label_smoothing
         return np.asarray(value, dtype=logits.dtype)
 
     def _target_distribution(ctx) -> np.ndarray:
         """q for class targets: (1 - s) w_y one-hot(y) + s/C w, zero on ignored rows."""
-        count, num_classes = ctx.log_probs.shape
-        distribution = np.zeros_like(ctx.log_probs)
+        count, num_classes = ctx.probs.shape
+        distribution = np.zeros_like(ctx.probs)
         distribution[np.arange(count), ctx.labels] = (1 - ctx.label_smoothing) * ctx.label_weight
         if ctx.label_smoothing > 0:
             class_weight = ctx.weight if ctx.weight is not None else 1.0
@@ -169,22 +171,23 @@ class CrossEntropyFunction(Function):
         return distribution
 
     def backward(ctx, grad_output):
-        log_probs = ctx.log_probs
-        count = log_probs.shape[0]
+        probs = ctx.probs
+        count = probs.shape[0]
         row_scale = _row_scale(grad_output, ctx.scale, count)
         grad_logits = grad_target = None
         if ctx.needs_input_grad[0]:
-            probs = np.exp(log_probs)
             if ctx.class_targets and ctx.label_smoothing == 0 and ctx.weight is None:
-                grad = probs * ctx.label_weight[:, None]  # label_weight: 1 on kept rows, 0 on ignored
-                grad[np.arange(count), ctx.labels] -= ctx.label_weight
+                # softmax - one-hot; label_weight is 1 on kept rows and 0 on ignored ones
+                kept_scale = ctx.label_weight[:, None] * row_scale
+                grad = probs * kept_scale
+                grad[np.arange(count), ctx.labels] -= kept_scale[:, 0]
             else:
                 distribution = ctx._target_distribution() if ctx.class_targets else ctx.distribution
-                grad = probs * distribution.sum(axis=1, keepdims=True) - distribution
-            grad_logits = _from_rows(grad * row_scale, ctx.shape)
+                grad = (probs * distribution.sum(axis=1, keepdims=True) - distribution) * row_scale
+            grad_logits = _from_rows(grad, ctx.shape)
         if not ctx.class_targets and ctx.needs_input_grad[1]:
             # d loss / d target_c = -(1 - s) w_c log p_c
-            grad = -(1 - ctx.label_smoothing) * log_probs
+            grad = -(1 - ctx.label_smoothing) * ctx.log_probs
             if ctx.weight is not None:
                 grad = grad * ctx.weight
             grad_target = _from_rows(grad * row_scale, ctx.shape)
