@@ -184,3 +184,13 @@ def test_manual_seed_makes_random_choices_repeatable():
     first = annie.backend.rng().random(4)
     annie.manual_seed(3)
     np.testing.assert_array_equal(annie.backend.rng().random(4), first)
+
+
+def test_truth_value_is_defined_only_for_one_element():
+    assert bool(annie.tensor([2.0]) > 1.0)
+    assert not bool(annie.tensor(0.0))
+    x, y = annie.tensor([1.0, 2.0]), annie.tensor([3.0, 4.0])
+    with pytest.raises(ShapeError, match="ambiguous"):
+        bool(x == y)
+    with pytest.raises(ShapeError, match="ambiguous"):
+        x in [y]  # noqa: B015 - without __bool__ this was silently True

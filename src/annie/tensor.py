@@ -114,6 +114,14 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor; ambiguous (an error) for more elements, so that
+        ``tensor in list`` or ``if tensor:`` cannot silently be True."""
+        if self.data.size != 1:
+            raise ShapeError(f"the truth value of a tensor with {self.data.size} elements is "
+                             f"ambiguous (shape {self.data.shape}); use .any() or .all() on .data")
+        return bool(self.data.item())
+
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
         return self.data
