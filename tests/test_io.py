@@ -95,18 +95,42 @@ def test_load_leaves_the_random_generator_alone(tmp_path):
     np.testing.assert_array_equal(annie.backend.rng().random(4), expected)
 
 
-def test_recurrent_layers_round_trip(tmp_path):
-    if not hasattr(nn, "LSTM"):
-        pytest.skip("annie.nn.LSTM is not in the package yet")
-    for layer in (nn.RNN(3, 4, num_layers=2), nn.LSTM(3, 4), nn.GRU(3, 4, batch_first=True)):
-        annie.save(layer, tmp_path / "r.annie")
-        loaded = annie.load(tmp_path / "r.annie")
-        x = annie.tensor(np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32))
-        with annie.no_grad():
-            out_a, out_b = layer(x), loaded(x)
-        out_a = out_a[0] if isinstance(out_a, tuple) else out_a
-        out_b = out_b[0] if isinstance(out_b, tuple) else out_b
-        np.testing.assert_array_equal(out_a.data, out_b.data)
+def _float_input(*shape):
+    return annie.tensor(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+
+
+LAYERS = [  # (constructor, input); every annie layer family, with non-default arguments
+    ("RNN", lambda: nn.RNN(3, 4, num_layers=2, nonlinearity="relu"), lambda: _float_input(2, 5, 3)),
+    ("LSTM", lambda: nn.LSTM(3, 4, bidirectional=True, forget_bias=1.0), lambda: _float_input(2, 5, 3)),
+    ("GRU", lambda: nn.GRU(3, 4, batch_first=False, dtype=np.float64),
+     lambda: _float_input(5, 2, 3).astype(np.float64)),
+    ("RNNCell", lambda: nn.RNNCell(3, 4), lambda: _float_input(2, 3)),
+    ("LSTMCell", lambda: nn.LSTMCell(3, 4, bias=False), lambda: _float_input(2, 3)),
+    ("GRUCell", lambda: nn.GRUCell(3, 4), lambda: _float_input(2, 3)),
+    ("Embedding", lambda: nn.Embedding(10, 4, padding_idx=0), lambda: np.array([[1, 0, 9]])),
+    ("LayerNorm", lambda: nn.LayerNorm([2, 3], eps=1e-3), lambda: _float_input(4, 2, 3)),
+    ("Flatten", lambda: nn.Sequential(nn.Flatten(), nn.Linear(6, 2)), lambda: _float_input(4, 2, 3)),
+    ("activations", lambda: nn.Sequential(nn.LeakyReLU(0.2), nn.ELU(0.5), nn.Softplus(2.0),
+                                          nn.Dropout(0.3), nn.Softmax(dim=0)),
+     lambda: _float_input(4, 3)),
+]
+
+
+@pytest.mark.parametrize("name, make_layer, make_input", LAYERS, ids=[case[0] for case in LAYERS])
+def test_every_layer_family_round_trips(tmp_path, name, make_layer, make_input):
+    if not hasattr(nn, name) and name not in ("activations",):
+        pytest.skip(f"annie.nn.{name} is not in the package yet")
+    layer = make_layer().eval()
+    annie.save(layer, tmp_path / "layer.annie")
+    loaded = annie.load(tmp_path / "layer.annie")
+    assert repr(loaded) == repr(layer)
+    x = make_input()
+    with annie.no_grad():
+        out_a, out_b = layer(x), loaded(x)
+    out_a = out_a[0] if isinstance(out_a, tuple) else out_a
+    out_b = out_b[0] if isinstance(out_b, tuple) else out_b
+    assert out_a.dtype == out_b.dtype
+    np.testing.assert_array_equal(out_a.data, out_b.data)
 
 
 # ----- what save refuses -----------------------------------------------------------------
