@@ -68,12 +68,13 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(param)
             second_moment = np.maximum(state["max_exp_avg_sq"], exp_avg_sq,
                                        out=state["max_exp_avg_sq"])
-        step_size = lr / (1 - beta1 ** step)
+        # m / (sqrt(v) / c2 + eps) = c2 * m / (sqrt(v) + eps * c2), with c2 = sqrt(1 - beta2^t):
+        # the bias correction of v moves into two scalars, saving a pass over the array.
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        step_size = lr * bias_correction2_sqrt / (1 - beta1 ** step)
 
         denominator = np.sqrt(second_moment, out=work)
-        denominator /= bias_correction2_sqrt
-        denominator += eps
+        denominator += eps * bias_correction2_sqrt
         np.divide(exp_avg, denominator, out=work)
         add_scaled(param, work, -step_size, work)
 
