@@ -28,9 +28,9 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 #: Lower-case name -> one-line description (for ``annie list``).
 DESCRIPTIONS: dict[str, str] = {
     "sgd": "stochastic gradient descent with optional momentum, Nesterov momentum and weight decay",
-    "adam": "adaptive moments: bias-corrected running mean and variance of the gradient (amsgrad option)",
+    "adam": "bias-corrected running mean and variance of the gradient (amsgrad option)",
     "adamw": "Adam with decoupled weight decay",
-    "rmsprop": "gradient divided by a running root mean square of recent gradients (momentum, centered)",
+    "rmsprop": "gradient over a running root mean square of gradients (momentum, centered)",
     "adagrad": "per-coordinate rates from the sum of all past squared gradients",
     "adadelta": "step sizes from running averages of squared gradients and squared updates",
     "nadam": "Adam with Nesterov momentum and a momentum schedule",

@@ -139,7 +139,8 @@ class CosineAnnealingLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """Warm-up (or decay) by a linearly changing factor over ``total_iters`` epochs:
-    lr_e = base_lr * (start_factor + (end_factor - start_factor) * min(e, total_iters) / total_iters)."""
+    lr_e = base_lr * (start + (end - start) * min(e, total_iters) / total_iters), with start and
+    end the ``start_factor`` and ``end_factor``."""
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:

@@ -6,7 +6,8 @@ the per-parameter state on first use (``_init_state``) and updates one parameter
 
     optimizer.param_groups  list of dicts: {"params": [Parameter, ...], "lr": ..., ...}
     optimizer.state         dict: Parameter -> {"step": int, "exp_avg": ndarray, ...}
-    optimizer.state_dict()  {"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}
+    optimizer.state_dict()  {"state": {index: {...}},
+                             "param_groups": [{..., "params": [index, ...]}]}
 
 State values are ndarrays and Python numbers only, so a state dict can be saved without pickle.
 """
