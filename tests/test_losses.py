@@ -334,3 +334,16 @@ def test_every_class_form_exists_and_checks_reduction():
         assert "reduction='sum'" in repr(cls(reduction="sum"))
         with pytest.raises(ConfigError, match="reduction"):
             cls(reduction="avg")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_cosh_keeps_precision_near_zero(dtype):
+    """log(cosh(d)) ~ d^2/2 - d^4/12 for small d: no cancellation to 0 (float64 closed form)."""
+    differences = np.array([1e-9, 3e-8, 1e-5, 1e-3, -2e-3], dtype=dtype)
+    prediction = annie.tensor(differences)
+    target = annie.tensor(np.zeros_like(differences))
+    value = annie.losses.log_cosh(prediction, target, reduction="none").data
+    d = differences.astype(np.float64)
+    expected = d ** 2 / 2 - d ** 4 / 12 + d ** 6 / 45
+    np.testing.assert_allclose(value, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    assert value.dtype == dtype

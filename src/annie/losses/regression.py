@@ -117,14 +117,22 @@ def huber(prediction: Any, target: Any, reduction: str = "mean", delta: float = 
 
 
 class LogCoshFunction(Function):
-    """Per element, with d = f - y: log(cosh(d)) = |d| + log1p(exp(-2|d|)) - log 2, which never
-    overflows (cosh(d) itself overflows for |d| > ~710); dL/df = tanh(d)."""
+    """Per element, with d = f - y: log(cosh(d)); dL/df = tanh(d).
+
+    Two exact rewrites keep every digit: near 0, log(cosh(d)) = log1p(2 sinh(d/2)^2) (no
+    cancellation: about d^2/2); far out, |d| + log1p(exp(-2|d|)) - log 2 (cosh(d) itself
+    overflows for |d| > ~710).
+    """
+
+    SWITCH = 10.0  # sinh(5)^2 ~ 5e3 is far from overflow; exp(-20) is far from cancellation
 
     def forward(ctx, prediction, target):
         difference = prediction - target
         absolute = np.abs(difference)
         ctx.difference = difference
-        return absolute + np.log1p(np.exp(-2 * absolute)) - np.log(2).astype(difference.dtype)
+        near = np.log1p(2 * np.sinh(np.minimum(absolute, LogCoshFunction.SWITCH) / 2) ** 2)
+        far = absolute + np.log1p(np.exp(-2 * absolute)) - np.log(2).astype(difference.dtype)
+        return np.where(absolute < LogCoshFunction.SWITCH, near, far).astype(difference.dtype)
 
     def backward(ctx, grad_output):
         grad = grad_output * np.tanh(ctx.difference)
