@@ -13,13 +13,13 @@ W_hh and a few in-place NumPy calls per step into preallocated buffers. Inside, 
 are kept in the order o, i, f, g so the three sigmoid gates are one contiguous slice, and
 sigmoid(a) = (1 + tanh(a / 2)) / 2 with the halving folded into a copy of their weights, so a
 single tanh covers all four gates. The backward pass stores dL/d(pre-activations) for every step
-and then forms dW_ih, dW_hh and the biases' gradients with one matrix product each.
+(computed per step on slices that stay in cache) and then forms dW_ih, dW_hh and the biases' gradients with one matrix product each.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ShapeError
+from ...errors import AnnieError, ShapeError
 from ...tensor import Function, Tensor, is_grad_enabled
 from .layout import SequenceLayout, check_inputs, check_lengths, gate_rows, scatter_rows
 
@@ -47,12 +47,13 @@ class LSTMSequence(Function):
         half[:3 * hidden] = 0.5  # the sigmoid gates o, i, f see a / 2
         x_k = np.ascontiguousarray(layout.to_kernel(x)).reshape(steps * batch, -1)
         gates = (x_k @ (w_ih * half).T).reshape(steps, batch, 4 * hidden)
+        bias = None
         if bias_ih is not None or bias_hh is not None:
             bias = np.zeros(4 * hidden, dtype=dtype)
             for b in (bias_ih, bias_hh):
                 if b is not None:
                     bias += b[rows]
-            gates += bias * half[:, 0]
+            bias *= half[:, 0]  # added per step, while the step's slice is in cache
         w_hh_scaled_t = np.ascontiguousarray((w_hh * half).T)
 
         h_all = np.empty((steps + 1, batch, hidden), dtype=dtype)
@@ -67,6 +68,8 @@ class LSTMSequence(Function):
             n = layout.active[t]
             gate = gates[t, :n]
             np.matmul(h_all[t, :n], w_hh_scaled_t, out=recurrent[:n])
+            if bias is not None:
+                recurrent[:n] += bias
             gate += recurrent[:n]
             np.tanh(gate, out=gate)
             sigmoid_part = gate[:, :sig]
@@ -94,41 +97,57 @@ class LSTMSequence(Function):
         return output, h_n, c_n
 
     def backward(ctx, grad_output, grad_h_n, grad_c_n):
+        if ctx.gates is None:
+            raise AnnieError("lstm: backward through the same LSTM output a second time; its "
+                             "buffers were reused by the first backward, so run forward again")
         layout, gates, h_all, c_all, tanh_c = ctx.layout, ctx.gates, ctx.h_all, ctx.c_all, ctx.tanh_c
+        ctx.gates = None
         steps, batch, four_hidden = gates.shape
         H = four_hidden // 4
         dtype = gates.dtype
-        o, i, f, g = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
-        # d(pre-activation) = (gradient reaching the gate's output) * partner, per gate:
-        # o: dh * tanh(c') * o(1-o);  i: dc * g * i(1-i);  f: dc * c * f(1-f);  g: dc * i * (1-g^2)
-        partner = np.empty_like(gates)
-        np.multiply(tanh_c, o * (1 - o), out=partner[..., :H])
-        np.multiply(g, i * (1 - i), out=partner[..., H:2 * H])
-        np.multiply(c_all[:-1], f * (1 - f), out=partner[..., 2 * H:3 * H])
-        np.multiply(i, 1 - g * g, out=partner[..., 3 * H:])
-        dc_from_dh = o * (1 - tanh_c * tanh_c)  # dh'/dc' = o * (1 - tanh(c')^2)
-        partner4 = partner.reshape(steps, batch, 4, H)
-
         grad_out_k = None if grad_output is None else layout.to_kernel(grad_output)
         dh = (np.zeros((batch, H), dtype=dtype) if grad_h_n is None
               else np.array(layout.batch_to_kernel(grad_h_n), dtype=dtype))
         dc = (np.zeros((batch, H), dtype=dtype) if grad_c_n is None
               else np.array(layout.batch_to_kernel(grad_c_n), dtype=dtype))
-        d_pre = (np.zeros if layout.padded else np.empty)((steps, batch, 4 * H), dtype=dtype)
-        d_pre4 = d_pre.reshape(steps, batch, 4, H)
+        dc_previous = np.empty_like(dc)
         scratch = np.empty((batch, H), dtype=dtype)
+        sigmoid_slope = np.empty((batch, 3 * H), dtype=dtype)
         w_hh = ctx.w_hh
+        # dL/d(pre-activation) of each gate = (gradient reaching the gate's output) * (its
+        # partner in the product) * (its activation's slope). Step t's values overwrite the
+        # gate activations of step t (no longer needed), so the work stays in cache.
         for t in range(steps - 1, -1, -1):
             n = layout.active[t]
-            dh_t, dc_t = dh[:n], dc[:n]
+            gate, tmp = gates[t, :n], scratch[:n]
+            o, i, f, g = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]
+            dh_t, dc_t, tanh_ct = dh[:n], dc[:n], tanh_c[t, :n]
             if grad_out_k is not None:
                 dh_t += grad_out_k[t, :n]
-            np.multiply(dh_t, dc_from_dh[t, :n], out=scratch[:n])
-            dc_t += scratch[:n]
-            np.multiply(dh_t, partner4[t, :n, 0], out=d_pre4[t, :n, 0])
-            np.multiply(dc_t[:, None, :], partner4[t, :n, 1:], out=d_pre4[t, :n, 1:])
-            dc_t *= f[t, :n]
-            np.matmul(d_pre[t, :n], w_hh, out=dh_t)
+            np.multiply(tanh_ct, tanh_ct, out=tmp)      # dc += dh * o * (1 - tanh(c')^2)
+            np.subtract(1, tmp, out=tmp)
+            tmp *= o
+            tmp *= dh_t
+            dc_t += tmp
+            slope = sigmoid_slope[:n]                   # sigmoid' = s (1 - s) for o, i, f
+            np.subtract(1, gate[:, :3 * H], out=slope)
+            slope *= gate[:, :3 * H]
+            np.multiply(g, g, out=tmp)                  # d_g = dc * i * (1 - g^2)
+            np.subtract(1, tmp, out=tmp)
+            tmp *= i
+            tmp *= dc_t
+            np.multiply(dh_t, tanh_ct, out=o)           # d_o (before slope) = dh * tanh(c')
+            np.multiply(dc_t, g, out=i)                 # d_i = dc * g
+            np.multiply(dc_t, f, out=dc_previous[:n])   # dL/dc_{t-1} = dc * f
+            np.multiply(dc_t, c_all[t, :n], out=f)      # d_f = dc * c_{t-1}
+            g[...] = tmp
+            gate[:, :3 * H] *= slope
+            np.matmul(gate, w_hh, out=dh_t)             # dL/dh_{t-1}
+            dc_t[...] = dc_previous[:n]
+        d_pre = gates  # now holds dL/d(pre-activations), kernel gate order
+        if layout.padded:
+            for t, n in enumerate(layout.active):
+                d_pre[t, n:] = 0
 
         needs = ctx.needs_input_grad
         rows = ctx.rows
