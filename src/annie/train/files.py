@@ -1,37 +1,20 @@
-"""Writing the small files training produces (CSV history, figures) without ever leaving a
-half-written file: write to a temporary file in the same folder, flush, fsync, rename."""
+"""Writing the small files training produces (CSV history, figures) atomically through
+``annie.io``: a temporary file in the same folder, flushed, fsynced and renamed."""
 from __future__ import annotations
 
+import io
 import os
-import tempfile
-
-
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (the old or the new content, never a mix)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) atomically."""
-    write_bytes(path, text.encode("utf-8"))
+    from ..io import atomic_write_text
+    atomic_write_text(path, text)
 
 
 def save_figure(figure, path: str | os.PathLike) -> None:
     """Save a matplotlib figure as PNG atomically."""
-    import io
+    from ..io import atomic_write_bytes
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
-    write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue())

@@ -1,0 +1,147 @@
+"""The ``annie`` command: demo, train/evaluate/predict on a run folder, list, and bad input
+ending with exit code 2 and one message (never a traceback)."""
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from annie import cli, config as run_config
+from annie.errors import ConfigError
+
+CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "examples" / "configs"
+
+
+def run_main(capsys, *argv):
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_demo_writes_a_run_folder_and_prints_accuracy(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, stdout, err = run_main(capsys, "demo", "--epochs", "2", "--out", str(out), "--quiet")
+    assert code == 0, err
+    line = next(line for line in stdout.splitlines() if "accuracy" in line)
+    accuracy = float(line.split()[-1])
+    assert 0.5 < accuracy <= 1.0   # 2 epochs: far better than chance (0.1)
+    assert "confusion matrix" in stdout
+    for name in ("model.annie", "config.toml", "history.csv", "run.json"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["test"]["accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert np.asarray(summary["confusion_matrix"]).sum() == 360   # 20 % of 1,797
+    resolved = run_config.load_config(out / "config.toml")
+    assert resolved["train"]["epochs"] == 2 and resolved["data"]["dataset"] == "digits"
+
+
+def test_train_evaluate_predict_in_subprocesses(tmp_path):
+    out = tmp_path / "iris"
+    command = [sys.executable, "-m", "annie.cli"]
+    trained = subprocess.run(command + ["train", str(CONFIGS / "iris.toml"), "--set",
+                                        "train.epochs=3", "--out", str(out), "--quiet"],
+                             capture_output=True, text=True, timeout=120)
+    assert trained.returncode == 0, trained.stderr
+    assert "accuracy" in trained.stdout
+    evaluated = subprocess.run(command + ["evaluate", str(out)], capture_output=True, text=True,
+                               timeout=120)
+    assert evaluated.returncode == 0, evaluated.stderr
+    # evaluate re-creates the held-out split: the same accuracy as after training
+    first = [line for line in trained.stdout.splitlines() if "accuracy" in line][0]
+    assert first in evaluated.stdout
+    from annie.data import load_iris
+    X, y = load_iris()
+    csv_path = tmp_path / "flowers.csv"
+    rows = ["a,b,c,d"] + [",".join(f"{v:.1f}" for v in row) for row in X[[0, 60, 120]]]
+    csv_path.write_text("\n".join(rows) + "\n")
+    predicted = subprocess.run(command + ["predict", str(out), str(csv_path)],
+                               capture_output=True, text=True, timeout=120)
+    assert predicted.returncode == 0, predicted.stderr
+    lines = predicted.stdout.strip().splitlines()
+    assert lines[0] == "row,class,name" and len(lines) == 4
+
+
+def test_list_names_every_kind(capsys):
+    code, stdout, _ = run_main(capsys, "list")
+    assert code == 0
+    for word in ("datasets:", "losses:", "optimizers:", "activations:", "digits", "adam",
+                 "cross_entropy", "relu"):
+        assert word in stdout
+
+
+def write(tmp_path, text):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return str(path)
+
+
+BASE = '[data]\ndataset = "iris"\n'
+
+
+@pytest.mark.parametrize("text, overrides, words", [
+    (BASE + "[train]\nepoch = 5\n", [], "unknown key 'train.epoch'; did you mean 'train.epochs'"),
+    (BASE + "[train]\nepochs = \"ten\"\n", [], "train.epochs must be an integer"),
+    (BASE + "[trian]\nepochs = 5\n", [], "did you mean 'train'"),
+    ('[data]\ndataset = "irs"\n', [], "did you mean 'iris'"),
+    (BASE + "[optimizer]\nname = \"adam\"\nweight_decy = 0.1\n", [], "did you mean 'optimizer.weight_decay'"),
+    (BASE + "[optimizer]\nname = \"adan\"\n", [], "did you mean 'adam'"),
+    (BASE + "[loss]\nname = \"crossentropy\"\n", [], "unknown loss"),
+    (BASE + "[model]\nhidden = [0]\n", [], "model.hidden"),
+    (BASE + "[train\n", [], "invalid TOML"),
+    ('[data]\npath = "missing.csv"\n', [], "file not found"),
+    (BASE, ["train.epochs"], "expected key=value"),
+    (BASE, ["train.epochs=-1"], "train.epochs must be positive"),
+    (BASE, ["model.activation=relux"], "unknown activation"),
+])
+def test_bad_configs_exit_2_with_one_message(tmp_path, capsys, text, overrides, words):
+    arguments = ["train", write(tmp_path, text), "--out", str(tmp_path / "run"), "--quiet"]
+    for override in overrides:
+        arguments += ["--set", override]
+    code, stdout, err = run_main(capsys, *arguments)
+    assert code == 2
+    assert err.startswith("annie: error:") and err.count("\n") == 1, err
+    assert words in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "does-not-exist.toml"], "not found"),
+    (["evaluate", "no-such-run"], "not found"),
+    (["demo", "--epochs", "0"], "positive integer"),
+    (["fly"], "invalid choice"),
+    (["predict", "only-one-argument"], "required"),
+])
+def test_bad_arguments_exit_2(capsys, argv, words):
+    code, _, err = run_main(capsys, *argv)
+    assert code == 2 and words in err and "Traceback" not in err
+
+
+def test_bad_arguments_in_a_subprocess_print_no_traceback():
+    result = subprocess.run([sys.executable, "-m", "annie.cli", "train", "nope.toml"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == "annie: error: config file 'nope.toml' not found\n"
+
+
+def test_resolved_config_round_trips_through_toml(tmp_path):
+    config = run_config.load_config(CONFIGS / "diabetes_regression.toml", ["train.epochs=7"])
+    path = tmp_path / "resolved.toml"
+    path.write_text(run_config.to_toml(config))
+    assert run_config.load_config(path) == config
+    assert config["optimizer"]["weight_decay"] == 0.0001
+
+
+@pytest.mark.parametrize("name", ["digits_mlp.toml", "iris.toml", "diabetes_regression.toml"])
+def test_example_configs_are_valid(name):
+    run_config.load_config(CONFIGS / name)
+
+
+def test_set_parses_values_as_toml():
+    assert run_config.parse_override("train.metrics=[\"accuracy\", \"f1\"]") == {
+        "train": {"metrics": ["accuracy", "f1"]}}
+    assert run_config.parse_override("optimizer.name=sgd") == {"optimizer": {"name": "sgd"}}
+    assert run_config.parse_override("seed=3") == {"seed": 3}
+    with pytest.raises(ConfigError):
+        run_config.parse_override("a.b.c=1")
