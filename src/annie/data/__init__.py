@@ -28,3 +28,6 @@ __all__ = ["DataLoader", "batches", "train_test_split", "list_datasets", "load_d
            "CharVocab", "char_encode", "make_windows"]
 if "pad_sequences" in globals():
     __all__.append("pad_sequences")
+from .tasks import encode_padded, make_bracket_depth, make_date_pairs, pad_labels
+
+__all__ += ["make_date_pairs", "make_bracket_depth", "encode_padded", "pad_labels"]

@@ -19,3 +19,8 @@ from .rnn import GRU, LSTM, RNN
 from .rnn_cells import GRUCell, LSTMCell, RNNCell
 
 __all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+from .sequence_models import (CharLanguageModel, Seq2Seq, SequenceClassifier, SequenceEncoder,
+                              SequenceRegressor, SequenceTagger, sequence_cross_entropy)
+
+__all__ += ["SequenceEncoder", "SequenceClassifier", "SequenceRegressor", "SequenceTagger",
+            "Seq2Seq", "CharLanguageModel", "sequence_cross_entropy"]
