@@ -37,7 +37,7 @@ def test_neuron_perceptron_fails_on_xor_and_the_mlp_solves_it(tmp_path):
     environment = dict(os.environ, ANNIE_EXAMPLES_SMALL="1")
     result = subprocess.run([sys.executable, str(EXAMPLES / "neuron.py")], capture_output=True,
                             text=True, timeout=120, env=environment, cwd=EXAMPLES)
-    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines()}
+    lines = {" ".join(line.split(":")[0].split()): line for line in result.stdout.splitlines()}
     assert "accuracy=1.00" in lines["perceptron AND"] and "accuracy=1.00" in lines["perceptron OR"]
     assert "accuracy=1.00" not in lines["perceptron XOR"]
     assert "accuracy=1.00" in lines["2-layer MLP XOR"]
