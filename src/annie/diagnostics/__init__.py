@@ -1,5 +1,7 @@
 """Tools that make training visible: gradient checking, gradient flow, anomaly detection."""
 from .anomaly import AnomalyError, detect_anomaly
 from .gradcheck import GradcheckResult, gradcheck
+from .gradient_flow import GradientFlow, activation_statistics, gradient_flow
 
 __all__ = ["gradcheck", "GradcheckResult", "detect_anomaly", "AnomalyError"]
+__all__ += ["gradient_flow", "GradientFlow", "activation_statistics"]
