@@ -58,7 +58,7 @@ class LSTMSequence(Function):
 
         h_all = np.empty((steps + 1, batch, hidden), dtype=dtype)
         c_all = np.empty((steps + 1, batch, hidden), dtype=dtype)
-        tanh_c = (np.zeros if layout.padded else np.empty)((steps, batch, hidden), dtype=dtype)
+        tanh_c = np.empty((batch, hidden), dtype=dtype)  # recomputed in backward: less memory
         h_all[0] = layout.batch_to_kernel(h0)
         c_all[0] = layout.batch_to_kernel(c0)
         recurrent = np.empty((batch, 4 * hidden), dtype=dtype)
@@ -80,8 +80,8 @@ class LSTMSequence(Function):
             np.multiply(f, c_all[t, :n], out=c_new)
             np.multiply(i, g, out=product[:n])
             c_new += product[:n]
-            np.tanh(c_new, out=tanh_c[t, :n])
-            np.multiply(o, tanh_c[t, :n], out=h_all[t + 1, :n])
+            np.tanh(c_new, out=tanh_c[:n])
+            np.multiply(o, tanh_c[:n], out=h_all[t + 1, :n])
             if n < batch:  # finished sequences carry their last state
                 h_all[t + 1, n:] = h_all[t, n:]
                 c_all[t + 1, n:] = c_all[t, n:]
@@ -89,7 +89,7 @@ class LSTMSequence(Function):
         if any(ctx.needs_input_grad) and is_grad_enabled():
             ctx.layout, ctx.rows, ctx.x_k = layout, rows, x_k
             ctx.w_ih, ctx.w_hh = w_ih, w_hh
-            ctx.gates, ctx.h_all, ctx.c_all, ctx.tanh_c = gates, h_all, c_all, tanh_c
+            ctx.gates, ctx.h_all, ctx.c_all = gates, h_all, c_all
             ctx.has_bias = (bias_ih is not None, bias_hh is not None)
         output = layout.from_kernel(layout.zero_padding(h_all[1:]))
         h_n = layout.batch_from_kernel(h_all[steps].copy())
@@ -100,7 +100,7 @@ class LSTMSequence(Function):
         if ctx.gates is None:
             raise AnnieError("lstm: backward through the same LSTM output a second time; its "
                              "buffers were reused by the first backward, so run forward again")
-        layout, gates, h_all, c_all, tanh_c = ctx.layout, ctx.gates, ctx.h_all, ctx.c_all, ctx.tanh_c
+        layout, gates, h_all, c_all = ctx.layout, ctx.gates, ctx.h_all, ctx.c_all
         ctx.gates = None
         steps, batch, four_hidden = gates.shape
         H = four_hidden // 4
@@ -112,6 +112,7 @@ class LSTMSequence(Function):
               else np.array(layout.batch_to_kernel(grad_c_n), dtype=dtype))
         dc_previous = np.empty_like(dc)
         scratch = np.empty((batch, H), dtype=dtype)
+        tanh_c = np.empty((batch, H), dtype=dtype)
         sigmoid_slope = np.empty((batch, 3 * H), dtype=dtype)
         w_hh = ctx.w_hh
         # dL/d(pre-activation) of each gate = (gradient reaching the gate's output) * (its
@@ -121,7 +122,8 @@ class LSTMSequence(Function):
             n = layout.active[t]
             gate, tmp = gates[t, :n], scratch[:n]
             o, i, f, g = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]
-            dh_t, dc_t, tanh_ct = dh[:n], dc[:n], tanh_c[t, :n]
+            dh_t, dc_t, tanh_ct = dh[:n], dc[:n], tanh_c[:n]
+            np.tanh(c_all[t + 1, :n], out=tanh_ct)
             if grad_out_k is not None:
                 dh_t += grad_out_k[t, :n]
             np.multiply(tanh_ct, tanh_ct, out=tmp)      # dc += dh * o * (1 - tanh(c')^2)
