@@ -19,7 +19,8 @@ gen_rnn = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gen_rnn)
 
 TOL = 1e-6
-LAYERS = {"rnn_tanh": ("RNN", {"nonlinearity": "tanh"}), "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
+LAYERS = {"rnn_tanh": ("RNN", {"nonlinearity": "tanh"}),
+          "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
           "lstm": ("LSTM", {}), "gru": ("GRU", {})}
 
 
@@ -130,7 +131,8 @@ def test_live_parity_time_major(kind):
     check_case(case["expected"], actual, f"{kind} time-major")
 
 
-CELLS = {"rnn_tanh": ("RNNCell", {"nonlinearity": "tanh"}), "rnn_relu": ("RNNCell", {"nonlinearity": "relu"}),
+CELLS = {"rnn_tanh": ("RNNCell", {"nonlinearity": "tanh"}),
+         "rnn_relu": ("RNNCell", {"nonlinearity": "relu"}),
          "lstm": ("LSTMCell", {}), "gru": ("GRUCell", {})}
 
 
@@ -146,7 +148,8 @@ def test_live_cell_parity(kind):
     x = torch.randn(batch, input_size, dtype=torch.float64, requires_grad=True)
     h = torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True)
     c = torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True)
-    grad_h, grad_c = torch.randn(batch, hidden, dtype=torch.float64), torch.randn(batch, hidden, dtype=torch.float64)
+    grad_h = torch.randn(batch, hidden, dtype=torch.float64)
+    grad_c = torch.randn(batch, hidden, dtype=torch.float64)
     xa, ha, ca = (annie.tensor(t.detach().numpy().copy(), requires_grad=True) for t in (x, h, c))
     if name == "LSTMCell":
         h2, c2 = reference(x, (h, c))

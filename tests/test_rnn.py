@@ -105,7 +105,8 @@ def test_lengths_ignore_padding(kind):
         layer.zero_grad()
         output, state = _final_state(kind, layer(x, lengths=lengths))
         (output.sum() + state.sum()).backward()
-        results.append((output.data, state.data, x.grad, [p.grad.copy() for p in layer.parameters()]))
+        param_grads = [p.grad.copy() for p in layer.parameters()]
+        results.append((output.data, state.data, x.grad, param_grads))
         for b, length in enumerate(lengths):
             assert np.all(output.data[b, length:] == 0)
             assert np.all(x.grad[b, length:] == 0)

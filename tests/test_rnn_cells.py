@@ -21,7 +21,8 @@ def test_lstm_cell_step_matches_formulas():
     cell = nn.LSTMCell(3, 2, dtype=np.float64)
     x, h, c = _random((4, 3)), _random((4, 2), seed=1), _random((4, 2), seed=2)
     h_next, c_next = cell(x, (h, c))
-    a = x @ cell.weight_ih.data.T + cell.bias_ih.data + h @ cell.weight_hh.data.T + cell.bias_hh.data
+    a = (x @ cell.weight_ih.data.T + cell.bias_ih.data
+         + h @ cell.weight_hh.data.T + cell.bias_hh.data)
     i, f, g, o = np.split(a, 4, axis=1)
     expected_c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
     np.testing.assert_allclose(c_next.data, expected_c, atol=1e-12)

@@ -22,12 +22,14 @@ def pad_sequences(sequences: Sequence, maxlen: int | None = None, padding: str =
             raise ConfigError(f"pad_sequences: {name} must be 'pre' or 'post', got {option!r}")
     if maxlen is not None and (not isinstance(maxlen, (int, np.integer)) or isinstance(maxlen, bool)
                                or maxlen <= 0):
-        raise ConfigError(f"pad_sequences: maxlen must be a positive integer or None, got {maxlen!r}")
+        raise ConfigError(f"pad_sequences: maxlen must be a positive integer or None, "
+                          f"got {maxlen!r}")
     arrays, any_array = [], False
     for i, sequence in enumerate(sequences):
         array = np.asarray(sequence)
         if array.ndim == 0:
-            raise ShapeError(f"pad_sequences: sequence {i} is a scalar, expected shape (length, ...)")
+            raise ShapeError(f"pad_sequences: sequence {i} is a scalar, "
+                             f"expected shape (length, ...)")
         if array.shape[0] == 0:
             raise DataError(f"pad_sequences: sequence {i} is empty")
         arrays.append(array)

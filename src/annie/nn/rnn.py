@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import init
 from ..backend import get_default_dtype, rng
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, DTypeError, ShapeError
 from ..functional.recurrent import gru, lstm, rnn
 from ..functional.recurrent.layout import check_lengths
 from ..ops import concat, getitem, stack, swapaxes
@@ -42,7 +42,8 @@ class RecurrentLayer(Module):
         self.input_size = _positive_int(owner, "input_size", input_size)
         self.hidden_size = _positive_int(owner, "hidden_size", hidden_size)
         self.num_layers = _positive_int(owner, "num_layers", num_layers)
-        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        if (not isinstance(dropout, (int, float)) or isinstance(dropout, bool)
+                or not 0 <= dropout < 1):
             raise ConfigError(f"{owner}: dropout must be a probability in [0, 1), got {dropout!r}")
         if recurrent_init not in RECURRENT_INITS:
             raise ConfigError(f"{owner}: recurrent_init must be one of {RECURRENT_INITS}, "
@@ -60,7 +61,8 @@ class RecurrentLayer(Module):
             for suffix in self._suffixes():
                 name = f"l{layer}{suffix}"
                 setattr(self, f"weight_ih_{name}", Parameter(np.empty((rows, layer_input), dtype)))
-                setattr(self, f"weight_hh_{name}", Parameter(np.empty((rows, self.hidden_size), dtype)))
+                setattr(self, f"weight_hh_{name}",
+                        Parameter(np.empty((rows, self.hidden_size), dtype)))
                 if self.bias:
                     setattr(self, f"bias_ih_{name}", Parameter(np.empty(rows, dtype)))
                     setattr(self, f"bias_hh_{name}", Parameter(np.empty(rows, dtype)))
@@ -97,7 +99,7 @@ class RecurrentLayer(Module):
                              f"{self.hidden_size}): expected input {layout} with input_size "
                              f"{self.input_size}, got shape {tuple(x.shape)}")
         if x.dtype.kind != "f":
-            raise ShapeError(f"{owner}: input must be a float array, got dtype {x.dtype}")
+            raise DTypeError(f"{owner}: input must be a float array, got dtype {x.dtype}")
         return x
 
     def _initial_state(self, state, batch: int, dtype, name: str):
@@ -170,7 +172,7 @@ class RecurrentLayer(Module):
 
 class RNN(RecurrentLayer):
     """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) (or relu), stacked
-    ``num_layers`` deep; returns (output, h_n) with h_n of shape (layers*directions, batch, hidden)."""
+    ``num_layers`` deep; returns (output, h_n), h_n of shape (layers*directions, batch, hidden)."""
 
     gates = 1
 
@@ -185,7 +187,7 @@ class RNN(RecurrentLayer):
                          bidirectional, recurrent_init, dtype)
 
     def forward(self, x, h0=None, lengths=None):
-        """(output, h_n) for x of shape (batch, time, input_size) (time first if not batch_first)."""
+        """(output, h_n) for x (batch, time, input_size); time first if not batch_first."""
         output, (h_n,) = self._run(x, [h0], lengths)
         return output, h_n
 
@@ -215,7 +217,7 @@ class LSTM(RecurrentLayer):
                          bidirectional, recurrent_init, dtype)
 
     def reset_parameters(self) -> None:
-        """PyTorch's uniform init, then ``forget_bias`` added to the forget-gate block of bias_ih."""
+        """PyTorch's uniform init, then ``forget_bias`` added to the forget gate's bias_ih."""
         super().reset_parameters()
         if self.forget_bias and self.bias:
             forget = slice(self.hidden_size, 2 * self.hidden_size)
@@ -241,12 +243,13 @@ class LSTM(RecurrentLayer):
 
 class GRU(RecurrentLayer):
     """Gated recurrent unit: gates r, z, n (PyTorch's order);
-    n = tanh(W_in x + b_in + r*(W_hn h + b_hn)), h_t = (1-z)*n + z*h_{t-1}. Returns (output, h_n)."""
+    n = tanh(W_in x + b_in + r*(W_hn h + b_hn)), h_t = (1-z)*n + z*h_{t-1};
+    returns (output, h_n)."""
 
     gates = 3
 
     def forward(self, x, h0=None, lengths=None):
-        """(output, h_n) for x of shape (batch, time, input_size) (time first if not batch_first)."""
+        """(output, h_n) for x (batch, time, input_size); time first if not batch_first."""
         output, (h_n,) = self._run(x, [h0], lengths)
         return output, h_n
 

@@ -12,8 +12,9 @@ Speed: the input projection of all steps is one matrix product; the loop does on
 W_hh and a few in-place NumPy calls per step into preallocated buffers. Inside, the gate blocks
 are kept in the order o, i, f, g so the three sigmoid gates are one contiguous slice, and
 sigmoid(a) = (1 + tanh(a / 2)) / 2 with the halving folded into a copy of their weights, so a
-single tanh covers all four gates. The backward pass stores dL/d(pre-activations) for every step
-(computed per step on slices that stay in cache) and then forms dW_ih, dW_hh and the biases' gradients with one matrix product each.
+single tanh covers all four gates. The backward pass computes dL/d(pre-activations) step by step on slices that stay in
+cache, keeps them for every step, and then forms dW_ih, dW_hh and the biases' gradients with
+one matrix product each.
 """
 from __future__ import annotations
 
