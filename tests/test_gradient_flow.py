@@ -342,6 +342,20 @@ def test_example_quick_run_writes_figures(tmp_path):
         [sys.executable, str(ROOT / "examples" / "rnn_gradient_problems.py"), "--quick",
          "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
-    assert "ratio" in completed.stdout
+    rows = {line[:34].strip(): line[34:].split() for line in completed.stdout.splitlines()
+            if line.startswith("    ") and len(line[34:].split()) == 4}
+    rnn_ratio = float(rows["RNN tanh (PyTorch init)"][2])
+    lstm_ratio = float(rows["LSTM (forget bias 2)"][2])
+    assert rnn_ratio < 1e-8 and lstm_ratio > 1e4 * rnn_ratio
+    assert float(rows["RNN tanh orthogonal x1.5"][2]) > 1  # grows toward early steps
+    losses_by_run = {}
+    run = None
+    for line in completed.stdout.splitlines():
+        if line.strip().endswith(":") and not line.strip().startswith("epoch"):
+            run = line.strip()[:-1]
+        elif "epoch" in line and "loss" in line and run is not None:
+            losses_by_run.setdefault(run, []).append(float(line.split("loss ")[1].split(",")[0]))
+    assert losses_by_run["no clipping"][-1] > 100 * losses_by_run["clip_grad_norm=1.0"][-1]
     for name in ("vanishing.png", "exploding.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+        assert f"figure: {tmp_path / name}" in completed.stdout

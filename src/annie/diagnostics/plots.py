@@ -53,7 +53,7 @@ def plot_step_norms(curves: dict[str, np.ndarray], path, title: str | None = Non
     axis.set_xlabel("time step t")
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3, which="both")
-    axis.legend()
+    axis.legend(fontsize=8)
     if title:
         axis.set_title(title)
     figure.tight_layout()
