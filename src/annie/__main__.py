@@ -1,0 +1,4 @@
+"""``python -m annie`` runs the ``annie`` command line."""
+from .cli import main
+
+raise SystemExit(main())
