@@ -26,7 +26,7 @@ from ..errors import ConfigError, ShapeError
 from ..functional.recurrent import gru, lstm, rnn
 from ..nn.module import Module
 from ..nn.rnn import GRU, LSTM, RNN, RecurrentLayer
-from ..nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RecurrentCell
+from ..nn.rnn_cells import LSTMCell, RecurrentCell
 from ..ops import stack, where
 from ..tensor import Function, Tensor, enable_grad
 
@@ -218,7 +218,7 @@ class GradientFlow:
             lines.append(f"  {key}: ||dL/dh_t|| over {steps} steps: {shown}; "
                          f"ratio t=1/t={steps}: {self.vanishing_ratio(key):.3g}")
         if self.layer_names:
-            width = max(len(name) for name in self.layer_names) + 2
+            width = max(len(name) for name in ["layer", *self.layer_names]) + 2
             lines.append(f"  {'layer':<{width}}{'type':<12}{'|dL/dW|':>11}{'|dL/dout|':>11}"
                          f"{'act mean':>11}{'act std':>11}{'dead':>7}")
             for i, name in enumerate(self.layer_names):

@@ -6,8 +6,6 @@ a ``ConfigError`` says how to install it.
 from __future__ import annotations
 
 import os
-from typing import Sequence
-
 import numpy as np
 
 from ..errors import ConfigError
@@ -54,28 +52,6 @@ def plot_step_norms(curves: dict[str, np.ndarray], path, title: str | None = Non
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3, which="both")
     axis.legend(fontsize=8)
-    if title:
-        axis.set_title(title)
-    figure.tight_layout()
-    _save(figure, path, pyplot)
-
-
-def plot_layer_bars(names: Sequence[str], series: dict[str, np.ndarray], path,
-                    title: str | None = None) -> None:
-    """Save a PNG with grouped bars (log y) of per-layer values, one group per layer."""
-    pyplot = import_pyplot("plot_layer_bars")
-    figure, axis = pyplot.subplots(figsize=(max(5.0, 1.1 * len(names) + 2), 4.0))
-    width = 0.8 / max(len(series), 1)
-    positions = np.arange(len(names))
-    for i, (label, values) in enumerate(series.items()):
-        axis.bar(positions + (i - (len(series) - 1) / 2) * width, _positive(values), width,
-                 label=label)
-    axis.set_xticks(positions)
-    axis.set_xticklabels(names, rotation=30, ha="right")
-    axis.set_yscale("log")
-    axis.set_ylabel("norm")
-    axis.grid(alpha=0.3, axis="y")
-    axis.legend()
     if title:
         axis.set_title(title)
     figure.tight_layout()
