@@ -8,13 +8,15 @@ Per step (PyTorch's gate order i, f, g, o):
     o = sigmoid(W_io x + b_io + W_ho h + b_ho)     output gate
     c' = f * c + i * g,   h' = o * tanh(c')
 
-Speed: the input projection of all steps is one matrix product; the loop does one product with
-W_hh and a few in-place NumPy calls per step into preallocated buffers. Inside, the gate blocks
-are kept in the order o, i, f, g so the three sigmoid gates are one contiguous slice, and
-sigmoid(a) = (1 + tanh(a / 2)) / 2 with the halving folded into a copy of their weights, so a
-single tanh covers all four gates. The backward pass computes dL/d(pre-activations) step by step on slices that stay in
-cache, keeps them for every step, and then forms dW_ih, dW_hh and the biases' gradients with
-one matrix product each.
+Speed: the input projection of all steps is one (batched) matrix product; the loop does one
+product with W_hh and a few in-place NumPy calls per step into preallocated buffers. Gates are
+stored gate-major, ``gates[k, t]`` a contiguous (batch, hidden) block, so every elementwise call
+runs over contiguous memory; the blocks are in the order o, i, f, g so the three sigmoid gates
+are one slice, and sigmoid(a) = (1 + tanh(a / 2)) / 2 with the halving folded into a copy of
+their weights, so a single tanh covers all four gates. The backward pass computes
+dL/d(pre-activations) step by step while the step's values are in cache, writing them over the
+step's gate activations, and then forms dW_ih, dW_hh and the biases' gradients with one
+(batched) matrix product each over all steps.
 """
 from __future__ import annotations
 
@@ -43,40 +45,41 @@ class LSTMSequence(Function):
         dtype = x.dtype
 
         rows = gate_rows(KERNEL_GATE_ORDER, hidden)
-        w_ih, w_hh = weight_ih[rows], weight_hh[rows]
-        half = np.ones((4 * hidden, 1), dtype=dtype)
-        half[:3 * hidden] = 0.5  # the sigmoid gates o, i, f see a / 2
+        H = hidden
+        w_ih = weight_ih[rows].reshape(4, H, -1)   # (gate, hidden, input), kernel gate order
+        w_hh = weight_hh[rows].reshape(4, H, H)
+        half = np.array([0.5, 0.5, 0.5, 1.0], dtype=dtype)[:, None, None]  # o, i, f see a / 2
         x_k = np.ascontiguousarray(layout.to_kernel(x)).reshape(steps * batch, -1)
-        gates = (x_k @ (w_ih * half).T).reshape(steps, batch, 4 * hidden)
+        # gates[k, t] is gate k's (batch, hidden) block at step t: every slice below is contiguous
+        gates = np.matmul(x_k, (w_ih * half).transpose(0, 2, 1)).reshape(4, steps, batch, H)
         bias = None
         if bias_ih is not None or bias_hh is not None:
-            bias = np.zeros(4 * hidden, dtype=dtype)
+            bias = np.zeros(4 * H, dtype=dtype)
             for b in (bias_ih, bias_hh):
                 if b is not None:
                     bias += b[rows]
-            bias *= half[:, 0]  # added per step, while the step's slice is in cache
-        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).T)
+            bias = bias.reshape(4, 1, H) * half  # added per step, while the step is in cache
+        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).transpose(0, 2, 1))
 
-        h_all = np.empty((steps + 1, batch, hidden), dtype=dtype)
-        c_all = np.empty((steps + 1, batch, hidden), dtype=dtype)
-        tanh_c = np.empty((batch, hidden), dtype=dtype)  # recomputed in backward: less memory
+        h_all = np.empty((steps + 1, batch, H), dtype=dtype)
+        c_all = np.empty((steps + 1, batch, H), dtype=dtype)
+        tanh_c = np.empty((batch, H), dtype=dtype)  # recomputed in backward: less memory
         h_all[0] = layout.batch_to_kernel(h0)
         c_all[0] = layout.batch_to_kernel(c0)
-        recurrent = np.empty((batch, 4 * hidden), dtype=dtype)
-        product = np.empty((batch, hidden), dtype=dtype)
-        sig, H = 3 * hidden, hidden
+        recurrent = np.empty((4, batch, H), dtype=dtype)
+        product = np.empty((batch, H), dtype=dtype)
         for t in range(steps):
             n = layout.active[t]
-            gate = gates[t, :n]
-            np.matmul(h_all[t, :n], w_hh_scaled_t, out=recurrent[:n])
+            gate, extra = gates[:, t, :n], recurrent[:, :n]
+            np.matmul(h_all[t, :n], w_hh_scaled_t, out=extra)
             if bias is not None:
-                recurrent[:n] += bias
-            gate += recurrent[:n]
+                extra += bias
+            gate += extra
             np.tanh(gate, out=gate)
-            sigmoid_part = gate[:, :sig]
+            sigmoid_part = gate[:3]
             sigmoid_part *= 0.5
             sigmoid_part += 0.5
-            o, i, f, g = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:sig], gate[:, sig:]
+            o, i, f, g = gate
             c_new = c_all[t + 1, :n]
             np.multiply(f, c_all[t, :n], out=c_new)
             np.multiply(i, g, out=product[:n])
@@ -103,8 +106,7 @@ class LSTMSequence(Function):
                              "buffers were reused by the first backward, so run forward again")
         layout, gates, h_all, c_all = ctx.layout, ctx.gates, ctx.h_all, ctx.c_all
         ctx.gates = None
-        steps, batch, four_hidden = gates.shape
-        H = four_hidden // 4
+        _, steps, batch, H = gates.shape
         dtype = gates.dtype
         grad_out_k = None if grad_output is None else layout.to_kernel(grad_output)
         dh = (np.zeros((batch, H), dtype=dtype) if grad_h_n is None
@@ -114,27 +116,28 @@ class LSTMSequence(Function):
         dc_previous = np.empty_like(dc)
         scratch = np.empty((batch, H), dtype=dtype)
         tanh_c = np.empty((batch, H), dtype=dtype)
-        sigmoid_slope = np.empty((batch, 3 * H), dtype=dtype)
+        sigmoid_slope = np.empty((3, batch, H), dtype=dtype)
+        per_gate = np.empty((4, batch, H), dtype=dtype)
         w_hh = ctx.w_hh
         # dL/d(pre-activation) of each gate = (gradient reaching the gate's output) * (its
         # partner in the product) * (its activation's slope). Step t's values overwrite the
         # gate activations of step t (no longer needed), so the work stays in cache.
         for t in range(steps - 1, -1, -1):
             n = layout.active[t]
-            gate, tmp = gates[t, :n], scratch[:n]
-            o, i, f, g = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]
+            gate, tmp = gates[:, t, :n], scratch[:n]
+            o, i, f, g = gate
             dh_t, dc_t, tanh_ct = dh[:n], dc[:n], tanh_c[:n]
-            np.tanh(c_all[t + 1, :n], out=tanh_ct)
             if grad_out_k is not None:
                 dh_t += grad_out_k[t, :n]
+            np.tanh(c_all[t + 1, :n], out=tanh_ct)
             np.multiply(tanh_ct, tanh_ct, out=tmp)      # dc += dh * o * (1 - tanh(c')^2)
             np.subtract(1, tmp, out=tmp)
             tmp *= o
             tmp *= dh_t
             dc_t += tmp
-            slope = sigmoid_slope[:n]                   # sigmoid' = s (1 - s) for o, i, f
-            np.subtract(1, gate[:, :3 * H], out=slope)
-            slope *= gate[:, :3 * H]
+            slope = sigmoid_slope[:, :n]                # sigmoid' = s (1 - s) for o, i, f
+            np.subtract(1, gate[:3], out=slope)
+            slope *= gate[:3]
             np.multiply(g, g, out=tmp)                  # d_g = dc * i * (1 - g^2)
             np.subtract(1, tmp, out=tmp)
             tmp *= i
@@ -144,30 +147,33 @@ class LSTMSequence(Function):
             np.multiply(dc_t, f, out=dc_previous[:n])   # dL/dc_{t-1} = dc * f
             np.multiply(dc_t, c_all[t, :n], out=f)      # d_f = dc * c_{t-1}
             g[...] = tmp
-            gate[:, :3 * H] *= slope
-            np.matmul(gate, w_hh, out=dh_t)             # dL/dh_{t-1}
+            gate[:3] *= slope
+            np.matmul(gate, w_hh, out=per_gate[:, :n])  # dL/dh_{t-1} = sum over gates d_k W_k
+            np.sum(per_gate[:, :n], axis=0, out=dh_t)
             dc_t[...] = dc_previous[:n]
-        d_pre = gates  # now holds dL/d(pre-activations), kernel gate order
         if layout.padded:
             for t, n in enumerate(layout.active):
-                d_pre[t, n:] = 0
+                gates[:, t, n:] = 0
+        d_pre = gates.reshape(4, steps * batch, H)  # dL/d(pre-activations), kernel gate order
+        d_pre_t = d_pre.transpose(0, 2, 1)
 
         needs = ctx.needs_input_grad
         rows = ctx.rows
-        d_flat = d_pre.reshape(steps * batch, 4 * H)
         grad_x = grad_h0 = grad_c0 = grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
         if needs[0]:
-            grad_x = layout.from_kernel((d_flat @ ctx.w_ih).reshape(steps, batch, -1))
+            grad_x_k = np.matmul(d_pre, ctx.w_ih).sum(axis=0)
+            grad_x = layout.from_kernel(grad_x_k.reshape(steps, batch, -1))
         if needs[1]:
             grad_h0 = layout.batch_from_kernel(dh)
         if needs[2]:
             grad_c0 = layout.batch_from_kernel(dc)
         if needs[3]:
-            grad_w_ih = scatter_rows(d_flat.T @ ctx.x_k, rows)
+            grad_w_ih = scatter_rows(np.matmul(d_pre_t, ctx.x_k).reshape(4 * H, -1), rows)
         if needs[4]:
-            grad_w_hh = scatter_rows(d_flat.T @ h_all[:-1].reshape(steps * batch, H), rows)
+            h_previous = h_all[:-1].reshape(steps * batch, H)
+            grad_w_hh = scatter_rows(np.matmul(d_pre_t, h_previous).reshape(4 * H, H), rows)
         if (ctx.has_bias[0] and needs[5]) or (ctx.has_bias[1] and needs[6]):
-            grad_bias = scatter_rows(d_flat.sum(axis=0), rows)
+            grad_bias = scatter_rows(d_pre.sum(axis=1).reshape(4 * H), rows)
             grad_b_ih = grad_bias if ctx.has_bias[0] and needs[5] else None
             grad_b_hh = grad_bias.copy() if ctx.has_bias[1] and needs[6] else None
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
