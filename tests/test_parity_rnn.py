@@ -71,7 +71,7 @@ def _fixture_cases():
         data = load_fixture("rnn")
     except FileNotFoundError:
         return {}, []
-    names = sorted({key.split("/")[0] for key in data})
+    names = sorted({key.split("/")[0] for key in data if not key.startswith("cell-")})
     return data, names
 
 
@@ -97,6 +97,46 @@ def test_fixture_parity(case):
 def test_fixtures_exist():
     expected = sorted(gen_rnn.case_name(*config) for config in gen_rnn.configs())
     assert FIXTURE_NAMES == expected, "tests/fixtures/rnn.npz is missing or out of date"
+
+
+CELL_CLASSES = {"rnn_tanh": ("RNNCell", {"nonlinearity": "tanh"}),
+                "rnn_relu": ("RNNCell", {"nonlinearity": "relu"}),
+                "lstm": ("LSTMCell", {}), "gru": ("GRUCell", {})}
+
+
+def run_annie_cell(kind, arrays):
+    """One step of annie's cell with the fixture's weights, inputs and upstream gradients."""
+    name, extra = CELL_CLASSES[kind]
+    state = {key[len("param."):]: value for key, value in arrays.items()
+             if key.startswith("param.")}
+    cell = getattr(nn, name)(arrays["x"].shape[1], arrays["h"].shape[1], dtype=np.float64, **extra)
+    cell.load_state_dict(state)
+    x = annie.tensor(arrays["x"], requires_grad=True)
+    h = annie.tensor(arrays["h"], requires_grad=True)
+    result = {}
+    if name == "LSTMCell":
+        c = annie.tensor(arrays["c"], requires_grad=True)
+        h_next, c_next = cell(x, (h, c))
+        ((h_next * arrays["grad_h"]).sum() + (c_next * arrays["grad_c"]).sum()).backward()
+        result["c_next"], result["grad_c"] = c_next.data, c.grad
+    else:
+        h_next = cell(x, h)
+        (h_next * arrays["grad_h"]).sum().backward()
+    result.update(h_next=h_next.data, grad_x=x.grad, grad_h=h.grad)
+    for pname, param in cell.named_parameters():
+        result[f"grad_{pname}"] = param.grad
+    return result
+
+
+@pytest.mark.parametrize("kind", list(CELL_CLASSES))
+def test_fixture_cell_parity(kind):
+    prefix = f"cell-{kind}/"
+    arrays = {key[len(prefix):]: value for key, value in FIXTURE_DATA.items()
+              if key.startswith(prefix)}
+    assert arrays, f"tests/fixtures/rnn.npz has no {prefix} arrays"
+    expected = {key[len("expected."):]: value for key, value in arrays.items()
+                if key.startswith("expected.")}
+    check_case(expected, run_annie_cell(kind, arrays), f"cell {kind}")
 
 
 # ----- live parity ---------------------------------------------------------------------------
@@ -131,44 +171,10 @@ def test_live_parity_time_major(kind):
     check_case(case["expected"], actual, f"{kind} time-major")
 
 
-CELLS = {"rnn_tanh": ("RNNCell", {"nonlinearity": "tanh"}),
-         "rnn_relu": ("RNNCell", {"nonlinearity": "relu"}),
-         "lstm": ("LSTMCell", {}), "gru": ("GRUCell", {})}
-
-
-@pytest.mark.parametrize("kind", list(CELLS))
-def test_live_cell_parity(kind):
+@pytest.mark.parametrize("seed,kind", list(enumerate(CELL_CLASSES)))
+def test_live_cell_parity(seed, kind):
     torch = pytest.importorskip("torch")
-    torch.manual_seed(3)
-    name, extra = CELLS[kind]
-    batch, input_size, hidden = 3, 4, 5
-    reference = getattr(torch.nn, name)(input_size, hidden, **extra).double()
-    cell = getattr(nn, name)(input_size, hidden, dtype=np.float64, **extra)
-    cell.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
-    x = torch.randn(batch, input_size, dtype=torch.float64, requires_grad=True)
-    h = torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True)
-    c = torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True)
-    grad_h = torch.randn(batch, hidden, dtype=torch.float64)
-    grad_c = torch.randn(batch, hidden, dtype=torch.float64)
-    xa, ha, ca = (annie.tensor(t.detach().numpy().copy(), requires_grad=True) for t in (x, h, c))
-    if name == "LSTMCell":
-        h2, c2 = reference(x, (h, c))
-        loss = (h2 * grad_h).sum() + (c2 * grad_c).sum()
-        h2a, c2a = cell(xa, (ha, ca))
-        loss_a = (h2a * grad_h.numpy()).sum() + (c2a * grad_c.numpy()).sum()
-        np.testing.assert_allclose(c2a.data, c2.detach().numpy(), atol=TOL, rtol=0)
-    else:
-        h2 = reference(x, h)
-        loss = (h2 * grad_h).sum()
-        h2a = cell(xa, ha)
-        loss_a = (h2a * grad_h.numpy()).sum()
-    loss.backward()
-    loss_a.backward()
-    np.testing.assert_allclose(h2a.data, h2.detach().numpy(), atol=TOL, rtol=0)
-    np.testing.assert_allclose(xa.grad, x.grad.numpy(), atol=TOL, rtol=0)
-    np.testing.assert_allclose(ha.grad, h.grad.numpy(), atol=TOL, rtol=0)
-    if name == "LSTMCell":
-        np.testing.assert_allclose(ca.grad, c.grad.numpy(), atol=TOL, rtol=0)
-    for pname, param in reference.named_parameters():
-        np.testing.assert_allclose(dict(cell.named_parameters())[pname].grad,
-                                   param.grad.numpy(), atol=TOL, rtol=0, err_msg=pname)
+    case = gen_rnn.torch_cell_case(torch, kind, seed=200 + seed)
+    arrays = {key: value for key, value in case.items() if key not in ("state", "expected")}
+    arrays.update({f"param.{key}": value for key, value in case["state"].items()})
+    check_case(case["expected"], run_annie_cell(kind, arrays), f"cell {kind}")

@@ -77,6 +77,57 @@ def test_layer_equals_network_unrolled_from_cells(kind):
                                    err_msg=name)
 
 
+def _op_step(kind, x, state, w_ih, w_hh, b_ih, b_hh):
+    """One step written with annie's primitive ops and activations (no recurrent kernel)."""
+    from annie import functional as F
+    from annie.ops import split
+    h = state[0]
+    if kind == "lstm":
+        a_i, a_f, a_g, a_o = split(F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh), 4, axis=1)
+        c = F.sigmoid(a_f) * state[1] + F.sigmoid(a_i) * F.tanh(a_g)
+        return F.sigmoid(a_o) * F.tanh(c), c
+    if kind == "gru":
+        x_r, x_z, x_n = split(F.linear(x, w_ih, b_ih), 3, axis=1)
+        h_r, h_z, h_n = split(F.linear(h, w_hh, b_hh), 3, axis=1)
+        r, z = F.sigmoid(x_r + h_r), F.sigmoid(x_z + h_z)
+        n = F.tanh(x_n + r * h_n)
+        return ((1 - z) * n + z * h,)
+    activation = F.tanh if kind == "rnn_tanh" else F.relu
+    return (activation(F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)),)
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_layer_equals_network_unrolled_from_primitive_ops(kind):
+    """The hand-written BPTT equals autodiff through the same network unrolled step by step
+    from primitive ops (linear, sigmoid, tanh, relu): outputs, h0 and every parameter."""
+    layer_class, _, extra = LAYERS[kind]
+    layer = layer_class(3, 4, dtype=np.float64, **extra)
+    x_data, h0_data = _random((2, 6, 3)), _random((2, 4), seed=1)
+    upstream = _random((2, 6, 4), seed=3)
+    x1, h1 = annie.tensor(x_data, requires_grad=True), annie.tensor(h0_data, requires_grad=True)
+    start = (h1[None], annie.tensor(np.zeros((1, 2, 4)))) if kind == "lstm" else h1[None]
+    output, _ = layer(x1, start)
+    (output * upstream).sum().backward()
+    kernel_grads = [p.grad.copy() for p in layer.parameters()]
+
+    layer.zero_grad()
+    x2, h2 = annie.tensor(x_data, requires_grad=True), annie.tensor(h0_data, requires_grad=True)
+    state = (h2, annie.tensor(np.zeros((2, 4)))) if kind == "lstm" else (h2,)
+    steps = []
+    for t in range(6):
+        state = _op_step(kind, x2[:, t], state, *layer.parameters())
+        steps.append(state[0])
+    unrolled = annie.ops.stack(steps, axis=1)
+    (unrolled * upstream).sum().backward()
+
+    np.testing.assert_allclose(output.data, unrolled.data, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(x1.grad, x2.grad, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(h1.grad, h2.grad, atol=1e-12, rtol=0)
+    for name_param, kernel_grad in zip(layer.named_parameters(), kernel_grads):
+        np.testing.assert_allclose(kernel_grad, name_param[1].grad, atol=1e-12, rtol=0,
+                                   err_msg=name_param[0])
+
+
 def test_lstm_backward_over_3000_steps():
     layer = nn.LSTM(2, 3, dtype=np.float64)
     x = annie.tensor(_random((1, 3000, 2)), requires_grad=True)
