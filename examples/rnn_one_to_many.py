@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
                                train_chars=4000)
         series = series_continuation(1, 8, args.cell)
     else:
-        text = text_generation(args.steps or 400, 128, args.cell)
+        text = text_generation(args.steps or 300, 128, args.cell)
         series = series_continuation(60, 32, args.cell)
     return {"text": text, "series": series}
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import rng
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import ConfigError, DataError, DTypeError, ShapeError
 from ..losses import cross_entropy
 from ..ops import concat, getitem, squeeze, swapaxes, unsqueeze
 from ..tensor import Tensor, no_grad
@@ -57,6 +57,17 @@ def sequence_cross_entropy(logits, target, ignore_index: int = -100) -> Tensor:
     return cross_entropy(swapaxes(logits, 1, 2), target, ignore_index=ignore_index)
 
 
+def token_ids(x, owner: str) -> np.ndarray:
+    """Integer token ids from x; whole-number floats (``annie.fit`` casts X to the model's
+    dtype) are turned back into int64, anything else is a DTypeError."""
+    ids = np.asarray(x.data if isinstance(x, Tensor) else x)
+    if ids.dtype.kind in "iu":
+        return ids
+    if ids.dtype.kind == "f" and np.all(ids == np.round(ids)):
+        return ids.astype(np.int64)
+    raise DTypeError(f"{owner}: token ids must be integers, got dtype {ids.dtype}")
+
+
 class SequenceEncoder(Module):
     """Embedding (for integer tokens) or raw features, then a recurrent layer; returns
     (output (batch, time, hidden * directions), h_n). ``lengths`` default: the count of
@@ -83,7 +94,7 @@ class SequenceEncoder(Module):
         """``lengths`` as given, else counted from the padding tokens (None if no padding)."""
         if lengths is not None or self.embedding is None or self.padding_idx is None:
             return lengths
-        tokens = x.data if isinstance(x, Tensor) else np.asarray(x)
+        tokens = token_ids(x, type(self).__name__)
         counted = (tokens != self.padding_idx).sum(axis=1)
         if counted.min() < 1:
             raise DataError(f"{type(self).__name__}: a sequence holds only padding "
@@ -94,7 +105,7 @@ class SequenceEncoder(Module):
         """(batch, time, input_size) floats: embedded tokens, or x itself ((batch, time) gets a
         feature axis when input_size is 1)."""
         if self.embedding is not None:
-            return self.embedding(x)
+            return self.embedding(token_ids(x, type(self).__name__))
         if not isinstance(x, Tensor):
             x = Tensor(np.asarray(x))
         if x.ndim == 2 and self.input_size == 1:
@@ -259,7 +270,7 @@ class CharLanguageModel(Module):
 
     def forward(self, x, state=None):
         """(logits (batch, time, vocab_size), final state) for token ids x (batch, time)."""
-        output, state = self.rnn(self.embedding(x), state)
+        output, state = self.rnn(self.embedding(token_ids(x, "CharLanguageModel")), state)
         return self.head(output), state
 
     def _char_to_id(self, vocab) -> dict:
