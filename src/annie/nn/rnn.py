@@ -12,8 +12,9 @@ import math
 import numpy as np
 
 from .. import init
-from ..backend import get_default_dtype, rng
+from ..backend import get_default_dtype
 from ..errors import ConfigError, DTypeError, ShapeError
+from ..functional.dropout import dropout
 from ..functional.recurrent import gru, lstm, rnn
 from ..functional.recurrent.layout import check_lengths
 from ..ops import concat, getitem, stack, swapaxes
@@ -36,7 +37,7 @@ class RecurrentLayer(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
-                 recurrent_init: str = "uniform", dtype=None):
+                 recurrent_init: str = "uniform", dtype=None, stateful: bool = False):
         super().__init__()
         owner = type(self).__name__
         self.input_size = _positive_int(owner, "input_size", input_size)
@@ -53,6 +54,8 @@ class RecurrentLayer(Module):
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
         self.recurrent_init = recurrent_init
+        self.stateful = bool(stateful)
+        self.carried_state: list[np.ndarray] | None = None  # see reset_state
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         directions = 2 if self.bidirectional else 1
         rows = self.gates * self.hidden_size
@@ -117,12 +120,28 @@ class RecurrentLayer(Module):
                              f"got {tuple(state.shape)}")
         return [getitem(state, k) for k in range(count)]
 
+    def reset_state(self) -> None:
+        """Forget the state a ``stateful`` layer carries: the next call starts from zeros.
+
+        With ``stateful=True`` a call without an initial state starts from the final state of
+        the previous call (detached: gradients never flow into an earlier call), so a long
+        sequence can be fed in consecutive pieces, row i of each batch continuing row i of the
+        previous one. ``fit`` calls this at the start of every epoch."""
+        self.carried_state = None
+
+    def _carried_initial(self, states: list, batch: int) -> list:
+        """The initial states of this call: the given ones, or the carried ones (stateful)."""
+        if not self.stateful or self.carried_state is None or any(s is not None for s in states):
+            return states
+        carried_batch = self.carried_state[0].shape[1]
+        if carried_batch != batch:
+            raise ShapeError(f"{type(self).__name__}(stateful=True): the carried state is for "
+                             f"batches of {carried_batch} sequences, this input has {batch}; "
+                             f"use one batch size (or call reset_state() first)")
+        return list(self.carried_state)
+
     def _dropout_between_layers(self, x: Tensor) -> Tensor:
-        if not self.training or self.dropout == 0.0:
-            return x
-        keep = 1.0 - self.dropout
-        mask = (rng().random(x.shape) < keep).astype(x.dtype) / np.asarray(keep, dtype=x.dtype)
-        return x * mask
+        return dropout(x, self.dropout, training=self.training)
 
     def _run(self, x, states: list, lengths):
         """Run every layer and direction; ``states`` holds one initial-state list per state
@@ -131,6 +150,7 @@ class RecurrentLayer(Module):
         batch_axis = 0 if self.batch_first else 1
         batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
         lengths = check_lengths(lengths, steps, batch, type(self).__name__)
+        states = self._carried_initial(states, batch)
         initial = [self._initial_state(state, batch, x.dtype, name)
                    for state, name in zip(states, ("h0", "c0"))]
         layer_input = swapaxes(x, 0, 1) if self.batch_first else x
@@ -150,7 +170,10 @@ class RecurrentLayer(Module):
                 index += 1
             layer_input = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
         output = swapaxes(layer_input, 0, 1) if self.batch_first else layer_input
-        return output, [stack(final, axis=0) for final in finals]
+        stacked = [stack(final, axis=0) for final in finals]
+        if self.stateful:
+            self.carried_state = [final.data.copy() for final in stacked]
+        return output, stacked
 
     def _kernel(self, x, start: list, params: list, lengths, reverse: bool):  # pragma: no cover
         raise NotImplementedError
@@ -167,6 +190,8 @@ class RecurrentLayer(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional:
             text += ", bidirectional=True"
+        if self.stateful:
+            text += ", stateful=True"
         return text
 
 
@@ -179,12 +204,12 @@ class RNN(RecurrentLayer):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
                  dropout: float = 0.0, bidirectional: bool = False,
-                 recurrent_init: str = "uniform", dtype=None):
+                 recurrent_init: str = "uniform", dtype=None, stateful: bool = False):
         if nonlinearity not in ("tanh", "relu"):
             raise ConfigError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, recurrent_init, dtype)
+                         bidirectional, recurrent_init, dtype, stateful)
 
     def forward(self, x, h0=None, lengths=None):
         """(output, h_n) for x (batch, time, input_size); time first if not batch_first."""
@@ -209,12 +234,13 @@ class LSTM(RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
-                 recurrent_init: str = "uniform", forget_bias: float = 0.0, dtype=None):
+                 recurrent_init: str = "uniform", forget_bias: float = 0.0, dtype=None,
+                 stateful: bool = False):
         if forget_bias and not bias:
             raise ConfigError(f"LSTM: forget_bias={forget_bias} needs bias=True")
         self.forget_bias = float(forget_bias)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, recurrent_init, dtype)
+                         bidirectional, recurrent_init, dtype, stateful)
 
     def reset_parameters(self) -> None:
         """PyTorch's uniform init, then ``forget_bias`` added to the forget gate's bias_ih."""
