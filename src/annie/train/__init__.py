@@ -7,3 +7,6 @@ from .history import History
 
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "FitState", "EarlyStopping",
            "ModelCheckpoint", "TerminateOnNaN", "LearningRateScheduler", "CSVLogger", "metrics"]
+from .compare import compare_mlp_rnn, count_parameters, format_comparison, plot_comparison
+
+__all__ += ["compare_mlp_rnn", "count_parameters", "format_comparison", "plot_comparison"]
