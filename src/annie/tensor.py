@@ -180,11 +180,14 @@ class Tensor:
         run_backward(self._ctx, self._index, grad)
 
 
-def _accumulate_leaf(tensor: Tensor, grad: np.ndarray) -> None:
+def _accumulate_leaf(tensor: Tensor, grad: np.ndarray, fresh: bool = False) -> None:
+    """Add ``grad`` into ``tensor.grad``; ``fresh`` says no one else holds ``grad`` (keep it)."""
     if grad.dtype != tensor.data.dtype:
         grad = grad.astype(tensor.data.dtype)
+        fresh = True
     if tensor.grad is None:
-        tensor.grad = grad.copy()  # never alias an array an op may hand to several inputs
+        # never alias an array an op may hand to several inputs, unless the op made it anew
+        tensor.grad = grad if fresh else grad.copy()
     else:
         tensor.grad += grad
 
@@ -233,9 +236,9 @@ def run_backward(root: "Function", index: int, grad: np.ndarray) -> None:
     root._grad_outputs[index] = grad
     for node in order:
         grad_outputs = node._grad_outputs
-        node._grad_outputs = None
         if grad_outputs is None:
             continue
+        node._grad_outputs = None
         if node.n_outputs == 1:
             grad_in = node.backward(grad_outputs[0])
         else:
@@ -245,12 +248,13 @@ def run_backward(root: "Function", index: int, grad: np.ndarray) -> None:
         if _anomaly_hooks:
             for hook in _anomaly_hooks:
                 hook("backward", node, grad_in)
+        fresh = node.fresh_grads
         for parent, parent_grad in zip(node.parents, grad_in):
             if parent_grad is None or not parent.requires_grad:
                 continue
             parent_node = parent._ctx
             if parent_node is None:
-                _accumulate_leaf(parent, parent_grad)
+                _accumulate_leaf(parent, parent_grad, fresh)
                 continue
             if parent_node._grad_outputs is None:
                 parent_node._grad_outputs = [None] * parent_node.n_outputs
@@ -267,10 +271,15 @@ class Function:
     A subclass defines ``forward(ctx, *arrays, **options) -> ndarray`` (or a tuple of ndarrays
     for several outputs) and ``backward(ctx, grad_output) -> grad per input`` on raw arrays; the
     instance itself is the ``ctx`` that carries what forward saved for backward.
-    ``ctx.needs_input_grad[i]`` says whether input i needs a gradient. Use ``Op.apply(...)``.
+    ``ctx.needs_input_grad[i]`` says whether input i needs a gradient (all False under
+    ``no_grad()``, so forward may skip saving what only backward uses). Use ``Op.apply(...)``.
+    A subclass whose backward returns only newly allocated arrays, each to one input and
+    kept nowhere else, may set ``fresh_grads = True``: a leaf then keeps the array as its
+    ``.grad`` instead of a copy.
     """
 
     __slots__ = ("parents", "needs_input_grad", "n_outputs", "_grad_outputs", "__dict__")
+    fresh_grads = False
 
     def forward(ctx, *arrays, **options):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(ctx).__name__}.forward is not defined")
@@ -281,30 +290,41 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays and, when a gradient is needed, record the node."""
+        # The hot path of every op: one pass over the inputs, no per-output helper calls.
+        ctx = cls()
         arrays = []
         needs = []
-        any_needs = False
+        record = False
         for item in inputs:
             if isinstance(item, Tensor):
                 arrays.append(item.data)
-                flag = item.requires_grad
+                if item.requires_grad:
+                    record = True
+                    needs.append(True)
+                    continue
             else:
                 arrays.append(item)
-                flag = False
-            needs.append(flag)
-            any_needs = any_needs or flag
-        ctx = cls()
+            needs.append(False)
+        if record and not _grad_enabled:  # under no_grad() no input needs a gradient
+            record = False
+            needs = [False] * len(needs)
         ctx.needs_input_grad = needs
-        record = any_needs and _grad_enabled
         result = ctx.forward(*arrays, **options)
         if _anomaly_hooks:
             for hook in _anomaly_hooks:
                 hook("forward", ctx, result if isinstance(result, tuple) else (result,))
+        node = ctx if record else None
         if isinstance(result, tuple):
-            outputs = tuple(_wrap(array, ctx if record else None, i) for i, array in enumerate(result))
+            outputs = tuple(_wrap(array, node, i) for i, array in enumerate(result))
             ctx.n_outputs = len(result)
         else:
-            outputs = _wrap(result, ctx if record else None, 0)
+            outputs = Tensor.__new__(Tensor)
+            outputs.data = result if isinstance(result, np.ndarray) else np.asarray(result)
+            outputs.grad = None
+            outputs.requires_grad = record
+            outputs._ctx = node
+            outputs._index = 0
+            outputs.name = None
             ctx.n_outputs = 1
         if record:
             ctx.parents = tuple(item if isinstance(item, Tensor) else _CONSTANT for item in inputs)
@@ -313,6 +333,7 @@ class Function:
 
 
 def _wrap(array: np.ndarray, ctx, index: int) -> Tensor:
+    """A Tensor around an op's output array (``ctx`` None: not part of a graph)."""
     out = Tensor.__new__(Tensor)
     out.data = array if isinstance(array, np.ndarray) else np.asarray(array)
     out.grad = None

@@ -10,6 +10,8 @@ from ..tensor import Function, Tensor
 class LinearFunction(Function):
     """y = x @ W^T + b;  dL/dx = g @ W,  dL/dW = g^T @ x,  dL/db = sum of g over the batch."""
 
+    fresh_grads = True  # every gradient below is a new array: leaves keep it without a copy
+
     def forward(ctx, x, weight, bias=None):
         if x.shape[-1] != weight.shape[1]:
             raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}), "
