@@ -9,6 +9,7 @@ from .. import init
 from ..backend import get_default_dtype
 from ..errors import ConfigError, ShapeError
 from ..functional.linear import linear
+from ..tensor import Tensor, _anomaly_hooks, is_grad_enabled
 from .module import Module, Parameter
 
 
@@ -40,7 +41,18 @@ class Linear(Module):
             raise ShapeError(f"Linear(in_features={self.in_features}, out_features="
                              f"{self.out_features}): expected input with last dimension "
                              f"{self.in_features}, got shape {tuple(x.shape)}")
+        if not _anomaly_hooks and not is_grad_enabled():
+            return self._inference_forward(x)
         return linear(x, self.weight, self.bias)
+
+    def _inference_forward(self, x) -> Tensor:
+        """y = x W^T + b without recording a graph: under no_grad() nothing needs the op's
+        bookkeeping, and single-sample prediction is dominated by it."""
+        array = x.data if isinstance(x, Tensor) else np.asarray(x)
+        out = array @ self.weight.data.T
+        if self.bias is not None:
+            out += self.bias.data
+        return Tensor(out)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
