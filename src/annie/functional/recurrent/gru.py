@@ -43,29 +43,31 @@ class GRUSequence(Function):
         gates = np.matmul(x_k, (w_ih * half).transpose(0, 2, 1)).reshape(3, steps, batch, H)
         if bias_ih is not None:
             gates += (bias_ih.reshape(3, 1, 1, H) * half[:, :, :, None])
-        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).transpose(0, 2, 1))
-        bias_hh_scaled = None if bias_hh is None else bias_hh.reshape(3, 1, H) * half
+        # one matrix product per step (h @ [W_hr; W_hz; W_hn]^T), read gate-major afterwards
+        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).reshape(3 * H, H).T)
+        bias_hh_scaled = None if bias_hh is None else bias_hh * np.repeat(half.ravel(), H)
 
         h_all = np.empty((steps + 1, batch, H), dtype=dtype)
         h_all[0] = layout.batch_to_kernel(h0)
         hidden_n = (np.zeros if layout.padded else np.empty)((steps, batch, H), dtype=dtype)
-        recurrent = np.empty((3, batch, H), dtype=dtype)
+        recurrent = np.empty((batch, 3 * H), dtype=dtype)
         scratch = np.empty((batch, H), dtype=dtype)
         for t in range(steps):
             n_active = layout.active[t]
-            gate, extra, h = gates[:, t, :n_active], recurrent[:, :n_active], h_all[t, :n_active]
+            gate, extra, h = gates[:, t, :n_active], recurrent[:n_active], h_all[t, :n_active]
             np.matmul(h, w_hh_scaled_t, out=extra)
             if bias_hh_scaled is not None:
                 extra += bias_hh_scaled
-            hidden_n[t, :n_active] = extra[2]             # W_hn h + b_hn, kept for backward
+            hidden = hidden_n[t, :n_active]
+            hidden[...] = extra[:, 2 * H:]                # W_hn h + b_hn, kept for backward
             reset_update = gate[:2]
-            reset_update += extra[:2]
+            reset_update += extra[:, :2 * H].reshape(n_active, 2, H).transpose(1, 0, 2)
             np.tanh(reset_update, out=reset_update)
             reset_update *= 0.5
             reset_update += 0.5
             r, z, candidate = gate
             tmp = scratch[:n_active]
-            np.multiply(r, extra[2], out=tmp)
+            np.multiply(r, hidden, out=tmp)
             candidate += tmp
             np.tanh(candidate, out=candidate)
             np.subtract(h, candidate, out=tmp)
@@ -95,8 +97,8 @@ class GRUSequence(Function):
               else np.array(layout.batch_to_kernel(grad_h_n), dtype=dtype))
         d_hidden_n = (np.zeros if layout.padded else np.empty)((steps, batch, H), dtype=dtype)
         one_minus_z, factor, carry = (np.empty((batch, H), dtype=dtype) for _ in range(3))
-        per_gate = np.empty((3, batch, H), dtype=dtype)
-        w_hh = ctx.w_hh
+        d_rows = np.empty((batch, 3 * H), dtype=dtype)  # d(W_hh h + b_hh) of one step
+        w_hh = ctx.w_hh.reshape(3 * H, H)
         # Step t's dL/d(pre-activations) overwrite its gate activations (no longer needed):
         # gates[:, t] becomes (d r_pre, d z_pre, d n_pre) and d_hidden_n[t] = d(W_hn h + b_hn).
         for t in range(steps - 1, -1, -1):
@@ -117,13 +119,13 @@ class GRUSequence(Function):
             b *= a
             np.multiply(b, dh_t, out=candidate)
             np.multiply(candidate, r, out=d_hidden_n[t, :n])
-            np.subtract(1, r, out=a)                     # d r_pre = d n_pre (W_hn h + b_hn) r (1 - r)
+            np.subtract(1, r, out=a)           # d r_pre = d n_pre (W_hn h + b_hn) r (1 - r)
             a *= r
             a *= hidden_n[t, :n]
             np.multiply(a, candidate, out=r)
-            np.matmul(gate[:2], w_hh[:2], out=per_gate[:2, :n])
-            np.matmul(d_hidden_n[t, :n], w_hh[2], out=per_gate[2, :n])
-            np.sum(per_gate[:, :n], axis=0, out=dh_t)
+            np.copyto(d_rows[:n, :2 * H].reshape(n, 2, H).transpose(1, 0, 2), gate[:2])
+            d_rows[:n, 2 * H:] = d_hidden_n[t, :n]
+            np.matmul(d_rows[:n], w_hh, out=dh_t)
             dh_t += carry[:n]
         if layout.padded:
             for t, n in enumerate(layout.active):

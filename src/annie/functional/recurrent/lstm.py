@@ -58,23 +58,24 @@ class LSTMSequence(Function):
             for b in (bias_ih, bias_hh):
                 if b is not None:
                     bias += b[rows]
-            bias = bias.reshape(4, 1, H) * half  # added per step, while the step is in cache
-        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).transpose(0, 2, 1))
+            bias *= np.repeat(half.ravel(), H)  # added per step, while the step is in cache
+        # one matrix product per step (h @ [W_o; W_i; W_f; W_g]^T), read gate-major afterwards
+        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).reshape(4 * H, H).T)
 
         h_all = np.empty((steps + 1, batch, H), dtype=dtype)
         c_all = np.empty((steps + 1, batch, H), dtype=dtype)
         tanh_c = np.empty((batch, H), dtype=dtype)  # recomputed in backward: less memory
         h_all[0] = layout.batch_to_kernel(h0)
         c_all[0] = layout.batch_to_kernel(c0)
-        recurrent = np.empty((4, batch, H), dtype=dtype)
+        recurrent = np.empty((batch, 4 * H), dtype=dtype)
         product = np.empty((batch, H), dtype=dtype)
         for t in range(steps):
             n = layout.active[t]
-            gate, extra = gates[:, t, :n], recurrent[:, :n]
+            gate, extra = gates[:, t, :n], recurrent[:n]
             np.matmul(h_all[t, :n], w_hh_scaled_t, out=extra)
             if bias is not None:
                 extra += bias
-            gate += extra
+            gate += extra.reshape(n, 4, H).transpose(1, 0, 2)
             np.tanh(gate, out=gate)
             sigmoid_part = gate[:3]
             sigmoid_part *= 0.5
@@ -117,8 +118,8 @@ class LSTMSequence(Function):
         scratch = np.empty((batch, H), dtype=dtype)
         tanh_c = np.empty((batch, H), dtype=dtype)
         sigmoid_slope = np.empty((3, batch, H), dtype=dtype)
-        per_gate = np.empty((4, batch, H), dtype=dtype)
-        w_hh = ctx.w_hh
+        d_rows = np.empty((batch, 4 * H), dtype=dtype)
+        w_hh = ctx.w_hh.reshape(4 * H, H)
         # dL/d(pre-activation) of each gate = (gradient reaching the gate's output) * (its
         # partner in the product) * (its activation's slope). Step t's values overwrite the
         # gate activations of step t (no longer needed), so the work stays in cache.
@@ -148,8 +149,8 @@ class LSTMSequence(Function):
             np.multiply(dc_t, c_all[t, :n], out=f)      # d_f = dc * c_{t-1}
             g[...] = tmp
             gate[:3] *= slope
-            np.matmul(gate, w_hh, out=per_gate[:, :n])  # dL/dh_{t-1} = sum over gates d_k W_k
-            np.sum(per_gate[:, :n], axis=0, out=dh_t)
+            np.copyto(d_rows[:n].reshape(n, 4, H).transpose(1, 0, 2), gate)
+            np.matmul(d_rows[:n], w_hh, out=dh_t)       # dL/dh_{t-1} = [d_o d_i d_f d_g] W_hh
             dc_t[...] = dc_previous[:n]
         if layout.padded:
             for t, n in enumerate(layout.active):
