@@ -154,7 +154,8 @@ def format_table(results: list[WorkloadResult]) -> str:
             ratio = result.ratio(name)
             cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
         notes = [f"{name} skipped: {reason}" for name, reason in result.skipped.items()]
-        notes += [f"{key}={value}" for key, value in result.extra.items() if key.startswith("note")]
+        notes += [f"{key[5:]}={value:.3g}" if isinstance(value, float) else f"{key[5:]}={value}"
+                  for key, value in result.extra.items() if key.startswith("note_")]
         cells.append("; ".join(notes))
         rows.append(cells)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
