@@ -88,8 +88,8 @@ def test_early_stopping_state_round_trip():
     drive(callback, model, [1.0, 0.5, 0.7])
     restored = EarlyStopping(patience=3)
     restored.load_state_dict(callback.state_dict())
-    assert restored.state_dict() == callback.state_dict() == {"best": 0.5, "wait": 1,
-                                                              "best_epoch": 1}
+    assert restored.state_dict() == callback.state_dict() == {
+        "best": 0.5, "wait": 1, "best_epoch": 1, "stopped_epoch": None, "best_weights": None}
 
 
 class NaNAfter:

@@ -143,12 +143,16 @@ class EarlyStopping(Callback):
             self.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict:
-        return {"best": self.tracker.best, "wait": self.wait, "best_epoch": self.best_epoch}
+        return {"best": self.tracker.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch,
+                "best_weights": None if self.best_weights is None else dict(self.best_weights)}
 
     def load_state_dict(self, state: dict) -> None:
         self.tracker.best = float(state["best"])
         self.wait = int(state["wait"])
         self.best_epoch = state["best_epoch"]
+        self.stopped_epoch = state.get("stopped_epoch")
+        self.best_weights = state.get("best_weights")
 
 
 class ModelCheckpoint(Callback):
@@ -195,6 +199,13 @@ class TerminateOnNaN(Callback):
 
     def on_epoch_begin(self, epoch: int) -> None:
         self._epoch_weights = self.model.state_dict()
+
+    def state_dict(self) -> dict:
+        return {"epoch_weights": None if self._epoch_weights is None
+                else dict(self._epoch_weights)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._epoch_weights = state.get("epoch_weights")
 
     def on_batch_end(self, batch: int, loss: float) -> None:
         if math.isfinite(loss):

@@ -1,0 +1,173 @@
+"""Training checkpoints: everything ``fit`` needs to continue a run exactly where it stopped.
+
+One file, ``checkpoint.ckpt`` in the checkpoint folder, written atomically with
+``annie.io.save_state`` (the old checkpoint or the new one, never a mix) and replaced each time.
+It holds the model's weights, the optimizer's state (step counts, moments, learning rates), the
+callbacks' state (schedulers, early stopping's best value, patience count and best weights),
+annie's RNG state, the position (epoch, next batch, batches so far), the running totals of the
+current epoch with its shuffling order, the state carried by stateful recurrent layers, and the
+History so far. Restoring all of it makes the resumed run compute the same numbers, bit for bit,
+as a run that was never stopped.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .. import backend
+from ..errors import ConfigError, SerializationError
+
+CHECKPOINT_FILE = "checkpoint.ckpt"
+CHECKPOINT_KIND = "annie-fit-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def checkpoint_path(folder: str | os.PathLike) -> str:
+    """The path of the checkpoint file in ``folder``."""
+    return os.path.join(os.fspath(folder), CHECKPOINT_FILE)
+
+
+def has_checkpoint(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a checkpoint file."""
+    return os.path.isfile(checkpoint_path(folder))
+
+
+def check_every(checkpoint_every) -> int | None:
+    """``"epoch"`` -> None (at each epoch end), a positive int -> every that many batches."""
+    if checkpoint_every == "epoch":
+        return None
+    if (not isinstance(checkpoint_every, (int, np.integer)) or isinstance(checkpoint_every, bool)
+            or checkpoint_every <= 0):
+        raise ConfigError(f"fit: checkpoint_every must be 'epoch' or a positive number of "
+                          f"batches, got {checkpoint_every!r}")
+    return int(checkpoint_every)
+
+
+def fingerprint(model, optimizer) -> dict:
+    """What a checkpoint must match: model class and parameter names, shapes and dtypes,
+    optimizer class and the size of each parameter group."""
+    return {
+        "model": type(model).__name__,
+        "parameters": [[name, list(param.data.shape), param.data.dtype.name]
+                       for name, param in model.named_parameters()],
+        "optimizer": type(optimizer).__name__,
+        "param_groups": [len(group["params"]) for group in optimizer.param_groups],
+    }
+
+
+def _check_fingerprint(saved: dict, current: dict, path: str) -> None:
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(f"cannot resume from {path!r}: {problem}")
+
+    if saved["model"] != current["model"]:
+        raise fail(f"it was written for a {saved['model']} model, this model is a "
+                   f"{current['model']}")
+    saved_params = {name: (tuple(shape), dtype) for name, shape, dtype in saved["parameters"]}
+    current_params = {name: (tuple(shape), dtype) for name, shape, dtype in current["parameters"]}
+    for name in saved_params.keys() | current_params.keys():
+        if name not in current_params:
+            raise fail(f"it has parameter {name!r}, which this model lacks (a different "
+                       f"architecture)")
+        if name not in saved_params:
+            raise fail(f"this model has parameter {name!r}, which the checkpoint lacks (a "
+                       f"different architecture)")
+        if saved_params[name] != current_params[name]:
+            (shape, dtype), (now_shape, now_dtype) = saved_params[name], current_params[name]
+            raise fail(f"parameter {name!r} has shape {shape} and dtype {dtype} there, shape "
+                       f"{now_shape} and dtype {now_dtype} here (a different architecture)")
+    if saved["optimizer"] != current["optimizer"]:
+        raise fail(f"it was written with a {saved['optimizer']} optimizer, this run uses "
+                   f"{current['optimizer']}")
+    if list(saved["param_groups"]) != list(current["param_groups"]):
+        raise fail(f"its optimizer has parameter groups of sizes {list(saved['param_groups'])}, "
+                   f"this optimizer {list(current['param_groups'])}")
+
+
+def _check_optimizer(optimizer) -> None:
+    if not (hasattr(optimizer, "state_dict") and hasattr(optimizer, "load_state_dict")):
+        raise ConfigError(f"fit: checkpoints need an optimizer with state_dict() and "
+                          f"load_state_dict() (an annie.optim optimizer), got "
+                          f"{type(optimizer).__name__}")
+
+
+def write_checkpoint(folder, model, optimizer, callbacks: list, history, position: dict,
+                     totals: dict, carried: dict) -> None:
+    """Write the checkpoint of a run at ``position`` (epoch, next batch, batches done)."""
+    from ..io import save_state
+    _check_optimizer(optimizer)
+    state = {
+        "model": dict(model.state_dict()),
+        "optimizer": optimizer.state_dict(),
+        "callbacks": [{"class": type(callback).__name__, "state": callback.state_dict()}
+                      for callback in callbacks],
+        "rng": backend.get_rng_state(),
+        "position": position,
+        "totals": totals,
+        "carried": carried,
+        "history": history.state_dict(),
+    }
+    meta = {"kind": CHECKPOINT_KIND, "version": CHECKPOINT_VERSION,
+            "fingerprint": fingerprint(model, optimizer)}
+    save_state(checkpoint_path(folder), state, meta)
+
+
+def read_checkpoint(folder, model, optimizer) -> dict:
+    """The checkpoint tree of ``folder``, after checking it belongs to this model/optimizer."""
+    from ..io import load_state
+    _check_optimizer(optimizer)
+    path = checkpoint_path(folder)
+    if not os.path.isdir(os.fspath(folder)):
+        raise ConfigError(f"fit: resume=True but the checkpoint folder {os.fspath(folder)!r} "
+                          f"does not exist")
+    if not os.path.isfile(path):
+        raise ConfigError(f"fit: resume=True but {os.fspath(folder)!r} holds no checkpoint "
+                          f"({CHECKPOINT_FILE}); train once with checkpoint_dir set")
+    state, meta = load_state(path)
+    if not isinstance(meta, dict) or meta.get("kind") != CHECKPOINT_KIND:
+        raise SerializationError(f"cannot resume from {path!r}: it is not a fit checkpoint")
+    if meta.get("version") != CHECKPOINT_VERSION:
+        raise SerializationError(f"cannot resume from {path!r}: checkpoint version "
+                                 f"{meta.get('version')!r}, this annie reads version "
+                                 f"{CHECKPOINT_VERSION}")
+    _check_fingerprint(meta["fingerprint"], fingerprint(model, optimizer), path)
+    return state
+
+
+def restore(state: dict, model, optimizer, callbacks: list, history, folder) -> None:
+    """Load weights, optimizer, callbacks, RNG and history from a checkpoint tree."""
+    pairs = _pair_callbacks(state["callbacks"], callbacks, folder)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    for callback, saved_state in pairs:
+        callback.load_state_dict(saved_state)
+    history.load_state_dict(state["history"])
+    backend.set_rng_state(state["rng"])
+    layers = dict(model.named_modules())
+    for name, arrays in state["carried"].items():
+        layers[name].carried_state = [np.array(array) for array in arrays]
+
+
+def _pair_callbacks(saved: list, callbacks: list, folder) -> list:
+    """(callback, saved state) pairs: the i-th saved callback of a class goes to the i-th
+    callback of that class in this run. A saved callback with state but no counterpart is an
+    error (its state would be lost); callbacks new in this run start fresh."""
+    by_class: dict[str, list] = {}
+    for callback in callbacks:
+        by_class.setdefault(type(callback).__name__, []).append(callback)
+    pairs = []
+    for entry in saved:
+        candidates = by_class.get(entry["class"], [])
+        if candidates:
+            pairs.append((candidates.pop(0), entry["state"]))
+        elif entry["state"]:
+            raise ConfigError(f"cannot resume from {checkpoint_path(folder)!r}: it holds the "
+                              f"state of callback {entry['class']}, which this run does not "
+                              f"have (pass the same callbacks as the interrupted run)")
+    return pairs
+
+
+def carried_states(model) -> dict:
+    """The state each stateful recurrent layer carries, by module name (for the checkpoint)."""
+    return {name: list(module.carried_state) for name, module in model.named_modules()
+            if getattr(module, "carried_state", None) is not None}

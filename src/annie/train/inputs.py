@@ -1,0 +1,103 @@
+"""Checking what ``fit``/``evaluate``/``predict`` are given: data arrays, the loss, integer
+arguments, and a clear message when the loss rejects a batch (naming the model's output shape,
+the target's shape and, for class labels, the offending sample of y)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .. import backend
+from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..tensor import Tensor
+
+
+def as_data_array(value, name: str, who: str) -> np.ndarray:
+    """``value`` (array, list or Tensor) as a non-empty numeric ndarray, else DataError."""
+    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise DataError(f"{who}: {name} must be a numeric array, got dtype {array.dtype}")
+    if array.ndim == 0 or array.shape[0] == 0:
+        raise DataError(f"{who}: {name} is empty (shape {array.shape})")
+    return array
+
+
+def check_finite(array: np.ndarray, name: str, who: str) -> None:
+    """DataError naming the first NaN/inf element of a float array."""
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise DataError(f"{who}: {name} contains NaN or inf (first at index {tuple(bad)}, value "
+                        f"{array[tuple(bad)]}); clean the data or pass check_finite=False")
+
+
+def model_dtype(model) -> np.dtype:
+    """The dtype of the model's first parameter (the default dtype for a model without any)."""
+    params = model.parameters()
+    return params[0].data.dtype if params else backend.get_default_dtype()
+
+
+def prepare(model, X, y, who: str, check: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) checked (numeric, non-empty, same length, finite when ``check``) and cast: X and
+    float y to the model's dtype; integer y (class labels) stays integer."""
+    X = as_data_array(X, "X", who)
+    y = as_data_array(y, "y", who)
+    if len(X) != len(y):
+        raise ShapeError(f"{who}: X has {len(X)} samples (shape {X.shape}) but y has {len(y)} "
+                         f"(shape {y.shape})")
+    if check:
+        check_finite(X, "X", who)
+        check_finite(y, "y", who)
+    dtype = model_dtype(model)
+    if X.dtype != dtype and X.dtype.kind in "biuf":
+        X = X.astype(dtype)
+    if y.dtype.kind == "f" and y.dtype != dtype:
+        y = y.astype(dtype)
+    return X, y
+
+
+def resolve_loss(loss) -> Callable:
+    """A loss given as a function, a loss object or a name -> a callable (prediction, target)."""
+    if isinstance(loss, str):
+        from .. import losses
+        resolved = losses.get_loss(loss)
+        return resolved() if isinstance(resolved, type) else resolved
+    if not callable(loss):
+        raise ConfigError(f"loss must be a function, a loss object or a name, got "
+                          f"{type(loss).__name__}")
+    return loss
+
+
+def check_positive_int(value, name: str, who: str) -> int:
+    """``value`` as an int if it is a positive integer (not a bool), else ConfigError."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{who}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _first_bad_label(y: np.ndarray, num_classes: int) -> str:
+    """' y[i] = v is outside [0, C)' for the first such sample of the whole y, or ''."""
+    if y.dtype.kind not in "iu":
+        return ""
+    bad = (y != -100) & ((y < 0) | (y >= num_classes))  # -100: the losses' ignore_index
+    if not np.any(bad):
+        return ""
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = index[0] if len(index) == 1 else index
+    return (f"; the first such label of y is y[{where}] = {y[index]}, outside [0, "
+            f"{num_classes}) for the model's {num_classes} outputs")
+
+
+def loss_error(error: Exception, who: str, batch: int, prediction_shape: tuple,
+               target_shape: tuple, y: np.ndarray) -> Exception:
+    """The loss's error on one training batch, retold with the shapes involved: the model's
+    output, the batch's target and the whole y (and the first bad class label of y)."""
+    detail = ""
+    if isinstance(error, DataError) and len(prediction_shape) >= 2:
+        detail = _first_bad_label(y, prediction_shape[1])
+    message = (f"{who}: the loss rejected training batch {batch + 1} (model output shape "
+               f"{tuple(prediction_shape)}, target shape {tuple(target_shape)}, y shape "
+               f"{y.shape}): {error}{detail}")
+    for kind in (ShapeError, DTypeError, DataError):
+        if isinstance(error, kind):
+            return kind(message)
+    return type(error)(message)
