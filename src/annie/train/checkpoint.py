@@ -65,7 +65,8 @@ def _check_fingerprint(saved: dict, current: dict, path: str) -> None:
                    f"{current['model']}")
     saved_params = {name: (tuple(shape), dtype) for name, shape, dtype in saved["parameters"]}
     current_params = {name: (tuple(shape), dtype) for name, shape, dtype in current["parameters"]}
-    for name in saved_params.keys() | current_params.keys():
+    names = list(saved_params) + [name for name in current_params if name not in saved_params]
+    for name in names:  # in the model's order, so the first difference is named
         if name not in current_params:
             raise fail(f"it has parameter {name!r}, which this model lacks (a different "
                        f"architecture)")
