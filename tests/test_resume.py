@@ -175,3 +175,43 @@ def test_resume_errors_are_clear(tmp_path):
     with pytest.raises(ConfigError, match="state of callback EarlyStopping"):
         annie.fit(model, "cross_entropy", optimizer, X, y, epochs=2, verbose=0,
                   checkpoint_dir=tmp_path, resume=True)
+
+
+# ----- the command line ---------------------------------------------------------------------
+CLI_CONFIG = """seed = 4
+[data]
+dataset = "digits"
+[model]
+hidden = [16]
+dropout = 0.1
+[train]
+batch_size = 128
+checkpoint_every = 5
+"""
+
+
+def test_cli_resume_continues_a_run_exactly(tmp_path, capsys):
+    from annie import cli
+    config = tmp_path / "small.toml"
+    config.write_text(CLI_CONFIG)
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert cli.main(["train", str(config), "--out", str(straight), "--quiet",
+                     "--set", "train.epochs=3"]) == 0
+    assert cli.main(["train", str(config), "--out", str(split), "--quiet",
+                     "--set", "train.epochs=1"]) == 0
+    assert (split / CHECKPOINT_FILE).is_file()
+    assert cli.main(["train", str(config), "--resume", str(split), "--quiet",
+                     "--set", "train.epochs=3"]) == 0
+    assert (split / "history.csv").read_text() == (straight / "history.csv").read_text()
+    a = annie.load(straight / "model.annie").state_dict()
+    b = annie.load(split / "model.annie").state_dict()
+    assert all(a[name].tobytes() == b[name].tobytes() for name in a)
+    capsys.readouterr()
+    assert cli.main(["train", str(config), "--resume", str(split), "--quiet",
+                     "--set", "model.hidden=[8]"]) == 2
+    message = capsys.readouterr().err
+    assert "differs from the one the run" in message and "['model.hidden']" in message
+    assert cli.main(["train", str(config), "--resume", str(tmp_path / "missing")]) == 2
+    assert "run folder" in capsys.readouterr().err
+    assert cli.main(["train", str(config), "--resume", str(split), "--out", str(straight)]) == 2
+    assert "leave out --out" in capsys.readouterr().err

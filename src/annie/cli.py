@@ -1,7 +1,7 @@
 """The ``annie`` command: argument parsing and printing only; the work is in ``annie.run``.
 
     annie demo [--out DIR] [--epochs N] [--seed N]
-    annie train CONFIG.toml [--set key=value ...] [--out DIR]
+    annie train CONFIG.toml [--set key=value ...] [--out DIR] [--resume RUN_DIR]
     annie evaluate RUN_DIR
     annie predict RUN_DIR INPUT.csv
     annie list
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a value, e.g. --set train.epochs=5 (repeatable)")
     train.add_argument("--out", default=None, help="run folder (default: runs/<config name>)")
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--resume", default=None, metavar="RUN_DIR",
+                       help="continue an interrupted run from the checkpoint in its run folder "
+                            "(same configuration; train.epochs may grow)")
     evaluate = commands.add_parser("evaluate", help="score a run folder on its held-out data")
     evaluate.add_argument("run_dir")
     predict = commands.add_parser("predict", help="predict the rows of a CSV file with a run")
@@ -114,8 +117,13 @@ def _command_demo(args) -> None:
 def _command_train(args) -> None:
     from . import config as run_config, run
     config = run_config.load_config(args.config, args.set)
-    out = args.out or os.path.join("runs", os.path.splitext(os.path.basename(args.config))[0])
-    result = run.train_config(config, out, verbose=0 if args.quiet else 1)
+    if args.resume is not None and args.out is not None \
+            and os.path.abspath(args.out) != os.path.abspath(args.resume):
+        raise _UsageError("--resume RUN_DIR continues the run in RUN_DIR; leave out --out")
+    out = args.resume or args.out or os.path.join(
+        "runs", os.path.splitext(os.path.basename(args.config))[0])
+    result = run.train_config(config, out, verbose=0 if args.quiet else 1,
+                              resume=args.resume is not None)
     _report_training(result)
 
 

@@ -56,6 +56,8 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any, str]]] = {
         "clip_grad_norm": ((float,), 0.0, "clip the global gradient norm to this (0: off)"),
         "early_stopping_patience": ((int,), 0, "stop after this many epochs without improvement "
                                                "of val_loss (0: off; needs validation_split)"),
+        "checkpoint_every": ((int,), 0, "write the run folder's checkpoint every N batches "
+                                        "(0: at the end of each epoch); see --resume"),
     },
 }
 OPEN_SECTIONS = {"optimizer"}  # sections whose extra keys are passed on

@@ -133,12 +133,59 @@ def _outputs(task: str, y_train: np.ndarray, y_test: np.ndarray, loss_name: str)
     return int(max(y_train.max(), y_test.max())) + 1
 
 
-def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int = 1) -> RunResult:
-    """Train the model a validated configuration describes; write a run folder to ``out_dir``."""
+def _check_resume(config: dict, out_dir) -> None:
+    """A run folder can be resumed with the configuration it was started with (train.epochs
+    may grow, to train further); anything else is a ConfigError naming the differences."""
+    from .train.checkpoint import CHECKPOINT_FILE, has_checkpoint
+    if out_dir is None or not os.path.isdir(out_dir):
+        raise ConfigError(f"--resume: run folder {out_dir!r} not found")
+    saved_path = os.path.join(out_dir, CONFIG_FILE)
+    if not has_checkpoint(out_dir) or not os.path.isfile(saved_path):
+        raise ConfigError(f"--resume: {os.fspath(out_dir)!r} holds no checkpoint to resume "
+                          f"({CHECKPOINT_FILE} and {CONFIG_FILE} are written while training)")
+    saved = run_config.load_config(saved_path)
+    differences = [f"{section}.{key}" if section else key
+                   for section, key in _config_items(config) | _config_items(saved)
+                   if section != "train" or key != "epochs"
+                   if _config_value(config, section, key) != _config_value(saved, section, key)]
+    if differences:
+        raise ConfigError(f"--resume: the configuration differs from the one the run in "
+                          f"{os.fspath(out_dir)!r} was started with, at {sorted(differences)} "
+                          f"(only train.epochs may change)")
+
+
+def _config_items(config: dict) -> set:
+    items = set()
+    for key, value in config.items():
+        if isinstance(value, dict):
+            items |= {(key, inner) for inner in value}
+        else:
+            items.add(("", key))
+    return items
+
+
+def _config_value(config: dict, section: str, key: str):
+    table = config if section == "" else config.get(section, {})
+    return table.get(key)
+
+
+def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int = 1,
+                 resume: bool = False) -> RunResult:
+    """Train the model a validated configuration describes; write a run folder to ``out_dir``.
+
+    While training, the run folder holds ``config.toml`` and a checkpoint (``checkpoint.ckpt``,
+    at each epoch end or every ``train.checkpoint_every`` batches); ``resume=True`` continues
+    an interrupted run in ``out_dir`` exactly where its checkpoint left it."""
     from . import backend, losses, optim
     from .train import EarlyStopping, fit, evaluate, predict
     from .train.metrics import confusion_matrix
 
+    if resume:
+        _check_resume(config, out_dir)
+    elif out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        from . import io as annie_io
+        annie_io.atomic_write_text(os.path.join(out_dir, CONFIG_FILE), run_config.to_toml(config))
     started = time.perf_counter()
     backend.manual_seed(config["seed"])
     X_train, X_test, y_train, y_test, scaler, classes, task = prepare_split(config)
@@ -164,7 +211,8 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
                   batch_size=min(train["batch_size"], len(X_train)),
                   validation_split=train["validation_split"], metrics=metrics,
                   callbacks=callbacks, clip_grad_norm=train["clip_grad_norm"] or None,
-                  verbose=verbose, seed=config["seed"])
+                  verbose=verbose, seed=config["seed"], checkpoint_dir=out_dir,
+                  checkpoint_every=train["checkpoint_every"] or "epoch", resume=resume)
     test = evaluate(model, loss_name, X_test, y_test, batch_size=256, metrics=metrics)
     confusion = None
     if task == "classification":
