@@ -1,0 +1,78 @@
+"""fit's messages for bad data: each names the argument, the shapes and the values at fault."""
+import numpy as np
+import pytest
+
+import annie
+from annie import nn, optim
+from annie.errors import ConfigError, DataError, DTypeError, ShapeError
+
+
+def setup(n=20, outputs=3):
+    annie.manual_seed(0)
+    X = np.random.default_rng(0).normal(size=(n, 4)).astype(np.float32)
+    model = nn.Linear(4, outputs)
+    return model, optim.SGD(model.parameters(), lr=0.1), X
+
+
+def train(model, optimizer, X, y, loss="cross_entropy", **options):
+    return annie.fit(model, loss, optimizer, X, y, **{"epochs": 1, "batch_size": 5,
+                                                      "verbose": 0, **options})
+
+
+def test_class_label_out_of_range_names_the_sample_and_the_number_of_classes():
+    model, optimizer, X = setup()
+    y = np.arange(20) % 3
+    y[17] = 3
+    with pytest.raises(DataError, match=r"y\[17\] = 3, outside \[0, 3\) for the model's 3 "
+                                        r"outputs") as caught:
+        train(model, optimizer, X, y)
+    assert "model output shape (5, 3)" in str(caught.value)
+    y[17] = -2
+    with pytest.raises(DataError, match=r"y\[17\] = -2"):
+        train(model, optimizer, X, y)
+
+
+def test_float_class_labels_are_a_dtype_error():
+    model, optimizer, X = setup()
+    with pytest.raises(DTypeError, match=r"class labels in target must be integers, got dtype "
+                                         r"float32"):
+        train(model, optimizer, X, (np.arange(20) % 3).astype(np.float32))
+
+
+def test_loss_target_shape_disagreement_names_both_shapes_and_the_model_output():
+    model, optimizer, X = setup()
+    with pytest.raises(ShapeError, match=r"model output shape \(5, 3\), target shape \(5, 2\), "
+                                         r"y shape \(20, 2\).*mse: prediction has shape \(5, 3\)"):
+        train(model, optimizer, X, np.zeros((20, 2), np.float32), loss="mse")
+
+
+def test_batch_size_larger_than_the_data():
+    model, optimizer, X = setup()
+    with pytest.raises(ConfigError, match="batch_size=21 is larger than the 20 training samples"):
+        train(model, optimizer, X, np.arange(20) % 3, batch_size=21)
+    with pytest.raises(ConfigError, match="batch_size=20 is larger than the 16 training"):
+        train(model, optimizer, X, np.arange(20) % 3, batch_size=20, validation_split=0.2)
+
+
+def test_empty_data():
+    model, optimizer, X = setup()
+    with pytest.raises(DataError, match=r"fit: X is empty \(shape \(0, 4\)\)"):
+        train(model, optimizer, X[:0], np.zeros(0, np.int64))
+    with pytest.raises(DataError, match=r"fit: y is empty \(shape \(0,\)\)"):
+        train(model, optimizer, X, np.zeros(0, np.int64))
+
+
+@pytest.mark.parametrize("bad, dtype", [(np.array([["a"] * 4] * 20), "<U1"),
+                                        (np.array([[object()] * 4] * 20), "object")])
+def test_non_numeric_data_is_refused(bad, dtype):
+    model, optimizer, X = setup()
+    with pytest.raises(DataError, match=f"fit: X must be a numeric array, got dtype {dtype}"):
+        train(model, optimizer, bad, np.arange(20) % 3)
+    with pytest.raises(DataError, match=f"fit: y must be a numeric array, got dtype {dtype}"):
+        train(model, optimizer, X, bad[:, 0])
+
+
+def test_x_and_y_of_different_lengths():
+    model, optimizer, X = setup()
+    with pytest.raises(ShapeError, match=r"X has 20 samples \(shape \(20, 4\)\) but y has 19"):
+        train(model, optimizer, X, np.arange(19) % 3)
