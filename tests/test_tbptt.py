@@ -190,6 +190,14 @@ def test_stateful_fit_carries_state_across_batches_and_resets_each_epoch():
     for a, b in zip(weights(model), weights(reference)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
     assert model.lstm.stateful  # the user's setting stays
+    # predict treats rows as independent sequences (from zeros) and keeps the carried state
+    carried = [array.copy() for array in model.lstm.carried_state]
+    predicted = annie.predict(model, X, batch_size=3)
+    assert all(np.array_equal(a, b) for a, b in zip(model.lstm.carried_state, carried))
+    model.lstm.reset_state()
+    model.lstm.stateful = False
+    np.testing.assert_allclose(predicted, model(Tensor(X)).data, rtol=1e-12, atol=1e-15)
+    model.lstm.carried_state = carried
 
 
 def test_tbptt_and_stateful_errors_are_clear():

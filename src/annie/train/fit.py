@@ -30,10 +30,12 @@ __all__ = ["fit", "evaluate", "predict", "resolve_loss"]
 
 # ----- evaluate and predict ----------------------------------------------------------------
 def _forward_in_batches(model, X: np.ndarray, batch_size: int):
+    """Outputs batch by batch in evaluation mode; stateful recurrent layers start every batch
+    from zeros here (rows are independent sequences) and keep the state they carried."""
     was_training = model.training
     model.eval()
     try:
-        with no_grad():
+        with no_grad(), truncation.paused_state(truncation.stateful_layers(model)):
             for start in range(0, len(X), batch_size):
                 yield start, _output(model(Tensor(X[start:start + batch_size])))
     finally:
