@@ -187,8 +187,9 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
                 break
             run.epoch(epoch, resumed)
             resumed = None
-        if checkpoint_dir is not None:
-            run.checkpoint(epochs if not state.stop_training else state.epoch + 1, 0, None)
+        final_epoch = epochs if not state.stop_training else state.epoch + 1
+        if checkpoint_dir is not None and run.written != (final_epoch, 0, state.stop_reason):
+            run.checkpoint(final_epoch, 0, None)
     for callback in callbacks:
         callback.on_train_end()
     history.stop_reason = state.stop_reason
@@ -208,6 +209,7 @@ class _EpochRunner:
         self.batch_size, self.shuffle = batch_size, shuffle
         self.resolved_metrics, self.metrics = resolved_metrics, metrics
         self.checkpoint_dir, self.every = checkpoint_dir, every
+        self.written: tuple | None = None  # (epoch, batch, stop reason) of the last checkpoint
         self.batches_done = position["batches_done"]
         self.first_batch = position["batch"]
         self.n_batches = math.ceil(len(X) / batch_size)
@@ -219,6 +221,7 @@ class _EpochRunner:
         """Write the checkpoint of the run as it stands before (epoch, batch)."""
         position = {"epoch": epoch, "batch": batch, "batches_done": self.batches_done,
                     "stop_reason": self.state.stop_reason}
+        self.written = (epoch, batch, self.state.stop_reason)
         checkpoints.write_checkpoint(
             self.checkpoint_dir, self.state.model, self.state.optimizer, self.callbacks,
             self.state.history, position, None if totals is None else totals.state_dict(),
