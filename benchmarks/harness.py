@@ -27,6 +27,8 @@ class Settings:
     warmup_blocks: int = 1
     tiny: bool = False
     seed: int = 0
+    settle_seconds: float = 0.05  # idle pause before each block: the other library's
+    # thread pool (OpenBLAS, OpenMP) stops spinning and does not slow the block being timed
 
 
 @dataclass
@@ -80,6 +82,8 @@ def time_interleaved(contenders: list[Contender], settings: Settings) -> dict[st
         for contender in order:
             step = contender.step
             calls = settings.steps_per_block
+            if settings.settle_seconds > 0:
+                time.sleep(settings.settle_seconds)
             start = time.perf_counter()
             for _ in range(calls):
                 step()

@@ -28,6 +28,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated workloads to run, from: " + ", ".join(WORKLOADS))
     parser.add_argument("--repeats", type=int, help="interleaved timed blocks per contender")
     parser.add_argument("--steps", type=int, help="steps per timed block")
+    parser.add_argument("--settle", type=float, metavar="SECONDS",
+                        help="idle pause before each timed block (default 0.05)")
     parser.add_argument("--tiny", action="store_true",
                         help="tiny models and 1 repeat: checks the code path, not the speed")
     return parser.parse_args(argv)
@@ -40,8 +42,11 @@ def settings_from(arguments: argparse.Namespace) -> Settings:
     if arguments.tiny:
         settings.tiny = True
         settings.repeats, settings.steps_per_block, settings.warmup_blocks = 1, 1, 0
+        settings.settle_seconds = 0.0
     if arguments.repeats is not None:
         settings.repeats = max(1, arguments.repeats)
+    if arguments.settle is not None:
+        settings.settle_seconds = max(0.0, arguments.settle)
     if arguments.steps is not None:
         settings.steps_per_block = max(1, arguments.steps)
     return settings
