@@ -58,14 +58,12 @@ def sequence_cross_entropy(logits, target, ignore_index: int = -100) -> Tensor:
 
 
 def token_ids(x, owner: str) -> np.ndarray:
-    """Integer token ids from x; whole-number floats (``annie.fit`` casts X to the model's
-    dtype) are turned back into int64, anything else is a DTypeError."""
+    """The integer token ids in x (``annie.fit`` keeps integer X for models that start with an
+    Embedding); any other dtype is a DTypeError."""
     ids = np.asarray(x.data if isinstance(x, Tensor) else x)
-    if ids.dtype.kind in "iu":
-        return ids
-    if ids.dtype.kind == "f" and np.all(ids == np.round(ids)):
-        return ids.astype(np.int64)
-    raise DTypeError(f"{owner}: token ids must be integers, got dtype {ids.dtype}")
+    if ids.dtype.kind not in "iu":
+        raise DTypeError(f"{owner}: token ids must be integers, got dtype {ids.dtype}")
+    return ids
 
 
 class SequenceEncoder(Module):

@@ -20,7 +20,8 @@ from . import checkpoint as checkpoints
 from . import tbptt as truncation
 from .callbacks import Callback, FitState, TerminateOnNaN
 from .history import History
-from .inputs import as_data_array, check_positive_int, model_dtype, prepare, resolve_loss
+from .inputs import (as_data_array, cast_inputs, check_positive_int, prepare,
+                     resolve_loss)
 from .metrics import get_metric
 from .progress import Progress
 from .step import EpochTotals, Stepper, model_output as _output
@@ -45,10 +46,7 @@ def _forward_in_batches(model, X: np.ndarray, batch_size: int):
 def predict(model, X, batch_size: int = 32) -> np.ndarray:
     """The model's outputs for every row of X, in evaluation mode and without a graph."""
     batch_size = check_positive_int(batch_size, "batch_size", "predict")
-    X = as_data_array(X, "X", "predict")
-    dtype = model_dtype(model)
-    if X.dtype != dtype:
-        X = X.astype(dtype)
+    X = cast_inputs(model, as_data_array(X, "X", "predict"))
     outputs = [output.data for _, output in _forward_in_batches(model, X, batch_size)]
     return np.concatenate(outputs, axis=0)
 

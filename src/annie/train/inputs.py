@@ -36,9 +36,29 @@ def model_dtype(model) -> np.dtype:
     return params[0].data.dtype if params else backend.get_default_dtype()
 
 
+def takes_token_ids(model) -> bool:
+    """True when the first layer with parameters is an ``Embedding``: the model reads integer
+    token ids, so its integer X must not be cast to floats."""
+    from ..nn.embedding import Embedding
+    for module in model.modules():
+        if next(module._own_parameters(), None) is not None:
+            return isinstance(module, Embedding)
+    return False
+
+
+def cast_inputs(model, X: np.ndarray) -> np.ndarray:
+    """X cast to the model's float dtype, except integer X for a model that reads token ids
+    (``takes_token_ids``), which is kept as it is."""
+    dtype = model_dtype(model)
+    if X.dtype == dtype or (X.dtype.kind in "iu" and takes_token_ids(model)):
+        return X
+    return X.astype(dtype)
+
+
 def prepare(model, X, y, who: str, check: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(X, y) checked (numeric, non-empty, same length, finite when ``check``) and cast: X and
-    float y to the model's dtype; integer y (class labels) stays integer."""
+    """(X, y) checked (numeric, non-empty, same length, finite when ``check``) and cast: X to
+    the model's dtype (integer token ids for an Embedding-first model stay integer, see
+    ``cast_inputs``) and float y too; integer y (class labels) stays integer."""
     X = as_data_array(X, "X", who)
     y = as_data_array(y, "y", who)
     if len(X) != len(y):
@@ -48,8 +68,7 @@ def prepare(model, X, y, who: str, check: bool) -> tuple[np.ndarray, np.ndarray]
         check_finite(X, "X", who)
         check_finite(y, "y", who)
     dtype = model_dtype(model)
-    if X.dtype != dtype and X.dtype.kind in "biuf":
-        X = X.astype(dtype)
+    X = cast_inputs(model, X)
     if y.dtype.kind == "f" and y.dtype != dtype:
         y = y.astype(dtype)
     return X, y
