@@ -54,6 +54,7 @@ class WorkloadResult:
     samples: dict = field(default_factory=dict)  # contender -> every per-unit sample
     skipped: dict = field(default_factory=dict)  # contender -> reason
     extra: dict = field(default_factory=dict)
+    error: str | None = None  # the exception that stopped the workload, if one did
 
     def ratio(self, other: str) -> float | None:
         """annie's speed / other's speed (> 1 means annie is faster); None when one is missing."""
@@ -69,7 +70,7 @@ class WorkloadResult:
                 "higher_is_better": self.higher_is_better,
                 "median": self.seconds, "samples": self.samples,
                 "ratio_annie_speed_over": {k: v for k, v in ratios.items() if v is not None},
-                "skipped": self.skipped, "extra": self.extra}
+                "skipped": self.skipped, "extra": self.extra, "error": self.error}
 
 
 def time_interleaved(contenders: list[Contender], settings: Settings) -> dict[str, list[float]]:
@@ -157,7 +158,8 @@ def format_table(results: list[WorkloadResult]) -> str:
         for name in ("torch", "sklearn"):
             ratio = result.ratio(name)
             cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
-        notes = [f"{name} skipped: {reason}" for name, reason in result.skipped.items()]
+        notes = [f"FAILED: {result.error}"] if result.error else []
+        notes += [f"{name} skipped: {reason}" for name, reason in result.skipped.items()]
         notes += [f"{key[5:]}={value:.3g}" if isinstance(value, float) else f"{key[5:]}={value}"
                   for key, value in result.extra.items() if key.startswith("note_")]
         cells.append("; ".join(notes))

@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> list[WorkloadResult]:
     results: dict[str, WorkloadResult] = {}
     for name in names:
         print(f"running {name} ...", flush=True)
-        result = WORKLOADS[name](settings, results)
+        try:
+            result = WORKLOADS[name](settings, results)
+        except Exception as error:  # one broken workload must not lose the others' numbers
+            result = WorkloadResult(name, "failed", error=f"{type(error).__name__}: {error}")
+            print(f"  {name}: FAILED: {result.error}", flush=True)
         results[name] = result
         for library, reason in result.skipped.items():
             print(f"  {name}: {library} skipped: {reason}", flush=True)

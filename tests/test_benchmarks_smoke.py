@@ -32,6 +32,7 @@ def test_tiny_run_measures_every_in_process_workload(tmp_path, capsys):
     results = bench_run.main(["--tiny", "--json", str(path), "--only", ",".join(IN_PROCESS)])
     by_name = {result.name: result for result in results}
     assert list(by_name) == IN_PROCESS
+    assert {name: result.error for name, result in by_name.items() if result.error} == {}
     for name in TRAINING + ["predict-1"]:
         result = by_name[name]
         assert "annie" not in result.skipped, result.skipped
@@ -56,6 +57,7 @@ def test_tiny_run_measures_every_in_process_workload(tmp_path, capsys):
 def test_fresh_process_workloads_report_import_time_and_peak_rss():
     results = bench_run.main(["--tiny", "--only", "import,peak-rss"])
     imports, memory = results
+    assert imports.error is None and memory.error is None, (imports.error, memory.error)
     assert 0 < imports.seconds["annie"] < 60
     assert 1 < memory.seconds["annie"] < 10_000  # MB
     if HAS_TORCH:

@@ -1,8 +1,7 @@
 """Fresh-process workloads: import time, and peak RSS of a short mlp-mnist training run.
 
 Each measurement starts a new Python interpreter so nothing already imported or allocated by
-the benchmark itself is counted. Run as ``python -m benchmarks.workloads.process rss LIB N``
-(the parent does this) to train N steps and print the peak RSS in bytes.
+the benchmark itself is counted (the memory child is ``rss_child.py``).
 """
 from __future__ import annotations
 
@@ -69,7 +68,7 @@ def run_import_time(settings: Settings, results: dict) -> WorkloadResult:
 
 def peak_rss_bytes(library: str, tiny: bool) -> int:
     """Peak resident memory of a fresh process that trains the mlp-mnist network briefly."""
-    args = ["-m", "benchmarks.workloads.process", "rss", library, str(RSS_STEPS)]
+    args = ["-m", "benchmarks.workloads.rss_child", library, str(RSS_STEPS)]
     if tiny:
         args.append("--tiny")
     return int(json.loads(_run_child(args))["peak_rss_bytes"])
@@ -91,29 +90,3 @@ def run_peak_rss(settings: Settings, results: dict) -> WorkloadResult:
         result.samples[library] = [value]
         result.seconds[library] = value
     return result
-
-
-def _train_and_report(library: str, steps: int, tiny: bool) -> None:
-    import resource
-
-    from . import mlp
-    widths, batch_size = mlp.sizes_for("mlp-mnist", Settings(tiny=tiny))
-    inputs, labels = mlp.random_batches(mlp.N_BATCHES, (batch_size, widths[0]), widths[-1],
-                                        (batch_size,), 0)
-    if library == "annie":
-        model = mlp.build_annie_mlp(widths)
-        step = mlp.annie_training_step(model, inputs, labels)
-    else:
-        model = mlp.build_torch_mlp(widths)
-        step = mlp.torch_training_step(model, inputs, labels)
-    for _ in range(steps):
-        step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    print(json.dumps({"library": library, "peak_rss_bytes": peak}))
-
-
-if __name__ == "__main__":
-    if len(sys.argv) >= 4 and sys.argv[1] == "rss":
-        _train_and_report(sys.argv[2], int(sys.argv[3]), "--tiny" in sys.argv[4:])
-    else:
-        sys.exit("usage: python -m benchmarks.workloads.process rss annie|torch STEPS [--tiny]")
