@@ -93,8 +93,20 @@ def _print_test(test: dict, task: str) -> None:
         print("held-out " + " ".join(f"{k}={v:.4f}" for k, v in others.items()))
 
 
+def _print_sequence(test: dict, baseline: dict, baseline_name: str, lines: list) -> None:
+    for name, value in test.items():
+        print(f"held-out {name}: {value:.4f}")
+    for name, value in baseline.items():
+        print(f"baseline ({baseline_name}) {name}: {value:.4f}")
+    for line in lines:
+        print(line)
+
+
 def _report_training(result) -> None:
-    _print_test(result.test, result.task)
+    if result.task == "sequence":
+        _print_sequence(result.test, result.baseline, result.baseline_name, result.lines)
+    else:
+        _print_test(result.test, result.task)
     if result.confusion is not None:
         _print_confusion(result.confusion, result.classes)
     if result.history.stop_reason:
@@ -130,6 +142,10 @@ def _command_train(args) -> None:
 def _command_evaluate(args) -> None:
     from . import run
     results = run.evaluate_run(args.run_dir)
+    if results["task"] == "sequence":
+        _print_sequence(results["test"], results["baseline"], results["baseline_name"],
+                        results["lines"])
+        return
     _print_test(results["test"], results["task"])
     if "confusion" in results:
         _print_confusion(results["confusion"], results["classes"])

@@ -2,7 +2,8 @@
 writing the resolved configuration back. Every problem is a ConfigError with one clear message.
 
 A configuration has a top-level ``seed`` and the sections ``[data]``, ``[model]``, ``[loss]``,
-``[optimizer]`` and ``[train]``; see ``SCHEMA`` and ``examples/configs/``.
+``[optimizer]`` and ``[train]`` (and ``[generate]`` for the character model preset); see
+``SCHEMA``, ``annie.presets`` (the recurrent presets) and ``examples/configs/``.
 """
 from __future__ import annotations
 
@@ -34,12 +35,27 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any, str]]] = {
         "test_size": ((float,), 0.2, "fraction of the samples held out for the final test"),
         "scale": ((str,), "standard", "feature scaling: 'standard', 'minmax' or 'none'"),
         "task": ((str,), "auto", "'classification', 'regression' or 'auto' (from the loss)"),
+        # sequence presets (annie.presets); unset: the preset's default
+        "window": ((int,), None, "sunspots: past years per window (default 12)"),
+        "horizon": ((int,), None, "sunspots: years to forecast (default 1)"),
+        "seq_len": ((int,), None, "shakespeare: characters per training window (default 64)"),
+        "n_samples": ((int,), None, "bracket_depth, date_pairs: samples generated (default "
+                                    "2000, 4000)"),
+        "reverse_source": ((bool,), None, "date_pairs: the encoder reads the source reversed "
+                                          "(default true)"),
     },
     "model": {
         "type": ((str,), "mlp", "model family (see annie.run.MODEL_BUILDERS)"),
         "hidden": ((list,), [128], "sizes of the hidden layers, e.g. [128, 64]"),
         "activation": ((str,), "relu", "activation after each hidden layer"),
-        "dropout": ((float,), 0.0, "dropout probability after each hidden activation"),
+        "dropout": ((float,), 0.0, "dropout probability after each hidden activation "
+                                   "(recurrent models: between stacked layers)"),
+        # sequence models (annie.presets); unset: the model class's default
+        "cell": ((str,), None, "recurrent cell: 'lstm', 'gru' or 'rnn' (tanh)"),
+        "hidden_size": ((int,), None, "recurrent hidden state size"),
+        "num_layers": ((int,), None, "stacked recurrent layers"),
+        "embedding_dim": ((int,), None, "token embedding size (token inputs)"),
+        "bidirectional": ((bool,), None, "read sequences in both directions"),
     },
     "loss": {
         "name": ((str,), "cross_entropy", "loss function (annie list)"),
@@ -58,6 +74,11 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any, str]]] = {
                                                "of val_loss (0: off; needs validation_split)"),
         "checkpoint_every": ((int,), 0, "write the run folder's checkpoint every N batches "
                                         "(0: at the end of each epoch); see --resume"),
+    },
+    "generate": {  # model.type = "char_lm": the sample printed after training
+        "prompt": ((str,), None, "text the sample starts from (default 'ROSALIND. ')"),
+        "length": ((int,), None, "characters to generate (default 200; 0: no sample)"),
+        "temperature": ((float,), None, "sampling temperature (default 0.8; 0: most likely)"),
     },
 }
 OPEN_SECTIONS = {"optimizer"}  # sections whose extra keys are passed on
@@ -180,7 +201,7 @@ def _closest(name: str, choices, what: str, source: str) -> ConfigError:
 
 def validate(config: dict, source: str = "config") -> None:
     """Check values and names against what annie has (datasets, losses, optimizers, ...)."""
-    from . import data, losses, optim
+    from . import data, losses, optim, presets
     from .nn import activation_module
     from .train.metrics import get_metric
 
@@ -190,8 +211,9 @@ def validate(config: dict, source: str = "config") -> None:
     if (section["dataset"] is None) == (section["path"] is None):
         raise ConfigError(f"{source}: give exactly one of data.dataset (a bundled set) and "
                           f"data.path (a file)")
-    if section["dataset"] is not None and section["dataset"] not in data.list_datasets():
-        raise _closest(section["dataset"], data.list_datasets(), "dataset", source)
+    datasets = list(dict.fromkeys([*data.list_datasets(), *presets.DATASETS]))
+    if section["dataset"] is not None and section["dataset"] not in datasets:
+        raise _closest(section["dataset"], datasets, "dataset", source)
     if section["path"] is not None and not os.path.isfile(section["path"]):
         raise ConfigError(f"{source}: data.path {section['path']!r}: file not found")
     if not 0.0 < section["test_size"] < 1.0:
@@ -203,8 +225,15 @@ def validate(config: dict, source: str = "config") -> None:
             raise _closest(section[key], choices, f"data.{key}", source)
     model = config["model"]
     from .run import MODEL_BUILDERS
-    if model["type"] not in MODEL_BUILDERS:
-        raise _closest(model["type"], MODEL_BUILDERS, "model.type", source)
+    if model["type"] not in MODEL_BUILDERS and model["type"] not in presets.MODEL_TYPES:
+        raise _closest(model["type"], [*MODEL_BUILDERS, *presets.MODEL_TYPES], "model.type",
+                       source)
+    if presets.is_sequence(config):
+        presets.validate(config, source)
+    elif section["dataset"] not in (None, *data.list_datasets()):
+        kind = presets.DATASETS[section["dataset"]][0]
+        raise ConfigError(f"{source}: data.dataset {section['dataset']!r} is a sequence "
+                          f"dataset: set model.type = {kind!r}")
     if not all(isinstance(size, int) and not isinstance(size, bool) and size > 0
                for size in model["hidden"]):
         raise ConfigError(f"{source}: model.hidden must be a list of positive integers, got "
@@ -213,7 +242,8 @@ def validate(config: dict, source: str = "config") -> None:
         raise ConfigError(f"{source}: model.dropout must be in [0, 1), got {model['dropout']}")
     try:
         activation_module(model["activation"])
-        losses.get_loss(config["loss"]["name"])
+        if not presets.is_sequence(config):  # a sequence preset's loss is checked above
+            losses.get_loss(config["loss"]["name"])
         for metric in config["train"]["metrics"]:
             get_metric(metric)
     except ConfigError as error:
@@ -274,7 +304,7 @@ def to_toml(config: dict) -> str:
     lines = [f"{key} = {_toml_value(value)}" for key, value in config.items()
              if not isinstance(value, dict) and value is not None]
     for section, table in config.items():
-        if isinstance(table, dict):
+        if isinstance(table, dict) and any(value is not None for value in table.values()):
             lines.append(f"\n[{section}]")
             lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items()
                          if value is not None)

@@ -3,7 +3,8 @@ run folder, predict with it, and the demo. Returns results; printing is the CLI'
 
 A run folder holds ``model.annie`` (architecture + weights), ``config.toml`` (the resolved
 configuration), ``history.csv``, ``history.png`` (when matplotlib is installed) and
-``run.json`` (task, classes, scaler statistics, held-out results).
+``run.json`` (task, classes, scaler statistics, held-out results). The recurrent presets
+(``model.type`` a sequence model) take their data, model and scores from ``annie.presets``.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import config as run_config
+from . import config as run_config, presets
 from .errors import ConfigError, DataError
 
 MODEL_FILE = "model.annie"
@@ -64,6 +65,9 @@ class RunResult:
     confusion: np.ndarray | None = None
     classes: list | None = None
     files: list = field(default_factory=list)
+    baseline: dict | None = None  # sequence presets: the trivial baseline's metrics
+    baseline_name: str = ""
+    lines: list = field(default_factory=list)  # sequence presets: a sample, an example
 
 
 def _task(config: dict) -> str:
@@ -188,10 +192,22 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
         annie_io.atomic_write_text(os.path.join(out_dir, CONFIG_FILE), run_config.to_toml(config))
     started = time.perf_counter()
     backend.manual_seed(config["seed"])
-    X_train, X_test, y_train, y_test, scaler, classes, task = prepare_split(config)
-    loss_name = losses.get_loss(config["loss"]["name"]).__name__
-    outputs = _outputs(task, y_train, y_test, loss_name)
-    model = MODEL_BUILDERS[config["model"]["type"]](config["model"], X_train.shape[1], outputs)
+    if presets.is_sequence(config):
+        split = presets.prepare(config)
+        X_train, y_train, scaler, classes, task = split.X_train, split.y_train, None, None, \
+            "sequence"
+        loss_name, metrics = presets.loss_function(config), presets.fit_metrics(config)
+        model = presets.build_model(config, split)
+    else:
+        X_train, X_test, y_train, y_test, scaler, classes, task = prepare_split(config)
+        loss_name = losses.get_loss(config["loss"]["name"]).__name__
+        outputs = _outputs(task, y_train, y_test, loss_name)
+        model = MODEL_BUILDERS[config["model"]["type"]](config["model"], X_train.shape[1],
+                                                        outputs)
+        metrics = list(config["train"]["metrics"])
+        if task == "regression":
+            metrics = [m for m in metrics if m not in ("accuracy", "top_k_accuracy",
+                                                       "precision", "recall", "f1")]
     optimizer_class = optim.get_optimizer(config["optimizer"]["name"])
     try:
         optimizer = optimizer_class(model.parameters(),
@@ -199,10 +215,6 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
     except TypeError as error:
         raise ConfigError(f"optimizer: {error}") from None
     train = config["train"]
-    metrics = list(train["metrics"])
-    if task == "regression":
-        metrics = [m for m in metrics if m not in ("accuracy", "top_k_accuracy", "precision",
-                                                   "recall", "f1")]
     callbacks = []
     if train["early_stopping_patience"] > 0:
         callbacks.append(EarlyStopping(patience=train["early_stopping_patience"],
@@ -213,20 +225,27 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
                   callbacks=callbacks, clip_grad_norm=train["clip_grad_norm"] or None,
                   verbose=verbose, seed=config["seed"], checkpoint_dir=out_dir,
                   checkpoint_every=train["checkpoint_every"] or "epoch", resume=resume)
-    test = evaluate(model, loss_name, X_test, y_test, batch_size=256, metrics=metrics)
-    confusion = None
-    if task == "classification":
-        confusion = confusion_matrix(predict(model, X_test, batch_size=256), y_test,
-                                     num_classes=max(outputs, 2))
-    result = RunResult(model=model, history=history, test=test, task=task, out_dir=None,
-                       seconds=time.perf_counter() - started, confusion=confusion,
-                       classes=classes)
+    seconds = time.perf_counter() - started
+    if task == "sequence":
+        scored = presets.score(model, split, config)
+        result = RunResult(model=model, history=history, test=scored.test, task=task,
+                           out_dir=None, seconds=seconds, baseline=scored.baseline,
+                           baseline_name=scored.baseline_name, lines=scored.lines)
+    else:
+        test = evaluate(model, loss_name, X_test, y_test, batch_size=256, metrics=metrics)
+        confusion = None
+        if task == "classification":
+            confusion = confusion_matrix(predict(model, X_test, batch_size=256), y_test,
+                                         num_classes=max(outputs, 2))
+        result = RunResult(model=model, history=history, test=test, task=task, out_dir=None,
+                           seconds=seconds, confusion=confusion, classes=classes)
     if out_dir is not None:
-        write_run(result, config, scaler, out_dir, X_train.shape[1])
+        write_run(result, config, scaler, out_dir, None if task == "sequence" else
+                  X_train.shape[1])
     return result
 
 
-def write_run(result: RunResult, config: dict, scaler, out_dir, n_features: int) -> None:
+def write_run(result: RunResult, config: dict, scaler, out_dir, n_features: int | None) -> None:
     """Write model, resolved config, history (CSV and PNG) and run.json into ``out_dir``."""
     from . import io as annie_io
     out_dir = os.fspath(out_dir)
@@ -247,7 +266,8 @@ def write_run(result: RunResult, config: dict, scaler, out_dir, n_features: int)
         "scaler": None if scaler is None else {
             "kind": config["data"]["scale"],
             **{key: value.tolist() for key, value in scaler.state_dict().items()}},
-        "test": result.test, "seconds": result.seconds, "stop_reason": result.history.stop_reason,
+        "test": result.test, "baseline": result.baseline, "baseline_name": result.baseline_name,
+        "seconds": result.seconds, "stop_reason": result.history.stop_reason,
         "confusion_matrix": None if result.confusion is None else result.confusion.tolist(),
     }
     annie_io.atomic_write_text(paths[RUN_FILE], json.dumps(summary, indent=2) + "\n")
@@ -279,6 +299,10 @@ def evaluate_run(run_dir) -> dict:
     from .train import evaluate, predict
     from .train.metrics import confusion_matrix
     config, summary, model = _open_run(run_dir)
+    if presets.is_sequence(config):
+        scored = presets.score(model, presets.prepare(config), config)
+        return {"test": scored.test, "task": "sequence", "baseline": scored.baseline,
+                "baseline_name": scored.baseline_name, "lines": scored.lines}
     _, X_test, _, y_test, _, classes, task = prepare_split(config)
     metrics = config["train"]["metrics"] if task == "classification" else \
         [m for m in config["train"]["metrics"] if m in ("mae", "rmse", "r2")]
@@ -296,6 +320,10 @@ def predict_run(run_dir, input_path) -> tuple[np.ndarray, dict]:
     from . import data
     from .train import predict
     config, summary, model = _open_run(run_dir)
+    if presets.is_sequence(config):
+        raise ConfigError(f"annie predict reads rows of features from a CSV file; the run in "
+                          f"{os.fspath(run_dir)!r} is a sequence model "
+                          f"({config['model']['type']}): use annie.load and the model in Python")
     input_path = os.fspath(input_path)
     if not os.path.isfile(input_path):
         raise ConfigError(f"input file {input_path!r} not found")

@@ -3,7 +3,8 @@
 - many-to-one: ``SequenceClassifier`` (a label per sequence), ``SequenceRegressor`` (the next
   value of a series; ``forecast`` continues a series one-to-many by feeding predictions back);
 - many-to-many aligned: ``SequenceTagger`` (a label per step);
-- many-to-many encoder-decoder: ``Seq2Seq`` (teacher forcing in ``forward``, greedy ``decode``);
+- many-to-many encoder-decoder: ``Seq2Seq`` (teacher forcing in ``forward``, greedy ``decode``),
+  and ``PairedSeq2Seq``, the same model reading (source, target) pairs as one array for ``fit``;
 - one-to-many: ``CharLanguageModel`` (``generate(seed, length, temperature)``).
 
 Every constructor takes plain numbers and strings (``cell="lstm" | "gru" | "rnn"``), so a model
@@ -246,6 +247,33 @@ class Seq2Seq(Module):
         finally:
             self.train(was_training)
         return np.stack(decoded, axis=1) if decoded else np.zeros((batch, 0), np.int64)
+
+
+class PairedSeq2Seq(Seq2Seq):
+    """A Seq2Seq that takes each (source, target) pair as one row, source ids then target ids
+    side by side (batch, source_length + T), so ``annie.fit(model, loss, opt, pairs, targets)``
+    trains it with teacher forcing; ``decode`` reads sources alone as in Seq2Seq."""
+
+    def __init__(self, source_length: int, source_vocab_size: int, target_vocab_size: int,
+                 hidden_size: int = 128, embedding_dim: int = 32, cell: str = "gru",
+                 num_layers: int = 1, bos_index: int = 0,
+                 source_padding_idx: int | None = None):
+        super().__init__(source_vocab_size, target_vocab_size, hidden_size, embedding_dim, cell,
+                         num_layers, bos_index, source_padding_idx)
+        if source_length < 1:
+            raise ConfigError(f"PairedSeq2Seq: source_length must be >= 1, got {source_length}")
+        self.source_length = int(source_length)
+
+    def forward(self, pairs, target=None, source_lengths=None) -> Tensor:
+        """Teacher-forced logits (batch, T, target_vocab_size) for rows [source | target]."""
+        if target is not None:
+            return super().forward(pairs, target, source_lengths)
+        ids = token_ids(pairs, "PairedSeq2Seq")
+        if ids.ndim != 2 or ids.shape[1] <= self.source_length:
+            raise ShapeError(f"PairedSeq2Seq: pairs must be (batch, {self.source_length} + "
+                             f"target length), got shape {ids.shape}")
+        return super().forward(ids[:, :self.source_length], ids[:, self.source_length:],
+                               source_lengths)
 
 
 class CharLanguageModel(Module):
