@@ -1,0 +1,148 @@
+"""The recurrent presets of ``annie train`` (annie.presets): each RNN type trains from its TOML
+file, prints its held-out metric beside a trivial baseline, writes a run folder that
+``annie evaluate`` scores the same; their data splits, models and configuration checks."""
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import annie
+from annie import cli, config as run_config, presets
+from annie.errors import ConfigError
+from annie.nn.sequence_models import PairedSeq2Seq, Seq2Seq
+
+CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "examples" / "configs"
+NUMBER = r"([0-9.]+)"
+
+# preset file, small settings for the test, its metric, whether lower is better
+PRESETS = [
+    ("rnn_many_to_one_digits", ["train.epochs=2"], "accuracy", False),
+    ("rnn_many_to_one_sunspots", ["train.epochs=10"], "rmse", True),
+    ("rnn_many_to_many_tagging", ["data.n_samples=300", "train.epochs=3"], "accuracy", False),
+    ("rnn_many_to_many_dates", ["data.n_samples=1000", "train.epochs=5",
+                                "model.hidden_size=32"], "char_accuracy", False),
+    ("rnn_one_to_many_text", ["train.epochs=1", "model.hidden_size=32", "data.seq_len=32",
+                              "generate.length=30"], "bits_per_char", True),
+]
+
+
+def metric_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith(("held-out", "baseline"))]
+
+
+@pytest.mark.parametrize("name, overrides, metric, lower_is_better", PRESETS,
+                         ids=[preset[0] for preset in PRESETS])
+def test_preset_trains_prints_metric_and_baseline_and_evaluate_agrees(
+        tmp_path, capsys, name, overrides, metric, lower_is_better):
+    out = tmp_path / name
+    command = [sys.executable, "-m", "annie", "train", str(CONFIGS / f"{name}.toml"), "--out",
+               str(out), "--quiet"]
+    for override in overrides:
+        command += ["--set", override]
+    trained = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert trained.returncode == 0, trained.stderr
+    held_out = float(re.search(rf"^held-out {metric}: {NUMBER}$", trained.stdout, re.M)[1])
+    baseline = float(re.search(rf"^baseline \(.+\) {metric}: {NUMBER}$", trained.stdout,
+                               re.M)[1])
+    assert held_out < baseline if lower_is_better else held_out > baseline
+    for file_name in ("model.annie", "config.toml", "history.csv", "run.json"):
+        assert (out / file_name).is_file(), file_name
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["task"] == "sequence"
+    assert summary["test"][metric] == pytest.approx(held_out, abs=1e-4)
+    assert summary["baseline"][metric] == pytest.approx(baseline, abs=1e-4)
+    if name == "rnn_one_to_many_text":
+        sample = trained.stdout.split("sample (temperature 0.8):\n", 1)[1]
+        assert sample.startswith("ROSALIND. ") and len(sample) >= 40
+    # the run folder is scored again on the same re-created held-out data
+    assert cli.main(["evaluate", str(out)]) == 0
+    assert metric_lines(capsys.readouterr().out) == metric_lines(trained.stdout)
+
+
+def test_sunspot_split_holds_out_the_last_years_without_their_targets_in_training():
+    config = run_config.load_config(CONFIGS / "rnn_many_to_one_sunspots.toml",
+                                    ["data.horizon=3", "data.window=5"])
+    split = presets.prepare(config)
+    series = annie.data.load_sunspots()
+    scale = split.extra["scale"]
+    count = len(series) - 5 - 3 + 1
+    n_test = round(count * 0.2)
+    assert split.X_test.shape == (n_test, 5) and split.y_test.shape == (n_test, 3)
+    np.testing.assert_allclose(split.y_test[-1] * scale, series[-3:], rtol=1e-5)
+    # the last training target is the year before the first held-out target
+    first_test_target = len(series) - n_test - 2
+    last_train_target = len(split.X_train) - 1 + 5 + 2
+    assert last_train_target == first_test_target - 1
+    assert scale == pytest.approx(float(series[:last_train_target + 1].std()), rel=1e-6)
+
+
+def test_text_windows_are_shifted_by_one_character():
+    config = run_config.load_config(CONFIGS / "rnn_one_to_many_text.toml", ["data.seq_len=16"])
+    split = presets.prepare(config)
+    assert split.X_train.shape[1] == 16 and split.X_train.dtype == np.int64
+    np.testing.assert_array_equal(split.X_train[:, 1:], split.y_train[:, :-1])
+    np.testing.assert_array_equal(split.X_train[1:, 0], split.y_train[:-1, -1])
+    text = annie.data.load_shakespeare()
+    assert "".join(split.sizes["chars"][i] for i in split.X_train[0]) == text[:16]
+    assert split.extra["unigram"].sum() == pytest.approx(1.0)
+
+
+def test_generated_data_come_back_the_same_from_the_seed():
+    config = run_config.load_config(CONFIGS / "rnn_many_to_many_dates.toml",
+                                    ["data.n_samples=50"])
+    first, second = presets.prepare(config), presets.prepare(config)
+    np.testing.assert_array_equal(first.X_test, second.X_test)
+    other = presets.prepare(run_config.load_config(
+        CONFIGS / "rnn_many_to_many_dates.toml", ["data.n_samples=50", "seed=1"]))
+    assert not np.array_equal(first.X_train, other.X_train)
+
+
+def test_paired_seq2seq_equals_seq2seq_on_the_split_pair():
+    annie.manual_seed(0)
+    paired = PairedSeq2Seq(4, 7, 5, hidden_size=6, embedding_dim=3, source_padding_idx=0)
+    plain = Seq2Seq(7, 5, hidden_size=6, embedding_dim=3, source_padding_idx=0)
+    plain.load_state_dict(paired.state_dict())
+    generator = np.random.default_rng(0)
+    source = generator.integers(1, 7, size=(3, 4))
+    source[0, 3] = 0
+    target = generator.integers(0, 5, size=(3, 6))
+    np.testing.assert_array_equal(paired(np.concatenate([source, target], axis=1)).data,
+                                  plain(source, target).data)
+    with pytest.raises(annie.errors.ShapeError, match=r"\(batch, 4 \+ target length\)"):
+        paired(source)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["data.windw=3"], "unknown key 'data.windw'; did you mean 'data.window'"),
+    (["model.bidirectional=true"], "model.bidirectional does not apply to model.type "
+                                   "'seq2seq'"),
+    (["data.dataset='sunspots'"], "model.type 'seq2seq' trains on data.dataset 'date_pairs', "
+                                  "got 'sunspots'"),
+    (["loss.name=mse"], "model.type 'seq2seq' trains with cross_entropy"),
+    (["model.cell=lstn"], "model.cell must be 'lstm', 'gru' or 'rnn', got 'lstn'"),
+    (["data.n_samples=0"], "data.n_samples must be positive, got 0"),
+    (["model.type=sequence_clasifier"], "did you mean 'sequence_classifier'"),
+])
+def test_bad_sequence_configurations_name_the_key(overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        run_config.load_config(CONFIGS / "rnn_many_to_many_dates.toml", overrides)
+
+
+def test_a_regressor_needs_a_regression_loss_and_an_mlp_no_sequence_dataset(capsys):
+    with pytest.raises(ConfigError, match="needs a regression loss.name"):
+        run_config.load_config(CONFIGS / "rnn_many_to_one_sunspots.toml",
+                               ["loss.name=cross_entropy"])
+    code = cli.main(["train", str(CONFIGS / "digits_mlp.toml"), "--set",
+                     "data.dataset=bracket_depth"])
+    assert code == 2
+    assert "data.dataset 'bracket_depth' is a sequence dataset: set model.type = " \
+           "'sequence_tagger'" in capsys.readouterr().err
+
+
+def test_mlp_run_configs_gain_no_sequence_keys():
+    text = run_config.to_toml(run_config.load_config(CONFIGS / "digits_mlp.toml"))
+    assert "[generate]" not in text and "hidden_size" not in text and "window" not in text
