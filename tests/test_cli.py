@@ -67,8 +67,35 @@ def test_list_names_every_kind(capsys):
     code, stdout, _ = run_main(capsys, "list")
     assert code == 0
     for word in ("datasets:", "losses:", "optimizers:", "activations:", "digits", "adam",
-                 "cross_entropy", "relu"):
+                 "cross_entropy", "relu", "sequence datasets:", "date_pairs", "models:",
+                 "char_lm"):
         assert word in stdout
+
+
+def test_list_names_every_preset_file_with_one_line(capsys):
+    _, stdout, _ = run_main(capsys, "list")
+    lines = stdout.split("presets (annie train examples/configs/<name>.toml):\n", 1)[1]
+    listed = [line.split()[0] for line in lines.splitlines()[:6]]
+    assert sorted(listed) == sorted(path.stem for path in CONFIGS.glob("rnn_*.toml"))
+
+
+def test_compare_quick_prints_the_table_and_writes_it(tmp_path):
+    out = tmp_path / "compare"
+    done = subprocess.run([sys.executable, "-m", "annie", "compare", "--quick", "--out",
+                           str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "task" in done.stdout and "parameters" in done.stdout and "s / epoch" in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.count(" | ") == 4]
+    assert [row.split(" | ")[1].strip() for row in rows[1:]] == [
+        "MLP", "LSTM", "baseline (persistence)", "MLP", "LSTM", "baseline (majority class)"]
+    assert (out / "mlp_vs_rnn.txt").read_text().strip() in done.stdout
+    pytest.importorskip("matplotlib")
+    assert (out / "mlp_vs_rnn.png").stat().st_size > 0
+
+
+def test_compare_refuses_a_bad_cell(capsys):
+    code, _, err = run_main(capsys, "compare", "--cell", "lstn")
+    assert code == 2 and "invalid choice: 'lstn'" in err
 
 
 def write(tmp_path, text):

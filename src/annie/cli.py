@@ -5,6 +5,7 @@
     annie evaluate RUN_DIR
     annie predict RUN_DIR INPUT.csv
     annie list
+    annie compare [--quick] [--out DIR] [--cell lstm|gru|rnn] [--epochs N] [--seed N]
 
 A bad configuration or argument ends with exit code 2 and one line ``annie: error: ...``.
 """
@@ -72,7 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict the rows of a CSV file with a run")
     predict.add_argument("run_dir")
     predict.add_argument("input", help="CSV file with a header row and the feature columns")
-    commands.add_parser("list", help="datasets, losses, optimizers, activations, metrics")
+    commands.add_parser("list", help="presets, datasets, models, losses, optimizers, "
+                                     "activations, metrics")
+    compare = commands.add_parser("compare", help="MLP vs RNN measured: held-out metric, "
+                                                  "parameters and time per epoch")
+    compare.add_argument("--quick", action="store_true", help="tiny models, one epoch (seconds)")
+    compare.add_argument("--out", default="runs/compare",
+                         help="folder for the table and the figure (default: runs/compare)")
+    compare.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"],
+                         help="the recurrent cell (default lstm)")
+    compare.add_argument("--epochs", type=_positive_int, default=None,
+                         help="epochs per model (default 40; 1 with --quick)")
+    compare.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (0)")
     return parser
 
 
@@ -167,8 +179,30 @@ def _command_predict(args) -> None:
             print(f"{row}," + ",".join(f"{value:.6g}" for value in values))
 
 
+def _command_compare(args) -> None:
+    from .train import compare_mlp_rnn, format_comparison, plot_comparison
+    epochs = args.epochs or (1 if args.quick else 40)
+    print(f"annie compare: an MLP and an {args.cell.upper()} on a sequential task (sunspots) "
+          f"and a static task (digits), {epochs} epoch(s) each", flush=True)
+    rows = compare_mlp_rnn(cell=args.cell, hidden_size=8 if args.quick else 32, epochs=epochs,
+                           seed=args.seed)
+    table = format_comparison(rows)
+    print(table)
+    os.makedirs(args.out, exist_ok=True)
+    table_path = os.path.join(args.out, "mlp_vs_rnn.txt")
+    with open(table_path, "w", encoding="utf-8") as handle:
+        handle.write(table + "\n")
+    print(f"table: {table_path}")
+    figure_path = os.path.join(args.out, "mlp_vs_rnn.png")
+    if plot_comparison(rows, figure_path):
+        print(f"figure: {figure_path}")
+    else:
+        print("matplotlib is not installed: no figure")
+
+
 def _command_list(args) -> None:
-    from . import data, losses, nn, optim
+    from . import data, losses, nn, optim, presets
+    from .run import MODEL_BUILDERS
     from .train import metrics
     activations = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu",
                    "silu", "softplus", "softsign", "hard_sigmoid", "softmax", "log_softmax")
@@ -176,7 +210,18 @@ def _command_list(args) -> None:
     for name in activations:
         doc = (type(nn.activation_module(name)).__doc__ or "").strip().splitlines()
         activation_text[name] = doc[0] if doc else ""
-    for title, table in (("datasets", data.list_datasets()), ("losses", losses.DESCRIPTIONS),
+    models = {name: (builder.__doc__ or "").strip().splitlines()[0]
+              for name, builder in MODEL_BUILDERS.items()}
+    models.update({name: text for name, (_, text) in presets.MODEL_TYPES.items()})
+    sequence_sets = {name: f"{text} (model.type = {kind})"
+                     for name, (kind, text) in presets.DATASETS.items()}
+    print("presets (annie train examples/configs/<name>.toml):")
+    width = max(len(name) for name in presets.PRESET_FILES)
+    for name, text in presets.PRESET_FILES.items():
+        print(f"  {name:<{width}}  {text}")
+    for title, table in (("datasets", data.list_datasets()),
+                         ("sequence datasets", sequence_sets), ("models", models),
+                         ("losses", losses.DESCRIPTIONS),
                          ("optimizers", optim.DESCRIPTIONS), ("activations", activation_text),
                          ("metrics", metrics.DESCRIPTIONS)):
         print(f"{title}:")
@@ -186,7 +231,7 @@ def _command_list(args) -> None:
 
 
 COMMANDS = {"demo": _command_demo, "train": _command_train, "evaluate": _command_evaluate,
-            "predict": _command_predict, "list": _command_list}
+            "predict": _command_predict, "list": _command_list, "compare": _command_compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,20 @@ MODEL_TYPES: dict[str, tuple[str, str]] = {
                                  "decoding"),
     "char_lm": ("CharLanguageModel", "one-to-many: next-character model that generates text"),
 }
+#: the preset files in examples/configs (``annie train examples/configs/<name>.toml``)
+PRESET_FILES: dict[str, str] = {
+    "rnn_one_to_one": "one-to-one: an MLP on the 8x8 digits (accuracy vs majority class)",
+    "rnn_one_to_many_text": "one-to-many: character LSTM on Shakespeare, writes a sample "
+                            "(bits/char vs unigram)",
+    "rnn_many_to_one_digits": "many-to-one: LSTM reads digits row by row (accuracy vs "
+                              "majority class)",
+    "rnn_many_to_one_sunspots": "many-to-one: LSTM forecasts next year's sunspots (RMSE vs "
+                                "persistence)",
+    "rnn_many_to_many_tagging": "many-to-many aligned: GRU tags bracket depth (accuracy vs "
+                                "majority tag)",
+    "rnn_many_to_many_dates": "many-to-many encoder-decoder: GRU Seq2Seq translates dates "
+                              "(sequence accuracy)",
+}
 #: [model] keys a sequence preset may set (None: the model class's default)
 MODEL_KEYS = ("cell", "hidden_size", "num_layers", "embedding_dim", "bidirectional", "dropout")
 DATA_DEFAULTS = {"window": 12, "horizon": 1, "seq_len": 64, "reverse_source": True}
