@@ -146,3 +146,22 @@ def test_a_regressor_needs_a_regression_loss_and_an_mlp_no_sequence_dataset(caps
 def test_mlp_run_configs_gain_no_sequence_keys():
     text = run_config.to_toml(run_config.load_config(CONFIGS / "digits_mlp.toml"))
     assert "[generate]" not in text and "hidden_size" not in text and "window" not in text
+
+
+def test_a_resumed_sequence_run_equals_a_straight_one_and_predict_refuses_it(tmp_path, capsys):
+    config = str(CONFIGS / "rnn_many_to_many_tagging.toml")
+    small = ["--set", "data.n_samples=120", "--set", "model.hidden_size=8", "--quiet"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert cli.main(["train", config, "--out", str(straight), "--set", "train.epochs=2",
+                     *small]) == 0
+    expected = metric_lines(capsys.readouterr().out)
+    assert cli.main(["train", config, "--out", str(resumed), "--set", "train.epochs=1",
+                     *small]) == 0
+    capsys.readouterr()
+    assert cli.main(["train", config, "--resume", str(resumed), "--set", "train.epochs=2",
+                     *small]) == 0
+    assert metric_lines(capsys.readouterr().out) == expected
+    csv_path = tmp_path / "rows.csv"
+    csv_path.write_text("a,b\n1,2\n")
+    assert cli.main(["predict", str(resumed), str(csv_path)]) == 2
+    assert "is a sequence model (sequence_tagger)" in capsys.readouterr().err
