@@ -295,6 +295,7 @@ class Function:
         arrays = []
         needs = []
         record = False
+        all_tensors = True
         for item in inputs:
             if isinstance(item, Tensor):
                 arrays.append(item.data)
@@ -304,6 +305,7 @@ class Function:
                     continue
             else:
                 arrays.append(item)
+                all_tensors = False
             needs.append(False)
         if record and not _grad_enabled:  # under no_grad() no input needs a gradient
             record = False
@@ -327,7 +329,8 @@ class Function:
             outputs.name = None
             ctx.n_outputs = 1
         if record:
-            ctx.parents = tuple(item if isinstance(item, Tensor) else _CONSTANT for item in inputs)
+            ctx.parents = inputs if all_tensors else tuple(
+                item if isinstance(item, Tensor) else _CONSTANT for item in inputs)
             ctx._grad_outputs = None
         return outputs
 
