@@ -7,6 +7,7 @@ A workload's speed is the median over repeats of (block time / steps in the bloc
 from __future__ import annotations
 
 import json
+import math
 import platform
 import statistics
 import time
@@ -29,6 +30,7 @@ class Settings:
     seed: int = 0
     settle_seconds: float = 0.05  # idle pause before each block: the other library's
     # thread pool (OpenBLAS, OpenMP) stops spinning and does not slow the block being timed
+    min_block_seconds: float = 0.2  # the warm-up block sets calls per block to last this long
 
 
 @dataclass
@@ -76,21 +78,25 @@ class WorkloadResult:
 def time_interleaved(contenders: list[Contender], settings: Settings) -> dict[str, list[float]]:
     """Per-unit seconds of every timed block, per contender; warm-up blocks are not kept."""
     samples: dict[str, list[float]] = {c.name: [] for c in contenders}
+    calls = {c.name: settings.steps_per_block for c in contenders}
     total = settings.warmup_blocks + settings.repeats
     for repeat in range(total):
         shift = repeat % len(contenders)
         order = contenders[shift:] + contenders[:shift]
         for contender in order:
             step = contender.step
-            calls = settings.steps_per_block
+            count = calls[contender.name]
             if settings.settle_seconds > 0:
                 time.sleep(settings.settle_seconds)
             start = time.perf_counter()
-            for _ in range(calls):
+            for _ in range(count):
                 step()
             elapsed = time.perf_counter() - start
             if repeat >= settings.warmup_blocks:
-                samples[contender.name].append(elapsed / (calls * contender.steps))
+                samples[contender.name].append(elapsed / (count * contender.steps))
+            elif elapsed < settings.min_block_seconds:  # warm-up: lengthen short blocks
+                per_call = max(elapsed / count, 1e-9)
+                calls[contender.name] = max(count, math.ceil(settings.min_block_seconds / per_call))
     return samples
 
 

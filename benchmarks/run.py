@@ -38,11 +38,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def settings_from(arguments: argparse.Namespace) -> Settings:
     settings = Settings()
     if arguments.quick:
-        settings.repeats, settings.steps_per_block = 3, 5
+        settings.repeats, settings.steps_per_block, settings.min_block_seconds = 3, 5, 0.05
     if arguments.tiny:
         settings.tiny = True
         settings.repeats, settings.steps_per_block, settings.warmup_blocks = 1, 1, 0
-        settings.settle_seconds = 0.0
+        settings.settle_seconds = settings.min_block_seconds = 0.0
     if arguments.repeats is not None:
         settings.repeats = max(1, arguments.repeats)
     if arguments.settle is not None:

@@ -75,7 +75,8 @@ def test_harness_interleaves_and_computes_ratios():
     contenders = [Contender("annie", lambda: calls.append("a")),
                   Contender("torch", lambda: calls.append("t"), steps=2)]
     result = measure(WorkloadResult("toy", "toy"), contenders,
-                     Settings(repeats=3, steps_per_block=2, warmup_blocks=1, settle_seconds=0))
+                     Settings(repeats=3, steps_per_block=2, warmup_blocks=1, settle_seconds=0,
+                              min_block_seconds=0))
     # 4 blocks each; the order rotates every repeat, so torch sometimes goes first
     assert calls == ["a", "a", "t", "t", "t", "t", "a", "a", "a", "a", "t", "t", "t", "t", "a", "a"]
     assert len(result.samples["annie"]) == 3 and len(result.samples["torch"]) == 3
