@@ -162,7 +162,8 @@ def test_resolved_config_round_trips_through_toml(tmp_path):
 
 @pytest.mark.parametrize("name", ["digits_mlp.toml", "iris.toml", "diabetes_regression.toml"])
 def test_example_configs_are_valid(name):
-    run_config.load_config(CONFIGS / name)
+    config = run_config.load_config(CONFIGS / name)  # raises ConfigError when invalid
+    assert config["model"]["type"] == "mlp" and config["train"]["epochs"] > 0
 
 
 def test_set_parses_values_as_toml():

@@ -16,7 +16,7 @@ F = torch.nn.functional
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _compare(annie_loss, torch_loss, prediction, target, target_grad=False, rtol=1e-12,
+def _assert_same_as_torch(annie_loss, torch_loss, prediction, target, target_grad=False, rtol=1e-12,
              atol=1e-12):
     """Run both libraries on the same float64 inputs and upstream gradient; compare everything."""
     p = annie.tensor(prediction.copy(), requires_grad=True)
@@ -48,7 +48,7 @@ def test_regression_losses(shape, reduction):
         (L.huber, F.huber_loss, {"delta": 4.0}),
     ]
     for ours, theirs, options in pairs:
-        _compare(lambda p, t: ours(p, t, reduction=reduction, **options),
+        _assert_same_as_torch(lambda p, t: ours(p, t, reduction=reduction, **options),
                  lambda p, t: theirs(p, t, reduction=reduction, **options),
                  prediction, target, target_grad=True)
 
@@ -62,11 +62,11 @@ def test_binary_cross_entropy_both_forms(shape, reduction):
     target = rng.uniform(size=shape)
     weight = rng.uniform(0.5, 2.0, size=shape[-1:])
     pos_weight = rng.uniform(0.5, 3.0, size=shape[-1:])
-    _compare(lambda p, t: L.binary_cross_entropy(p, t, reduction=reduction, weight=weight),
+    _assert_same_as_torch(lambda p, t: L.binary_cross_entropy(p, t, reduction=reduction, weight=weight),
              lambda p, t: F.binary_cross_entropy(p, t, reduction=reduction,
                                                  weight=torch.tensor(weight)),
              probabilities, target, target_grad=True)
-    _compare(lambda x, t: L.binary_cross_entropy_with_logits(x, t, reduction=reduction,
+    _assert_same_as_torch(lambda x, t: L.binary_cross_entropy_with_logits(x, t, reduction=reduction,
                                                              weight=weight, pos_weight=pos_weight),
              lambda x, t: F.binary_cross_entropy_with_logits(
                  x, t, reduction=reduction, weight=torch.tensor(weight),
@@ -93,13 +93,13 @@ def test_cross_entropy_and_nll_with_class_labels(shape, reduction, options):
     ignore_index = 7 if options["ignore"] else -100
     smoothing = options["label_smoothing"]
     torch_weight = None if weight is None else torch.tensor(weight)
-    _compare(lambda x, y: L.cross_entropy(x, y, reduction, weight=weight, ignore_index=ignore_index,
+    _assert_same_as_torch(lambda x, y: L.cross_entropy(x, y, reduction, weight=weight, ignore_index=ignore_index,
                                           label_smoothing=smoothing),
              lambda x, y: F.cross_entropy(x, y, reduction=reduction, weight=torch_weight,
                                           ignore_index=ignore_index, label_smoothing=smoothing),
              logits, labels)
     log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    _compare(lambda x, y: L.nll_loss(x, y, reduction, weight=weight, ignore_index=ignore_index),
+    _assert_same_as_torch(lambda x, y: L.nll_loss(x, y, reduction, weight=weight, ignore_index=ignore_index),
              lambda x, y: F.nll_loss(x, y, reduction=reduction, weight=torch_weight,
                                      ignore_index=ignore_index),
              log_probs, labels)
@@ -113,7 +113,7 @@ def test_cross_entropy_with_probability_targets(shape, reduction, smoothing):
     logits = rng.normal(size=shape) * 3
     target = np.moveaxis(rng.dirichlet(np.ones(shape[1]), (shape[0], *shape[2:])), -1, 1)
     weight = rng.uniform(0.2, 2.0, shape[1])
-    _compare(lambda x, q: L.cross_entropy(x, q, reduction, weight=weight, label_smoothing=smoothing),
+    _assert_same_as_torch(lambda x, q: L.cross_entropy(x, q, reduction, weight=weight, label_smoothing=smoothing),
              lambda x, q: F.cross_entropy(x, q, reduction=reduction, weight=torch.tensor(weight),
                                           label_smoothing=smoothing),
              logits, np.ascontiguousarray(target), target_grad=True)
@@ -121,7 +121,7 @@ def test_cross_entropy_with_probability_targets(shape, reduction, smoothing):
 
 def test_cross_entropy_unbatched_and_all_ignored():
     logits = np.array([0.5, -1.0, 2.0])
-    _compare(lambda x, y: L.cross_entropy(x, y, "none", label_smoothing=0.1),
+    _assert_same_as_torch(lambda x, y: L.cross_entropy(x, y, "none", label_smoothing=0.1),
              lambda x, y: F.cross_entropy(x, y, reduction="none", label_smoothing=0.1),
              logits, np.array(2))
     ours = L.cross_entropy(np.zeros((2, 3)), np.array([-100, -100]))
@@ -134,17 +134,17 @@ def test_kl_divergence(shape):
     rng = np.random.default_rng(11)
     prediction = rng.dirichlet(np.ones(shape[-1]), shape[:-1])
     target = rng.dirichlet(np.ones(shape[-1]), shape[:-1])
-    _compare(lambda p, q: L.kl_divergence(p, q, reduction="batchmean"),
+    _assert_same_as_torch(lambda p, q: L.kl_divergence(p, q, reduction="batchmean"),
              lambda p, q: F.kl_div(p.log(), q, reduction="batchmean"),
              prediction, target, target_grad=True)
-    _compare(lambda p, q: L.kl_divergence(p, q, reduction="sum"),
+    _assert_same_as_torch(lambda p, q: L.kl_divergence(p, q, reduction="sum"),
              lambda p, q: F.kl_div(p.log(), q, reduction="sum"),
              prediction, target, target_grad=True)
-    _compare(lambda p, q: L.kl_divergence(p, q, reduction="none"),
+    _assert_same_as_torch(lambda p, q: L.kl_divergence(p, q, reduction="none"),
              lambda p, q: F.kl_div(p.log(), q, reduction="none").sum(-1),
              prediction, target, target_grad=True)
     if len(shape) == 2:  # annie's mean over distributions is batchmean for 2-D input
-        _compare(lambda p, q: L.kl_divergence(p, q),
+        _assert_same_as_torch(lambda p, q: L.kl_divergence(p, q),
                  lambda p, q: F.kl_div(p.log(), q, reduction="batchmean"),
                  prediction, target, target_grad=True)
 
@@ -153,11 +153,11 @@ HUGE_LOGITS = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0], [1e4, 1e4, -1e4]])
 
 
 def test_cross_entropy_at_1e4_like_pytorch():
-    _compare(lambda x, y: L.cross_entropy(x, y, label_smoothing=0.1),
+    _assert_same_as_torch(lambda x, y: L.cross_entropy(x, y, label_smoothing=0.1),
              lambda x, y: F.cross_entropy(x, y, label_smoothing=0.1),
              HUGE_LOGITS, np.array([1, 0, 2]))
 
 
 def test_bce_with_logits_at_1e4_like_pytorch():
-    _compare(L.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits,
+    _assert_same_as_torch(L.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits,
              HUGE_LOGITS, (HUGE_LOGITS < 0) * 1.0, target_grad=True)
