@@ -16,7 +16,7 @@ from . import backend
 from .errors import DTypeError, ShapeError
 
 _grad_enabled = True
-_anomaly_hooks: list = []  # filled by diagnostics.detect_anomaly while it is active
+_anomaly_hooks: list = []  # detect_anomaly adds hook(phase, ctx, produced, received) here
 
 
 def is_grad_enabled() -> bool:
@@ -247,7 +247,7 @@ def run_backward(root: "Function", index: int, grad: np.ndarray) -> None:
             grad_in = (grad_in,)
         if _anomaly_hooks:
             for hook in _anomaly_hooks:
-                hook("backward", node, grad_in)
+                hook("backward", node, grad_in, grad_outputs)
         fresh = node.fresh_grads
         for parent, parent_grad in zip(node.parents, grad_in):
             if parent_grad is None or not parent.requires_grad:
@@ -314,7 +314,7 @@ class Function:
         result = ctx.forward(*arrays, **options)
         if _anomaly_hooks:
             for hook in _anomaly_hooks:
-                hook("forward", ctx, result if isinstance(result, tuple) else (result,))
+                hook("forward", ctx, result if isinstance(result, tuple) else (result,), arrays)
         node = ctx if record else None
         if isinstance(result, tuple):
             outputs = tuple(_wrap(array, node, i) for i, array in enumerate(result))

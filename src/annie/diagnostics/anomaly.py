@@ -13,16 +13,12 @@ train.
 from __future__ import annotations
 
 import contextlib
-import sys
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import NumericalError
 from ..tensor import _anomaly_hooks  # the list annie.tensor calls; changed in place only
-
-_TENSOR_MODULE = "annie.tensor"
-
 
 class AnomalyError(NumericalError):
     """NaN or inf found by ``detect_anomaly``; ``op``, ``phase``, ``input_shapes``,
@@ -66,26 +62,16 @@ def _describe(arrays: Sequence[Any] | None) -> str:
     return ", ".join(parts) if parts else "none"
 
 
-def _caller_local(name: str) -> Any:
-    """A local variable of the annie.tensor code that called the hook (None if not found).
-
-    The hook receives only the op and its outputs (forward) or input gradients (backward); the
-    op's input arrays (forward) and incoming gradients (backward) are locals of the caller.
-    """
-    frame = sys._getframe(2)
-    if frame.f_globals.get("__name__") != _TENSOR_MODULE:
-        return None
-    return frame.f_locals.get(name)
-
-
 class _AnomalyHook:
-    """Called as hook(phase, ctx, arrays) by annie.tensor; raises on the first NaN/inf."""
+    """Called by annie.tensor as hook(phase, ctx, produced, received): in forward the op's
+    outputs and its input arrays, in backward the gradients for its inputs and the gradients it
+    received; raises on the first NaN/inf among ``produced``."""
 
     def __init__(self, check_forward: bool, check_backward: bool):
         self.check_forward = check_forward
         self.check_backward = check_backward
 
-    def __call__(self, phase: str, ctx: Any, arrays: tuple) -> None:
+    def __call__(self, phase: str, ctx: Any, arrays: tuple, received: Sequence) -> None:
         if phase == "forward" and not self.check_forward:
             return
         if phase == "backward" and not self.check_backward:
@@ -95,7 +81,7 @@ class _AnomalyHook:
             return
         op = type(ctx).__name__
         if phase == "forward":
-            inputs = _caller_local("arrays")
+            inputs = list(received)
             outputs = list(arrays)
             where = f"output {bad[0]}"
             finite_inputs = inputs is not None and all(_is_finite(item) for item in inputs)
@@ -105,7 +91,7 @@ class _AnomalyHook:
         else:
             parents = getattr(ctx, "parents", ())
             inputs = [parent.data for parent in parents]
-            outputs = _caller_local("grad_outputs")
+            outputs = list(received)
             where = f"gradient for input {bad[0]}"
             finite_grads = outputs is not None and all(_is_finite(item) for item in outputs)
             cause = ("the gradient it received is finite, so its backward made the non-finite "
