@@ -10,6 +10,10 @@ the per-parameter state on first use (``_init_state``) and updates one parameter
                              "param_groups": [{..., "params": [index, ...]}]}
 
 State values are ndarrays and Python numbers only, so a state dict can be saved without pickle.
+
+``step`` runs ``_update`` once per group on flat arrays (the group's parameters and state are
+views into them, see ``flat.py``) when every parameter has a gradient and their counters agree,
+and once per parameter otherwise; both give the same numbers, as every update is elementwise.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, enable_grad
+from .flat import FlatGroup, build_flat_group
 
 ParamsT = Iterable[Tensor] | Iterable[dict]
 
@@ -36,6 +41,7 @@ class Optimizer:
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         self._scratch: dict[tuple, np.ndarray] = {}  # work arrays, see _buffer
+        self._flat_groups: dict[int, FlatGroup] = {}  # group number -> its flat layout
         if isinstance(params, Tensor):
             raise ConfigError(f"{self._name}: params must be an iterable of Parameters or of "
                               f"dicts, got a single Tensor; wrap it in a list")
@@ -104,19 +110,48 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                grad = param.grad
-                if grad is None:
-                    continue
-                if grad.shape != param.data.shape:
-                    raise ShapeError(f"{self._name}.step: a gradient has shape {grad.shape} but "
-                                     f"its parameter has shape {param.data.shape}")
-                state = self.state.get(param)
-                if state is None:
-                    state = self.state[param] = self._init_state(param.data, group)
-                self._update(param.data, grad, state, group)
+        for number, group in enumerate(self.param_groups):
+            if not self._step_flat(number, group):
+                self._step_each(group)
         return loss
+
+    def _step_flat(self, number: int, group: dict[str, Any]) -> bool:
+        """Update the whole group with one ``_update`` call on its flat arrays (see flat.py);
+        False, with nothing done, when a gradient is missing, misshaped or of another dtype than
+        its parameter, or the parameters' states differ (``_step_each`` then updates them one
+        by one)."""
+        params = group["params"]
+        grads = []
+        for param in params:
+            grad, data = param.grad, param.data
+            if grad is None or grad.shape != data.shape or grad.dtype != data.dtype:
+                return False
+            grads.append(grad)
+        flat = self._flat_groups.get(number)
+        if flat is None or not flat.is_current(params, self.state):
+            flat = build_flat_group(params, self.state, group, self._init_state)
+            if flat is None:
+                return False
+            self._flat_groups[number] = flat
+        if not flat.common_scalars():
+            return False
+        self._update(flat.flat_param, flat.gather_grads(grads), flat.flat_state, group)
+        flat.share_new_state_arrays()
+        return True
+
+    def _step_each(self, group: dict[str, Any]) -> None:
+        """Update each parameter of the group that has a gradient with its own ``_update``."""
+        for param in group["params"]:
+            grad = param.grad
+            if grad is None:
+                continue
+            if grad.shape != param.data.shape:
+                raise ShapeError(f"{self._name}.step: a gradient has shape {grad.shape} but "
+                                 f"its parameter has shape {param.data.shape}")
+            state = self.state.get(param)
+            if state is None:
+                state = self.state[param] = self._init_state(param.data, group)
+            self._update(param.data, grad, state, group)
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         """The state of one parameter before its first update."""
@@ -124,7 +159,8 @@ class Optimizer:
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        """Update ``param`` in place from ``grad``, advancing ``state``."""
+        """Update ``param`` in place from ``grad``, advancing ``state``. Elementwise: ``step``
+        calls it once per group on the concatenated parameters, gradients and state arrays."""
         raise NotImplementedError(f"{self._name} does not define _update()")
 
     def _buffer(self, param: np.ndarray, slot: int = 0) -> np.ndarray:
