@@ -347,3 +347,60 @@ def test_log_cosh_keeps_precision_near_zero(dtype):
     expected = d ** 2 / 2 - d ** 4 / 12 + d ** 6 / 45
     np.testing.assert_allclose(value, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
     assert value.dtype == dtype
+
+
+# ----- cross_entropy's path for plain integer labels ---------------------------------------------
+def _general_cross_entropy(logits, labels, reduction):
+    """The general path (weights, smoothing, ignored rows) with none of them used: the reference."""
+    from annie.losses.cross_entropy import CrossEntropyFunction
+    return CrossEntropyFunction.apply(logits, labels.astype(np.int64), class_targets=True,
+                                      reduction=reduction)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("logits_shape, label_dtype", [
+    ((6, 4), np.int64), ((6, 4), np.int32), ((5,), np.int64), ((3, 4, 2), np.uint8)])
+def test_plain_labels_path_equals_the_general_path_exactly(reduction, dtype, logits_shape,
+                                                           label_dtype):
+    rng = np.random.default_rng(3)
+    logits = (rng.normal(size=logits_shape) * 3).astype(dtype)
+    position_shape = () if len(logits_shape) == 1 else (logits_shape[0], *logits_shape[2:])
+    num_classes = logits_shape[1 if len(logits_shape) > 1 else 0]
+    labels = rng.integers(0, num_classes, position_shape).astype(label_dtype)
+    upstream = rng.normal(size=position_shape).astype(dtype) if reduction == "none" else None
+    results = []
+    for loss in (lambda x: L.cross_entropy(x, labels, reduction=reduction),
+                 lambda x: _general_cross_entropy(x, labels, reduction)):
+        x = annie.tensor(logits.copy(), requires_grad=True)
+        value = loss(x)
+        results.append((value._ctx.plain, value.data, value.dtype))
+        value.backward(upstream)
+        results[-1] += (x.grad,)
+    (plain, value, value_dtype, grad), (general, expected, expected_dtype, expected_grad) = results
+    assert plain and not general
+    assert value_dtype == expected_dtype == dtype
+    np.testing.assert_array_equal(value, expected)
+    np.testing.assert_array_equal(grad, expected_grad)
+
+
+@pytest.mark.parametrize("options, labels", [
+    ({}, np.array([2, -100, 1])),                      # an ignored row present
+    ({"ignore_index": 1}, np.array([2, 0, 0])),        # ignore_index is a valid class
+    ({"weight": np.array([1.0, 2.0, 0.5])}, np.array([2, 0, 1])),
+    ({"label_smoothing": 0.1}, np.array([2, 0, 1])),
+])
+def test_labels_with_options_or_ignored_rows_take_the_general_path(options, labels):
+    logits = annie.tensor(np.arange(9.0).reshape(3, 3) / 4, requires_grad=True)
+    assert not L.cross_entropy(logits, labels, **options)._ctx.plain
+    assert L.cross_entropy(logits, np.array([2, 0, 1]))._ctx.plain
+
+
+def test_plain_labels_path_without_gradient_and_under_no_grad():
+    logits = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]])
+    labels = np.array([2, 0])
+    expected = np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[[0, 1], labels])
+    assert L.cross_entropy(logits, labels).item() == pytest.approx(expected, rel=1e-14)
+    with annie.no_grad():
+        assert L.cross_entropy(annie.tensor(logits, requires_grad=True), labels).item() \
+            == pytest.approx(expected, rel=1e-14)

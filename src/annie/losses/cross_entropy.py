@@ -71,6 +71,18 @@ def check_class_labels(labels: np.ndarray, logits_shape: tuple, ignore_index: in
     return labels
 
 
+def _plain_labels(labels: np.ndarray, logits_shape: tuple, ignore_index: int) -> bool:
+    """True for integer class labels of the right shape, all in [0, num_classes), where
+    ignore_index cannot occur: the checks of :func:`check_class_labels` in two reductions."""
+    if labels.dtype.kind not in "iu" or labels.size == 0 \
+            or labels.shape != _position_shape(logits_shape):
+        return False
+    num_classes = logits_shape[1 if len(logits_shape) > 1 else 0]
+    if 0 <= ignore_index < num_classes:
+        return False
+    return bool(labels.min() >= 0) and bool(labels.max() < num_classes)
+
+
 def _check_weight(weight: Any, logits: Tensor, loss_name: str) -> np.ndarray | None:
     if weight is None:
         return None
@@ -121,7 +133,10 @@ class CrossEntropyFunction(Function):
     (softmax minus one-hot in the plain case), times the reduction's scale."""
 
     def forward(ctx, logits, target, class_targets=True, weight=None, ignore_index=-100,
-                label_smoothing=0.0, reduction="mean"):
+                label_smoothing=0.0, reduction="mean", plain=False):
+        ctx.plain = plain
+        if plain:
+            return ctx._forward_plain(logits, target, reduction)
         rows = _to_rows(logits)
         count, num_classes = rows.shape
         # log p = shifted - log(sum exp(shifted)) with shifted = x - max(x): exp never overflows
@@ -160,6 +175,38 @@ class CrossEntropyFunction(Function):
         ctx.class_targets, ctx.weight, ctx.label_smoothing = class_targets, weight, label_smoothing
         return np.asarray(value, dtype=logits.dtype)
 
+    def _forward_plain(ctx, logits, labels, reduction):
+        """The common case: integer labels, all in [0, C), no weight, no smoothing, nothing
+        ignored. loss_m = log sum_c exp(x_mc) - x_my (both terms of the max-shifted logits)."""
+        rows = _to_rows(logits)
+        count = rows.shape[0]
+        shifted = rows - rows.max(axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        sums = probs.sum(axis=1)
+        probs /= sums[:, None]  # softmax, kept for backward
+        row_index, labels = np.arange(count), labels.reshape(-1)
+        per_row = np.log(sums) - shifted[row_index, labels]
+        if reduction == "none":
+            value, ctx.scale = per_row.reshape(_position_shape(logits.shape)), None
+        elif reduction == "sum":
+            value, ctx.scale = per_row.sum(), 1.0
+        else:
+            denominator = rows.dtype.type(count)
+            value, ctx.scale = per_row.sum() / denominator, 1.0 / denominator
+        ctx.probs, ctx.row_index, ctx.labels, ctx.shape = probs, row_index, labels, logits.shape
+        return np.asarray(value, dtype=logits.dtype)
+
+    def _backward_plain(ctx, grad_output):
+        """dL/dx = (softmax - one-hot(y)) times dL/d(loss_m)."""
+        if ctx.scale is None:
+            row_scale = grad_output.reshape(-1, 1)
+            label_scale = row_scale[:, 0]
+        else:
+            row_scale = label_scale = grad_output * ctx.scale
+        grad = ctx.probs * row_scale
+        grad[ctx.row_index, ctx.labels] -= label_scale
+        return _from_rows(grad, ctx.shape), None
+
     def _target_distribution(ctx) -> np.ndarray:
         """q for class targets: (1 - s) w_y one-hot(y) + s/C w, zero on ignored rows."""
         count, num_classes = ctx.probs.shape
@@ -171,6 +218,10 @@ class CrossEntropyFunction(Function):
         return distribution
 
     def backward(ctx, grad_output):
+        if ctx.plain:
+            if not ctx.needs_input_grad[0]:
+                return None, None
+            return ctx._backward_plain(grad_output)
         probs = ctx.probs
         count = probs.shape[0]
         row_scale = _row_scale(grad_output, ctx.scale, count)
@@ -210,6 +261,9 @@ def cross_entropy(prediction: Any, target: Any, reduction: str = "mean", weight:
     _check_logits(logits, "cross_entropy")
     weight = _check_weight(weight, logits, "cross_entropy")
     target_array = np.asarray(data_of(target))
+    if weight is None and label_smoothing == 0 and _plain_labels(target_array, logits.shape,
+                                                                 ignore_index):
+        return CrossEntropyFunction.apply(logits, target_array, reduction=reduction, plain=True)
     class_targets = not (target_array.dtype.kind == "f" and target_array.shape == logits.shape)
     if class_targets:
         target = check_class_labels(target_array, logits.shape, ignore_index, "cross_entropy")
