@@ -276,10 +276,14 @@ class Function:
     A subclass whose backward returns only newly allocated arrays, each to one input and
     kept nowhere else, may set ``fresh_grads = True``: a leaf then keeps the array as its
     ``.grad`` instead of a copy.
+    A subclass may also define ``inference(*arrays, **options)`` (a staticmethod) returning
+    the forward value alone: when no graph is recorded and no anomaly hook is installed,
+    ``apply`` calls it instead of ``forward``, with no ctx made and nothing saved.
     """
 
     __slots__ = ("parents", "needs_input_grad", "n_outputs", "_grad_outputs", "__dict__")
     fresh_grads = False
+    inference = None  # optional staticmethod (*arrays, **options) -> forward value, no ctx
 
     def forward(ctx, *arrays, **options):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(ctx).__name__}.forward is not defined")
@@ -291,7 +295,6 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays and, when a gradient is needed, record the node."""
         # The hot path of every op: one pass over the inputs, no per-output helper calls.
-        ctx = cls()
         arrays = []
         needs = []
         record = False
@@ -310,6 +313,13 @@ class Function:
         if record and not _grad_enabled:  # under no_grad() no input needs a gradient
             record = False
             needs = [False] * len(needs)
+        if not record and cls.inference is not None and not _anomaly_hooks:
+            # nothing needs a gradient: the forward value alone, no ctx, nothing saved
+            result = cls.inference(*arrays, **options)
+            if isinstance(result, tuple):
+                return tuple(wrap_array(array) for array in result)
+            return wrap_array(result)
+        ctx = cls()
         ctx.needs_input_grad = needs
         result = ctx.forward(*arrays, **options)
         if _anomaly_hooks:
@@ -343,6 +353,19 @@ def _wrap(array: np.ndarray, ctx, index: int) -> Tensor:
     out.requires_grad = ctx is not None
     out._ctx = ctx
     out._index = index
+    out.name = None
+    return out
+
+
+def wrap_array(array: Any) -> Tensor:
+    """A Tensor around an op's output array with no graph and no gradient (no copy, no
+    conversion of float dtypes): the cheapest way to wrap a result computed on raw arrays."""
+    out = Tensor.__new__(Tensor)
+    out.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+    out.grad = None
+    out.requires_grad = False
+    out._ctx = None
+    out._index = 0
     out.name = None
     return out
 

@@ -2,6 +2,8 @@
 
 Every forward is written to stay finite for inputs of +-1000 (no exp of a large positive number),
 and every backward uses the derivative in closed form, usually from the saved output.
+The cheap activations also define ``inference``, the forward value alone, which ``apply`` uses
+when nothing needs a gradient (no ctx, no mask saved for backward).
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
 class Sigmoid(Function):
     """s = 1 / (1 + e^-x);  ds/dx = s (1 - s)."""
 
+    inference = staticmethod(_stable_sigmoid)
+
     def forward(ctx, x):
         ctx.out = _stable_sigmoid(x)
         return ctx.out
@@ -44,6 +48,11 @@ class Sigmoid(Function):
 class Tanh(Function):
     """t = tanh(x);  dt/dx = 1 - t^2."""
 
+    @staticmethod
+    def inference(x):
+        """tanh(x) with nothing saved."""
+        return np.tanh(x)
+
     def forward(ctx, x):
         ctx.out = np.tanh(x)
         return ctx.out
@@ -55,6 +64,11 @@ class Tanh(Function):
 class ReLU(Function):
     """max(0, x);  derivative 1 for x > 0, else 0."""
 
+    @staticmethod
+    def inference(x):
+        """max(0, x) with nothing saved."""
+        return np.maximum(x, 0)
+
     def forward(ctx, x):
         ctx.positive = x > 0
         return np.maximum(x, 0)
@@ -65,6 +79,11 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """x for x > 0, else negative_slope * x;  derivative 1 or negative_slope."""
+
+    @staticmethod
+    def inference(x, negative_slope=0.01):
+        """x if x > 0 else negative_slope * x, with nothing saved."""
+        return np.where(x > 0, x, x * negative_slope)
 
     def forward(ctx, x, negative_slope=0.01):
         ctx.positive = x > 0
@@ -139,6 +158,11 @@ class Softplus(Function):
 
 class Hardsigmoid(Function):
     """relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1);  derivative 1/6 for -3 < x < 3, else 0."""
+
+    @staticmethod
+    def inference(x):
+        """clip(x / 6 + 1/2, 0, 1) with nothing saved."""
+        return np.clip(x / 6 + 0.5, 0, 1)
 
     def forward(ctx, x):
         ctx.inside = (x > -3) & (x < 3)

@@ -13,12 +13,20 @@ class Identity(Module):
     def forward(self, x):
         return F.identity(x)
 
+    def forward_array(self, array):
+        """x itself, on a raw array."""
+        return array
+
 
 class Sigmoid(Module):
     """sigma(x) = 1 / (1 + e^-x)."""
 
     def forward(self, x):
         return F.sigmoid(x)
+
+    def forward_array(self, array):
+        """sigma(x) on a raw array, no graph."""
+        return F.Sigmoid.inference(array)
 
 
 class Tanh(Module):
@@ -27,12 +35,20 @@ class Tanh(Module):
     def forward(self, x):
         return F.tanh(x)
 
+    def forward_array(self, array):
+        """tanh(x) on a raw array, no graph."""
+        return F.Tanh.inference(array)
+
 
 class ReLU(Module):
     """max(0, x)."""
 
     def forward(self, x):
         return F.relu(x)
+
+    def forward_array(self, array):
+        """max(0, x) on a raw array, no graph."""
+        return F.ReLU.inference(array)
 
 
 class LeakyReLU(Module):
@@ -44,6 +60,10 @@ class LeakyReLU(Module):
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
+
+    def forward_array(self, array):
+        """leaky_relu(x) on a raw array, no graph."""
+        return F.LeakyReLU.inference(array, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -116,6 +136,10 @@ class Hardsigmoid(Module):
 
     def forward(self, x):
         return F.hard_sigmoid(x)
+
+    def forward_array(self, array):
+        """clip(x / 6 + 1/2, 0, 1) on a raw array, no graph."""
+        return F.Hardsigmoid.inference(array)
 
 
 HardSigmoid = Hardsigmoid

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from ..errors import ConfigError, ShapeError
+from ..tensor import Tensor, _anomaly_hooks, is_grad_enabled, wrap_array
 from .module import Module
 
 
@@ -25,15 +28,44 @@ class Sequential(Module):
             yield str(i), layer
 
     def forward(self, x):
-        for i, layer in enumerate(self.layers):
+        """Each layer's output is the next one's input; under ``no_grad()`` the leading layers
+        that have an array path (``forward_array``) run on the raw array, no Tensor between."""
+        if not _anomaly_hooks and not is_grad_enabled() and isinstance(x, Tensor):
+            array, done = self._run_arrays(x.data)
+            if done == len(self.layers):
+                return wrap_array(array)
+            if done:
+                x = wrap_array(array)
+            return self._run_tensors(x, done)
+        return self._run_tensors(x, 0)
+
+    def _run_arrays(self, array: np.ndarray) -> tuple[np.ndarray, int]:
+        """Run the leading layers that have ``forward_array``; returns the array and how many
+        layers ran (the rest continue with Tensors)."""
+        done = 0
+        try:
+            for layer in self.layers:
+                step = layer.forward_array
+                if step is None:
+                    break
+                array = step(array)
+                done += 1
+        except ShapeError as error:
+            if getattr(error, "_sequential_index_added", False):
+                raise
+            raise _name_layer(error, done, self.layers[done]) from error
+        return array, done
+
+    def _run_tensors(self, x, start: int):
+        """Run layers ``start``, ``start + 1``, ... by calling them (recording a graph as usual)."""
+        for i in range(start, len(self.layers)):
+            layer = self.layers[i]
             try:
                 x = layer(x)
             except ShapeError as error:
                 if getattr(error, "_sequential_index_added", False):
                     raise
-                wrapped = ShapeError(f"Sequential layer {i} ({type(layer).__name__}): {error}")
-                wrapped._sequential_index_added = True
-                raise wrapped from error
+                raise _name_layer(error, i, layer) from error
         return x
 
     def append(self, layer: Module) -> "Sequential":
@@ -53,6 +85,13 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
+
+
+def _name_layer(error: ShapeError, index: int, layer: Module) -> ShapeError:
+    """A ShapeError naming the failing layer's index and type in front of ``error``."""
+    wrapped = ShapeError(f"Sequential layer {index} ({type(layer).__name__}): {error}")
+    wrapped._sequential_index_added = True
+    return wrapped
 
 
 class ModuleList(Module):

@@ -33,6 +33,10 @@ class Module:
     attributes) and ``forward``; call the module to run it."""
 
     training: bool
+    # Optional ``forward_array(self, array) -> ndarray``: the same forward on a raw ndarray with
+    # no graph, which ``Sequential`` uses under ``no_grad()`` to skip per-layer Tensor wrapping.
+    # A subclass that redefines ``forward`` without redefining it loses the inherited one.
+    forward_array = None
 
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
@@ -43,6 +47,9 @@ class Module:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = _recording_init(cls.__dict__["__init__"])
+        redefines_forward = "forward" in cls.__dict__ or "__call__" in cls.__dict__
+        if redefines_forward and "forward_array" not in cls.__dict__:
+            cls.forward_array = None  # an inherited array path would skip the new forward
 
     # ----- running ----------------------------------------------------------------------
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
