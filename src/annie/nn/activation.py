@@ -24,9 +24,7 @@ class Sigmoid(Module):
     def forward(self, x):
         return F.sigmoid(x)
 
-    def forward_array(self, array):
-        """sigma(x) on a raw array, no graph."""
-        return F.Sigmoid.inference(array)
+    forward_array = staticmethod(F.Sigmoid.inference)  # sigma(x) on a raw array, no graph
 
 
 class Tanh(Module):
@@ -35,9 +33,7 @@ class Tanh(Module):
     def forward(self, x):
         return F.tanh(x)
 
-    def forward_array(self, array):
-        """tanh(x) on a raw array, no graph."""
-        return F.Tanh.inference(array)
+    forward_array = staticmethod(F.Tanh.inference)  # tanh(x) on a raw array, no graph
 
 
 class ReLU(Module):
@@ -46,9 +42,7 @@ class ReLU(Module):
     def forward(self, x):
         return F.relu(x)
 
-    def forward_array(self, array):
-        """max(0, x) on a raw array, no graph."""
-        return F.ReLU.inference(array)
+    forward_array = staticmethod(F.ReLU.inference)  # max(0, x) on a raw array, no graph
 
 
 class LeakyReLU(Module):
@@ -137,9 +131,7 @@ class Hardsigmoid(Module):
     def forward(self, x):
         return F.hard_sigmoid(x)
 
-    def forward_array(self, array):
-        """clip(x / 6 + 1/2, 0, 1) on a raw array, no graph."""
-        return F.Hardsigmoid.inference(array)
+    forward_array = staticmethod(F.Hardsigmoid.inference)  # on a raw array, no graph
 
 
 HardSigmoid = Hardsigmoid

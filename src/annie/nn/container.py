@@ -30,31 +30,25 @@ class Sequential(Module):
     def forward(self, x):
         """Each layer's output is the next one's input; under ``no_grad()`` the leading layers
         that have an array path (``forward_array``) run on the raw array, no Tensor between."""
+        done = 0
         if not _anomaly_hooks and not is_grad_enabled() and isinstance(x, Tensor):
-            array, done = self._run_arrays(x.data)
+            array = x.data
+            try:
+                for layer in self.layers:
+                    step = layer.forward_array
+                    if step is None:
+                        break
+                    array = step(array)
+                    done += 1
+            except ShapeError as error:
+                if getattr(error, "_sequential_index_added", False):
+                    raise
+                raise _name_layer(error, done, self.layers[done]) from error
             if done == len(self.layers):
                 return wrap_array(array)
-            if done:
+            if done:  # the rest, from the first layer without an array path, with Tensors
                 x = wrap_array(array)
-            return self._run_tensors(x, done)
-        return self._run_tensors(x, 0)
-
-    def _run_arrays(self, array: np.ndarray) -> tuple[np.ndarray, int]:
-        """Run the leading layers that have ``forward_array``; returns the array and how many
-        layers ran (the rest continue with Tensors)."""
-        done = 0
-        try:
-            for layer in self.layers:
-                step = layer.forward_array
-                if step is None:
-                    break
-                array = step(array)
-                done += 1
-        except ShapeError as error:
-            if getattr(error, "_sequential_index_added", False):
-                raise
-            raise _name_layer(error, done, self.layers[done]) from error
-        return array, done
+        return self._run_tensors(x, done)
 
     def _run_tensors(self, x, start: int):
         """Run layers ``start``, ``start + 1``, ... by calling them (recording a graph as usual)."""

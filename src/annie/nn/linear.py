@@ -47,13 +47,19 @@ class Linear(Module):
     def forward_array(self, array: np.ndarray) -> np.ndarray:
         """y = x W^T + b on raw arrays without recording a graph (the path under no_grad(),
         where single-sample prediction is dominated by the op's bookkeeping)."""
-        if array.shape[-1] != self.in_features:
-            raise self._shape_error(array.shape)
         weight_t = self.weight.data.T
-        # ndarray.dot is the same BLAS product as @ for a 2-D input, with less call overhead
-        out = array.dot(weight_t) if array.ndim == 2 else array @ weight_t
+        try:
+            # ndarray.dot is the same BLAS product as @ for a 2-D input, with less call overhead
+            out = array.dot(weight_t) if array.ndim == 2 else array @ weight_t
+        except ValueError:  # the product checks the shapes; say which layer and what it expects
+            if array.ndim == 0 or array.shape[-1] != self.in_features:
+                raise self._shape_error(array.shape) from None
+            raise
         if self.bias is not None:
-            out += self.bias.data
+            if out.ndim == 2 and out.shape[0] == 1:
+                out[0] += self.bias.data  # one sample: an add of equal shapes (no broadcasting
+            else:                         # set-up, which costs more than the add itself here)
+                out += self.bias.data
         return out
 
     def _shape_error(self, shape) -> ShapeError:
