@@ -3,6 +3,8 @@ run without a ctx when nothing needs a gradient) and ``Module.forward_array`` (S
 ``no_grad()`` runs layers on raw arrays). Each value is also checked against NumPy directly."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -189,3 +191,14 @@ def test_anomaly_hooks_see_every_forward_under_no_grad():
         with annie.detect_anomaly():
             with pytest.raises(NumericalError, match="ReLU \\(forward\\) produced nan"):
                 F.relu(annie.tensor(np.array([np.nan])))
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 5), (1, 5), (2, 3, 5), ()], ids=str)
+def test_linear_without_graph_rejects_a_wrong_width(shape):
+    layer = nn.Linear(4, 3)
+    x = annie.tensor(np.ones(shape, dtype=np.float32))
+    with annie.no_grad():
+        with pytest.raises(ShapeError, match=r"Linear\(in_features=4, out_features=3\): expected "
+                                             r"input with last dimension 4, got shape "
+                                             + re.escape(str(shape))):
+            layer(x)

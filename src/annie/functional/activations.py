@@ -61,17 +61,28 @@ class Tanh(Function):
         return grad * (1 - ctx.out * ctx.out)
 
 
+# A 0-d zero per float dtype: a ufunc with a 0-d array of the input's dtype skips the
+# conversion of a Python 0 (about half the cost of max(0, x) on one sample's activations).
+_FLOAT_ZEROS = {np.dtype(dtype): np.zeros((), dtype) for dtype in (np.float16, np.float32,
+                                                                   np.float64)}
+for _zero in _FLOAT_ZEROS.values():
+    _zero.flags.writeable = False
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    """max(0, x), in the input's dtype."""
+    zero = _FLOAT_ZEROS.get(x.dtype)
+    return np.maximum(x, 0 if zero is None else zero)
+
+
 class ReLU(Function):
     """max(0, x);  derivative 1 for x > 0, else 0."""
 
-    @staticmethod
-    def inference(x):
-        """max(0, x) with nothing saved."""
-        return np.maximum(x, 0)
+    inference = staticmethod(_relu)  # max(0, x) with nothing saved
 
     def forward(ctx, x):
         ctx.positive = x > 0
-        return np.maximum(x, 0)
+        return _relu(x)
 
     def backward(ctx, grad):
         return grad * ctx.positive
