@@ -178,3 +178,30 @@ def test_gradient_of_wrong_size_in_the_flat_path_is_a_shape_error():
     params[0].grad = np.ones(15)  # same size, wrong shape
     with pytest.raises(annie.errors.ShapeError, match=r"\(15,\).*\(5, 3\)"):
         optimizer.step()
+
+
+class NormalizedSGD(optim.Optimizer):
+    """theta = theta - lr * grad / ||grad||, the norm per parameter: not elementwise."""
+
+    def __init__(self, params, lr=0.1):
+        super().__init__(params, dict(lr=lr))
+
+    def _init_state(self, param, group):
+        return {}
+
+    def _update(self, param, grad, state, group):
+        param -= group["lr"] * grad / np.linalg.norm(grad)
+
+
+def test_an_optimizer_not_declared_elementwise_updates_each_parameter():
+    a, b = Parameter(np.zeros(2)), Parameter(np.zeros(1))
+    optimizer = NormalizedSGD([a, b], lr=1.0)
+    a.grad, b.grad = np.array([3.0, 4.0]), np.array([-2.0])
+    optimizer.step()
+    assert not optimizer._flat_groups
+    np.testing.assert_allclose(a.data, [-0.6, -0.8])
+    np.testing.assert_allclose(b.data, [1.0])
+
+
+def test_every_optimizer_of_annie_declares_its_update_elementwise():
+    assert all(cls.elementwise_update for cls in optim.OPTIMIZERS.values())

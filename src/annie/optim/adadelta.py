@@ -18,6 +18,8 @@ class Adadelta(Optimizer):
     theta = theta - lr * delta
     """
 
+    elementwise_update = True
+
     def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, *, maximize: bool = False) -> None:
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)

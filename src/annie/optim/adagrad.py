@@ -17,6 +17,8 @@ class Adagrad(Optimizer):
     theta = theta - lr_t * g / (sqrt(G) + eps)
     """
 
+    elementwise_update = True
+
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
                  eps: float = 1e-10, *, maximize: bool = False) -> None:

@@ -19,6 +19,7 @@ class NAdam(Optimizer):
                   - lr * mu_{t+1} / (1 - P_t * mu_{t+1}) * m / s
     """
 
+    elementwise_update = True
     scalar_state_keys = ("step", "mu_product")
 
     def __init__(self, params: ParamsT, lr: float = 2e-3,

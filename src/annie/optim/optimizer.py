@@ -11,9 +11,10 @@ the per-parameter state on first use (``_init_state``) and updates one parameter
 
 State values are ndarrays and Python numbers only, so a state dict can be saved without pickle.
 
-``step`` runs ``_update`` once per group on flat arrays (the group's parameters and state are
-views into them, see ``flat.py``) when every parameter has a gradient and their counters agree,
-and once per parameter otherwise; both give the same numbers, as every update is elementwise.
+For an optimizer whose ``_update`` is elementwise (``elementwise_update = True``: all of this
+package's), ``step`` runs ``_update`` once per group on flat arrays (the group's parameters and
+state are views into them, see ``flat.py``) when every parameter has a gradient and their counters
+agree, and once per parameter otherwise; both give the same numbers.
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ class Optimizer:
 
     #: State entries that are Python numbers (the rest are arrays shaped like the parameter).
     scalar_state_keys: tuple[str, ...] = ("step",)
+    #: True when ``_update`` is elementwise (no norms or sums over a parameter), so that one call
+    #: on a group's concatenated arrays equals one call per parameter and ``step`` may use it.
+    elementwise_update: bool = False
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -120,6 +124,8 @@ class Optimizer:
         False, with nothing done, when a gradient is missing, misshaped or of another dtype than
         its parameter, or the parameters' states differ (``_step_each`` then updates them one
         by one)."""
+        if not self.elementwise_update:
+            return False
         params = group["params"]
         grads = []
         for param in params:

@@ -19,6 +19,8 @@ class RMSprop(Optimizer):
     otherwise:    theta = theta - lr * g / s
     """
 
+    elementwise_update = True
+
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
                  centered: bool = False, *, maximize: bool = False) -> None:

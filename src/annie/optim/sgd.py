@@ -18,6 +18,7 @@ class SGD(Optimizer):
     theta = theta - lr * d
     """
 
+    elementwise_update = True
     scalar_state_keys = ()
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0,
