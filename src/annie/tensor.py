@@ -295,6 +295,22 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays and, when a gradient is needed, record the node."""
         # The hot path of every op: one pass over the inputs, no per-output helper calls.
+        if not _grad_enabled and cls.inference is not None and not _anomaly_hooks:
+            # under no_grad(): the forward value alone, no ctx, nothing saved
+            arrays = []
+            for item in inputs:
+                arrays.append(item.data if isinstance(item, Tensor) else item)
+            result = cls.inference(*arrays, **options)
+            if isinstance(result, tuple):
+                return tuple(wrap_array(array) for array in result)
+            output = Tensor.__new__(Tensor)
+            output.data = result if isinstance(result, np.ndarray) else np.asarray(result)
+            output.grad = None
+            output.requires_grad = False
+            output._ctx = None
+            output._index = 0
+            output.name = None
+            return output
         arrays = []
         needs = []
         record = False
@@ -314,7 +330,7 @@ class Function:
             record = False
             needs = [False] * len(needs)
         if not record and cls.inference is not None and not _anomaly_hooks:
-            # nothing needs a gradient: the forward value alone, no ctx, nothing saved
+            # no input needs a gradient: the forward value alone, no ctx, nothing saved
             result = cls.inference(*arrays, **options)
             if isinstance(result, tuple):
                 return tuple(wrap_array(array) for array in result)
