@@ -202,3 +202,10 @@ def test_linear_without_graph_rejects_a_wrong_width(shape):
                                              r"input with last dimension 4, got shape "
                                              + re.escape(str(shape))):
             layer(x)
+
+
+def test_empty_sequential_hands_back_its_input_in_both_modes():
+    x = annie.tensor(np.ones((2, 3)))
+    assert nn.Sequential()(x) is x
+    with annie.no_grad():
+        assert nn.Sequential()(x) is x

@@ -44,10 +44,11 @@ class Sequential(Module):
                 if getattr(error, "_sequential_index_added", False):
                     raise
                 raise _name_layer(error, done, self.layers[done]) from error
-            if done == len(self.layers):
-                return wrap_array(array)
-            if done:  # the rest, from the first layer without an array path, with Tensors
+            if done:
                 x = wrap_array(array)
+            if done == len(self.layers):
+                return x
+        # the rest (all layers when a graph is recorded) by calling each layer on a Tensor
         return self._run_tensors(x, done)
 
     def _run_tensors(self, x, start: int):
