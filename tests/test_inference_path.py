@@ -209,3 +209,22 @@ def test_empty_sequential_hands_back_its_input_in_both_modes():
     assert nn.Sequential()(x) is x
     with annie.no_grad():
         assert nn.Sequential()(x) is x
+
+
+def test_forward_set_on_an_instance_runs_under_no_grad():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+    seen = []
+    original = model[1].forward
+
+    def probing_forward(x):
+        seen.append(x.data.copy())
+        return original(x)
+
+    model[1].forward = probing_forward  # as diagnostics tools patch layers
+    x = annie.tensor(np.random.default_rng(5).standard_normal((2, 3)))
+    recorded = model(x)
+    with annie.no_grad():
+        plain = model(x)
+    assert len(seen) == 2
+    np.testing.assert_array_equal(seen[1], x.data @ model[0].weight.data.T + model[0].bias.data)
+    np.testing.assert_array_equal(plain.data, recorded.data)
