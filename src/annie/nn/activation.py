@@ -1,6 +1,8 @@
 """Activation layers: one Module per activation function, with PyTorch's names and defaults."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import ConfigError
 from ..functional import activations as F
 from ..functional.softmax import log_softmax, softmax
@@ -13,7 +15,7 @@ class Identity(Module):
     def forward(self, x):
         return F.identity(x)
 
-    def forward_array(self, array):
+    def forward_array(self, array: np.ndarray) -> np.ndarray:
         """x itself, on a raw array."""
         return array
 
@@ -55,7 +57,7 @@ class LeakyReLU(Module):
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
-    def forward_array(self, array):
+    def forward_array(self, array: np.ndarray) -> np.ndarray:
         """leaky_relu(x) on a raw array, no graph."""
         return F.LeakyReLU.inference(array, self.negative_slope)
 

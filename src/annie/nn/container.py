@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-import numpy as np
-
 from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, _anomaly_hooks, is_grad_enabled, wrap_array
 from .module import Module
