@@ -23,6 +23,11 @@ class _UsageError(Exception):
     """A command-line usage problem (reported as one line, exit code 2)."""
 
 
+def _one_line(message: str) -> str:
+    """The message on one printable line: control characters (e.g. from arguments) escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in message)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse prints usage and exits; we want one line
         raise _UsageError(f"{message} (see '{self.prog} --help')")
@@ -180,6 +185,7 @@ def _command_predict(args) -> None:
 
 
 def _command_compare(args) -> None:
+    from .io import atomic_write_text
     from .train import compare_mlp_rnn, format_comparison, plot_comparison
     epochs = args.epochs or (1 if args.quick else 40)
     print(f"annie compare: an MLP and an {args.cell.upper()} on a sequential task (sunspots) "
@@ -190,8 +196,7 @@ def _command_compare(args) -> None:
     print(table)
     os.makedirs(args.out, exist_ok=True)
     table_path = os.path.join(args.out, "mlp_vs_rnn.txt")
-    with open(table_path, "w", encoding="utf-8") as handle:
-        handle.write(table + "\n")
+    atomic_write_text(table_path, table + "\n")
     print(f"table: {table_path}")
     figure_path = os.path.join(args.out, "mlp_vs_rnn.png")
     if plot_comparison(rows, figure_path):
@@ -249,14 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         COMMANDS[args.command](args)
         return 0
     except (_UsageError, AnnieError) as error:
-        print(f"annie: error: {error}", file=sys.stderr)
+        print(f"annie: error: {_one_line(str(error))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (e.g. `annie list | head`)
         sys.stdout = open(os.devnull, "w")
         return 0
     except OSError as error:
-        print(f"annie: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
-              file=sys.stderr)
+        text = f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+        print(f"annie: error: {_one_line(text)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("annie: interrupted", file=sys.stderr)
