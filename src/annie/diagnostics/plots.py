@@ -5,6 +5,7 @@ a ``ConfigError`` says how to install it.
 """
 from __future__ import annotations
 
+import io
 import os
 import numpy as np
 
@@ -24,10 +25,14 @@ def import_pyplot(who: str):
 
 
 def _save(figure, path, pyplot) -> None:
+    """Write the figure atomically (annie.io): a reader never sees half a PNG."""
+    from ..io import atomic_write_bytes
     directory = os.path.dirname(os.fspath(path))
     if directory:
         os.makedirs(directory, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    atomic_write_bytes(path, buffer.getvalue())
     pyplot.close(figure)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..errors import ConfigError
 from .fit import evaluate, fit, predict
+from .files import save_figure
 
 TASKS = ("sunspots", "digits")
 
@@ -146,6 +147,6 @@ def plot_comparison(rows: list[dict], path: str) -> bool:
                           [row["seconds_per_epoch"] for row in trained], color="tab:green")
         axes[line][2].set_title("seconds per epoch")
     figure.tight_layout()
-    figure.savefig(path)
+    save_figure(figure, path)
     plt.close(figure)
     return True
