@@ -145,3 +145,33 @@ def scatter_rows(grad_kernel_order: np.ndarray, rows: np.ndarray) -> np.ndarray:
     result = np.empty_like(grad_kernel_order)
     result[rows] = grad_kernel_order
     return result
+
+
+class ScratchPool:
+    """Large scratch arrays handed back after a backward pass and reused by the next forward of
+    the same shape: memory fresh from the operating system costs a page fault per 4 KiB on its
+    first write, which for a recurrent kernel's per-step writes can cost as much as the math."""
+
+    def __init__(self, per_shape: int = 4, shapes: int = 8):
+        self.per_shape, self.shapes = per_shape, shapes
+        self._free: dict[tuple, list[np.ndarray]] = {}
+
+    def take(self, shape: tuple, dtype) -> np.ndarray:
+        """An uninitialised array of ``shape`` and ``dtype`` (a reused one when there is one)."""
+        free = self._free.get((shape, np.dtype(dtype)))
+        if free:
+            try:
+                return free.pop()
+            except IndexError:  # another thread took the last one
+                pass
+        return np.empty(shape, dtype=dtype)
+
+    def give(self, *arrays: np.ndarray) -> None:
+        """Hand back arrays from ``take`` that nothing refers to any more."""
+        for array in arrays:
+            key = (array.shape, array.dtype)
+            if key not in self._free and len(self._free) >= self.shapes:
+                self._free.pop(next(iter(self._free)), None)  # forget the oldest shape
+            free = self._free.setdefault(key, [])
+            if len(free) < self.per_shape:
+                free.append(array)

@@ -11,14 +11,18 @@ Per step (PyTorch's gate order i, f, g, o):
 Speed: the input projection of all steps, biases included, is one matrix product (the input
 gets a column of ones, the weights a row holding the biases), stored time-major as
 ``pre[t]`` of shape (batch, 4*hidden), so the loop adds each step's recurrent product
-h @ W_hh^T contiguously. The gate activations are stored gate-major, ``gates[k, t]`` a
-contiguous (batch, hidden) block, so the cell update runs over contiguous memory; the blocks are
-in the order o, i, f, g so the three sigmoid gates are one slice, and sigmoid(a) =
-(1 + tanh(a / 2)) / 2 with the halving folded into a copy of their weights, so a single tanh
-covers all four gates. tanh(c_t) is kept for the backward pass. The backward pass computes
-dL/d(pre-activations) step by step while the step's values are in cache, into a time-major
-(time, batch, 4*hidden) array, and then forms dW_ih with the biases' gradient (the column of
-ones), dW_hh and dL/dx with one matrix product each over all steps.
+h @ W_hh^T contiguously. Step t then writes its gate activations over pre[t], gate-major:
+``gates[t, k]`` is a contiguous (batch, hidden) block, so the cell update runs over contiguous
+memory; the blocks are in the order o, i, f, g so the three sigmoid gates are one slice, and
+sigmoid(a) = (1 + tanh(a / 2)) / 2 with the halving folded into a copy of their weights, so a
+single tanh covers all four gates. tanh(c_t) is kept for the backward pass. The backward pass
+computes dL/d(pre-activations) step by step while the step's values are in cache and writes
+them over the step's gate activations as a (batch, 4*hidden) block, so it ends holding a
+time-major (time*batch, 4*hidden) matrix: dW_ih with the biases' gradient (the column of ones),
+dW_hh and dL/dx are one matrix product each over all steps.
+The large internal arrays (pre-activations, cell states, tanh(c)) go back to a scratch pool
+after backward and are reused by the next call of the same shape: fresh memory costs a page
+fault per 4 KiB on first write, as much as the arithmetic at these sizes.
 """
 from __future__ import annotations
 
@@ -26,9 +30,11 @@ import numpy as np
 
 from ...errors import AnnieError, ShapeError
 from ...tensor import Function, Tensor, is_grad_enabled
-from .layout import SequenceLayout, check_inputs, check_lengths, gate_rows, scatter_rows
+from .layout import (ScratchPool, SequenceLayout, check_inputs, check_lengths, gate_rows,
+                     scatter_rows)
 
 KERNEL_GATE_ORDER = [3, 0, 1, 2]  # o, i, f, g as blocks of PyTorch's i, f, g, o
+SCRATCH = ScratchPool()  # the forward pass's internal arrays, reused once backward is done
 
 
 class LSTMSequence(Function):
@@ -52,7 +58,7 @@ class LSTMSequence(Function):
         half = np.repeat(np.array([0.5, 0.5, 0.5, 1.0], dtype=dtype), H)[:, None]  # o, i, f: a/2
         has_bias = (bias_ih is not None, bias_hh is not None)
         inputs = x.shape[2] + (1 if any(has_bias) else 0)  # the column of ones carries the bias
-        x_k = np.empty((steps, batch, inputs), dtype=dtype)
+        x_k = SCRATCH.take((steps, batch, inputs), dtype)
         x_k[:, :, :x.shape[2]] = layout.to_kernel(x)
         x_k = x_k.reshape(steps * batch, inputs)
         w_in = np.empty((inputs, 4 * H), dtype=dtype)  # [W_ih^T; b_ih + b_hh], halved for o, i, f
@@ -64,15 +70,16 @@ class LSTMSequence(Function):
                 if b is not None:
                     w_in[-1] += b[rows]
             w_in[-1] *= half[:, 0]
-        pre = np.matmul(x_k, w_in).reshape(steps, batch, 4 * H)  # pre[t]: input part of step t
+        pre = SCRATCH.take((steps, batch, 4 * H), dtype)  # pre[t]: input part of step t
+        np.matmul(x_k, w_in, out=pre.reshape(steps * batch, 4 * H))
         w_hh_scaled_t = np.ascontiguousarray((w_hh * half).T)     # (H, 4H)
 
         # step t writes its gate activations over pre[t], gate-major: gates[t, k] is gate k's
         # (batch, hidden) block, so every slice below is contiguous
         gates = pre.reshape(steps, 4, batch, H)
         h_all = np.empty((steps + 1, batch, H), dtype=dtype)
-        c_all = np.empty((steps + 1, batch, H), dtype=dtype)
-        tanh_c = np.empty((steps, batch, H), dtype=dtype)
+        c_all = SCRATCH.take((steps + 1, batch, H), dtype)
+        tanh_c = SCRATCH.take((steps, batch, H), dtype)
         h_all[0] = layout.batch_to_kernel(h0)
         c_all[0] = layout.batch_to_kernel(c0)
         recurrent = np.empty((batch, 4 * H), dtype=dtype)
@@ -97,14 +104,18 @@ class LSTMSequence(Function):
                 h_all[t + 1, n:] = h_all[t, n:]
                 c_all[t + 1, n:] = c_all[t, n:]
 
-        if any(ctx.needs_input_grad) and is_grad_enabled():
+        saved = any(ctx.needs_input_grad) and is_grad_enabled()
+        if saved:
             ctx.layout, ctx.rows, ctx.x_k = layout, rows, x_k
             ctx.w_ih, ctx.w_hh = w_ih, w_hh
             ctx.gates, ctx.h_all, ctx.c_all, ctx.tanh_c = gates, h_all, c_all, tanh_c
+            ctx.pre = pre
             ctx.has_bias = has_bias
         output = layout.from_kernel(layout.zero_padding(h_all[1:]))
         h_n = layout.batch_from_kernel(h_all[steps].copy())
         c_n = layout.batch_from_kernel(c_all[steps].copy())
+        if not saved:
+            SCRATCH.give(x_k.reshape(steps, batch, inputs), pre, c_all, tanh_c)
         return output, h_n, c_n
 
     def backward(ctx, grad_output, grad_h_n, grad_c_n):
@@ -186,6 +197,8 @@ class LSTMSequence(Function):
         if needs[4]:
             h_previous = ctx.h_all[:-1].reshape(steps * batch, H)
             grad_w_hh = scatter_rows(np.matmul(d_pre_t, h_previous), rows)
+        SCRATCH.give(ctx.x_k.reshape(steps, batch, -1), ctx.pre, c_all, tanh_c)
+        ctx.x_k = ctx.pre = ctx.c_all = ctx.tanh_c = None
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
 
 
