@@ -16,7 +16,7 @@ from ..backend import get_default_dtype
 from ..errors import ConfigError, DTypeError, ShapeError
 from ..functional.dropout import dropout
 from ..functional.recurrent import gru, lstm, rnn
-from ..functional.recurrent.layout import check_lengths
+from ..functional.recurrent.layout import ScratchPool, check_lengths
 from ..ops import concat, getitem, stack, swapaxes
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -241,6 +241,9 @@ class LSTM(RecurrentLayer):
         self.forget_bias = float(forget_bias)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, recurrent_init, dtype, stateful)
+        # the kernel's large internal arrays, reused from one call to the next (memory only)
+        directions = 2 if self.bidirectional else 1
+        self._workspace = ScratchPool(per_shape=2 * directions * self.num_layers)
 
     def reset_parameters(self) -> None:
         """PyTorch's uniform init, then ``forget_bias`` added to the forget gate's bias_ih."""
@@ -264,7 +267,8 @@ class LSTM(RecurrentLayer):
         return output, (h_n, c_n)
 
     def _kernel(self, x, start, params, lengths, reverse):
-        return lstm(x, start[0], start[1], *params, lengths=lengths, reverse=reverse)
+        return lstm(x, start[0], start[1], *params, lengths=lengths, reverse=reverse,
+                    workspace=self._workspace)
 
 
 class GRU(RecurrentLayer):

@@ -168,6 +168,8 @@ class ScratchPool:
 
     def give(self, *arrays: np.ndarray) -> None:
         """Hand back arrays from ``take`` that nothing refers to any more."""
+        if self.per_shape == 0 or self.shapes == 0:
+            return
         for array in arrays:
             key = (array.shape, array.dtype)
             if key not in self._free and len(self._free) >= self.shapes:

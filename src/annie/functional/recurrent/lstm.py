@@ -20,9 +20,10 @@ computes dL/d(pre-activations) step by step while the step's values are in cache
 them over the step's gate activations as a (batch, 4*hidden) block, so it ends holding a
 time-major (time*batch, 4*hidden) matrix: dW_ih with the biases' gradient (the column of ones),
 dW_hh and dL/dx are one matrix product each over all steps.
-The large internal arrays (pre-activations, cell states, tanh(c)) go back to a scratch pool
-after backward and are reused by the next call of the same shape: fresh memory costs a page
-fault per 4 KiB on first write, as much as the arithmetic at these sizes.
+The large internal arrays (pre-activations, cell states, tanh(c)) go back to the caller's
+workspace (a ScratchPool; nn.LSTM owns one) after backward and are reused by the next call of
+the same shape: fresh memory costs a page fault per 4 KiB on first write, as much as the
+arithmetic at these sizes.
 """
 from __future__ import annotations
 
@@ -34,14 +35,15 @@ from .layout import (ScratchPool, SequenceLayout, check_inputs, check_lengths, g
                      scatter_rows)
 
 KERNEL_GATE_ORDER = [3, 0, 1, 2]  # o, i, f, g as blocks of PyTorch's i, f, g, o
-SCRATCH = ScratchPool()  # the forward pass's internal arrays, reused once backward is done
+NO_POOL = ScratchPool(per_shape=0, shapes=0)  # without a workspace: fresh arrays, none kept
 
 
 class LSTMSequence(Function):
     """(output, h_n, c_n) = LSTM over x of shape (time, batch, input_size), time-major."""
 
     def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
-                lengths=None, reverse=False):
+                lengths=None, reverse=False, workspace=None):
+        pool = workspace if workspace is not None else NO_POOL
         check_inputs("lstm", x, h0, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
         steps, batch, _ = x.shape
         hidden = weight_hh.shape[1]
@@ -58,7 +60,7 @@ class LSTMSequence(Function):
         half = np.repeat(np.array([0.5, 0.5, 0.5, 1.0], dtype=dtype), H)[:, None]  # o, i, f: a/2
         has_bias = (bias_ih is not None, bias_hh is not None)
         inputs = x.shape[2] + (1 if any(has_bias) else 0)  # the column of ones carries the bias
-        x_k = SCRATCH.take((steps, batch, inputs), dtype)
+        x_k = pool.take((steps, batch, inputs), dtype)
         x_k[:, :, :x.shape[2]] = layout.to_kernel(x)
         x_k = x_k.reshape(steps * batch, inputs)
         w_in = np.empty((inputs, 4 * H), dtype=dtype)  # [W_ih^T; b_ih + b_hh], halved for o, i, f
@@ -70,7 +72,7 @@ class LSTMSequence(Function):
                 if b is not None:
                     w_in[-1] += b[rows]
             w_in[-1] *= half[:, 0]
-        pre = SCRATCH.take((steps, batch, 4 * H), dtype)  # pre[t]: input part of step t
+        pre = pool.take((steps, batch, 4 * H), dtype)  # pre[t]: input part of step t
         np.matmul(x_k, w_in, out=pre.reshape(steps * batch, 4 * H))
         w_hh_scaled_t = np.ascontiguousarray((w_hh * half).T)     # (H, 4H)
 
@@ -78,8 +80,8 @@ class LSTMSequence(Function):
         # (batch, hidden) block, so every slice below is contiguous
         gates = pre.reshape(steps, 4, batch, H)
         h_all = np.empty((steps + 1, batch, H), dtype=dtype)
-        c_all = SCRATCH.take((steps + 1, batch, H), dtype)
-        tanh_c = SCRATCH.take((steps, batch, H), dtype)
+        c_all = pool.take((steps + 1, batch, H), dtype)
+        tanh_c = pool.take((steps, batch, H), dtype)
         h_all[0] = layout.batch_to_kernel(h0)
         c_all[0] = layout.batch_to_kernel(c0)
         recurrent = np.empty((batch, 4 * H), dtype=dtype)
@@ -110,12 +112,13 @@ class LSTMSequence(Function):
             ctx.w_ih, ctx.w_hh = w_ih, w_hh
             ctx.gates, ctx.h_all, ctx.c_all, ctx.tanh_c = gates, h_all, c_all, tanh_c
             ctx.pre = pre
+            ctx.pool = pool
             ctx.has_bias = has_bias
         output = layout.from_kernel(layout.zero_padding(h_all[1:]))
         h_n = layout.batch_from_kernel(h_all[steps].copy())
         c_n = layout.batch_from_kernel(c_all[steps].copy())
         if not saved:
-            SCRATCH.give(x_k.reshape(steps, batch, inputs), pre, c_all, tanh_c)
+            pool.give(x_k.reshape(steps, batch, inputs), pre, c_all, tanh_c)
         return output, h_n, c_n
 
     def backward(ctx, grad_output, grad_h_n, grad_c_n):
@@ -197,15 +200,18 @@ class LSTMSequence(Function):
         if needs[4]:
             h_previous = ctx.h_all[:-1].reshape(steps * batch, H)
             grad_w_hh = scatter_rows(np.matmul(d_pre_t, h_previous), rows)
-        SCRATCH.give(ctx.x_k.reshape(steps, batch, -1), ctx.pre, c_all, tanh_c)
+        ctx.pool.give(ctx.x_k.reshape(steps, batch, -1), ctx.pre, c_all, tanh_c)
         ctx.x_k = ctx.pre = ctx.c_all = ctx.tanh_c = None
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
 
 
 def lstm(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, lengths=None,
-         reverse: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+         reverse: bool = False, workspace: ScratchPool | None = None
+         ) -> tuple[Tensor, Tensor, Tensor]:
     """One LSTM layer over x (time, batch, input_size) -> (output (time, batch, hidden),
     h_n (batch, hidden), c_n (batch, hidden)); ``lengths`` skips each sequence's padding,
-    ``reverse`` runs from each sequence's last real step back to its first."""
+    ``reverse`` runs from each sequence's last real step back to its first. A ``workspace``
+    (a ScratchPool the caller owns, as nn.LSTM does) lends the large internal arrays and takes
+    them back after backward, so repeated calls reuse memory instead of faulting fresh pages."""
     return LSTMSequence.apply(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh,
-                              lengths=lengths, reverse=reverse)
+                              lengths=lengths, reverse=reverse, workspace=workspace)
