@@ -224,7 +224,7 @@ def test_every_flipped_byte_is_detected(saved):
         corrupted = bytearray(data)
         corrupted[position] ^= 1 << int(rng.integers(8))
         saved.write_bytes(bytes(corrupted))
-        load_error(saved)
+        assert load_error(saved)  # load_error fails the test when loading succeeds
 
 
 @pytest.mark.parametrize("content, expected", [

@@ -303,14 +303,7 @@ class Function:
             result = cls.inference(*arrays, **options)
             if isinstance(result, tuple):
                 return tuple(wrap_array(array) for array in result)
-            output = Tensor.__new__(Tensor)
-            output.data = result if isinstance(result, np.ndarray) else np.asarray(result)
-            output.grad = None
-            output.requires_grad = False
-            output._ctx = None
-            output._index = 0
-            output.name = None
-            return output
+            return wrap_array(result)
         arrays = []
         needs = []
         record = False
