@@ -83,18 +83,22 @@ class Tensor:
     # ----- basic properties -------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The array's shape."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The array's dtype."""
         return self.data.dtype
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
@@ -133,6 +137,7 @@ class Tensor:
         return self.data.item()
 
     def tolist(self):
+        """The values as nested Python lists."""
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
@@ -147,6 +152,7 @@ class Tensor:
         return self
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad = None``)."""
         self.grad = None
 
     def astype(self, dtype) -> "Tensor":

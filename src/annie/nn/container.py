@@ -22,6 +22,7 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The layers, named by their index as in PyTorch."""
         for i, layer in enumerate(self.layers):
             yield str(i), layer
 
@@ -95,10 +96,12 @@ class ModuleList(Module):
         self.items = list(modules)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The modules, named by their index as in PyTorch."""
         for i, module in enumerate(self.items):
             yield str(i), module
 
     def append(self, module: Module) -> "ModuleList":
+        """Add a module at the end."""
         self.items.append(module)
         return self
 

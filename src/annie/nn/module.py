@@ -70,6 +70,7 @@ class Module:
                         yield f"{name}.{i}", item
 
     def children(self) -> Iterator["Module"]:
+        """Direct sub-modules."""
         for _, module in self.named_children():
             yield module
 
@@ -80,6 +81,7 @@ class Module:
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator["Module"]:
+        """This module and every sub-module, depth first."""
         for _, module in self.named_modules():
             yield module
 
@@ -108,6 +110,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every buffer (state that is not learned) with its dotted name."""
         for module_name, module in self.named_modules():
             for name in module._buffers:
                 yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)

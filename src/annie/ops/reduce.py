@@ -71,10 +71,12 @@ class _Extreme(Function):
 
 
 class Max(_Extreme):
+    """max over axes; the gradient goes to the maxima, split evenly among ties."""
     reducer = staticmethod(np.max)
 
 
 class Min(_Extreme):
+    """min over axes; the gradient goes to the minima, split evenly among ties."""
     reducer = staticmethod(np.min)
 
 

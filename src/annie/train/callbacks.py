@@ -44,10 +44,12 @@ class Callback:
     state: FitState
 
     def set_state(self, state: FitState) -> None:
+        """Attach the running fit's state (model, optimizer, history)."""
         self.state = state
 
     @property
     def model(self):
+        """The model being trained."""
         return self.state.model
 
     def on_train_begin(self) -> None:

@@ -30,6 +30,7 @@ class Progress:
         return self.bar is not None and (batch + 1) % self.every == 0
 
     def epoch_begin(self, epoch: int) -> None:
+        """Start the display of one epoch."""
         if self.mode == "bar":
             from tqdm.auto import tqdm
             self.bar = tqdm(total=self.batches, file=self.stream, leave=True, unit="batch",
@@ -37,6 +38,7 @@ class Progress:
                             dynamic_ncols=True)
 
     def batch_end(self, batch: int, running: dict | None) -> None:
+        """Advance the bar after a batch, with the running loss."""
         if self.bar is None:
             return
         self.bar.update(1)
@@ -44,6 +46,7 @@ class Progress:
             self.bar.set_postfix_str(format_logs(running), refresh=False)
 
     def epoch_end(self, epoch: int, logs: dict, seconds: float) -> None:
+        """Close the epoch's display with its final logs."""
         if self.mode == "bar":
             self.bar.set_postfix_str(format_logs(logs), refresh=False)
             self.bar.close()
@@ -53,6 +56,7 @@ class Progress:
                   f"{format_logs(logs)}", file=self.stream, flush=True)
 
     def message(self, text: str) -> None:
+        """Print a line (closing an open progress bar first); nothing when silent."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
