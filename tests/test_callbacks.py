@@ -135,6 +135,7 @@ class PoisonSGD(PlainSGD):
             self.params[0].data[...] = np.inf
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # NaN weights on purpose
 def test_terminate_on_nan_restores_epoch_start_weights_when_weights_are_not_finite():
     X, y = regression_data(n=40)
     model = linear_model()
