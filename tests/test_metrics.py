@@ -94,3 +94,24 @@ def test_get_metric_by_name_and_errors():
         metrics.get_metric("acuracy")
     with pytest.raises(ShapeError):
         metrics.accuracy(np.zeros((3, 2)), np.zeros(4, dtype=int))
+
+
+def test_metrics_after_a_logits_loss_threshold_at_the_decision_boundary():
+    """With binary_cross_entropy_with_logits (or hinge) the model outputs scores whose decision
+    is at 0; fit/evaluate's accuracy must use that boundary, not 0.5 on the raw score."""
+    import annie
+    from annie import losses, nn
+
+    class Fixed(nn.Module):
+        def forward(self, x):
+            return x  # the inputs are the scores
+
+    scores = np.array([[-2.0], [0.2], [0.4], [3.0]], dtype=np.float32)  # 0.2, 0.4: class 1
+    targets = np.array([[0.0], [1.0], [1.0], [1.0]], dtype=np.float32)
+    model = Fixed()
+    for loss in (losses.binary_cross_entropy_with_logits, losses.BCEWithLogits(), "hinge"):
+        result = annie.evaluate(model, loss, scores, targets, metrics=["accuracy"])
+        assert result["accuracy"] == 1.0, loss
+    # with a probability loss the same numbers are probabilities: 0.2 and 0.4 are class 0
+    result = annie.evaluate(model, losses.mse, scores, targets, metrics=["accuracy"])
+    assert result["accuracy"] == 0.5

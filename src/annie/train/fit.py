@@ -21,8 +21,7 @@ from . import tbptt as truncation
 from .callbacks import Callback, FitState, TerminateOnNaN
 from .history import History
 from .inputs import (as_data_array, cast_inputs, check_positive_int, prepare,
-                     resolve_loss)
-from .metrics import get_metric
+                     resolve_loss, resolve_metrics)
 from .progress import Progress
 from .step import EpochTotals, Stepper, model_output as _output
 
@@ -57,7 +56,7 @@ def evaluate(model, loss, X, y, batch_size: int = 32, metrics: Sequence = ()) ->
     batch_size = check_positive_int(batch_size, "batch_size", "evaluate")
     X, y = prepare(model, X, y, "evaluate", check=True)
     loss_fn = resolve_loss(loss) if loss is not None else None
-    resolved = [get_metric(metric) for metric in metrics]
+    resolved = resolve_metrics(metrics, loss_fn)
     total, outputs = 0.0, []
     for start, output in _forward_in_batches(model, X, batch_size):
         if loss_fn is not None:
@@ -147,7 +146,7 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
     if checkpoint_dir is not None:
         os.makedirs(checkpoint_dir, exist_ok=True)
     loss_fn = resolve_loss(loss)
-    resolved_metrics = [get_metric(metric) for metric in metrics]
+    resolved_metrics = resolve_metrics(metrics, loss_fn)
     if seed is not None:
         backend.manual_seed(seed)
 

@@ -86,6 +86,31 @@ def resolve_loss(loss) -> Callable:
     return loss
 
 
+def takes_binary_logits(loss_fn) -> bool:
+    """True for losses whose prediction is one logit/score per sample with its decision at 0
+    (binary_cross_entropy_with_logits, hinge), given as the function or its class form."""
+    from .. import losses
+    function = getattr(type(loss_fn), "function", loss_fn)
+    return function in (losses.binary_cross_entropy_with_logits, losses.hinge)
+
+
+def resolve_metrics(metrics, loss_fn=None) -> list:
+    """``(name, metric(prediction, target))`` for each metric. After a loss that takes binary
+    logits, metrics see sigmoid(prediction) (a probability: sigmoid(s) >= 0.5 exactly when
+    s >= 0), so accuracy and the confusion matrix threshold at the loss's decision boundary."""
+    from .metrics import get_metric
+    resolved = [get_metric(metric) for metric in metrics]
+    if loss_fn is None or not takes_binary_logits(loss_fn):
+        return resolved
+    from ..functional import sigmoid
+
+    def on_probabilities(metric):
+        def wrapped(prediction, target):
+            return metric(sigmoid(Tensor(np.asarray(prediction))).data, target)
+        return wrapped
+    return [(name, on_probabilities(metric)) for name, metric in resolved]
+
+
 def check_positive_int(value, name: str, who: str) -> int:
     """``value`` as an int if it is a positive integer (not a bool), else ConfigError."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
