@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..harness import Contender, Settings, WorkloadResult, measure
-from .common import (Cycle, annie_missing, copy_weights_to_torch, import_sklearn_mlp,
-                     import_torch, random_batches)
+from .common import (adam_cross_entropy_step, annie_missing, copy_weights_to_torch,
+                     import_sklearn_mlp, import_torch, random_batches)
 
 N_BATCHES = 8
 ANNIE_NEEDS = ("nn.ReLU", "losses.cross_entropy", "optim.Adam")
@@ -53,37 +53,12 @@ def build_torch_mlp(widths: tuple):
 
 def annie_training_step(model, inputs: list, labels: list):
     """A closure doing one Adam step of ``model`` on the next fixed batch."""
-    import annie
-    from annie import losses, optim
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
-    batches = Cycle([(annie.tensor(x), annie.tensor(y)) for x, y in zip(inputs, labels)])
-    cross_entropy = losses.cross_entropy
-
-    def step():
-        x, y = batches.next()
-        optimizer.zero_grad()
-        loss = cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
+    return adam_cross_entropy_step("annie", model, list(zip(inputs, labels)))
 
 
 def torch_training_step(model, inputs: list, labels: list):
     """The same step in PyTorch."""
-    import torch
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    batches = Cycle([(torch.from_numpy(x), torch.from_numpy(y)) for x, y in zip(inputs, labels)])
-    cross_entropy = torch.nn.functional.cross_entropy
-
-    def step():
-        x, y = batches.next()
-        optimizer.zero_grad()
-        loss = cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
+    return adam_cross_entropy_step("torch", model, list(zip(inputs, labels)))
 
 
 def build_sklearn_mlp(widths: tuple, batch_size: int, annie_model, inputs, labels):

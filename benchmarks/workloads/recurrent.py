@@ -7,7 +7,7 @@ Embedding(65, 64) -> LSTM(64, 256) -> Linear(256, 65) at every step -> cross-ent
 from __future__ import annotations
 
 from ..harness import Contender, Settings, WorkloadResult, measure
-from .common import (Cycle, annie_missing, copy_weights_to_torch, import_torch,
+from .common import (adam_cross_entropy_step, annie_missing, copy_weights_to_torch, import_torch,
                      random_batches)
 
 N_BATCHES = 4
@@ -86,48 +86,15 @@ def _torch_char_model(sizes: dict):
     return CharLSTM()
 
 
-def _annie_step(model, batches: list):
-    import annie
-    from annie import losses, optim
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
-    cycle = Cycle([(annie.tensor(x), annie.tensor(y)) for x, y in batches])
-    cross_entropy = losses.cross_entropy
-
-    def step():
-        x, y = cycle.next()
-        optimizer.zero_grad()
-        loss = cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
-
-
-def _torch_step(model, batches: list):
-    import torch
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    cycle = Cycle([(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches])
-    cross_entropy = torch.nn.functional.cross_entropy
-
-    def step():
-        x, y = cycle.next()
-        optimizer.zero_grad()
-        loss = cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
-
-
 def _compare(result: WorkloadResult, annie_model, torch_builder, batches, settings: Settings):
     contenders = []
     if annie_model is not None:
-        contenders.append(Contender("annie", _annie_step(annie_model, batches)))
+        contenders.append(Contender("annie", adam_cross_entropy_step("annie", annie_model, batches)))
     if import_torch() is not None:
         torch_model = torch_builder()
         if annie_model is not None:
             copy_weights_to_torch(annie_model, torch_model)
-        contenders.append(Contender("torch", _torch_step(torch_model, batches)))
+        contenders.append(Contender("torch", adam_cross_entropy_step("torch", torch_model, batches)))
     else:
         result.skipped["torch"] = "torch is not installed"
     # a recurrent step costs tens of milliseconds: fewer steps per timed block

@@ -201,7 +201,7 @@ def _closest(name: str, choices, what: str, source: str) -> ConfigError:
 
 def validate(config: dict, source: str = "config") -> None:
     """Check values and names against what annie has (datasets, losses, optimizers, ...)."""
-    from . import data, losses, optim, presets
+    from . import data, losses, presets
     from .nn import activation_module
     from .train.metrics import get_metric
 

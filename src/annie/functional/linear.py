@@ -1,8 +1,6 @@
 """The fully connected layer as one fused op: y = x W^T + b (the neuron's weighted sum plus bias)."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import ShapeError
 from ..tensor import Function, Tensor
 
