@@ -1,0 +1,180 @@
+"""``MLPClassifier`` and ``MLPRegressor``: annie multilayer perceptrons as scikit-learn estimators.
+
+The model is ``Sequential(Linear, activation, [Dropout], ..., Linear)``: one hidden layer per
+entry of ``hidden_layer_sizes``, then the output layer (logits or values).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import nn
+from ..errors import ConfigError
+from ._base import NetworkEstimator
+from ._docs import (CLASSIFIER_ATTRIBUTES, CLASSIFIER_PARAMETERS, REGRESSOR_PARAMETERS,
+                    TRAINING_PARAMETERS, append_doc)
+from ._tasks import ClassifierTask, RegressorTask
+
+SKLEARN_ACTIVATIONS = {"logistic": "sigmoid"}  # scikit-learn's name -> annie's
+
+
+def hidden_sizes(owner: str, value) -> list[int]:
+    """``hidden_layer_sizes`` (an int or a sequence of ints) as a list of positive ints."""
+    sizes = [value] if isinstance(value, numbers.Integral) else value
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(isinstance(size, numbers.Integral) and not isinstance(size, bool)
+                                and size > 0 for size in sizes):
+        raise ConfigError(f"{owner}: hidden_layer_sizes must be a positive int or a sequence of "
+                          f"positive ints, got {value!r}")
+    return [int(size) for size in sizes]
+
+
+class _MLP(NetworkEstimator):
+    """What the MLP estimators share: 2-D X, the Sequential model."""
+
+    def _activation_name(self) -> str:
+        name = self.activation
+        return SKLEARN_ACTIVATIONS.get(name, name) if isinstance(name, str) else name
+
+    def _check_model_params(self) -> None:
+        owner = type(self).__name__
+        hidden_sizes(owner, self.hidden_layer_sizes)
+        try:
+            nn.activation_module(self._activation_name())
+        except ConfigError as error:
+            raise ConfigError(f"{owner}: activation {self.activation!r} is not valid "
+                              f"('logistic' or an annie activation name): {error}") from None
+
+    def _validate_X(self, X, reset: bool, **target):
+        return self._check_arrays(X, reset, target)
+
+    def _module_spec(self, X: np.ndarray, n_outputs: int) -> dict:
+        sizes = [X.shape[1], *hidden_sizes(type(self).__name__, self.hidden_layer_sizes),
+                 n_outputs]
+        return {"sizes": sizes, "activation": self._activation_name(),
+                "dropout": float(self.dropout), "dtype": self._compute_dtype(X)}
+
+    @staticmethod
+    def _make_module(spec: dict) -> nn.Sequential:
+        """Sequential(Linear, activation, [Dropout], ..., Linear) for ``spec``'s sizes."""
+        sizes, layers = spec["sizes"], []
+        for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out, dtype=spec["dtype"]))
+            if index < len(sizes) - 2:
+                layers.append(nn.activation_module(spec["activation"]))
+                if spec["dropout"]:
+                    layers.append(nn.Dropout(spec["dropout"]))
+        return nn.Sequential(*layers)
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """The weight matrices, scikit-learn's layout: coefs_[i] is (inputs, outputs) of layer i."""
+        return [layer.weight.data.T.copy() for layer in self.model_ if isinstance(layer, nn.Linear)]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The bias vectors of the layers."""
+        return [layer.bias.data.copy() for layer in self.model_ if isinstance(layer, nn.Linear)]
+
+
+class MLPClassifier(ClassifierTask, _MLP):
+    """Multilayer perceptron classifier trained by annie (scikit-learn's MLPClassifier API).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Neurons of each hidden layer.
+    activation : str, default="relu"
+        Hidden activation: scikit-learn's "identity", "logistic", "tanh", "relu" or any annie
+        activation ("leaky_relu", "elu", "gelu", "silu", ...).
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation (training only).
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, loss="log_loss", dropout=0.0, dtype=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.loss = loss
+        self.dropout = dropout
+        self.dtype = dtype
+
+
+class MLPRegressor(RegressorTask, _MLP):
+    """Multilayer perceptron regressor trained by annie (scikit-learn's MLPRegressor API).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Neurons of each hidden layer.
+    activation : str, default="relu"
+        Hidden activation: scikit-learn's "identity", "logistic", "tanh", "relu" or any annie
+        activation ("leaky_relu", "elu", "gelu", "silu", ...).
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation (training only).
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, loss="squared_error", dropout=0.0, dtype=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.loss = loss
+        self.dropout = dropout
+        self.dtype = dtype
+
+
+_LAYERS_ATTRIBUTES = """
+    coefs_, intercepts_ : list of ndarray
+        Weight matrices (inputs, outputs) and biases of each layer, scikit-learn's layout.
+"""
+append_doc(MLPClassifier, CLASSIFIER_PARAMETERS, TRAINING_PARAMETERS, CLASSIFIER_ATTRIBUTES,
+           _LAYERS_ATTRIBUTES)
+append_doc(MLPRegressor, REGRESSOR_PARAMETERS, TRAINING_PARAMETERS, _LAYERS_ATTRIBUTES)
