@@ -83,8 +83,8 @@ class ClassifierTask(ClassifierMixin):
             return target, (_hinge if loss == "hinge" else _binary_log_loss), None
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if len(unknown):
-            raise ValueError(f"{owner}: y has classes {list(unknown)} not in classes_ "
-                             f"{list(self.classes_)}")
+            raise ValueError(f"{owner}: y has classes {unknown.tolist()} not in classes_ "
+                             f"{self.classes_.tolist()}")
         indices = np.searchsorted(self.classes_, y)
         if len(self.classes_) == 2:
             target = indices.astype(np.float64)
