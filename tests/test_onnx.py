@@ -12,7 +12,7 @@ ort = pytest.importorskip("onnxruntime")
 import annie  # noqa: E402
 from annie import nn  # noqa: E402
 from annie.nn.activation import _MODULES as ACTIVATION_CLASSES  # noqa: E402
-from annie.onnx import ExportError, export, exportable_layers  # noqa: E402
+from annie.onnx import ExportError, example_input, export, export_run, exportable_layers  # noqa: E402,E501
 from annie.onnx.registry import CONVERTERS  # noqa: E402
 
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
@@ -266,3 +266,45 @@ def test_a_refused_export_keeps_the_previous_file(tmp_path):
     model = onnx.load(str(path))
     onnx.checker.check_model(model, full_check=True)
     assert {p.key: p.value for p in model.metadata_props}["annie_model"] == "Sequential"
+
+
+# ----- run folders -------------------------------------------------------------------------------
+def _run_folder(tmp_path, model, summary=None):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    annie.save(model, folder / "model.annie")
+    if summary is not None:
+        (folder / "run.json").write_text(__import__("json").dumps(summary))
+    return folder
+
+
+@pytest.mark.parametrize("build", [
+    lambda: nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3)),
+    lambda: nn.SequenceClassifier(input_size=2, hidden_size=4, num_classes=3),
+    lambda: nn.SequenceTagger(vocab_size=9, hidden_size=4, num_tags=2, padding_idx=0),
+    lambda: nn.GRU(3, 4, batch_first=False),
+], ids=["mlp", "sequence-classifier", "tagger-on-tokens", "time-first-gru"])
+def test_export_run_reads_the_run_folder(tmp_path, build):
+    annie.manual_seed(11)
+    model = build()
+    folder = _run_folder(tmp_path, model, {"task": "classification", "info": {"classes": ["a", "b"]}})
+    exported = export_run(folder, tmp_path / "run.onnx")
+    metadata = {p.key: p.value for p in exported.metadata_props}
+    assert __import__("json").loads(metadata["annie_run"])["info"]["classes"] == ["a", "b"]
+    session = ort.InferenceSession(str(tmp_path / "run.onnx"), providers=["CPUExecutionProvider"])
+    example = example_input(model)
+    grown = np.concatenate([example] * 3, axis=1 if isinstance(model, nn.GRU) else 0)
+    got = session.run(None, {"input": grown})
+    for ours, theirs in zip(_annie(model, grown), got):
+        np.testing.assert_allclose(theirs, ours, **TOLERANCE)
+
+
+def test_export_run_refuses_what_it_cannot_export(tmp_path):
+    from annie.errors import ConfigError
+    with pytest.raises(ConfigError, match="is not a run folder: model.annie is missing"):
+        export_run(tmp_path, tmp_path / "m.onnx")
+    folder = _run_folder(tmp_path, nn.Sequential(nn.Linear(2, 2)),
+                         {"scaler": {"kind": "standard", "mean": [0, 0], "scale": [1, 1]}})
+    with pytest.raises(ExportError, match="scales its inputs outside the model"):
+        export_run(folder, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

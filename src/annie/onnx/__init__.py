@@ -15,5 +15,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from .export import DEFAULT_OPSET, export
 from .registry import ExportError, exportable_layers, register_converter
+from .runs import example_input, export_run
 
-__all__ = ["export", "ExportError", "register_converter", "exportable_layers", "DEFAULT_OPSET"]
+__all__ = ["export", "export_run", "example_input", "ExportError", "register_converter",
+           "exportable_layers", "DEFAULT_OPSET"]
