@@ -49,6 +49,14 @@ def check_number(owner: str, name: str, value, low=None, high=None, low_open=Fal
     return value
 
 
+def store_parameters(estimator, arguments: dict) -> None:
+    """Set each constructor argument as the attribute of the same name, unchanged (all that a
+    scikit-learn ``__init__`` may do; ``fit`` checks them): ``store_parameters(self, locals())``."""
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
     """Sample weights as a float64 array (n_samples,): ones when None; ValueError for a wrong
     shape, negative or non-finite values, or weights that are all zero."""

@@ -1,6 +1,35 @@
 """The parameter and attribute documentation the four estimators share (appended to each one's
 docstring), so each name is described once."""
 
+MLP_PARAMETERS = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Neurons of each hidden layer.
+    activation : str, default="relu"
+        Hidden activation: scikit-learn's "identity", "logistic", "tanh", "relu" or any annie
+        activation ("leaky_relu", "elu", "gelu", "silu", ...).
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation (training only).
+"""
+
+SEQUENCE_PARAMETERS = """
+    Parameters
+    ----------
+    cell : {"lstm", "gru", "rnn"}, default="lstm"
+        The recurrent layer ("rnn": tanh Elman RNN).
+    hidden_size : int, default=64
+        Features of the hidden state.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    bidirectional : bool, default=False
+        Read each sequence in both directions.
+    dropout : float, default=0.0
+        Dropout between stacked recurrent layers (training only).
+    clip_grad_norm : float or None, default=None
+        Rescale the gradients so their global L2 norm is at most this (exploding gradients).
+"""
+
 TRAINING_PARAMETERS = """
     Training parameters (scikit-learn's MLP names and defaults)
     ------------------------------------------------------------

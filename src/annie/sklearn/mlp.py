@@ -11,9 +11,9 @@ import numpy as np
 
 from .. import nn
 from ..errors import ConfigError
-from ._base import NetworkEstimator
-from ._docs import (CLASSIFIER_ATTRIBUTES, CLASSIFIER_PARAMETERS, REGRESSOR_PARAMETERS,
-                    TRAINING_PARAMETERS, append_doc)
+from ._base import NetworkEstimator, store_parameters
+from ._docs import (CLASSIFIER_ATTRIBUTES, CLASSIFIER_PARAMETERS, MLP_PARAMETERS,
+                    REGRESSOR_PARAMETERS, TRAINING_PARAMETERS, append_doc)
 from ._tasks import ClassifierTask, RegressorTask
 
 SKLEARN_ACTIVATIONS = {"logistic": "sigmoid"}  # scikit-learn's name -> annie's
@@ -84,15 +84,6 @@ class _MLP(NetworkEstimator):
 class MLPClassifier(ClassifierTask, _MLP):
     """Multilayer perceptron classifier trained by annie (scikit-learn's MLPClassifier API).
 
-    Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default=(100,)
-        Neurons of each hidden layer.
-    activation : str, default="relu"
-        Hidden activation: scikit-learn's "identity", "logistic", "tanh", "relu" or any annie
-        activation ("leaky_relu", "elu", "gelu", "silu", ...).
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation (training only).
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -101,43 +92,12 @@ class MLPClassifier(ClassifierTask, _MLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, loss="log_loss", dropout=0.0, dtype=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.loss = loss
-        self.dropout = dropout
-        self.dtype = dtype
+        store_parameters(self, locals())
 
 
 class MLPRegressor(RegressorTask, _MLP):
     """Multilayer perceptron regressor trained by annie (scikit-learn's MLPRegressor API).
 
-    Parameters
-    ----------
-    hidden_layer_sizes : int or tuple of int, default=(100,)
-        Neurons of each hidden layer.
-    activation : str, default="relu"
-        Hidden activation: scikit-learn's "identity", "logistic", "tanh", "relu" or any annie
-        activation ("leaky_relu", "elu", "gelu", "silu", ...).
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation (training only).
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -146,35 +106,13 @@ class MLPRegressor(RegressorTask, _MLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, loss="squared_error", dropout=0.0, dtype=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.loss = loss
-        self.dropout = dropout
-        self.dtype = dtype
+        store_parameters(self, locals())
 
 
 _LAYERS_ATTRIBUTES = """
     coefs_, intercepts_ : list of ndarray
         Weight matrices (inputs, outputs) and biases of each layer, scikit-learn's layout.
 """
-append_doc(MLPClassifier, CLASSIFIER_PARAMETERS, TRAINING_PARAMETERS, CLASSIFIER_ATTRIBUTES,
+append_doc(MLPClassifier, MLP_PARAMETERS, CLASSIFIER_PARAMETERS, TRAINING_PARAMETERS, CLASSIFIER_ATTRIBUTES,
            _LAYERS_ATTRIBUTES)
-append_doc(MLPRegressor, REGRESSOR_PARAMETERS, TRAINING_PARAMETERS, _LAYERS_ATTRIBUTES)
+append_doc(MLPRegressor, MLP_PARAMETERS, REGRESSOR_PARAMETERS, TRAINING_PARAMETERS, _LAYERS_ATTRIBUTES)

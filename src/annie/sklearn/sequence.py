@@ -13,9 +13,9 @@ import numpy as np
 
 from .. import nn
 from ..errors import ConfigError
-from ._base import NetworkEstimator, check_number
+from ._base import NetworkEstimator, check_number, store_parameters
 from ._docs import (CLASSIFIER_ATTRIBUTES, CLASSIFIER_PARAMETERS, REGRESSOR_PARAMETERS,
-                    TRAINING_PARAMETERS, append_doc)
+                    SEQUENCE_PARAMETERS, TRAINING_PARAMETERS, append_doc)
 from ._tasks import ClassifierTask, RegressorTask
 
 CELLS = ("lstm", "gru", "rnn")
@@ -76,20 +76,6 @@ class SequenceClassifier(ClassifierTask, _Sequence):
     """Recurrent sequence classifier trained by annie: one label per sequence from the last
     time step's hidden state (both directions' when bidirectional).
 
-    Parameters
-    ----------
-    cell : {"lstm", "gru", "rnn"}, default="lstm"
-        The recurrent layer ("rnn": tanh Elman RNN).
-    hidden_size : int, default=64
-        Features of the hidden state.
-    num_layers : int, default=1
-        Stacked recurrent layers.
-    bidirectional : bool, default=False
-        Read each sequence in both directions.
-    dropout : float, default=0.0
-        Dropout between stacked recurrent layers (training only).
-    clip_grad_norm : float or None, default=None
-        Rescale the gradients so their global L2 norm is at most this (exploding gradients).
     """
 
     def __init__(self, cell="lstm", hidden_size=64, *, num_layers=1, bidirectional=False,
@@ -99,32 +85,7 @@ class SequenceClassifier(ClassifierTask, _Sequence):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, loss="log_loss",
                  dtype=None):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.clip_grad_norm = clip_grad_norm
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.loss = loss
-        self.dtype = dtype
+        store_parameters(self, locals())
 
     @staticmethod
     def _make_module(spec: dict) -> nn.SequenceClassifier:
@@ -140,20 +101,6 @@ class SequenceRegressor(RegressorTask, _Sequence):
     """Recurrent sequence regressor trained by annie: one value (or one per target column) per
     sequence from the last time step's hidden state, e.g. the next value of a series.
 
-    Parameters
-    ----------
-    cell : {"lstm", "gru", "rnn"}, default="lstm"
-        The recurrent layer ("rnn": tanh Elman RNN).
-    hidden_size : int, default=64
-        Features of the hidden state.
-    num_layers : int, default=1
-        Stacked recurrent layers.
-    bidirectional : bool, default=False
-        Read each sequence in both directions.
-    dropout : float, default=0.0
-        Dropout between stacked recurrent layers (training only).
-    clip_grad_norm : float or None, default=None
-        Rescale the gradients so their global L2 norm is at most this (exploding gradients).
     """
 
     def __init__(self, cell="lstm", hidden_size=64, *, num_layers=1, bidirectional=False,
@@ -163,32 +110,7 @@ class SequenceRegressor(RegressorTask, _Sequence):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  loss="squared_error", dtype=None):
-        self.cell = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.clip_grad_norm = clip_grad_norm
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.loss = loss
-        self.dtype = dtype
+        store_parameters(self, locals())
 
     @staticmethod
     def _make_module(spec: dict) -> nn.SequenceRegressor:
@@ -204,6 +126,6 @@ _SEQUENCE_ATTRIBUTES = """
     input_size_ : int
         Features per time step seen by ``fit`` (1 for 2-D X).
 """
-append_doc(SequenceClassifier, CLASSIFIER_PARAMETERS, TRAINING_PARAMETERS, CLASSIFIER_ATTRIBUTES,
+append_doc(SequenceClassifier, SEQUENCE_PARAMETERS, CLASSIFIER_PARAMETERS, TRAINING_PARAMETERS, CLASSIFIER_ATTRIBUTES,
            _SEQUENCE_ATTRIBUTES)
-append_doc(SequenceRegressor, REGRESSOR_PARAMETERS, TRAINING_PARAMETERS, _SEQUENCE_ATTRIBUTES)
+append_doc(SequenceRegressor, SEQUENCE_PARAMETERS, REGRESSOR_PARAMETERS, TRAINING_PARAMETERS, _SEQUENCE_ATTRIBUTES)
