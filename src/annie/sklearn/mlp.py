@@ -5,11 +5,12 @@ entry of ``hidden_layer_sizes``, then the output layer (logits or values).
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from .. import nn
+from .. import init, nn
 from ..errors import ConfigError
 from ._base import NetworkEstimator, store_parameters
 from ._docs import (CLASSIFIER_ATTRIBUTES, CLASSIFIER_PARAMETERS, MLP_PARAMETERS,
@@ -60,10 +61,18 @@ class _MLP(NetworkEstimator):
 
     @staticmethod
     def _make_module(spec: dict) -> nn.Sequential:
-        """Sequential(Linear, activation, [Dropout], ..., Linear) for ``spec``'s sizes."""
+        """Sequential(Linear, activation, [Dropout], ..., Linear) for ``spec``'s sizes, each
+        Linear's weight and bias drawn as scikit-learn's MLP draws them (Glorot):
+        U(-b, b) with b = sqrt(factor / (fan_in + fan_out)), factor 2 for a logistic
+        activation and 6 otherwise."""
         sizes, layers = spec["sizes"], []
+        factor = 2.0 if spec["activation"] == "sigmoid" else 6.0
         for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(nn.Linear(n_in, n_out, dtype=spec["dtype"]))
+            layer = nn.Linear(n_in, n_out, dtype=spec["dtype"])
+            bound = math.sqrt(factor / (n_in + n_out))
+            init.uniform_(layer.weight, -bound, bound)
+            init.uniform_(layer.bias, -bound, bound)
+            layers.append(layer)
             if index < len(sizes) - 2:
                 layers.append(nn.activation_module(spec["activation"]))
                 if spec["dropout"]:
