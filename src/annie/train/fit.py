@@ -144,14 +144,16 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
                          clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
                          check_finite=check_finite, tbptt=tbptt)
     callbacks = list(callbacks)
+    backups = [callback for callback in callbacks if isinstance(callback, BackupAndRestore)]
+    if checkpoint_dir is not None:
+        if backups:
+            raise ConfigError("fit: give checkpoint_dir or a BackupAndRestore callback, not both")
+        backups = [BackupAndRestore(checkpoint_dir, checkpoint_every, resume)]
+    callbacks = [callback for callback in callbacks if callback not in backups]
     if not any(isinstance(callback, TerminateOnNaN) for callback in callbacks):
         callbacks.insert(0, TerminateOnNaN())
-    if verbose:
-        callbacks.insert(0, Progress(verbose))
     history = History()
-    callbacks.insert(0, history)
-    if checkpoint_dir is not None:
-        callbacks.append(BackupAndRestore(checkpoint_dir, checkpoint_every, resume))
+    callbacks = [history, *([Progress(verbose)] if verbose else []), *callbacks, *backups]
     if seed is not None:
         backend.manual_seed(seed)
     history.params = {"epochs": settings.epochs, "batch_size": settings.batch_size,
