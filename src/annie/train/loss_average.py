@@ -45,13 +45,12 @@ def _class_targets(prediction: np.ndarray, target: np.ndarray, options: dict) ->
     if target.dtype.kind == "f" and target.shape == prediction.shape:
         classes = prediction.shape[1] if prediction.ndim > 1 else prediction.shape[0]
         return float(prediction.size // classes)
-    labels = target.reshape(-1)
-    kept = labels[labels != options.get("ignore_index", -100)]
+    kept = target != options.get("ignore_index", -100)
     weight = options.get("weight")
     if weight is None:
-        return float(kept.size)
+        return float(np.count_nonzero(kept))
     weight = np.asarray(getattr(weight, "data", weight), dtype=np.float64)
-    return float(weight[kept].sum())
+    return float(weight[target[kept]].sum())
 
 
 def _counts() -> dict[Callable, Callable]:
