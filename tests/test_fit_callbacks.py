@@ -107,7 +107,7 @@ def run_with_progress(progress, epochs=2, **options):
     X, y = regression_data()
     model = linear_model()
     return annie.fit(model, squared_error, PlainSGD(model.parameters()), X, y, epochs=epochs,
-                     batch_size=8, verbose=0, callbacks=[progress], **options)
+                     batch_size=8, callbacks=[progress], **options)  # replaces the default one
 
 
 def test_progress_bar_on_a_terminal_and_lines_in_a_log():

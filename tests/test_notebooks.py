@@ -45,8 +45,8 @@ def test_notebook_runs_and_shows_progress_and_figures(path, tmp_path, kernel_of_
     # progress goes where notebook users expect it: stdout lines or widgets, no stderr boxes
     stderr = [output.text for _, _, output in outputs if output.get("name") == "stderr"]
     assert not stderr, stderr
-    fits = [index for index, cell in enumerate(notebook.cells) if "annie.fit(" in cell.source
-            and "verbose=0" not in cell.source]
+    fits = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+            and "annie.fit(" in cell.source and "verbose=0" not in cell.source]
     assert fits
     for index in fits:
         cell = notebook.cells[index]
@@ -57,7 +57,8 @@ def test_notebook_runs_and_shows_progress_and_figures(path, tmp_path, kernel_of_
     pngs = [(index, output) for index, _, output in outputs
             if "image/png" in output.get("data", {})]
     assert len(pngs) >= 3
-    live = [index for index, cell in enumerate(notebook.cells) if "LivePlot(" in cell.source]
+    live = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+            and "LivePlot(" in cell.source]
     for index in live:
         assert any(i == index and output.output_type == "display_data" for i, output in pngs)
     returned = [index for index, _, output in outputs if output.output_type == "execute_result"
@@ -66,6 +67,7 @@ def test_notebook_runs_and_shows_progress_and_figures(path, tmp_path, kernel_of_
     tables = [output.data["text/plain"] for _, _, output in outputs
               if output.output_type == "execute_result"
               and output.data.get("text/plain", "").startswith("Model: ")]
-    assert len(tables) == sum(".summary(" in cell.source for cell in notebook.cells)
+    assert len(tables) == sum(".summary(" in cell.source for cell in notebook.cells
+                              if cell.cell_type == "code")
     assert all("Total params:" in table for table in tables)
     assert not list(tmp_path.glob("*.png"))  # in a notebook LivePlot writes no file

@@ -95,17 +95,20 @@ def _check_optimizer(optimizer) -> None:
                           f"{type(optimizer).__name__}")
 
 
+def _saved_callbacks(state) -> list:
+    """The callbacks whose state a checkpoint holds: all but the one writing it."""
+    return [callback for callback in state.callbacks if not isinstance(callback, BackupAndRestore)]
+
+
 def write_checkpoint(folder, state, position: dict) -> None:
     """Write the checkpoint of the run ``state`` (a ``FitState``) at ``position`` (epoch,
     batches done, stop reason), with the running totals of its current epoch if any."""
     from ..io import save_state
-    callbacks = [callback for callback in state.callbacks if not isinstance(callback,
-                                                                             BackupAndRestore)]
     tree = {
         "model": dict(state.model.state_dict()),
         "optimizer": state.optimizer.state_dict(),
         "callbacks": [{"class": type(callback).__name__, "state": callback.state_dict()}
-                      for callback in callbacks],
+                      for callback in _saved_callbacks(state)],
         "rng": backend.get_rng_state(),
         "position": position,
         "totals": None if state.totals is None else state.totals.state_dict(),
@@ -140,9 +143,7 @@ def read_checkpoint(folder, model, optimizer) -> dict:
 def restore(tree: dict, state, folder) -> None:
     """Load weights, optimizer, callbacks (the History among them), RNG, carried recurrent
     states, position and the epoch's running totals from a checkpoint tree into ``state``."""
-    callbacks = [callback for callback in state.callbacks if not isinstance(callback,
-                                                                             BackupAndRestore)]
-    pairs = _pair_callbacks(tree["callbacks"], callbacks, folder)
+    pairs = _pair_callbacks(tree["callbacks"], _saved_callbacks(state), folder)
     state.model.load_state_dict(tree["model"])
     state.optimizer.load_state_dict(tree["optimizer"])
     for callback, saved_state in pairs:

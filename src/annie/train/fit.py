@@ -131,8 +131,8 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
     (the ``BackupAndRestore`` callback does it).
 
     Around the optimizer steps everything is a callback (``annie.train.callbacks``), called in
-    this order: the History, progress output, ``callbacks`` (with ``TerminateOnNaN``), then
-    ``BackupAndRestore``.
+    this order: the History, progress output (unless ``callbacks`` has its own ``Progress``),
+    ``callbacks`` (with ``TerminateOnNaN``), then ``BackupAndRestore``.
     """
     if verbose not in (0, 1, 2):
         raise ConfigError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
@@ -152,8 +152,10 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
     callbacks = [callback for callback in callbacks if callback not in backups]
     if not any(isinstance(callback, TerminateOnNaN) for callback in callbacks):
         callbacks.insert(0, TerminateOnNaN())
+    progress = [Progress(verbose)] if verbose and not any(
+        isinstance(callback, Progress) for callback in callbacks) else []
     history = History()
-    callbacks = [history, *([Progress(verbose)] if verbose else []), *callbacks, *backups]
+    callbacks = [history, *progress, *callbacks, *backups]
     if seed is not None:
         backend.manual_seed(seed)
     history.params = {"epochs": settings.epochs, "batch_size": settings.batch_size,
