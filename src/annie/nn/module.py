@@ -265,11 +265,13 @@ def _holds_modules(value) -> bool:
 
 
 def _short_repr(value) -> str:
-    """``repr`` of a constructor argument; arrays and tensors by their shape and dtype."""
+    """``repr`` of a constructor argument; arrays and tensors by their shape and dtype, long
+    values cut to 60 characters."""
     array = value.data if isinstance(value, Tensor) else value
     if isinstance(array, np.ndarray):
         return f"array(shape={array.shape}, dtype={array.dtype})"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:56] + " ..."
 
 
 def _recording_init(init):
