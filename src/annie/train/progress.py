@@ -65,8 +65,10 @@ class Progress(Callback):
             return
         if self.bar is None:
             from tqdm.auto import tqdm
+            # position=0: the first line even when an interrupted fit left its bar open
             self.bar = tqdm(total=self.batches, initial=batch, file=self.stream, leave=True,
-                            unit="batch", desc=self._title(self.state.epoch), dynamic_ncols=True)
+                            unit="batch", desc=self._title(self.state.epoch), dynamic_ncols=True,
+                            position=0)
         self.bar.update(1)
         if (batch + 1) % self.every == 0:
             self.bar.set_postfix_str(format_logs(self.state.epoch_logs()), refresh=False)
