@@ -241,6 +241,18 @@ def test_sequence_parameters_and_shapes_are_checked():
 
 
 # ----- the objective, against scikit-learn's MLP -------------------------------------------
+def test_l2_penalty_op_value_and_gradient():
+    from annie.diagnostics import gradcheck
+    from annie.sklearn._training import HalfSquaredNorm
+    rng = np.random.default_rng(0)
+    weights = [annie.tensor(rng.normal(size=shape), requires_grad=True)
+               for shape in ((3, 4), (5,), (2, 2, 2))]
+    value = HalfSquaredNorm.apply(*weights, scale=0.3)
+    expected = 0.15 * sum(float((w.data ** 2).sum()) for w in weights)
+    np.testing.assert_allclose(float(value.data), expected, rtol=1e-12)
+    gradcheck(lambda *ws: HalfSquaredNorm.apply(*ws, scale=0.3), weights)
+
+
 def _sklearn_loss_at(estimator_class, weights, biases, X, y, sample_weight, **options):
     """scikit-learn's MLP objective at the given weights: one full-batch epoch of plain SGD with
     a vanishing step reports the loss at the starting weights."""

@@ -210,7 +210,7 @@ class NetworkEstimator(BaseEstimator):
             validation = (X[val_rows], y[val_rows], weight[val_rows])
         packed = pack_targets(target[train_rows], weight[train_rows])
         loss = weighted_loss(per_sample, packed.shape[1] - 1, float(self.alpha),
-                             penalized_weights(self.model_))
+                             penalized_weights(self.model_), weighted=bool(np.any(weight != 1)))
         rule = EpochRule(self, len(train_rows), validation, can_stop=not incremental)
         epochs = 1 if incremental else int(self.max_iter)
         history = annie_fit(self.model_, loss, self._optimizer, X[train_rows], packed,

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import backend, optim
 from ..errors import ConfigError
-from ..tensor import Tensor
+from ..tensor import Function, Tensor
 from ..train import Callback
 
 
@@ -54,20 +54,39 @@ def penalized_weights(model) -> list:
             if name.rsplit(".", 1)[-1].startswith("weight")]
 
 
-def weighted_loss(per_sample: Callable, n_targets: int, alpha: float, penalized: list):
+class HalfSquaredNorm(Function):
+    """0.5 * scale * sum_k ||W_k||^2 over every input, as one op (the L2 penalty);
+    dL/dW_k = scale * W_k."""
+
+    def forward(ctx, *weights, scale=1.0):
+        ctx.weights, ctx.scale = weights, scale
+        total = sum(float(np.vdot(weight, weight)) for weight in weights)
+        return np.asarray(0.5 * scale * total, dtype=weights[0].dtype)
+
+    def backward(ctx, grad):
+        return tuple(grad * ctx.scale * weight for weight in ctx.weights)
+
+
+def weighted_loss(per_sample: Callable, n_targets: int, alpha: float, penalized: list,
+                  weighted: bool):
     """The loss ``fit`` minimises: ``per_sample(prediction, target) -> Tensor (batch,)`` weighted
     by the last column of the packed target, sum_i w_i l_i / sum_i w_i, plus
-    0.5 * alpha * sum ||W||^2 / sum_i w_i (scikit-learn's MLP objective). A batch whose weights
-    are all zero contributes nothing (its denominator is taken as 1)."""
+    0.5 * alpha * sum ||W||^2 / sum_i w_i (scikit-learn's MLP objective). Without ``weighted``
+    (every weight 1) it is the plain mean. A batch whose weights are all zero contributes
+    nothing (its denominator is taken as 1)."""
     def loss(prediction, packed) -> Tensor:
         data = packed.data if isinstance(packed, Tensor) else np.asarray(packed)
-        target, weight = data[:, :n_targets], data[:, n_targets]
-        total = float(weight.sum())
-        denominator = total if total > 0 else 1.0
-        value = (per_sample(prediction, target) * weight).sum() / denominator
+        target = data[:, :n_targets]
+        if weighted:
+            weight = data[:, n_targets]
+            total = float(weight.sum())
+            denominator = total if total > 0 else 1.0
+            value = (per_sample(prediction, target) * weight).sum() / denominator
+        else:
+            denominator = len(data)
+            value = per_sample(prediction, target).mean()
         if alpha and penalized:
-            squares = sum((param * param).sum() for param in penalized)
-            value = value + squares * (0.5 * alpha / denominator)
+            value = value + HalfSquaredNorm.apply(*penalized, scale=alpha / denominator)
         return value
     return loss
 
