@@ -46,12 +46,17 @@ def test_loss_target_shape_disagreement_names_both_shapes_and_the_model_output()
         train(model, optimizer, X, np.zeros((20, 2), np.float32), loss="mse")
 
 
-def test_batch_size_larger_than_the_data():
+def test_batch_size_larger_than_the_data_gives_one_short_batch():
     model, optimizer, X = setup()
-    with pytest.raises(ConfigError, match="batch_size=21 is larger than the 20 training samples"):
-        train(model, optimizer, X, np.arange(20) % 3, batch_size=21)
-    with pytest.raises(ConfigError, match="batch_size=20 is larger than the 16 training"):
-        train(model, optimizer, X, np.arange(20) % 3, batch_size=20, validation_split=0.2)
+    y = np.arange(20) % 3
+    history = train(model, optimizer, X, y, batch_size=21)
+    # one step on all 20 samples: the same as batch_size=20 from the same start
+    other, other_optimizer, _ = setup()
+    reference = train(other, other_optimizer, X, y, batch_size=20)
+    assert history.history["loss"] == reference.history["loss"]
+    np.testing.assert_array_equal(model.weight.data, other.weight.data)
+    train(model, optimizer, X, y, batch_size=500, validation_split=0.2)
+    assert annie.evaluate(model, "cross_entropy", X, y, batch_size=1000)["loss"] > 0
 
 
 def test_empty_data():

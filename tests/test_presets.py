@@ -1,4 +1,4 @@
-"""The recurrent presets of ``annie train`` (annie.presets): each RNN type trains from its TOML
+"""The recurrent presets of ``annie train`` (the sequence recipes): each RNN type trains from its TOML
 file, prints its held-out metric beside a trivial baseline, writes a run folder that
 ``annie evaluate`` scores the same; their data splits, models and configuration checks."""
 import json
@@ -11,11 +11,18 @@ import numpy as np
 import pytest
 
 import annie
-from annie import cli, config as run_config, presets
+import annie.app
+from annie import cli
+from annie.app import config as run_config, recipes
 from annie.errors import ConfigError
 from annie.nn.sequence_models import PairedSeq2Seq, Seq2Seq
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "examples" / "configs"
+CONFIGS = pathlib.Path(annie.app.__file__).parent / "configs"
+
+
+def prepare(config):
+    """The split of a configuration's data, as its recipe makes it."""
+    return recipes.resolve(config).prepare()
 NUMBER = r"([0-9.]+)"
 
 # preset file, small settings for the test, its metric, whether lower is better
@@ -52,7 +59,7 @@ def test_preset_trains_prints_metric_and_baseline_and_evaluate_agrees(
     for file_name in ("model.annie", "config.toml", "history.csv", "run.json"):
         assert (out / file_name).is_file(), file_name
     summary = json.loads((out / "run.json").read_text())
-    assert summary["task"] == "sequence"
+    assert summary["model_type"] == run_config.load_config(CONFIGS / f"{name}.toml")["model"]["type"]
     assert summary["test"][metric] == pytest.approx(held_out, abs=1e-4)
     assert summary["baseline"][metric] == pytest.approx(baseline, abs=1e-4)
     if name == "rnn_one_to_many_text":
@@ -66,9 +73,9 @@ def test_preset_trains_prints_metric_and_baseline_and_evaluate_agrees(
 def test_sunspot_split_holds_out_the_last_years_without_their_targets_in_training():
     config = run_config.load_config(CONFIGS / "rnn_many_to_one_sunspots.toml",
                                     ["data.horizon=3", "data.window=5"])
-    split = presets.prepare(config)
+    split = prepare(config)
     series = annie.data.load_sunspots()
-    scale = split.extra["scale"]
+    scale = split.info["scale"]
     count = len(series) - 5 - 3 + 1
     n_test = round(count * 0.2)
     assert split.X_test.shape == (n_test, 5) and split.y_test.shape == (n_test, 3)
@@ -82,21 +89,21 @@ def test_sunspot_split_holds_out_the_last_years_without_their_targets_in_trainin
 
 def test_text_windows_are_shifted_by_one_character():
     config = run_config.load_config(CONFIGS / "rnn_one_to_many_text.toml", ["data.seq_len=16"])
-    split = presets.prepare(config)
+    split = prepare(config)
     assert split.X_train.shape[1] == 16 and split.X_train.dtype == np.int64
     np.testing.assert_array_equal(split.X_train[:, 1:], split.y_train[:, :-1])
     np.testing.assert_array_equal(split.X_train[1:, 0], split.y_train[:-1, -1])
     text = annie.data.load_shakespeare()
-    assert "".join(split.sizes["chars"][i] for i in split.X_train[0]) == text[:16]
-    assert split.extra["unigram"].sum() == pytest.approx(1.0)
+    assert "".join(split.info["sizes"]["chars"][i] for i in split.X_train[0]) == text[:16]
+    assert sum(split.info["unigram"]) == pytest.approx(1.0)
 
 
 def test_generated_data_come_back_the_same_from_the_seed():
     config = run_config.load_config(CONFIGS / "rnn_many_to_many_dates.toml",
                                     ["data.n_samples=50"])
-    first, second = presets.prepare(config), presets.prepare(config)
+    first, second = prepare(config), prepare(config)
     np.testing.assert_array_equal(first.X_test, second.X_test)
-    other = presets.prepare(run_config.load_config(
+    other = prepare(run_config.load_config(
         CONFIGS / "rnn_many_to_many_dates.toml", ["data.n_samples=50", "seed=1"]))
     assert not np.array_equal(first.X_train, other.X_train)
 

@@ -136,10 +136,7 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
     X, y = prepare(model, X, y, "fit", check_finite)
     X, y, validation = _split_validation(X, y, validation_data, validation_split, model,
                                          check_finite)
-    n_train = len(X)
-    if batch_size > n_train:
-        raise ConfigError(f"fit: batch_size={batch_size} is larger than the {n_train} "
-                          f"training samples")
+    n_train = len(X)  # a batch_size above it gives one short batch per epoch
     tbptt = truncation.check_tbptt(tbptt, X, model)
     user_stateful = truncation.check_stateful(model, shuffle, n_train, batch_size)
     recurrent = truncation.recurrent_layers(model) if (tbptt or user_stateful) else []

@@ -1,0 +1,167 @@
+"""What the tabular run kinds share: the ``[data]`` and ``[model]`` keys of a table, reading and
+splitting it, the MLP with its preprocessing inside (``nn.Normalization``), the held-out rows
+kept as a CSV file in the run folder, and reading new rows for ``evaluate`` and ``predict``."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from typing import ClassVar
+
+import numpy as np
+
+from ... import data, nn
+from ...errors import ConfigError
+from ..schema import Key, fraction, positive_int_list, string_list
+from . import tables
+from .base import Prediction, Recipe, Split, plain
+
+#: the [data] and [model] keys of the tabular run kinds
+TABULAR_KEYS: dict[str, Key] = {
+    "data.target": Key((str, int, list), None, "target column: its name, its index (a file "
+                                               "without a header), or a list of names "
+                                               "(regression with several outputs); default: "
+                                               "the last column"),
+    "data.features": Key((list,), None, "feature columns by name, in the model's order; "
+                                        "default: every column but the target and data.drop",
+                         check=string_list),
+    "data.drop": Key((list,), [], "columns to ignore, e.g. an id column", check=string_list),
+    "data.header": Key((bool,), True, "the first row of data.path names the columns"),
+    "data.delimiter": Key((str,), ",", "the CSV delimiter (\" \": any whitespace)"),
+    "data.scale": Key((str,), "standard", "feature scaling inside the model (an "
+                                          "nn.Normalization layer fitted on the training "
+                                          "split): standard, minmax or none; regression "
+                                          "targets are scaled the same way",
+                      choices=("standard", "minmax", "none")),
+    "data.task": Key((str,), "auto", "classification or regression; auto: from loss.name, "
+                                     "else classification",
+                     choices=("auto", "classification", "regression")),
+    "model.hidden": Key((list,), [128], "sizes of the hidden layers, e.g. [128, 64]",
+                        check=positive_int_list),
+    "model.activation": Key((str,), "relu", "activation after each hidden layer (annie list)"),
+    "model.dropout": Key((float,), 0.0, "dropout probability after each hidden activation",
+                         check=fraction),
+}
+
+
+def format_cell(value) -> str:
+    """A value as a CSV cell: floats with 9 significant digits (float32 round-trips)."""
+    value = plain(value)
+    return format(value, ".9g") if isinstance(value, float) else str(value)
+
+
+def csv_text(columns: list, rows) -> str:
+    """A CSV document from column names and rows of values."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([format_cell(name) for name in columns])
+    writer.writerows([format_cell(value) for value in row] for row in rows)
+    return buffer.getvalue()
+
+
+class TabularRecipe(Recipe):
+    """Shared base of the tabular classifier and regressor (not registered itself)."""
+
+    model_type = "mlp"
+    keys = TABULAR_KEYS
+    defaults = {name: key.default for name, key in TABULAR_KEYS.items()}
+    heldout_file = "heldout.csv"
+    #: "labels" (one column of class labels) or "numbers" (one or more numeric columns)
+    target_kind: ClassVar[str] = ""
+    stratify: ClassVar[bool] = False
+
+    def resolve(self) -> None:
+        self.task_from_data = self.get("data.task") in (None, "auto") and \
+            self.get("loss.name") is None
+        super().resolve()
+        self.put("data.task", self.task)
+        from ...nn import activation
+        try:
+            activation.ACTIVATIONS.canonical(self.get("model.activation"))
+        except ConfigError as error:
+            raise self.error(f"model.activation: {error}") from None
+
+    # ----- data -------------------------------------------------------------------------
+    def encode(self, columns: tables.Columns) -> tuple[np.ndarray, dict]:
+        """The targets as the model learns them, and the facts the run folder keeps."""
+        raise NotImplementedError
+
+    def prepare(self) -> Split:
+        columns = tables.read_columns(self.config["data"], self.target_kind)
+        y, info = self.encode(columns)
+        X_train, X_test, y_train, y_test = data.train_test_split(
+            columns.X, y, test_size=self.get("data.test_size"), stratify=self.stratify,
+            seed=self.get("seed"))
+        info.update(features=list(columns.features), targets=list(columns.targets))
+        return Split(X_train, y_train, X_test, y_test, info)
+
+    # ----- model ------------------------------------------------------------------------
+    def outputs(self, split: Split) -> int:
+        """The number of output units."""
+        raise NotImplementedError
+
+    def output_layers(self, split: Split) -> list:
+        """Layers after the last Linear (an output activation, an inverse scaling)."""
+        return []
+
+    def build_model(self, split: Split):
+        """Normalization (fitted on the training rows) -> [Linear -> activation (-> Dropout)]
+        per hidden size -> Linear -> the kind's output layers."""
+        layers, width = [], split.X_train.shape[1]
+        scale = self.get("data.scale")
+        if scale != "none":
+            layers.append(nn.Normalization(width).adapt(split.X_train, method=scale))
+        for size in self.get("model.hidden"):
+            layers += [nn.Linear(width, size), nn.activation_module(self.get("model.activation"))]
+            if self.get("model.dropout") > 0:
+                layers.append(nn.Dropout(self.get("model.dropout")))
+            width = size
+        layers.append(nn.Linear(width, self.outputs(split)))
+        return nn.Sequential(*layers, *self.output_layers(split))
+
+    # ----- rows in files ----------------------------------------------------------------
+    def decode(self, y: np.ndarray, info: dict) -> np.ndarray:
+        """Learned targets back to the original values, one row per sample (n, targets)."""
+        raise NotImplementedError
+
+    def read_targets(self, table, positions: list, info: dict) -> np.ndarray:
+        """The target columns of a labelled file as the model learns them."""
+        raise NotImplementedError
+
+    def save_heldout(self, split: Split, folder: str) -> str:
+        from ...io import atomic_write_text
+        path = os.path.join(folder, self.heldout_file)
+        rows = np.concatenate([split.X_test.astype(object),
+                               self.decode(split.y_test, split.info).astype(object)], axis=1)
+        atomic_write_text(path, csv_text(split.info["features"] + split.info["targets"], rows))
+        return path
+
+    def load_heldout(self, folder: str, info: dict) -> Split:
+        path = os.path.join(folder, self.heldout_file)
+        if not os.path.isfile(path):
+            raise ConfigError(f"{folder!r} is not a complete run folder: {self.heldout_file} "
+                              f"is missing")
+        return self.read_labelled(path, info)
+
+    def read_labelled(self, path: str, info: dict) -> Split:
+        table, features, targets, _ = tables.table_for_rows(path, info["features"], "evaluate",
+                                                            info["targets"])
+        X = tables.numbers(table, features).astype(np.float32)
+        return Split(None, None, X, self.read_targets(table, targets, info), info)
+
+    def read_rows(self, path: str, info: dict) -> tuple[np.ndarray, list]:
+        """The feature columns of a file of new rows, matched by name; and notes."""
+        table, features, _, notes = tables.table_for_rows(path, info["features"], "predict")
+        return tables.numbers(table, features).astype(np.float32), notes
+
+    def prediction_columns(self, outputs: np.ndarray, info: dict, proba: bool
+                           ) -> tuple[list, np.ndarray]:
+        """Column names and a table of values (objects) for the model's outputs."""
+        raise NotImplementedError
+
+    def predict_file(self, model, info: dict, path: str, proba: bool = False) -> Prediction:
+        from ...train import predict
+        X, notes = self.read_rows(path, info)
+        outputs = predict(model, X, batch_size=256)
+        columns, values = self.prediction_columns(outputs, info, proba)
+        return Prediction(columns, values.tolist(), notes)
