@@ -81,3 +81,38 @@ def test_x_and_y_of_different_lengths():
     model, optimizer, X = setup()
     with pytest.raises(ShapeError, match=r"X has 20 samples \(shape \(20, 4\)\) but y has 19"):
         train(model, optimizer, X, np.arange(19) % 3)
+
+
+def test_a_target_of_shape_n_trains_a_model_with_one_output_like_n_by_1():
+    X = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32)
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0], np.float32)
+    for loss, target in (("mse", y), ("binary_cross_entropy_with_logits", (y > 0) * 1.0),
+                         ("hinge", np.where(y > 0, 1.0, -1.0))):
+        histories = []
+        for shaped in (target, target[:, None]):
+            annie.manual_seed(0)
+            model = nn.Linear(4, 1)
+            histories.append(annie.fit(model, loss, optim.SGD(model.parameters(), lr=0.1), X,
+                                       shaped, epochs=3, batch_size=8, verbose=0, seed=0))
+            assert annie.evaluate(model, loss, X, shaped)["loss"] >= 0
+        assert histories[0].history == histories[1].history, loss
+    model, optimizer, X = setup(outputs=2)  # two outputs: (n,) is no longer one per sample
+    with pytest.raises(ShapeError, match=r"mse: prediction has shape \(5, 2\)"):
+        train(model, optimizer, X, np.zeros(20, np.float32), loss="mse")
+
+
+def test_pandas_frames_and_python_lists_are_data():
+    pandas = pytest.importorskip("pandas")
+    model, optimizer, X = setup()
+    y = np.arange(20) % 3
+    frame = pandas.DataFrame(X, columns=list("abcd"))
+    reference = train(model, optimizer, X, y).history
+    for features, labels in ((frame, pandas.Series(y)), (X.tolist(), y.tolist())):
+        model, optimizer, _ = setup()
+        assert train(model, optimizer, features, labels).history == reference
+    assert annie.predict(model, frame).shape == (20, 3)
+    frame["kind"] = ["x"] * 20
+    with pytest.raises(DataError, match=r"column\(s\) \['kind'\] of the DataFrame are not"):
+        train(model, optimizer, frame, y)
+    with pytest.raises(DataError, match="not a rectangular array"):
+        train(model, optimizer, [[1.0, 2.0], [3.0]], [0, 1])

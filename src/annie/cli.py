@@ -161,7 +161,8 @@ def _command_train(args) -> None:
     out = args.resume or args.out or os.path.join(
         "runs", os.path.splitext(os.path.basename(path))[0])
     result = run.train_config(config, out, verbose=0 if args.quiet else 1,
-                              resume=args.resume is not None, overwrite=args.overwrite)
+                              resume=args.resume is not None, overwrite=args.overwrite,
+                              source=path)
     _report_training(result)
 
 

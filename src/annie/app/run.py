@@ -96,18 +96,20 @@ def _value(config: dict, name: str):
 
 
 def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int = 1,
-                 resume: bool = False, overwrite: bool = False) -> RunResult:
+                 resume: bool = False, overwrite: bool = False,
+                 source: str = "config") -> RunResult:
     """Train the model a validated configuration describes into the run folder ``out_dir``.
 
     The run is written in ``<out_dir>.partial`` and renamed into place when complete; an
     existing run is refused unless ``overwrite`` (and stays whole until the new run is
     complete). ``resume=True`` continues an interrupted run, or a finished one with more
-    train.epochs, exactly where its checkpoint left it."""
+    train.epochs, exactly where its checkpoint left it. ``source`` (the configuration file)
+    begins the messages of problems found in the data."""
     from .. import backend
     from ..train import fit
     from ..train.checkpoint import has_checkpoint
 
-    recipe = recipes.resolve(config)
+    recipe = recipes.resolve(config, source)
     if out_dir is not None:
         rundir.check_target(out_dir, overwrite, resume)
     started = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ... import data
 from ...errors import ConfigError
 from ...registry import Registry
+from ..schema import choice_words
 from .base import Prediction, Recipe, Scores, Split
 from .classifier import TabularClassifier
 from .regressor import TabularRegressor
@@ -35,6 +36,12 @@ for _recipe in (TabularClassifier, TabularRegressor, SequenceClassifierRecipe,
     register(_recipe)
 
 
+def kind_name(recipe: type[Recipe]) -> str:
+    """The model type, with the task when its family has several kinds: "mlp (regression)"."""
+    family = MODEL_TYPES.lookup(recipe.model_type)
+    return f"{recipe.model_type} ({recipe.task})" if len(family) > 1 else recipe.model_type
+
+
 def all_recipes() -> list[type[Recipe]]:
     """Every registered recipe class, family by family."""
     return [recipe for family in MODEL_TYPES.values() for recipe in family]
@@ -53,8 +60,8 @@ def _choose(family: list, config: dict, source: str) -> type[Recipe]:
         for recipe in family:
             if recipe.task == task:
                 return recipe
-        tasks = [recipe.task for recipe in family]
-        raise ConfigError(f"{source}: data.task must be 'auto' or one of {tasks}, got {task!r}")
+        tasks = ["auto"] + [recipe.task for recipe in family]
+        raise ConfigError(f"{source}: data.task must be {choice_words(tasks)}, got {task!r}")
     loss = config["loss"]["name"]
     if loss is not None:
         from ... import losses
@@ -92,5 +99,6 @@ def resolve(config: dict, source: str = "config") -> Recipe:
     return recipe_class(config, source)
 
 
-__all__ = ["MODEL_TYPES", "Prediction", "Recipe", "Scores", "Split", "all_recipes", "register",
+__all__ = ["MODEL_TYPES", "Prediction", "Recipe", "Scores", "Split", "all_recipes", "kind_name",
+           "register",
            "resolve", "sequence_datasets"]

@@ -99,6 +99,8 @@ class Recipe:
     refused_losses: ClassVar[dict[str, str]] = {}
     #: bundled datasets this kind trains on: name -> one line (sequence kinds)
     datasets: ClassVar[dict[str, str]] = {}
+    #: what a file of your own (data.path) must be for this kind ("": none is read)
+    accepts_path: ClassVar[str] = ""
     #: the file in the run folder that keeps the held-out data
     heldout_file: ClassVar[str] = "heldout.npz"
 

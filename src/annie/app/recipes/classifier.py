@@ -109,8 +109,10 @@ class TabularClassifier(TabularRecipe):
         classes, index, counts = np.unique(columns.y, return_inverse=True, return_counts=True)
         name = columns.targets[0]
         self.check_classes(name, classes, counts, len(columns.y))
-        return (self.head.targets(index.reshape(-1), len(classes)),
-                {"classes": plain(classes)})
+        return index.reshape(-1), {"classes": plain(classes)}
+
+    def learned(self, y: np.ndarray, info: dict) -> np.ndarray:
+        return self.head.targets(y, len(info["classes"]))
 
     def check_classes(self, name: str, classes: np.ndarray, counts: np.ndarray,
                       rows: int) -> None:
@@ -128,7 +130,13 @@ class TabularClassifier(TabularRecipe):
             raise self.error(f"loss.name {loss!r} needs exactly two classes, data.target "
                              f"{name!r} has {len(classes)} ({shown}); valid losses for "
                              f"{len(classes)} classes: {', '.join(valid)}")
-        if self.task_from_data and len(classes) > MANY_CLASSES and 5 * len(classes) > rows:
+        fractional = [label for label in classes.tolist()
+                      if isinstance(label, float) and label != round(label)]
+        if self.task_by_default and fractional:
+            raise self.error(f"data.target {name!r} holds numbers that are not whole (e.g. "
+                             f"{fractional[0]}), not class labels: set data.task = "
+                             f"'regression' to predict them (default loss mse)")
+        if self.task_by_default and len(classes) > MANY_CLASSES and 5 * len(classes) > rows:
             raise self.error(f"data.target {name!r} has {len(classes)} distinct values in "
                              f"{rows} rows, too many for classes: set data.task = "
                              f"'regression' to predict the numbers, or data.task = "

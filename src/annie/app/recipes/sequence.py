@@ -50,8 +50,6 @@ class SequenceRecipe(Recipe):
     data from a bundled or generated dataset (``datasets``) or a file."""
 
     model_class: ClassVar[type] = None
-    #: whether data.path (a file of your own) can feed this kind, and what it must be
-    accepts_path: ClassVar[str] = ""
 
     def resolve(self) -> None:
         super().resolve()

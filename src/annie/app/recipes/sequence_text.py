@@ -181,6 +181,10 @@ class CharLanguageModelRecipe(CharacterRecipe):
                                   f"text ({len(part)} characters)")
             starts = np.arange(count)[:, None] * seq_len + np.arange(seq_len)
             parts += [part[starts], part[starts + 1]]
+        unknown = sorted(set(self.get("generate.prompt")) - set(vocab.chars))
+        if self.get("generate.length") > 0 and unknown:
+            raise self.error(f"generate.prompt: character {unknown[0]!r} does not occur in the "
+                             f"text, so the model cannot read it")
         counts = np.bincount(ids[:split], minlength=len(vocab)) + 1.0  # add-one smoothing
         info = {"sizes": {"vocab_size": len(vocab), "chars": "".join(vocab.chars)},
                 "unigram": (counts / counts.sum()).tolist()}

@@ -45,7 +45,10 @@ TABULAR_KEYS: dict[str, Key] = {
 
 
 def format_cell(value) -> str:
-    """A value as a CSV cell: floats with 9 significant digits (float32 round-trips)."""
+    """A value as a CSV cell: float32 numbers in their shortest exact form, other floats with
+    9 significant digits."""
+    if isinstance(value, np.float32):
+        return str(value)  # NumPy's shortest text that reads back as the same float32
     value = plain(value)
     return format(value, ".9g") if isinstance(value, float) else str(value)
 
@@ -66,15 +69,15 @@ class TabularRecipe(Recipe):
     keys = TABULAR_KEYS
     defaults = {name: key.default for name, key in TABULAR_KEYS.items()}
     heldout_file = "heldout.csv"
+    accepts_path = "a CSV table (columns by data.target, data.features, data.drop) or an .npz of X and y"
     #: "labels" (one column of class labels) or "numbers" (one or more numeric columns)
     target_kind: ClassVar[str] = ""
     stratify: ClassVar[bool] = False
 
     def resolve(self) -> None:
-        self.task_from_data = self.get("data.task") in (None, "auto") and \
-            self.get("loss.name") is None
         super().resolve()
-        self.put("data.task", self.task)
+        # data.task stays "auto" when unset: the kind followed from loss.name or the default
+        self.task_by_default = self.get("data.task") == "auto"
         from ...nn import activation
         try:
             activation.ACTIVATIONS.canonical(self.get("model.activation"))
@@ -83,8 +86,13 @@ class TabularRecipe(Recipe):
 
     # ----- data -------------------------------------------------------------------------
     def encode(self, columns: tables.Columns) -> tuple[np.ndarray, dict]:
-        """The targets as the model learns them, and the facts the run folder keeps."""
+        """The targets as numbers to split on (class indices, values), and the facts the run
+        folder keeps."""
         raise NotImplementedError
+
+    def learned(self, y: np.ndarray, info: dict) -> np.ndarray:
+        """Split targets in the form the loss takes (e.g. one-hot rows)."""
+        return y
 
     def prepare(self) -> Split:
         columns = tables.read_columns(self.config["data"], self.target_kind)
@@ -93,7 +101,8 @@ class TabularRecipe(Recipe):
             columns.X, y, test_size=self.get("data.test_size"), stratify=self.stratify,
             seed=self.get("seed"))
         info.update(features=list(columns.features), targets=list(columns.targets))
-        return Split(X_train, y_train, X_test, y_test, info)
+        return Split(X_train, self.learned(y_train, info), X_test, self.learned(y_test, info),
+                     info)
 
     # ----- model ------------------------------------------------------------------------
     def outputs(self, split: Split) -> int:
