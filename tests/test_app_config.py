@@ -36,7 +36,8 @@ def test_a_string_with_a_newline_survives_the_written_config(tmp_path, capsys):
     text = tmp_path / "poem.txt"
     text.write_text('the "quick" brown\tfox said: jumps over the lazy dog.\n' * 40)
     config_file = write(tmp_path / "lm.toml", '[data]\npath = "poem.txt"\nseq_len = 16\n'
-                        '[model]\ntype = "char_lm"\nhidden_size = 8\n[train]\nepochs = 1\n'
+                        '[model]\ntype = "char_lm"\nhidden_size = 8\n'
+                        '[train]\nepochs = 1\nplot = false\n'
                         '[generate]\nprompt = "the \\"fox\\"\\tsaid:\\n"\nlength = 5\n')
     config = run_config.load_config(config_file)
     assert config["generate"]["prompt"] == 'the "fox"\tsaid:\n'
@@ -67,6 +68,7 @@ def learning_rates(history_csv) -> list[float]:
 def test_scheduler_section_follows_the_closed_form(tmp_path, settings, closed_form):
     out = tmp_path / "run"
     argv = ["train", "iris", "--out", str(out), "--quiet", "--set", "train.epochs=6",
+            "--set", "train.plot=false",
             "--set", "optimizer.lr=0.01", "--set", "train.early_stopping_patience=0"]
     for setting in settings:
         argv += ["--set", f"scheduler.{setting}"]
@@ -78,6 +80,7 @@ def test_scheduler_section_follows_the_closed_form(tmp_path, settings, closed_fo
 def test_plateau_scheduler_reduces_the_rate_when_the_loss_stalls(tmp_path):
     out = tmp_path / "run"
     assert cli.main(["train", "iris", "--out", str(out), "--quiet", "--set", "train.epochs=8",
+                     "--set", "train.plot=false",
                      "--set", "optimizer.lr=1e-6", "--set", "scheduler.name=plateau",
                      "--set", "scheduler.patience=1", "--set", "scheduler.factor=0.5"]) == 0
     rates = learning_rates(out / "history.csv")
@@ -100,7 +103,8 @@ def test_top_k_accuracy_uses_train_top_k_as_scikit_learn_does(tmp_path):
     sklearn_metrics = pytest.importorskip("sklearn.metrics")
     out = tmp_path / "run"
     assert cli.main(["train", "digits_mlp", "--out", str(out), "--quiet", "--set",
-                     "train.epochs=1", "--set", "model.hidden=[8]", "--set",
+                     "train.epochs=1", "--set", "train.plot=false", "--set",
+                     "model.hidden=[8]", "--set",
                      "train.metrics=['accuracy', 'top_k_accuracy']", "--set",
                      "train.top_k=3"]) == 0
     run = annie.app.run.open_run(out)

@@ -1,5 +1,6 @@
 """The ``annie`` command: demo, train/evaluate/predict on a run folder, list, and bad input
 ending with exit code 2 and one message (never a traceback)."""
+import importlib.util
 import json
 import pathlib
 import subprocess
@@ -47,6 +48,8 @@ def test_train_evaluate_predict_in_subprocesses(tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert trained.returncode == 0, trained.stderr
     assert "accuracy" in trained.stdout
+    if importlib.util.find_spec("matplotlib"):
+        assert (out / "history.png").read_bytes()[:4] == b"\x89PNG"
     evaluated = subprocess.run(command + ["evaluate", str(out)], capture_output=True, text=True,
                                timeout=120)
     assert evaluated.returncode == 0, evaluated.stderr

@@ -35,7 +35,7 @@ def write_project(folder, rows=120, seed=0):
     (folder / "data.csv").write_text("\n".join(lines) + "\n")
     (folder / "config.toml").write_text(
         'seed = 0\n[data]\npath = "data.csv"\ntarget = "answer"\ndrop = ["id"]\n'
-        '[model]\nhidden = [8]\n[optimizer]\nlr = 0.03\n[train]\nepochs = 15\n')
+        '[model]\nhidden = [8]\n[optimizer]\nlr = 0.03\n[train]\nepochs = 15\nplot = false\n')
     (folder / "new.csv").write_text("x2,x1\n1.0,2.0\n-1.0,-2.0\n0.5,-0.1\n")
     return folder / "config.toml"
 

@@ -162,11 +162,12 @@ def _write_run(result: RunResult, config: dict, split: Split, folder: str) -> No
     result.history.to_csv(paths[rundir.HISTORY_FILE])
     result.files = [paths[rundir.MODEL_FILE], paths[rundir.CONFIG_FILE], heldout,
                     paths[rundir.HISTORY_FILE]]
-    try:
-        result.history.plot(paths[rundir.FIGURE_FILE])
-        result.files.append(paths[rundir.FIGURE_FILE])
-    except ConfigError:
-        pass  # matplotlib is not installed: no figure
+    if config["train"]["plot"]:
+        try:
+            result.history.plot(paths[rundir.FIGURE_FILE])
+            result.files.append(paths[rundir.FIGURE_FILE])
+        except ConfigError:
+            pass  # matplotlib is not installed: no figure
     summary = {"annie": __version__, "model_type": result.recipe.model_type,
                "task": result.recipe.task, "info": plain(split.info),
                **result.scores.to_json(), "seconds": result.seconds,

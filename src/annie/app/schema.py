@@ -113,6 +113,8 @@ CORE: dict[str, Key] = {
     "train.checkpoint_every": Key((int,), 0, "write the run's checkpoint every N batches (0: "
                                              "at each epoch end); see --resume",
                                   check=non_negative),
+    "train.plot": Key((bool,), True, "draw the history into history.png (with matplotlib; "
+                                     "false saves time in many short runs)"),
 }
 
 

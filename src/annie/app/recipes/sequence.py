@@ -58,10 +58,9 @@ class SequenceRecipe(Recipe):
             raise self.error(f"model.type {self.model_type!r} trains on data.dataset "
                              f"{next(iter(self.datasets))!r}, got data.path {path!r}")
         if dataset is not None and dataset not in self.datasets:
+            own = f" or data.path ({self.accepts_path})" if self.accepts_path else ""
             raise self.error(f"model.type {self.model_type!r} trains on data.dataset "
-                             f"{' or '.join(map(repr, self.datasets))}"
-                             f"{' or data.path (' + self.accepts_path + ')' if self.accepts_path else ''}"
-                             f", got {dataset!r}")
+                             f"{' or '.join(map(repr, self.datasets))}{own}, got {dataset!r}")
 
     def build_model(self, split: Split):
         options = {name.split(".")[1]: self.get(name) for name in MODEL_KEYS

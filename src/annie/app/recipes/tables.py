@@ -29,8 +29,9 @@ def open_table(path: str, delimiter: str, header: bool, where: str) -> CSVTable:
     """The CSV table at ``path``; DataError when its header looks like a data row."""
     table = CSVTable(path, None if delimiter.strip() == "" else delimiter, header, where)
     if table.header_looks_like_data:
-        raise DataError(f"{where}: the first row of {path!r} is all numbers ({', '.join(table.names[:4])}"
-                        f"{', ...' if len(table.names) > 4 else ''}), so it is data, not a header "
+        shown = ", ".join(table.names[:4]) + (", ..." if len(table.names) > 4 else "")
+        raise DataError(f"{where}: the first row of {path!r} is all numbers ({shown}), so it "
+                        f"is data, not a header "
                         f"of column names: add a header row, or set data.header = false and give "
                         f"data.target as a column index")
     return table

@@ -69,7 +69,8 @@ class TabularRecipe(Recipe):
     keys = TABULAR_KEYS
     defaults = {name: key.default for name, key in TABULAR_KEYS.items()}
     heldout_file = "heldout.csv"
-    accepts_path = "a CSV table (columns by data.target, data.features, data.drop) or an .npz of X and y"
+    accepts_path = ("a CSV table (columns by data.target, data.features, data.drop) or an "
+                    ".npz of X and y")
     #: "labels" (one column of class labels) or "numbers" (one or more numeric columns)
     target_kind: ClassVar[str] = ""
     stratify: ClassVar[bool] = False
