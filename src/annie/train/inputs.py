@@ -3,6 +3,7 @@ arguments, and a clear message when the loss rejects a batch (naming the model's
 the target's shape and, for class labels, the offending sample of y)."""
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -102,14 +103,13 @@ def prepare(model, X, y, who: str, check: bool) -> tuple[np.ndarray, np.ndarray]
     return X, y
 
 
-class OneOutputTarget:
+class OneOutputTarget(functools.partial):
     """A loss that reads a target of shape (n, ...) as (n, ..., 1) when the model gives one
     output per sample, shape (n, ..., 1), as Keras does: ``y`` of shape (n,) trains a model
     ending in ``Linear(k, 1)`` with MSE, BCE or hinge. Every other shape pair goes to the loss
-    unchanged (which names any mismatch)."""
-
-    def __init__(self, loss: Callable):
-        self.loss = loss
+    unchanged (which names any mismatch). A ``functools.partial`` of the loss without
+    arguments, so whoever inspects the loss (``loss_average``) sees the loss itself, its
+    options and its reduction."""
 
     def __call__(self, prediction, target):
         target_shape = tuple(np.shape(target.data if isinstance(target, Tensor) else target))
@@ -118,7 +118,17 @@ class OneOutputTarget:
                 and shape[:-1] == target_shape:
             values = target.data if isinstance(target, Tensor) else np.asarray(target)
             target = Tensor(values.reshape(shape))
-        return self.loss(prediction, target)
+        return super().__call__(prediction, target)
+
+    @property
+    def options(self) -> dict:
+        """The options of the loss object inside (none for a plain function)."""
+        return getattr(self.func, "options", {})
+
+    @property
+    def reduction(self) -> str:
+        """The reduction of the loss object inside ("mean" for a plain function)."""
+        return getattr(self.func, "reduction", "mean")
 
 
 def resolve_loss(loss) -> Callable:
@@ -126,6 +136,8 @@ def resolve_loss(loss) -> Callable:
     that also accepts a target of shape (n,) for a model with one output (``OneOutputTarget``)."""
     if isinstance(loss, OneOutputTarget):
         return loss
+    if isinstance(loss, functools.partial):  # keep one flat partial: the loss and its options
+        return OneOutputTarget(loss.func, *loss.args, **loss.keywords)
     if isinstance(loss, str):
         from .. import losses
         resolved = losses.get_loss(loss)
@@ -140,7 +152,7 @@ def takes_binary_logits(loss_fn) -> bool:
     """True for losses whose prediction is one logit/score per sample with its decision at 0
     (binary_cross_entropy_with_logits, hinge), given as the function or its class form."""
     from .. import losses
-    loss_fn = loss_fn.loss if isinstance(loss_fn, OneOutputTarget) else loss_fn
+    loss_fn = loss_fn.func if isinstance(loss_fn, OneOutputTarget) else loss_fn
     function = getattr(type(loss_fn), "function", loss_fn)
     return function in (losses.binary_cross_entropy_with_logits, losses.hinge)
 
