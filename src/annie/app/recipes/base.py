@@ -226,13 +226,17 @@ class Recipe:
             np.savez(handle, X=split.X_test, y=split.y_test)
         return path
 
-    def load_heldout(self, folder: str, info: dict) -> Split:
-        """The held-out data kept in a run folder."""
+    def heldout_path(self, folder: str) -> str:
+        """The held-out data file of a run folder; ConfigError when it is missing."""
         path = os.path.join(folder, self.heldout_file)
         if not os.path.isfile(path):
             raise ConfigError(f"{folder!r} is not a complete run folder: {self.heldout_file} "
                               f"is missing")
-        with np.load(path, allow_pickle=False) as archive:
+        return path
+
+    def load_heldout(self, folder: str, info: dict) -> Split:
+        """The held-out data kept in a run folder."""
+        with np.load(self.heldout_path(folder), allow_pickle=False) as archive:
             return Split(None, None, archive["X"], archive["y"], info)
 
     def read_labelled(self, path: str, info: dict) -> Split:

@@ -10,7 +10,7 @@ from ... import nn
 from ...errors import DataError
 from ...train import metrics as metric_functions
 from .base import Scores, Split, plain
-from .tabular import TabularRecipe
+from .tabular import TabularRecipe, cells
 
 #: a classification target with more classes than this, and fewer than 5 rows per class,
 #: is refused unless data.task = "classification" says it is meant
@@ -227,6 +227,6 @@ class TabularClassifier(TabularRecipe):
                                   f"{self.get('loss.name')!r} gives scores, not "
                                   f"probabilities; leave out --proba")
             columns += [f"proba_{label}" for label in info["classes"]]
-            values = np.concatenate([values, self.head.probability_table(outputs)
-                                     .astype(object)], axis=1)
+            values = np.concatenate([values, cells(self.head.probability_table(outputs))],
+                                    axis=1)
         return columns, values

@@ -7,7 +7,7 @@ import numpy as np
 from ... import nn
 from ...train import metrics as metric_functions
 from .base import Scores, Split, plain
-from .tabular import TabularRecipe
+from .tabular import TabularRecipe, cells
 
 
 class TabularRegressor(TabularRecipe):
@@ -65,4 +65,4 @@ class TabularRegressor(TabularRecipe):
         if proba:
             raise ConfigError("--proba: a regression model predicts values, not class "
                               "probabilities; leave out --proba")
-        return list(info["targets"]), outputs.reshape(len(outputs), -1).astype(object)
+        return list(info["targets"]), cells(outputs.reshape(len(outputs), -1))

@@ -167,6 +167,9 @@ class SequenceRegressorRecipe(SequenceRecipe):
                 f"({', '.join(self.losses)}), got {name!r}")
 
     def prepare_dataset(self, name: str) -> Split:
+        if self.get("data.target") is not None:
+            raise self.error(f"data.target picks the series column of data.path; data.dataset "
+                             f"{name!r} is one series")
         return self._windows(data.load_sunspots().astype(np.float64), "sunspot series")
 
     def prepare_file(self, path: str) -> Split:

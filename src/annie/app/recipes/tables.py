@@ -143,6 +143,9 @@ def _npz(path: str, target_kind: str) -> Columns:
 def read_columns(section: dict, target_kind: str) -> Columns:
     """The run's columns from ``data.dataset`` or ``data.path`` (a CSV file or an .npz)."""
     if section["dataset"] is not None:
+        if section["target"] is not None:
+            raise ConfigError(f"data.target picks a column of data.path; data.dataset "
+                              f"{section['dataset']!r} has its own target")
         columns = _bundled(section["dataset"], target_kind)
     else:
         path = section["path"]

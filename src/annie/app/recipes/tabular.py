@@ -44,13 +44,18 @@ TABULAR_KEYS: dict[str, Key] = {
 }
 
 
+def cells(array: np.ndarray) -> np.ndarray:
+    """A table as Python objects for CSV cells; float numbers become the float of their shortest
+    float32 text (so 0.1 prints as 0.1 and reads back as the same float32)."""
+    if array.dtype.kind == "f":
+        return array.astype(np.float32).astype(str).astype(np.float64).astype(object)
+    return array.astype(object)
+
+
 def format_cell(value) -> str:
-    """A value as a CSV cell: float32 numbers in their shortest exact form, other floats with
-    9 significant digits."""
-    if isinstance(value, np.float32):
-        return str(value)  # NumPy's shortest text that reads back as the same float32
+    """A value as a CSV cell (floats in their shortest form)."""
     value = plain(value)
-    return format(value, ".9g") if isinstance(value, float) else str(value)
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def csv_text(columns: list, rows) -> str:
@@ -141,17 +146,13 @@ class TabularRecipe(Recipe):
     def save_heldout(self, split: Split, folder: str) -> str:
         from ...io import atomic_write_text
         path = os.path.join(folder, self.heldout_file)
-        rows = np.concatenate([split.X_test.astype(object),
-                               self.decode(split.y_test, split.info).astype(object)], axis=1)
+        rows = np.concatenate([cells(split.X_test), cells(self.decode(split.y_test, split.info))],
+                              axis=1)
         atomic_write_text(path, csv_text(split.info["features"] + split.info["targets"], rows))
         return path
 
     def load_heldout(self, folder: str, info: dict) -> Split:
-        path = os.path.join(folder, self.heldout_file)
-        if not os.path.isfile(path):
-            raise ConfigError(f"{folder!r} is not a complete run folder: {self.heldout_file} "
-                              f"is missing")
-        return self.read_labelled(path, info)
+        return self.read_labelled(self.heldout_path(folder), info)
 
     def read_labelled(self, path: str, info: dict) -> Split:
         table, features, targets, _ = tables.table_for_rows(path, info["features"], "evaluate",
