@@ -195,24 +195,16 @@ def _command_predict(args) -> None:
 
 
 def _command_compare(args) -> None:
-    from .io import atomic_write_text
-    from .train import compare_mlp_rnn, format_comparison, plot_comparison
+    from .app import run
     epochs = args.epochs or (1 if args.quick else 40)
     print(f"annie compare: an MLP and an {args.cell.upper()} on a sequential task (sunspots) "
           f"and a static task (digits), {epochs} epoch(s) each", flush=True)
-    rows = compare_mlp_rnn(cell=args.cell, hidden_size=8 if args.quick else 32, epochs=epochs,
-                           seed=args.seed)
-    table = format_comparison(rows)
+    table, table_path, figure_path = run.compare(args.out, cell=args.cell, epochs=epochs,
+                                                 hidden_size=8 if args.quick else 32,
+                                                 seed=args.seed)
     print(table)
-    os.makedirs(args.out, exist_ok=True)
-    table_path = os.path.join(args.out, "mlp_vs_rnn.txt")
-    atomic_write_text(table_path, table + "\n")
     print(f"table: {table_path}")
-    figure_path = os.path.join(args.out, "mlp_vs_rnn.png")
-    if plot_comparison(rows, figure_path):
-        print(f"figure: {figure_path}")
-    else:
-        print("matplotlib is not installed: no figure")
+    print(f"figure: {figure_path}" if figure_path else "matplotlib is not installed: no figure")
 
 
 def _print_table(title: str, table: dict) -> None:

@@ -234,6 +234,21 @@ def predict_run(run_dir, input_path, output_path=None, proba: bool = False) -> P
     return prediction
 
 
+def compare(out_dir, cell: str, epochs: int, hidden_size: int, seed: int
+            ) -> tuple[str, str, str | None]:
+    """``annie compare``: an MLP and an RNN measured on a sequential and a static task; the
+    table, where it was written, and the figure's path (None without matplotlib)."""
+    from ..io import atomic_write_text
+    from ..train import compare_mlp_rnn, format_comparison, plot_comparison
+    rows = compare_mlp_rnn(cell=cell, hidden_size=hidden_size, epochs=epochs, seed=seed)
+    table = format_comparison(rows)
+    os.makedirs(out_dir, exist_ok=True)
+    table_path = os.path.join(out_dir, "mlp_vs_rnn.txt")
+    atomic_write_text(table_path, table + "\n")
+    figure_path = os.path.join(out_dir, "mlp_vs_rnn.png")
+    return table, table_path, figure_path if plot_comparison(rows, figure_path) else None
+
+
 def demo_config(epochs: int | None = None, seed: int | None = None) -> dict:
     """The demo's configuration (an MLP 64-256-10 with dropout on the bundled digits),
     validated."""

@@ -72,12 +72,13 @@ def check_target(out, overwrite: bool, resume: bool) -> None:
     out, partial, _ = _paths(out)
     if resume:
         return
-    if os.path.exists(out):
+    empty_folder = os.path.isdir(out) and not os.listdir(out)
+    if os.path.exists(out) and not empty_folder:
         if not overwrite:
             raise ConfigError(f"run folder {out!r} already exists: choose another --out, or "
                               f"pass --overwrite to replace it (the old run stays whole until "
                               f"the new one is complete)")
-        if not os.path.isdir(out) or (os.listdir(out) and not is_complete(out)):
+        if not os.path.isdir(out) or not is_complete(out):
             raise ConfigError(f"--overwrite replaces run folders only; {out!r} is not one "
                               f"(no {RUN_FILE})")
     if os.path.isdir(partial) and not overwrite:
