@@ -238,9 +238,20 @@ def test_every_classification_run_learns_the_rule(world):
                  *(f"{label_set}_default" for label_set in ("strings", "tens", "ones", "minus")),
                  *(f"signs_{loss}" for loss in BINARY_LOSSES + CLASSIFICATION_LOSSES)]:
         stdout = ok(world, f"train {name}")["out"]
-        assert held_out(stdout, "accuracy") >= 0.9, (name, stdout)
+        assert held_out(stdout, "accuracy") >= 0.85, (name, stdout)
         baseline = next(line for line in stdout.splitlines() if line.startswith("baseline"))
         assert float(baseline.split()[-1]) < 0.6
+        assert held_out(stdout, "loss") >= 0  # nll_loss sees log-probabilities, not raw scores
+
+
+def test_equivalent_heads_train_the_same_model(world):
+    """log_softmax + nll_loss is cross_entropy; sigmoid + BCE is BCE with logits: from the same
+    seed they give the same held-out loss."""
+    for first, second in (("wine", "wine_nll_loss"),
+                          ("signs_binary_cross_entropy",
+                           "signs_binary_cross_entropy_with_logits")):
+        assert held_out(ok(world, f"train {first}")["out"], "loss") == pytest.approx(
+            held_out(ok(world, f"train {second}")["out"], "loss"), abs=2e-4)
 
 
 def test_predictions_are_the_original_labels_and_match_the_truth(world):
@@ -248,20 +259,20 @@ def test_predictions_are_the_original_labels_and_match_the_truth(world):
     ok(world, "predict same order")
     predicted = column(root / "out_same.csv", "quality")
     assert len(predicted) == N_NEW and set(predicted) <= set(QUALITY)
-    assert np.mean(np.array(predicted) == QUALITY[truth]) >= 0.9
+    assert np.mean(np.array(predicted) == QUALITY[truth]) >= 0.85
     for label_set, labels in (("tens", [10, 20, 30]), ("ones", [1, 2, 3]),
                               ("minus", [-1, 0, 1])):
         ok(world, f"predict {label_set}")
         values = np.array([int(value) for value in column(root / f"out_{label_set}.csv",
                                                            "label")])
         assert set(values) <= set(labels)
-        assert np.mean(values == np.array(labels)[truth]) >= 0.9, label_set
+        assert np.mean(values == np.array(labels)[truth]) >= 0.85, label_set
     signs = np.where(two_classes(world["X_new"]) == 1, 1, -1)
     for loss in BINARY_LOSSES + CLASSIFICATION_LOSSES:
         ok(world, f"predict signs {loss}")
         values = np.array([int(value) for value in column(root / f"out_signs_{loss}.csv",
                                                            "label")])
-        assert set(values) <= {-1, 1} and np.mean(values == signs) >= 0.9, loss
+        assert set(values) <= {-1, 1} and np.mean(values == signs) >= 0.85, loss
 
 
 def test_columns_are_matched_by_name_in_any_order_with_ids_and_extras(world):
