@@ -90,7 +90,8 @@ class Recipe:
     task: ClassVar[str] = ""
     #: "section.key" -> Key: the keys this run kind reads beyond ``schema.CORE``
     keys: ClassVar[dict[str, Key]] = {}
-    #: the values of keys left unset (own keys and the core keys without a default)
+    #: the values of keys left unset: loss.name, train.metrics, and own keys whose default
+    #: is not their Key's
     defaults: ClassVar[dict[str, Any]] = {}
     #: the loss.name values that fit (canonical names) and the metric names that fit
     losses: ClassVar[tuple[str, ...]] = ()
@@ -129,8 +130,8 @@ class Recipe:
         do not apply, the loss and the metrics. Subclasses extend it."""
         for name, key in self.keys.items():
             value = self.get(name)
-            if value is None and name in self.defaults:
-                self.put(name, copy.deepcopy(self.defaults[name]))
+            if value is None:
+                self.put(name, copy.deepcopy(self.defaults.get(name, key.default)))
             elif value is not None and key.choices and value not in key.choices:
                 raise self.error(f"{name} must be {choice_words(key.choices)}, got {value!r}")
             elif value is not None and key.check is not None and key.check(value):

@@ -97,8 +97,7 @@ class TabularClassifier(TabularRecipe):
     stratify = True
     losses = tuple(HEADS)
     metrics = ("accuracy", "top_k_accuracy", "precision", "recall", "f1")
-    defaults = {**TabularRecipe.defaults, "loss.name": "cross_entropy",
-                "train.metrics": ["accuracy"]}
+    defaults = {"loss.name": "cross_entropy", "train.metrics": ["accuracy"]}
 
     @property
     def head(self) -> Head:

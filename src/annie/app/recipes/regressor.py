@@ -21,8 +21,7 @@ class TabularRegressor(TabularRecipe):
     refused_losses = {"mean_bias_error": "the mean bias error mean(y - f(x)) has no minimum "
                                          "(it falls without end as the predictions grow), so "
                                          "it cannot train a model"}
-    defaults = {**TabularRecipe.defaults, "loss.name": "mse",
-                "train.metrics": ["mae", "rmse", "r2"]}
+    defaults = {"loss.name": "mse", "train.metrics": ["mae", "rmse", "r2"]}
 
     def encode(self, columns) -> tuple[np.ndarray, dict]:
         return columns.y.astype(np.float32), {}

@@ -159,8 +159,7 @@ class SequenceRegressorRecipe(SequenceRecipe):
                                 check=positive),
             "data.target": Key((str, int), None, "the series column of data.path, by name or "
                                                  "index (sequence_regressor; default: the last)")}
-    defaults = {"loss.name": "mse", "train.metrics": ["rmse"], "data.window": 12,
-                "data.horizon": 1}
+    defaults = {"loss.name": "mse", "train.metrics": ["rmse"]}
 
     def loss_refusal(self, name: str) -> str:
         return (f"model.type 'sequence_regressor' needs a regression loss.name "

@@ -86,7 +86,7 @@ class Seq2SeqRecipe(CharacterRecipe):
             "data.reverse_source": Key((bool,), True, "the encoder reads each source reversed "
                                                       "(seq2seq)")}
     defaults = {"loss.name": "sequence_cross_entropy", "train.metrics": [],
-                "data.n_samples": 4000, "data.reverse_source": True}
+                "data.n_samples": 4000}
 
     def prepare_dataset(self, name: str) -> Split:
         from ...data.tasks import DATE_BOS_CHAR, PAD_CHAR
@@ -153,8 +153,7 @@ class CharLanguageModelRecipe(CharacterRecipe):
             "data.seq_len": Key((int,), 64, "characters per training window (char_lm)",
                                 check=positive),
             **GENERATE_KEYS}
-    defaults = {"loss.name": "sequence_cross_entropy", "train.metrics": [], "data.seq_len": 64,
-                **{name: key.default for name, key in GENERATE_KEYS.items()}}
+    defaults = {"loss.name": "sequence_cross_entropy", "train.metrics": []}
 
     def prepare_dataset(self, name: str) -> Split:
         return self._windows(data.load_shakespeare())

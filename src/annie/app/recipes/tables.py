@@ -174,18 +174,19 @@ def _select(columns: Columns, section: dict) -> None:
     columns.features, columns.X = keep, columns.X[:, positions]
 
 
-def table_for_rows(path: str, features: list, where: str, targets: list | None = None
-                   ) -> tuple[CSVTable, list[int], list[int], list]:
+def table_for_rows(path: str, features: list, where: str, targets: list | None = None,
+                   delimiter: str = ",") -> tuple[CSVTable, list[int], list[int], list]:
     """Open a file of rows for a trained model: its columns matched by header name (any order;
     extra columns ignored). Returns (table, feature columns, target columns (None when
     ``targets`` is None), notes for the user). A file without a header is read in the training
     order when it has exactly the feature columns (and the targets, if wanted)."""
     if not os.path.isfile(path):
         raise ConfigError(f"{where}: file {path!r} not found")
-    table = CSVTable(path, ",", True, where)
+    delimiter = None if delimiter.strip() == "" else delimiter
+    table = CSVTable(path, delimiter, True, where)
     wanted = list(features) + list(targets or [])
     if table.header_looks_like_data and not set(table.names) & set(wanted):
-        table = CSVTable(path, ",", False, where)
+        table = CSVTable(path, delimiter, False, where)
         if len(table.names) != len(wanted):
             raise DataError(f"{where}: {path!r} has no header row and {len(table.names)} "
                             f"columns; the model reads {len(wanted)}: "

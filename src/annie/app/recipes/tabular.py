@@ -58,10 +58,10 @@ def format_cell(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def csv_text(columns: list, rows) -> str:
+def csv_text(columns: list, rows, delimiter: str = ",") -> str:
     """A CSV document from column names and rows of values."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", delimiter=delimiter.strip() or " ")
     writer.writerow([format_cell(name) for name in columns])
     writer.writerows([format_cell(value) for value in row] for row in rows)
     return buffer.getvalue()
@@ -72,7 +72,6 @@ class TabularRecipe(Recipe):
 
     model_type = "mlp"
     keys = TABULAR_KEYS
-    defaults = {name: key.default for name, key in TABULAR_KEYS.items()}
     heldout_file = "heldout.csv"
     accepts_path = ("a CSV table (columns by data.target, data.features, data.drop) or an "
                     ".npz of X and y")
@@ -106,7 +105,8 @@ class TabularRecipe(Recipe):
         X_train, X_test, y_train, y_test = data.train_test_split(
             columns.X, y, test_size=self.get("data.test_size"), stratify=self.stratify,
             seed=self.get("seed"))
-        info.update(features=list(columns.features), targets=list(columns.targets))
+        info.update(features=list(columns.features), targets=list(columns.targets),
+                    delimiter=self.get("data.delimiter"))
         return Split(X_train, self.learned(y_train, info), X_test, self.learned(y_test, info),
                      info)
 
@@ -148,21 +148,23 @@ class TabularRecipe(Recipe):
         path = os.path.join(folder, self.heldout_file)
         rows = np.concatenate([cells(split.X_test), cells(self.decode(split.y_test, split.info))],
                               axis=1)
-        atomic_write_text(path, csv_text(split.info["features"] + split.info["targets"], rows))
+        atomic_write_text(path, csv_text(split.info["features"] + split.info["targets"], rows,
+                                         split.info.get("delimiter", ",")))
         return path
 
     def load_heldout(self, folder: str, info: dict) -> Split:
         return self.read_labelled(self.heldout_path(folder), info)
 
     def read_labelled(self, path: str, info: dict) -> Split:
-        table, features, targets, _ = tables.table_for_rows(path, info["features"], "evaluate",
-                                                            info["targets"])
+        table, features, targets, _ = tables.table_for_rows(
+            path, info["features"], "evaluate", info["targets"], info.get("delimiter", ","))
         X = tables.numbers(table, features).astype(np.float32)
         return Split(None, None, X, self.read_targets(table, targets, info), info)
 
     def read_rows(self, path: str, info: dict) -> tuple[np.ndarray, list]:
         """The feature columns of a file of new rows, matched by name; and notes."""
-        table, features, _, notes = tables.table_for_rows(path, info["features"], "predict")
+        table, features, _, notes = tables.table_for_rows(path, info["features"], "predict",
+                                                          delimiter=info.get("delimiter", ","))
         return tables.numbers(table, features).astype(np.float32), notes
 
     def prediction_columns(self, outputs: np.ndarray, info: dict, proba: bool
