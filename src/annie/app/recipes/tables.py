@@ -102,7 +102,13 @@ def read_csv_columns(section: dict, path: str, target_kind: str) -> Columns:
     if not feature_columns:
         raise DataError(f"{where}: {path!r} has no feature columns besides the target and "
                         f"data.drop")
-    X = numbers(table, feature_columns).astype(np.float32)
+    try:
+        X = numbers(table, feature_columns).astype(np.float32)
+    except DataError as error:
+        if "cannot read" not in str(error):
+            raise
+        raise DataError(f"{error} (a column of text: leave it out with data.drop, or give the "
+                        f"feature columns with data.features)") from None
     y = labels(table, target_columns[0]) if target_kind == "labels" else \
         numbers(table, target_columns).astype(np.float32)
     return Columns([table.names[i] for i in feature_columns], X,
