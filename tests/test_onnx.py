@@ -11,7 +11,7 @@ ort = pytest.importorskip("onnxruntime")
 
 import annie  # noqa: E402
 from annie import nn  # noqa: E402
-from annie.nn.activation import _MODULES as ACTIVATION_CLASSES  # noqa: E402
+from annie.nn.activation import ACTIVATIONS as ACTIVATION_CLASSES  # noqa: E402
 from annie.onnx import ExportError, example_input, export, export_run, exportable_layers  # noqa: E402,E501
 from annie.onnx.registry import CONVERTERS  # noqa: E402
 
