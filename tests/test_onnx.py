@@ -268,14 +268,9 @@ def test_a_refused_export_keeps_the_previous_file(tmp_path):
     assert {p.key: p.value for p in model.metadata_props}["annie_model"] == "Sequential"
 
 
-# ----- run folders -------------------------------------------------------------------------------
-def _run_folder(tmp_path, model, summary=None):
-    folder = tmp_path / "run"
-    folder.mkdir()
-    annie.save(model, folder / "model.annie")
-    if summary is not None:
-        (folder / "run.json").write_text(__import__("json").dumps(summary))
-    return folder
+# ----- run folders and the command line -------------------------------------------------------
+def _session(path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
 @pytest.mark.parametrize("build", [
@@ -284,27 +279,44 @@ def _run_folder(tmp_path, model, summary=None):
     lambda: nn.SequenceTagger(vocab_size=9, hidden_size=4, num_tags=2, padding_idx=0),
     lambda: nn.GRU(3, 4, batch_first=False),
 ], ids=["mlp", "sequence-classifier", "tagger-on-tokens", "time-first-gru"])
-def test_export_run_reads_the_run_folder(tmp_path, build):
+def test_export_run_takes_the_input_shape_from_the_model(tmp_path, build):
     annie.manual_seed(11)
     model = build()
-    folder = _run_folder(tmp_path, model, {"task": "classification", "info": {"classes": ["a", "b"]}})
-    exported = export_run(folder, tmp_path / "run.onnx")
-    metadata = {p.key: p.value for p in exported.metadata_props}
-    assert __import__("json").loads(metadata["annie_run"])["info"]["classes"] == ["a", "b"]
-    session = ort.InferenceSession(str(tmp_path / "run.onnx"), providers=["CPUExecutionProvider"])
+    annie.save(model, tmp_path / "model.annie")
+    export_run(tmp_path, tmp_path / "run.onnx")
     example = example_input(model)
     grown = np.concatenate([example] * 3, axis=1 if isinstance(model, nn.GRU) else 0)
-    got = session.run(None, {"input": grown})
-    for ours, theirs in zip(_annie(model, grown), got):
+    for ours, theirs in zip(_annie(model, grown), _session(tmp_path / "run.onnx").run(
+            None, {"input": grown})):
         np.testing.assert_allclose(theirs, ours, **TOLERANCE)
 
 
-def test_export_run_refuses_what_it_cannot_export(tmp_path):
-    from annie.errors import ConfigError
-    with pytest.raises(ConfigError, match="is not a run folder: model.annie is missing"):
-        export_run(tmp_path, tmp_path / "m.onnx")
-    folder = _run_folder(tmp_path, nn.Sequential(nn.Linear(2, 2)),
-                         {"scaler": {"kind": "standard", "mean": [0, 0], "scale": [1, 1]}})
-    with pytest.raises(ExportError, match="scales its inputs outside the model"):
-        export_run(folder, tmp_path / "m.onnx")
-    assert not (tmp_path / "m.onnx").exists()
+def test_annie_export_of_a_trained_run(tmp_path, capsys):
+    from annie.cli import main
+    run = tmp_path / "iris"
+    assert main(["train", "iris", "--out", str(run), "--quiet", "--set", "train.epochs=2"]) == 0
+    assert main(["export", str(run), "--onnx", str(tmp_path / "iris.onnx")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    exported = onnx.load(str(tmp_path / "iris.onnx"))
+    described = __import__("json").loads(
+        {p.key: p.value for p in exported.metadata_props}["annie_run"])
+    assert described["info"]["classes"] == ["setosa", "versicolor", "virginica"]
+    model = annie.load(run / "model.annie")
+    assert type(model[0]).__name__ == "Normalization"  # the scaling travels inside the model
+    raw, _ = annie.data.load_iris()
+    logits, = _session(tmp_path / "iris.onnx").run(None, {"input": raw})
+    np.testing.assert_allclose(logits, _annie(model, raw)[0], **TOLERANCE)
+
+
+def test_annie_export_refuses_with_one_line(tmp_path, capsys):
+    from annie.cli import main
+    assert main(["export", str(tmp_path / "missing"), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert "run folder" in capsys.readouterr().err
+    folder = tmp_path / "text"
+    folder.mkdir()
+    annie.save(nn.CharLanguageModel(5, hidden_size=3), folder / "model.annie")
+    (folder / "run.json").write_text("{}")
+    assert main(["export", str(folder), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("annie: error: cannot export model (CharLanguageModel)")
+    assert error.count("\n") == 1 and not (tmp_path / "m.onnx").exists()

@@ -36,15 +36,21 @@ def exportable_layers() -> list[str]:
     return sorted({cls.__name__ for cls in CONVERTERS})
 
 
-def convert(graph, module, inputs: list, name: str) -> list:
-    """Convert ``module`` (called ``name`` in the model, e.g. ``model.2``) with its converter."""
+def converter_for(module, name: str) -> Callable:
+    """The converter of ``module``'s class; ExportError naming the module (``name`` in the
+    model, e.g. ``model.2``) and its class when there is none."""
     converter = CONVERTERS.get(type(module))
     if converter is None:
         raise ExportError(f"cannot export {name} ({type(module).__name__}): annie has no ONNX "
                           f"converter for {type(module).__name__}; exportable layers are "
                           f"{', '.join(exportable_layers())} (add one with "
                           f"annie.onnx.register_converter)")
-    return converter(graph, module, inputs, name)
+    return converter
+
+
+def convert(graph, module, inputs: list, name: str) -> list:
+    """Convert ``module`` (called ``name`` in the model) with its converter."""
+    return converter_for(module, name)(graph, module, inputs, name)
 
 
 def run_annie(module, *arrays, **keywords):

@@ -2,10 +2,11 @@
 (what ``annie export RUN_DIR --onnx FILE`` does), and ``example_input(model)``, a batch of one
 made from the model's own input layer.
 
-A run folder's ``model.annie`` holds the whole model, its preprocessing included
+A run folder's ``model.annie`` holds the whole model with the preprocessing inside it
 (``nn.Normalization`` layers), so the ONNX model reads the same raw features. What
-``run.json`` says about the run (task, model type, class names, columns) goes into the ONNX
-file's metadata as JSON under ``annie_run``.
+``run.json`` says about the run (task, model type, class names, feature columns, and any
+scaling kept outside the model) goes into the ONNX file's metadata as JSON under
+``annie_run``.
 """
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from .. import nn
 from ..errors import ConfigError
 from ..nn.rnn import RecurrentLayer
 from .export import DEFAULT_OPSET, export
-from .registry import ExportError
+from .registry import ExportError, converter_for
 
-MODEL_FILE = "model.annie"
+MODEL_FILE = "model.annie"  # the files of a run folder that export reads
 RUN_FILE = "run.json"
 EXAMPLE_STEPS = 4  # time steps of the example sequence (the exported time axis is dynamic)
 
@@ -56,35 +57,30 @@ def example_input(model) -> np.ndarray:
                       f"example_input) with an example batch")
 
 
-def _read_summary(run_dir: str) -> dict:
-    path = os.path.join(run_dir, RUN_FILE)
-    if not os.path.isfile(path):
-        return {}
+def _read_summary(path: str) -> dict:
+    """run.json's fields (an empty dict when it cannot be read as a JSON object)."""
     try:
         with open(path, encoding="utf-8") as handle:
             summary = json.load(handle)
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"{path}: cannot read it: {error}") from None
+    except (OSError, ValueError):
+        return {}
     return summary if isinstance(summary, dict) else {}
 
 
 def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, *,
                opset: int = DEFAULT_OPSET):
-    """Export the model of run folder ``run_dir`` to the ONNX file ``path``; returns the
-    ``onnx.ModelProto``. ConfigError when ``run_dir`` is not a run folder, ExportError when its
-    model (or its preprocessing) cannot be exported."""
+    """Export the model of run folder ``run_dir`` (its ``model.annie``) to the ONNX file
+    ``path``; returns the ``onnx.ModelProto``. ConfigError when ``run_dir`` holds no model,
+    ExportError when the model cannot be exported."""
     from ..io import load
     run_dir = os.fspath(run_dir)
     model_path = os.path.join(run_dir, MODEL_FILE)
     if not os.path.isfile(model_path):
         raise ConfigError(f"{run_dir!r} is not a run folder: {MODEL_FILE} is missing")
-    summary = _read_summary(run_dir)
-    if summary.get("scaler"):
-        raise ExportError(f"{run_dir}: this run scales its inputs outside the model (a run "
-                          f"folder of an older annie); train it again to put the scaling inside "
-                          f"the model, then export")
     model = load(model_path)
-    described = {key: summary[key] for key in ("task", "model_type", "info", "classes")
+    converter_for(model, "model")
+    summary = _read_summary(os.path.join(run_dir, RUN_FILE))
+    described = {key: summary[key] for key in ("task", "model_type", "info")
                  if summary.get(key) is not None}
     metadata = {"annie_run": json.dumps(described)} if described else {}
     return export(model, path, example_input(model), opset=opset, metadata=metadata)
