@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from .. import __version__
+from .. import __version__, nn
 from ..errors import ConfigError
 from ..io.atomic import atomic_write_bytes
 from ..nn.module import Module
@@ -30,7 +30,6 @@ DEFAULT_OPSET = 17  # LayerNormalization's first opset; onnxruntime >= 1.11 runs
 
 
 def _takes_lengths(model: Module) -> bool:
-    from .. import nn
     return isinstance(model, (RecurrentLayer, nn.SequenceClassifier, nn.SequenceRegressor,
                               nn.SequenceTagger))
 
@@ -59,7 +58,7 @@ def _input_axes(model: Module, example: np.ndarray) -> tuple[int, int | None]:
 
 def _grown(example: np.ndarray, lengths, axis: int, batch_axis: int):
     """The example with one more row along ``axis`` (a copy of the first), and its lengths
-    (one more sequence when the batch grew; a longer padding needs no change)."""
+    (one more sequence when the batch grew; a step added at the end lies past every length)."""
     bigger = np.concatenate([example, np.take(example, [0], axis=axis)], axis=axis)
     if lengths is not None and axis == batch_axis:
         lengths = np.concatenate([lengths, lengths[:1]])
