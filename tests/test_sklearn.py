@@ -281,15 +281,44 @@ def test_classifier_objective_equals_scikit_learns(classes):
     np.testing.assert_allclose(model.loss_curve_[0], expected, rtol=1e-9)
 
 
-def test_regressor_objective_is_scikit_learns_with_the_full_square():
+def _set_weights(model, weights, biases):
+    """Put scikit-learn-layout weights (inputs, outputs) and biases into an MLP estimator."""
+    linears = [layer for layer in model.model_ if isinstance(layer, annie.nn.Linear)]
+    for layer, weight, bias in zip(linears, weights, biases):
+        layer.weight.data[...] = weight.T
+        layer.bias.data[...] = bias
+
+
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_regressor_objective_and_step_equal_scikit_learns(n_targets):
+    """squared_error is scikit-learn's half squared error, so the loss (with the L2 term and
+    sample weights) equals scikit-learn's MLPRegressor's, and for one target so does one SGD
+    step from the same weights. (For several targets scikit-learn reports the mean over the
+    columns but steps along the gradient of their sum; annie minimises the mean it reports.)"""
     X, _ = _iris()
-    target = X[:, 0] * 2 - X[:, 1]
-    model = MLPRegressor(hidden_layer_sizes=(6,), solver="sgd", momentum=0.0,
-                         learning_rate_init=1e-12, batch_size=len(X), max_iter=1, alpha=0.0,
-                         random_state=0).fit(X, target)
-    half = _sklearn_loss_at(SkMLPRegressor, model.coefs_, model.intercepts_, X, target, None,
-                            alpha=0.0)  # scikit-learn's squared_error is half the MSE
-    np.testing.assert_allclose(model.loss_curve_[0], 2 * half, rtol=1e-9)
+    target = np.column_stack([X[:, 0] * 2 - X[:, 1], X[:, 2]])[:, :n_targets].squeeze()
+    weights = np.random.default_rng(2).uniform(0.2, 3.0, size=len(X))
+    options = dict(hidden_layer_sizes=(6,), solver="sgd", momentum=0.0, batch_size=len(X),
+                   max_iter=1, alpha=0.3, shuffle=False)
+    model = MLPRegressor(learning_rate_init=1e-12, random_state=0, **options).fit(
+        X, target, sample_weight=weights)
+    expected = _sklearn_loss_at(SkMLPRegressor, model.coefs_, model.intercepts_, X, target,
+                                weights, alpha=0.3)
+    np.testing.assert_allclose(model.loss_curve_[0], expected, rtol=1e-9)
+    if n_targets > 1:
+        return
+    start = (model.coefs_, model.intercepts_)
+    model.set_params(learning_rate_init=0.1, warm_start=True)
+    _set_weights(model, *start)
+    model.fit(X, target, sample_weight=weights)  # one plain SGD step of 0.1
+    theirs = SkMLPRegressor(learning_rate_init=0.1, warm_start=True, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs.fit(X, target, sample_weight=weights)
+        theirs.coefs_, theirs.intercepts_ = [w.copy() for w in start[0]], [b.copy() for b in start[1]]
+        theirs.fit(X, target, sample_weight=weights)
+    for ours, reference in zip(model.coefs_ + model.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-12)
 
 
 # ----- scikit-learn's tools ----------------------------------------------------------------

@@ -115,8 +115,11 @@ CLASSIFIER_ATTRIBUTES = """
 
 REGRESSOR_PARAMETERS = """
     loss : {"squared_error", "absolute_error", "huber", "log_cosh"}, default="squared_error"
-        The regression loss (annie's mse, mae, huber with delta 1, log_cosh), averaged over the
-        target columns.
+        The regression loss, averaged over the target columns: "squared_error" is half the
+        squared error, 1/2 (y - f(x))^2, the objective of scikit-learn's MLPRegressor (so
+        ``alpha`` and ``learning_rate_init`` act as there; with several target columns
+        scikit-learn steps along the gradient of their sum while it reports their mean, annie
+        minimises the mean); then annie's mae, huber (delta 1) and log_cosh.
 """
 
 
