@@ -377,3 +377,45 @@ def test_sunspots_sequence_regressor_beside_scikit_learns_mlp():
                          random_state=0).fit(X_train, y_train)
     rnn_r2, mlp_r2 = rnn.score(X_test[:, :, None], y_test), mlp.score(X_test, y_test)
     assert rnn_r2 > 0.8 and rnn_r2 >= mlp_r2 - 0.03
+
+
+# ----- continuing a fit (warm_start, partial_fit) ------------------------------------------
+@pytest.mark.parametrize("estimator, change, continue_with", [
+    (MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True),
+     dict(hidden_layer_sizes=(5,)), "fit"),
+    (MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True),
+     dict(activation="tanh"), "fit"),
+    (MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True),
+     dict(dropout=0.5), "fit"),
+    (MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, warm_start=True),
+     dict(dtype="float32"), "fit"),
+    (MLPRegressor(hidden_layer_sizes=(8,)), dict(hidden_layer_sizes=(8, 8)), "partial_fit"),
+    (SequenceRegressor(hidden_size=4, max_iter=2, warm_start=True), dict(cell="gru"), "fit"),
+    (SequenceRegressor(hidden_size=4, max_iter=2, warm_start=True), dict(hidden_size=6), "fit"),
+    (SequenceRegressor(hidden_size=4), dict(num_layers=2), "partial_fit"),
+    (SequenceRegressor(hidden_size=4), dict(bidirectional=True), "partial_fit"),
+])
+def test_continuing_refuses_a_changed_architecture(estimator, change, continue_with):
+    X, target = _iris()
+    if isinstance(estimator, SequenceRegressor):
+        X, target = X[:, :, None], X[:, 0]
+    elif isinstance(estimator, MLPRegressor):
+        target = X[:, 0]
+    getattr(estimator, continue_with)(X, target)
+    before = [p.data.copy() for p in estimator.model_.parameters()]
+    estimator.set_params(**change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"{name} changed since the model was built"):
+        getattr(estimator, continue_with)(X, target)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, estimator.model_.parameters()))
+    estimator.set_params(warm_start=False).fit(X, target)  # a fresh fit builds the new model
+
+
+def test_continuing_accepts_training_parameter_changes():
+    X, y = _iris()
+    model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True,
+                          random_state=0).fit(X, y)
+    model.set_params(hidden_layer_sizes=8, learning_rate_init=0.01, alpha=0.1, max_iter=3,
+                     solver="sgd")  # 8 is the same architecture as (8,)
+    model.fit(X.astype(np.float32), y)  # dtype=None keeps the float64 model built first
+    assert model.n_iter_ == 5 and model.model_[0].weight.dtype == np.float64

@@ -91,6 +91,9 @@ class NetworkEstimator(BaseEstimator):
     def _make_module(spec: dict):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # the constructor parameter behind each entry of ``_module_spec`` named otherwise
+    _SPEC_PARAMETERS: dict = {}
+
     def _encode_targets(self, y, first_pass: bool, classes):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -190,6 +193,8 @@ class NetworkEstimator(BaseEstimator):
                 self._spec = self._module_spec(X, self.n_outputs_)
                 self.model_ = self._make_module(self._spec)
                 self._reset_progress()
+            else:
+                self._check_same_model(X)
             if not incremental or not hasattr(self, "_optimizer"):
                 self._optimizer_spec = optimizer_spec(self)
                 self._optimizer = make_optimizer(self._optimizer_spec, self.model_)
@@ -197,6 +202,21 @@ class NetworkEstimator(BaseEstimator):
             self._train(X, y, target, weight, per_sample, stratify, incremental)
         self._rng_state = record["end"]
         return self
+
+    def _check_same_model(self, X: np.ndarray) -> None:
+        """warm_start and partial_fit continue the model the first fit built: ValueError when a
+        parameter changed since (``set_params``) describes another model, rather than training
+        a model that the parameters no longer describe."""
+        spec = self._module_spec(X, self.n_outputs_)
+        if self.dtype is None:  # None follows the X of the first fit
+            spec["dtype"] = self._spec["dtype"]
+        changed = [f"{self._SPEC_PARAMETERS.get(key, key)} changed since the model was built "
+                   f"({key} {self._spec.get(key)!r} -> {value!r})"
+                   for key, value in spec.items() if value != self._spec.get(key)]
+        if changed:
+            raise ValueError(f"{type(self).__name__}: {'; '.join(changed)}. warm_start and "
+                             f"partial_fit continue the same model: fit with warm_start=False "
+                             f"(or a clone) to build a new one")
 
     def _train(self, X, y, target, weight, per_sample, stratify, incremental: bool) -> None:
         validation = None

@@ -58,7 +58,9 @@ TRAINING_PARAMETERS = """
     verbose : bool, default=False
         One line per epoch (annie's progress output).
     warm_start : bool, default=False
-        ``fit`` continues from the current weights instead of starting again.
+        ``fit`` continues from the current weights instead of starting again. Continuing
+        (also ``partial_fit``) needs the model's own parameters (sizes, activation, cell,
+        dropout, dtype) unchanged since it was built: a ValueError names the one that changed.
     momentum : float, default=0.9
         Momentum of "sgd".
     nesterovs_momentum : bool, default=True

@@ -37,6 +37,8 @@ def hidden_sizes(owner: str, value) -> list[int]:
 class _MLP(NetworkEstimator):
     """What the MLP estimators share: 2-D X, the Sequential model."""
 
+    _SPEC_PARAMETERS = {"sizes": "hidden_layer_sizes"}
+
     def _activation_name(self) -> str:
         name = self.activation
         return SKLEARN_ACTIVATIONS.get(name, name) if isinstance(name, str) else name
