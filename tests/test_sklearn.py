@@ -419,3 +419,19 @@ def test_continuing_accepts_training_parameter_changes():
                      solver="sgd")  # 8 is the same architecture as (8,)
     model.fit(X.astype(np.float32), y)  # dtype=None keeps the float64 model built first
     assert model.n_iter_ == 5 and model.model_[0].weight.dtype == np.float64
+
+
+@pytest.mark.parametrize("estimator_class", [MLPClassifier, MLPRegressor, SequenceClassifier,
+                                             SequenceRegressor])
+def test_docstring_documents_every_parameter_for_the_html_repr(estimator_class):
+    """A notebook shows an estimator through scikit-learn's HTML repr, which reads the
+    docstring's numpydoc sections: no warnings, and every constructor parameter documented."""
+    import inspect
+
+    from sklearn.externals._numpydoc.docscrape import NumpyDocString
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        documented = {name for entry in NumpyDocString(estimator_class.__doc__)["Parameters"]
+                      for name in entry.name.split(", ")}
+        estimator_class()._repr_html_()
+    assert set(inspect.signature(estimator_class).parameters) <= documented

@@ -1,5 +1,6 @@
 """The parameter and attribute documentation the four estimators share (appended to each one's
-docstring), so each name is described once."""
+docstring in numpydoc's sections, which scikit-learn's HTML repr reads), so each name is
+described once. The training parameters take scikit-learn's MLP names and defaults."""
 
 MLP_PARAMETERS = """
     Parameters
@@ -31,8 +32,6 @@ SEQUENCE_PARAMETERS = """
 """
 
 TRAINING_PARAMETERS = """
-    Training parameters (scikit-learn's MLP names and defaults)
-    ------------------------------------------------------------
     solver : str, default="adam"
         The annie optimizer: "adam", "sgd", "adamw", "rmsprop", "adagrad", "adadelta" or
         "nadam" (no "lbfgs": annie trains with mini-batches).
