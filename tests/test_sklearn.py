@@ -218,6 +218,8 @@ def test_coefs_and_intercepts_in_scikit_learns_layout():
     (dict(loss="mse"), "loss must be one of log_loss, hinge, got 'mse'"),
     (dict(dtype="float16"), "dtype must be"),
     (dict(early_stopping=True, validation_fraction=1.0), "validation_fraction"),
+    (dict(shuffle="yes"), "shuffle must be True or False, got 'yes'"),
+    (dict(early_stopping=2), "early_stopping must be True or False, got 2"),
 ])
 def test_bad_parameters_are_refused_at_fit_naming_them(options, message):
     X, y = _iris()
@@ -435,3 +437,26 @@ def test_docstring_documents_every_parameter_for_the_html_repr(estimator_class):
                       for name in entry.name.split(", ")}
         estimator_class()._repr_html_()
     assert set(inspect.signature(estimator_class).parameters) <= documented
+
+
+def test_sparse_input_trains_as_its_dense_copy():
+    """A ColumnTransformer with one-hot columns returns a SciPy sparse matrix (as a TF-IDF
+    vectorizer does); the MLPs take it, and learn exactly what they learn from the dense copy."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"income": rng.normal(50, 10, 120),
+                          "city": rng.choice(list("ABCDEFGH"), 120),
+                          "job": rng.choice(list("klmnopqr"), 120)})
+    y = np.where(frame["income"] + 20 * (frame["city"] == "A") > 55, "rich", "poor")
+    columns = ColumnTransformer([("number", StandardScaler(), ["income"]),
+                                 ("words", OneHotEncoder(), ["city", "job"])])
+    encoded = columns.fit_transform(frame)
+    assert hasattr(encoded, "toarray")  # sparse
+    options = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    from_sparse = make_pipeline(columns, MLPClassifier(**options)).fit(frame, y)
+    from_dense = MLPClassifier(**options).fit(encoded.toarray(), y)
+    np.testing.assert_array_equal(from_sparse.predict_proba(frame),
+                                  from_dense.predict_proba(encoded.toarray()))
+    regressor = MLPRegressor(**options).fit(encoded.tocsc(), frame["income"])
+    np.testing.assert_array_equal(regressor.predict(encoded),
+                                  regressor.predict(encoded.toarray()))

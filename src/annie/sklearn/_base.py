@@ -49,6 +49,13 @@ def check_number(owner: str, name: str, value, low=None, high=None, low_open=Fal
     return value
 
 
+def check_bool(owner: str, name: str, value) -> bool:
+    """``value`` if it is True or False (NumPy's too), else ConfigError naming the parameter."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{owner}: {name} must be True or False, got {value!r}")
+    return value
+
+
 def store_parameters(estimator, arguments: dict) -> None:
     """Set each constructor argument as the attribute of the same name, unchanged (all that a
     scikit-learn ``__init__`` may do; ``fit`` checks them): ``store_parameters(self, locals())``."""
@@ -130,6 +137,8 @@ class NetworkEstimator(BaseEstimator):
         check_number(owner, "epsilon", self.epsilon, low=0, low_open=True)
         check_number(owner, "n_iter_no_change", self.n_iter_no_change, low=1, integer=True)
         check_number(owner, "dropout", self.dropout, low=0, high=1, high_open=True)
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            check_bool(owner, name, getattr(self, name))
         if self.early_stopping:
             check_number(owner, "validation_fraction", self.validation_fraction, low=0, high=1,
                          low_open=True, high_open=True)
