@@ -131,6 +131,9 @@ def test_partial_fit_needs_classes_then_keeps_them():
     assert model.n_iter_ == 31 and model.score(X, y) > 0.8
     with pytest.raises(ValueError, match=r"classes \[5\] not in classes_"):
         model.partial_fit(X[:3], [0, 1, 5])
+    model.partial_fit(X, y, classes=[2, 1, 0])  # the same classes again: fine
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 3\] differs from classes_"):
+        model.partial_fit(X, y, classes=[0, 1, 2, 3])
 
 
 def test_partial_fit_continues_exactly_after_pickling():

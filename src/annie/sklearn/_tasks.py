@@ -75,6 +75,10 @@ class ClassifierTask(ClassifierMixin):
         multilabel = kind == "multilabel-indicator"
         if first_pass:
             self._set_classes(y, multilabel, classes)
+        elif classes is not None and not multilabel and not np.array_equal(
+                unique_labels(np.asarray(classes)), self.classes_):
+            raise ValueError(f"{owner}: classes={list(classes)!r} differs from classes_ "
+                             f"{self.classes_.tolist()} set by the first call to partial_fit")
         elif multilabel != self._multilabel:
             raise ValueError(f"{owner}: was fitted on {'multilabel' if self._multilabel else 'class'} "
                              f"targets and cannot continue on {'multilabel' if multilabel else 'class'} ones")
