@@ -5,13 +5,17 @@ An MLP and a recurrent model are trained on a sequential task (next-year sunspot
 The table gives the held-out metric, the trivial baseline, parameter counts and seconds per
 epoch; a figure is saved when matplotlib is installed.
 
-    python examples/mlp_vs_rnn.py [--quick] [--cell lstm|gru|rnn] [--figure mlp_vs_rnn.png]
+    python examples/mlp_vs_rnn.py [--quick] [--cell lstm|gru|rnn] [--out DIR]
+
+Figure: mlp_vs_rnn.png in --out (default examples/output).
 """
 from __future__ import annotations
 
-import argparse
+import os
 
 from annie.train import compare_mlp_rnn, format_comparison, plot_comparison
+
+from _common import parse, parser
 
 LECTURE_POINTS = """\
 What the lecture's table says, and what to look for in the numbers above:
@@ -25,24 +29,21 @@ advantage is memory across long or variable-length sequences, where no fixed win
 
 def main(argv: list[str] | None = None) -> list[dict]:
     """Run the comparison, print the table and save the figure; returns the rows."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run for tests")
-    parser.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--figure", default="mlp_vs_rnn.png", help="where to save the figure "
-                                                                   "('' for none)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    argument_parser = parser(__doc__.splitlines()[0])
+    argument_parser.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
+    argument_parser.add_argument("--epochs", type=int, default=None)
+    args = parse(argument_parser, argv)
     epochs = args.epochs or (1 if args.quick else 40)
     rows = compare_mlp_rnn(cell=args.cell, hidden_size=8 if args.quick else 32, epochs=epochs,
                            seed=args.seed)
     print(format_comparison(rows))
     print(LECTURE_POINTS)
-    if args.figure:
-        if plot_comparison(rows, args.figure):
-            print(f"figure saved to {args.figure}")
-        else:
-            print("matplotlib is not installed: no figure")
+    os.makedirs(args.out, exist_ok=True)
+    figure = os.path.join(args.out, "mlp_vs_rnn.png")
+    if plot_comparison(rows, figure):
+        print(f"figure: {figure}")
+    else:
+        print("matplotlib is not installed: no figure")
     return rows
 
 

@@ -25,9 +25,7 @@ Figures (PNG, skipped when matplotlib is missing): vanishing.png, exploding.png.
 """
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import pathlib
 
 import numpy as np
@@ -35,6 +33,8 @@ import numpy as np
 import annie
 from annie import losses, nn, optim
 from annie.diagnostics import gradient_flow
+
+from _common import parse, parser
 
 
 def adding_problem(samples: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -168,22 +168,17 @@ def exploding(X, y, hidden_size: int, gain: float, epochs: int, batch_size: int,
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", "--small", action="store_true",
-                        help="small settings (seconds); also ANNIE_EXAMPLES_SMALL=1")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "output"),
-                        help="folder for the figures")
-    parser.add_argument("--steps", type=int, default=100, help="sequence length T (>= 100)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    args.quick = args.quick or os.environ.get("ANNIE_EXAMPLES_SMALL") == "1"
+    argument_parser = parser(__doc__.split("\n")[0])
+    argument_parser.add_argument("--steps", type=int, default=100,
+                                 help="sequence length T (>= 100)")
+    args = parse(argument_parser, argv)
     if args.steps < 1:
-        parser.error(f"--steps must be positive, got {args.steps}")
+        argument_parser.error(f"--steps must be positive, got {args.steps}")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pyplot = pyplot_or_none()
     annie.manual_seed(args.seed)
-    samples, epochs = (256, 3) if args.quick else (512, 8)
+    samples, epochs = (128, 2) if args.quick else (512, 8)
     hidden_size, gain, clip = 32, 1.5, 1.0
     X, y = adding_problem(samples, args.steps)
     vanishing(X[:64], y[:64], hidden_size, gain, out, pyplot)
