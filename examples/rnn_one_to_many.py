@@ -78,16 +78,24 @@ def classifier_reference(X_train, y_train, X_test, epochs: int, seed: int) -> np
 
 
 def plot_captions(images, written: list[str], truth: list[str], out: str) -> None:
+    """The first 12 held-out images and up to 4 mistakes, titled with what the model wrote."""
     pyplot = pyplot_or_none()
     if pyplot is None:
         return
-    count = min(16, len(images))
-    figure, axes = pyplot.subplots(2, (count + 1) // 2, figsize=(1.4 * ((count + 1) // 2), 3.4))
-    for axis, image, text, wanted in zip(axes.ravel(), images, written, truth):
-        axis.imshow(image.reshape(8, 8), cmap="gray_r")
-        axis.set_title(f'"{text}"', color="green" if text == wanted else "red", fontsize=9)
+    wrong = [index for index, (w, t) in enumerate(zip(written, truth)) if w != t]
+    shown = sorted(set(range(min(12, len(images)))) | set(wrong[:4]))
+    figure, axes = pyplot.subplots(2, (len(shown) + 1) // 2,
+                                   figsize=(1.4 * ((len(shown) + 1) // 2), 3.4), squeeze=False)
+    for axis in axes.ravel()[len(shown):]:
         axis.axis("off")
-    figure.suptitle("one-to-many: what the model writes for held-out images (beam search)")
+    for axis, index in zip(axes.ravel(), shown):
+        image, text, wanted = images[index], written[index], truth[index]
+        axis.imshow(image.reshape(8, 8), cmap="gray_r")
+        title = f'"{text}"' if text == wanted else f'"{text}"\n(is {wanted})'
+        axis.set_title(title, color="green" if text == wanted else "red", fontsize=9)
+        axis.axis("off")
+    figure.suptitle("one-to-many: what the model writes for held-out images (beam search; "
+                    "red: wrong)")
     save(figure, out, "one_to_many_captions.png")
 
 
