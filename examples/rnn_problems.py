@@ -13,7 +13,7 @@
 Long-term dependencies are in rnn_long_memory.py, vanishing and exploding gradients in
 rnn_gradient_problems.py.
 
-    python examples/rnn_problems.py --out figures/             (about 15 minutes on 2 cores)
+    python examples/rnn_problems.py --out figures/             (about 5 minutes on 2 cores)
     python examples/rnn_problems.py --only memory noise        (some of them)
     python examples/rnn_problems.py --quick --out /tmp/out     (seconds)
 

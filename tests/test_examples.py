@@ -95,3 +95,11 @@ def test_examples_refuse_a_bad_argument(tmp_path, capsys, monkeypatch):
         run_example("rnn_one_to_many.py", tmp_path, capsys, monkeypatch, "--beam-width", "0")
     assert stop.value.code == 2
     assert "--beam-width must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_the_figures_the_docs_show_are_there():
+    docs = EXAMPLES.parent / "docs"
+    shown = re.findall(r"\]\((figures/[\w.]+)\)", (docs / "recurrent.md").read_text())
+    assert shown
+    for name in shown:
+        assert (docs / name).read_bytes()[:4] == b"\x89PNG", name
