@@ -29,7 +29,8 @@ from annie.data.tasks import BRACKET_LETTERS, DATE_BOS_CHAR, PAD_CHAR
 from _common import Progress, parse, parser, pyplot_or_none, save
 
 
-def bracket_tagging(count: int, epochs: int, hidden_size: int, cell: str) -> dict:
+def bracket_tagging(count: int, epochs: int, hidden_size: int, cell: str,
+                    verbose: int = 0) -> dict:
     """Train a SequenceTagger on bracket depths with annie.fit; held-out accuracies."""
     texts, tags = make_bracket_depth(count)
     vocab = CharVocab("()" + BRACKET_LETTERS + PAD_CHAR)  # PAD_CHAR gets id 0
@@ -42,7 +43,7 @@ def bracket_tagging(count: int, epochs: int, hidden_size: int, cell: str) -> dic
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     # the tagger finds each row's length from its padding, so fit can feed it plain arrays
     history = annie.fit(model, nn.sequence_cross_entropy, optimizer, ids[:cut], labels[:cut],
-                        epochs=epochs, batch_size=32, verbose=0)
+                        epochs=epochs, batch_size=32, verbose=verbose)
     predicted = annie.predict(model, ids[cut:]).argmax(axis=-1)
     truth = labels[cut:]
     real = truth != -100
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
         tagging = bracket_tagging(200, 1, 16, args.cell)
         translation = date_translation(200, 1, 16, args.cell)
     else:
-        tagging = bracket_tagging(2000, 20, 32, args.cell)
+        tagging = bracket_tagging(2000, 20, 32, args.cell, verbose=2)
         translation = date_translation(4000, 25, 128, args.cell)
     plot_losses({"bracket-depth tagging": tagging["losses"],
                  "dates -> ISO (teacher forcing)": translation["losses"]}, args.out)

@@ -129,7 +129,8 @@ def plot_sentiment(result: dict, out: str) -> None:
     save(figure, out, "many_to_one_sentiment.png")
 
 
-def classify_digit_rows(epochs: int, hidden_size: int, cell: str, seed: int) -> dict:
+def classify_digit_rows(epochs: int, hidden_size: int, cell: str, seed: int,
+                        verbose: int = 0) -> dict:
     """Digits as 8 rows of 8 pixels through a SequenceClassifier; accuracy and baseline."""
     X, y = load_digits()
     X = (X / 16.0).reshape(-1, 8, 8)  # (samples, time = row, features = pixels in the row)
@@ -139,7 +140,7 @@ def classify_digit_rows(epochs: int, hidden_size: int, cell: str, seed: int) -> 
                                   cell=cell)
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     annie.fit(model, losses.cross_entropy, optimizer, X_train, y_train, epochs=epochs,
-              batch_size=32, verbose=0)
+              batch_size=32, verbose=verbose)
     accuracy = annie.evaluate(model, None, X_test, y_test, metrics=["accuracy"])["accuracy"]
     majority = np.bincount(y_train).argmax()
     baseline = float(np.mean(y_test == majority))
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> dict:
     plot_sentiment(results["sentiment"], args.out)
     annie.manual_seed(args.seed)
     results["classification"] = classify_digit_rows(1 if args.quick else 15, hidden, args.cell,
-                                                    args.seed)
+                                                    args.seed, verbose=0 if args.quick else 2)
     results["forecasting"] = forecast_sunspots(2 if args.quick else 60, 8 if args.quick else 32,
                                                args.cell)
     return results

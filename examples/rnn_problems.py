@@ -201,6 +201,7 @@ def noise_sensitivity(levels, epochs: int, train_noise: float, out: str, seed: i
                       inputs.reshape(shapes[name]), np.tile(y_train, copies), epochs=epochs,
                       batch_size=32, verbose=0)
             label = f"{name}, trained {'clean' if noise == 0 else f'with noise {noise}'}"
+            print(f"  trained {label}", flush=True)
             results[label] = [float(np.mean([np.mean(annie.predict(
                 model, noisy(X_test, level).reshape(shapes[name])).argmax(axis=1) == y_test)
                 for _ in range(3)])) for level in levels]
