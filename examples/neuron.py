@@ -34,7 +34,8 @@ def main(argv=None):
     for name, targets in TARGETS.items():
         weight, bias, accuracy = train_perceptron(targets)
         perceptrons[name] = (weight, bias)
-        print(f"perceptron {name:>3}: w={np.round(weight, 2)}, b={bias:.2f}, accuracy={accuracy:.2f}")
+        print(f"perceptron {name:>3}: w={np.round(weight, 2)}, b={bias:.2f}, "
+              f"accuracy={accuracy:.2f}")
     annie.manual_seed(args.seed)
     model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2))
     annie.fit(model, losses.cross_entropy, optim.Adam(model.parameters(), lr=0.05), INPUTS,
@@ -58,7 +59,8 @@ def plot_boundaries(perceptrons, model, out):
     figure, axes = pyplot.subplots(1, 4, figsize=(13, 3.4))
     for axis, (title, region) in zip(axes, regions.items()):
         targets = TARGETS[title.split()[-1]]
-        axis.contourf(grid_x, grid_y, region, levels=[-0.5, 0.5, 1.5], colors=["#f4cccc", "#cfe2f3"])
+        axis.contourf(grid_x, grid_y, region, levels=[-0.5, 0.5, 1.5],
+                      colors=["#f4cccc", "#cfe2f3"])
         axis.scatter(INPUTS[:, 0], INPUTS[:, 1], c=targets, cmap="bwr_r", edgecolors="black",
                      s=80)
         axis.set(title=title, xlabel="x1", ylabel="x2", aspect="equal")
