@@ -20,37 +20,19 @@ import numpy as np
 
 import annie
 from annie import losses, nn, optim
-from annie.data import CharVocab, load_digits, train_test_split
+from annie.data import DIGIT_NAMES as NAMES
+from annie.data import load_digit_captions
 
 from _common import Progress, parse, parser, pyplot_or_none, save
 
-NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-EOS_CHAR, BOS_CHAR = ".", "^"
 
-
-def caption_targets(labels: np.ndarray, vocab: CharVocab) -> np.ndarray:
-    """Each digit's name as character ids followed by the end mark, padded with -100
-    (ignored by the loss, read as the end mark by the decoder): int64 (samples, 6)."""
-    width = max(len(name) for name in NAMES) + 1
-    targets = np.full((len(labels), width), -100, dtype=np.int64)
-    for row, label in enumerate(labels):
-        ids = vocab.encode(NAMES[label] + EOS_CHAR)
-        targets[row, :len(ids)] = ids
-    return targets
-
-
-def written_text(decoded: np.ndarray, vocab: CharVocab) -> list[str]:
-    """Decoded ids -> strings, cut at the first end mark."""
-    return [vocab.decode(row).split(EOS_CHAR)[0] for row in decoded]
-
-
-def train_captioner(X, targets, vocab, epochs: int, hidden_size: int, cell: str,
-                    batch_size: int = 32, lr: float = 3e-3) -> nn.ImageCaptioner:
+def train_captioner(task, epochs: int, hidden_size: int, cell: str, batch_size: int = 32,
+                    lr: float = 3e-3) -> nn.ImageCaptioner:
     """Teacher forcing: cross-entropy of every next character given the true previous ones."""
-    model = nn.ImageCaptioner(X.shape[1], len(vocab), hidden_size=hidden_size, embedding_dim=16,
-                              encoder_hidden_size=128, cell=cell,
-                              bos_index=vocab.char_to_id[BOS_CHAR],
-                              eos_index=vocab.char_to_id[EOS_CHAR])
+    X, targets = task.X_train, task.y_train
+    model = nn.ImageCaptioner(X.shape[1], len(task.vocab), hidden_size=hidden_size,
+                              embedding_dim=16, encoder_hidden_size=128, cell=cell,
+                              bos_index=task.bos_index, eos_index=task.eos_index)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     generator = annie.backend.rng()
     progress = Progress("captioner", epochs)
@@ -110,27 +92,22 @@ def main(argv: list[str] | None = None) -> dict:
         argument_parser.error(f"--beam-width must be at least 1, got {args.beam_width}")
     epochs = args.epochs or (1 if args.quick else 30)
     annie.manual_seed(args.seed)
-    X, y = load_digits()
-    X = X / 16.0
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=True,
-                                                        seed=args.seed)
+    task = load_digit_captions(test_size=0.25, seed=args.seed)
     if args.quick:
-        X_train, y_train = X_train[:300], y_train[:300]
-    vocab = CharVocab("".join(NAMES) + EOS_CHAR + BOS_CHAR)
-    model = train_captioner(X_train, caption_targets(y_train, vocab), vocab, epochs,
-                            16 if args.quick else 64, args.cell)
-    truth = [NAMES[label] for label in y_test]
-    max_len = caption_targets(y_test[:1], vocab).shape[1]
+        task.X_train, task.y_train = task.X_train[:300], task.y_train[:300]
+        task.labels_train = task.labels_train[:300]
+    model = train_captioner(task, epochs, 16 if args.quick else 64, args.cell)
+    truth = [NAMES[label] for label in task.labels_test]
     scores = {}
     for label, width in (("greedy", 1), (f"beam {args.beam_width}", args.beam_width)):
-        written = written_text(model.decode(X_test, max_len, beam_width=width), vocab)
+        written = task.texts(model.decode(task.X_test, task.max_len, beam_width=width))
         exact = float(np.mean([w == t for w, t in zip(written, truth)]))
         scores[label] = (exact, nn.character_error_rate(written, truth), written)
-    majority = NAMES[np.bincount(y_train).argmax()]
+    majority = task.majority_name()
     baseline_exact = float(np.mean([majority == t for t in truth]))
     baseline_cer = nn.character_error_rate([majority] * len(truth), truth)
     reference = [NAMES[label] for label in classifier_reference(
-        X_train, y_train, X_test, 2 if args.quick else 30, args.seed)]
+        task.X_train, task.labels_train, task.X_test, 2 if args.quick else 30, args.seed)]
     reference_exact = float(np.mean([r == t for r, t in zip(reference, truth)]))
     summary = ", ".join(f"{label} {exact:.4f} (CER {cer:.4f})"
                         for label, (exact, cer, _) in scores.items())
@@ -141,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{reference_exact:.4f} (CER {nn.character_error_rate(reference, truth):.4f})")
     beam_written = scores[f"beam {args.beam_width}"][2]
     print("examples: " + ", ".join(f"{t} -> {w!r}" for t, w in zip(truth[:6], beam_written)))
-    plot_captions(X_test, beam_written, truth, args.out)
+    plot_captions(task.X_test, beam_written, truth, args.out)
     return {"scores": {label: value[:2] for label, value in scores.items()},
             "baseline": (baseline_exact, baseline_cer), "reference": reference_exact}
 

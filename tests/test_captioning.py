@@ -153,32 +153,38 @@ def test_save_load_round_trip(tmp_path, cell):
                                   model.decode(pixels, 4, beam_width=3))
 
 
+def test_digit_captions_are_the_names_with_an_end_mark():
+    task = annie.data.load_digit_captions(test_size=0.25, seed=0)
+    assert task.X_train.shape == (1347, 64) and task.X_test.shape == (450, 64)
+    assert task.X_train.dtype == np.float32 and 0 <= task.X_train.min() <= task.X_train.max() <= 1
+    assert task.y_train.shape == (1347, 6) and task.y_train.dtype == np.int64
+    for ids, label in zip(task.y_test[:50], task.labels_test[:50]):
+        name = annie.data.DIGIT_NAMES[label]
+        assert task.vocab.decode(ids[:len(name) + 1]) == name + "."
+        assert (ids[len(name) + 1:] == -100).all()
+    assert task.texts(task.y_test[:3]) == [annie.data.DIGIT_NAMES[i] for i in task.labels_test[:3]]
+    assert task.max_len == 6 and task.vocab.chars[task.eos_index] == "."
+    assert task.majority_name() in annie.data.DIGIT_NAMES
+
+
 def test_learns_to_name_the_digits():
-    X, y = annie.data.load_digits()
-    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-    chars = sorted(set("".join(names)))
-    eos, bos = len(chars), len(chars) + 1
-    target = np.full((len(y), 6), -100)
-    for row, label in enumerate(y):
-        ids = [chars.index(c) for c in names[label]] + [eos]
-        target[row, :len(ids)] = ids
+    task = annie.data.load_digit_captions(seed=0)
     annie.manual_seed(0)
-    model = nn.ImageCaptioner(64, len(chars) + 2, hidden_size=32, bos_index=bos, eos_index=eos)
+    model = nn.ImageCaptioner(64, len(task.vocab), hidden_size=32, bos_index=task.bos_index,
+                              eos_index=task.eos_index)
     optimizer = annie.optim.Adam(model.parameters(), lr=1e-2)
-    X = X / 16.0
     for epoch in range(8):
-        for start in range(0, 1500, 50):
-            loss = nn.sequence_cross_entropy(model(X[start:start + 50], target[start:start + 50]),
-                                             target[start:start + 50])
+        for start in range(0, len(task.X_train), 50):
+            rows = slice(start, start + 50)
+            loss = nn.sequence_cross_entropy(model(task.X_train[rows], task.y_train[rows]),
+                                             task.y_train[rows])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    decoded = model.decode(X[1500:], max_len=6, beam_width=2)
-    written = ["".join(chars[i] for i in row if i < eos) for row in decoded]
-    truth = [names[label] for label in y[1500:]]
+    written = task.texts(model.decode(task.X_test, max_len=task.max_len, beam_width=2))
+    truth = task.texts(task.y_test)
     assert np.mean([w == t for w, t in zip(written, truth)]) > 0.8
-    majority = names[np.bincount(y[:1500]).argmax()]
-    baseline = nn.character_error_rate([majority] * len(truth), truth)
+    baseline = nn.character_error_rate([task.majority_name()] * len(truth), truth)
     assert nn.character_error_rate(written, truth) < baseline / 3
 
 
