@@ -37,26 +37,26 @@ def arguments(description: str, argv=None) -> argparse.Namespace:
 
 
 def pyplot_or_none():
-    """matplotlib.pyplot (file-only backend), or None with a note when it is not installed."""
+    """matplotlib.pyplot (annie's choice of backend), or None with a note when it is not
+    installed."""
+    from annie.diagnostics.plots import import_pyplot
+    from annie.errors import ConfigError
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as pyplot
-    except ImportError:
+        return import_pyplot("the examples' figures")
+    except ConfigError:
         print("matplotlib is not installed: no figures (pip install 'annie[plot]')")
         return None
-    return pyplot
 
 
 def save(figure, out: str, name: str) -> str:
-    """Save a figure as out/name (PNG), close it, say where it went and return the path."""
-    import matplotlib.pyplot as pyplot
-    os.makedirs(out, exist_ok=True)
+    """Save a figure as out/name (PNG, written atomically), close it, say where it went and
+    return the path."""
+    from annie.diagnostics.plots import import_pyplot, save_figure
     path = os.path.join(out, name)
     if getattr(figure, "get_layout_engine", lambda: None)() is None:
         figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    pyplot.close(figure)
+    save_figure(figure, path)
+    import_pyplot("the examples' figures").close(figure)
     print(f"figure: {path}")
     return path
 
