@@ -156,3 +156,10 @@ def test_render_without_the_program_names_the_fix(monkeypatch):
     monkeypatch.setattr(graphviz.Source, "pipe", missing)
     with pytest.raises(ConfigError, match="Graphviz program 'dot'"):
         render_dot("digraph {}", "svg")
+
+
+def test_a_number_given_to_an_op_is_counted_on_the_op():
+    x = annie.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    dot = draw_graph((x * 0.5).sum(), backward=True, names={"x": x})
+    assert 'label="Mul\\n(+1 non-tensor input)"' in dot
+    np.testing.assert_allclose(field(node_labels(dot)["x (leaf)"], "grad"), [0.5, 0.5])

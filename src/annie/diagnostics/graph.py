@@ -70,7 +70,8 @@ def _names_of(names) -> dict[int, str]:
 
 def _walk(root: Tensor) -> tuple[list, list]:
     """(tensors, ops) reachable from ``root`` backwards: tensors as (key, tensor), ops as
-    (op, [input keys], output key); a tensor made by an op is keyed by (op, output index)."""
+    (op, [input keys], output key, count of non-tensor inputs); a tensor made by an op is
+    keyed by (op, output index)."""
     def key_of(item: Tensor):
         return ("op", id(item._ctx), item._index) if item._ctx is not None else ("leaf", id(item))
 
@@ -84,16 +85,17 @@ def _walk(root: Tensor) -> tuple[list, list]:
         if id(op) in seen:
             continue
         seen.add(id(op))
-        input_keys = []
+        input_keys, others = [], 0
         for parent in op.parents:
-            if parent is constant:
+            if parent is constant:  # a number (or None) given to the op: no tensor to draw
+                others += 1
                 continue
             key = key_of(parent)
             input_keys.append(key)
             tensors.setdefault(key, parent)
             if parent._ctx is not None:
                 stack.append((parent._ctx, key))
-        ops.append((op, input_keys, output_key))
+        ops.append((op, input_keys, output_key, others))
     return list(tensors.items()), ops
 
 
@@ -148,9 +150,12 @@ def graph_dot(tensor: Tensor, backward: bool = False, names=None, max_values: in
         if rankdir in ("TB", "BT"):  # a record's fields stack across the rank direction
             label = f"{{ {label} }}"
         lines.append(f'  {ids[key]} [shape=record, label="{label}"];')
-    for number, (op, input_keys, output_key) in enumerate(ops):
+    for number, (op, input_keys, output_key, others) in enumerate(ops):
+        label = _escape(type(op).__name__)
+        if others:
+            label += f"\\n(+{others} non-tensor input{'s' if others > 1 else ''})"
         lines.append(f'  op{number} [shape=oval, style=filled, fillcolor="#eeeeee", '
-                     f'label="{_escape(type(op).__name__)}"];')
+                     f'label="{label}"];')
         for key in input_keys:
             lines.append(f"  {ids[key]} -> op{number};")
         lines.append(f"  op{number} -> {ids[output_key]};")
