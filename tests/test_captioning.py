@@ -211,3 +211,26 @@ def test_bad_options_are_config_errors():
         model.decode(images(1), 3, beam_width=0)
     with pytest.raises(ShapeError, match=r"images must be \(batch, 5\)"):
         model.decode(np.zeros((2, 4), np.float32), 3)
+
+
+def test_paired_form_equals_the_plain_model_and_trains_with_fit(tmp_path):
+    plain = captioner("lstm")
+    paired = nn.PairedImageCaptioner(**plain._init_args["kwargs"])
+    paired.load_state_dict(plain.state_dict())
+    pixels = images(3)
+    target = np.array([[1, 2, EOS], [3, EOS, -100], [0, 0, 0]])
+    pairs = np.concatenate([pixels, target.astype(np.float32)], axis=1)
+    np.testing.assert_array_equal(paired(pairs).data, plain(pixels, target).data)
+    np.testing.assert_array_equal(paired.decode(pairs, 4), plain.decode(pixels, 4))
+    np.testing.assert_array_equal(paired.decode(pixels, 4), plain.decode(pixels, 4))
+    annie.save(paired, tmp_path / "paired.annie")
+    np.testing.assert_array_equal(annie.load(tmp_path / "paired.annie")(pairs).data,
+                                  paired(pairs).data)
+    before = float(nn.sequence_cross_entropy(paired(pairs), target).data)
+    annie.fit(paired, nn.sequence_cross_entropy, annie.optim.Adam(paired.parameters(), lr=1e-2),
+              pairs, target, epochs=20, batch_size=3, verbose=0)
+    assert float(nn.sequence_cross_entropy(paired(pairs), target).data) < before / 2
+    with pytest.raises(ShapeError, match=r"pairs must be \(batch, 5 \+ target length\)"):
+        paired(pixels[:, :4])
+    with pytest.raises(annie.DTypeError, match="whole token ids"):
+        paired(np.concatenate([pixels, np.full((3, 2), 0.5, np.float32)], axis=1))

@@ -3,7 +3,8 @@
 ``ImageCaptioner`` encodes one fixed-size input (an image's pixels, or any feature vector) with
 an MLP into the initial state of a recurrent decoder, which then writes a token sequence one
 step at a time: trained with teacher forcing (``forward``), read out by greedy or beam-search
-decoding (``decode``). ``edit_distance`` and ``character_error_rate`` score what it writes.
+decoding (``decode``). ``PairedImageCaptioner`` takes image and target side by side in one
+array, for ``annie.fit``. ``edit_distance`` and ``character_error_rate`` score what it writes.
 """
 from __future__ import annotations
 
@@ -191,6 +192,42 @@ class ImageCaptioner(Module):
             decoded = np.concatenate([decoded, np.full((batch, max_len - decoded.shape[1]), eos,
                                                        dtype=np.int64)], axis=1)
         return decoded
+
+
+class PairedImageCaptioner(ImageCaptioner):
+    """An ImageCaptioner that takes each (image, target) pair as one row, the image's
+    ``input_size`` features then the target's T token ids (as numbers; -100 padding allowed)
+    side by side, shape (batch, input_size + T), so that ``annie.fit(model,
+    nn.sequence_cross_entropy, optimizer, pairs, targets)`` trains it with teacher forcing.
+    ``decode`` reads images alone, (batch, input_size), or pairs (the targets are ignored)."""
+
+    def forward(self, pairs, target=None) -> Tensor:
+        """Teacher-forced logits (batch, T, vocab_size) for rows [image | target ids]."""
+        if target is not None:
+            return super().forward(pairs, target)
+        images, target = self.split_pairs(pairs)
+        return super().forward(images, target)
+
+    def split_pairs(self, pairs) -> tuple:
+        """(images (batch, input_size), target ids int64 (batch, T)) of rows of pairs."""
+        array = pairs.data if isinstance(pairs, Tensor) else np.asarray(pairs)
+        if array.ndim != 2 or array.shape[1] <= self.input_size:
+            raise ShapeError(f"PairedImageCaptioner: pairs must be (batch, {self.input_size} + "
+                             f"target length), got shape {array.shape}")
+        ids = array[:, self.input_size:]
+        if not np.array_equal(ids, np.round(ids)):
+            raise DTypeError("PairedImageCaptioner: the target columns must hold whole token "
+                             "ids")
+        images = pairs[:, :self.input_size] if isinstance(pairs, Tensor) else \
+            array[:, :self.input_size]
+        return images, ids.astype(np.int64)
+
+    def initial_state(self, images):
+        """As ImageCaptioner's, also for pairs (the target columns are left out)."""
+        width = (images.data if isinstance(images, Tensor) else np.asarray(images)).shape[-1]
+        if width > self.input_size:
+            images = self.split_pairs(images)[0]
+        return super().initial_state(images)
 
 
 def _batch_size(state) -> int:
