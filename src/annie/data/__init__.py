@@ -40,6 +40,8 @@ from .vocab import WordVocab, tokenize
 
 __all__ += ["load_movie_reviews", "load_sentiment_task", "SentimentTask",
             "SENTIMENT_CLASS_NAMES", "WordVocab", "tokenize"]
-from .captions import DIGIT_NAMES, CaptionTask, caption_targets, load_digit_captions
+from .captions import (DIGIT_NAMES, CaptionTask, caption_targets, caption_texts,
+                       load_digit_captions)
 
-__all__ += ["load_digit_captions", "CaptionTask", "caption_targets", "DIGIT_NAMES"]
+__all__ += ["load_digit_captions", "CaptionTask", "caption_targets", "caption_texts",
+            "DIGIT_NAMES"]

@@ -45,12 +45,18 @@ class CaptionTask:
 
     def texts(self, ids: np.ndarray) -> list[str]:
         """Decoded ids (n, steps) as strings, each cut at its first end mark."""
-        return [self.vocab.decode(np.maximum(row, 0)).split(CAPTION_EOS_CHAR)[0]
-                for row in np.asarray(ids)]
+        return caption_texts(ids, self.vocab)
 
     def majority_name(self) -> str:
         """The name of the most frequent training digit (the baseline writes it every time)."""
         return DIGIT_NAMES[int(np.bincount(self.labels_train, minlength=10).argmax())]
+
+
+def caption_texts(ids: np.ndarray, vocab: CharVocab) -> list[str]:
+    """Rows of character ids (a model's output or targets padded with -100) as strings, each
+    cut at its first end mark."""
+    return [vocab.decode(np.maximum(row, 0)).split(CAPTION_EOS_CHAR)[0]
+            for row in np.asarray(ids)]
 
 
 def caption_targets(labels: np.ndarray, vocab: CharVocab) -> np.ndarray:
