@@ -103,50 +103,6 @@ class SequenceLayout:
         return outputs
 
 
-def check_inputs(owner: str, x: np.ndarray, h0: np.ndarray, weight_ih: np.ndarray,
-                 weight_hh: np.ndarray, bias_ih, bias_hh, gates: int) -> None:
-    """Shapes and dtypes of a kernel's arrays: x (T, B, I), h0 (B, H), W_ih (G*H, I),
-    W_hh (G*H, H), biases (G*H,) with G the number of gates."""
-    if x.ndim != 3:
-        raise ShapeError(f"{owner}: x must be (time, batch, input_size), got shape {x.shape}")
-    steps, batch, input_size = x.shape
-    hidden_size = weight_hh.shape[1] if weight_hh.ndim == 2 else -1
-    if weight_hh.shape != (gates * hidden_size, hidden_size):
-        raise ShapeError(f"{owner}: weight_hh must be ({gates}*hidden_size, hidden_size), "
-                         f"got shape {weight_hh.shape}")
-    if weight_ih.shape != (gates * hidden_size, input_size):
-        raise ShapeError(f"{owner}: weight_ih must be ({gates * hidden_size}, {input_size}) for "
-                         f"input of shape {x.shape}, got shape {weight_ih.shape}")
-    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if bias is not None and bias.shape != (gates * hidden_size,):
-            raise ShapeError(f"{owner}: {name} must have shape ({gates * hidden_size},), "
-                             f"got shape {bias.shape}")
-    if h0.shape != (batch, hidden_size):
-        raise ShapeError(f"{owner}: initial state must have shape ({batch}, {hidden_size}), "
-                         f"got shape {h0.shape}")
-    if steps < 1:
-        raise ShapeError(f"{owner}: x must have at least one time step, got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{owner}: x must be a float array, got dtype {x.dtype}")
-    for name, array in (("h0", h0), ("weight_ih", weight_ih), ("weight_hh", weight_hh),
-                        ("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if array is not None and array.dtype != x.dtype:
-            raise DTypeError(f"{owner}: {name} has dtype {array.dtype} but x has {x.dtype}; "
-                             f"convert the model or the input (e.g. model.to(x.dtype))")
-
-
-def gate_rows(order: list[int], hidden_size: int) -> np.ndarray:
-    """Row indices that rearrange a (gates*H, ...) matrix's gate blocks into ``order``."""
-    return np.concatenate([np.arange(g * hidden_size, (g + 1) * hidden_size) for g in order])
-
-
-def scatter_rows(grad_kernel_order: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Undo ``matrix[rows]``: the gradient in the caller's gate order."""
-    result = np.empty_like(grad_kernel_order)
-    result[rows] = grad_kernel_order
-    return result
-
-
 class ScratchPool:
     """Large scratch arrays handed back after a backward pass and reused by the next forward of
     the same shape: memory fresh from the operating system costs a page fault per 4 KiB on its
