@@ -13,5 +13,6 @@ WORKLOADS = {
     "generation": generation.run_generation,
     "import": process.run_import_time,
     "peak-rss": process.run_peak_rss,
+    "first-step": process.run_first_step,
     "matmul-peak": peak.run_matmul_peak,
 }

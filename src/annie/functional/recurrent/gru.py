@@ -100,15 +100,15 @@ class GRUSequence(SequenceKernel):
         bias_n = None if run.bias_hh is None else run.bias_hh[2 * hidden:]
         h_all = run.initial(0)
         recurrent = run.take((steps, batch, 3 * hidden))
-        for t in range(steps):
-            n = active[t]
-            if n == batch:
-                np.matmul(h_all[t], w_hh_t, out=recurrent[t])
-                step(gates[t], recurrent[t], bias_n, h_all[t], h_all[t + 1])
-                continue
-            np.matmul(h_all[t, :n], w_hh_t, out=recurrent[t, :n])
-            step(gates[t, :n], recurrent[t, :n], bias_n, h_all[t, :n], h_all[t + 1, :n])
-            h_all[t + 1, n:] = h_all[t, n:]  # finished sequences carry their last state
+        if not run.layout.padded:  # every sequence runs every step: one view per array
+            for gates_t, recurrent_t, h_old, h_new in zip(gates, recurrent, h_all, h_all[1:]):
+                np.matmul(h_old, w_hh_t, out=recurrent_t)
+                step(gates_t, recurrent_t, bias_n, h_old, h_new)
+        else:  # rows [:n] are the sequences still running at step t
+            for t, n in enumerate(active):
+                np.matmul(h_all[t, :n], w_hh_t, out=recurrent[t, :n])
+                step(gates[t, :n], recurrent[t, :n], bias_n, h_all[t, :n], h_all[t + 1, :n])
+                h_all[t + 1, n:] = h_all[t, n:]  # finished sequences carry their last state
         run.gates, run.recurrent = gates, recurrent
         return run.finish(h_all)
 
@@ -122,14 +122,17 @@ class GRUSequence(SequenceKernel):
         carry = np.empty_like(dh)
         work = np.empty((batch, 3 * run.hidden), dtype=run.dtype)
         w_hh = run.w_hh
-        for t in range(steps - 1, -1, -1):
-            n = active[t]
-            grad_t = None if grad_steps is None else grad_steps[t, :n]
-            if n == batch:
-                step(gates[t], recurrent[t], h_all[t], grad_t, dh, carry, work)
-                np.matmul(recurrent[t], w_hh, out=dh)
+        if not run.layout.padded:
+            grads = [None] * steps if grad_steps is None else grad_steps
+            for gates_t, recurrent_t, h_old, grad_t in zip(gates[::-1], recurrent[::-1],
+                                                            h_all[-2::-1], grads[::-1]):
+                step(gates_t, recurrent_t, h_old, grad_t, dh, carry, work)
+                np.matmul(recurrent_t, w_hh, out=dh)
                 dh += carry
-            else:
+        else:
+            for t in range(steps - 1, -1, -1):
+                n = active[t]
+                grad_t = None if grad_steps is None else grad_steps[t, :n]
                 step(gates[t, :n], recurrent[t, :n], h_all[t, :n], grad_t, dh[:n], carry[:n],
                      work[:n])
                 np.matmul(recurrent[t, :n], w_hh, out=dh[:n])

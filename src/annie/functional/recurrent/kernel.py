@@ -18,6 +18,8 @@ The kernel's view of a batch (``SequenceKernel``):
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ...errors import AnnieError, DTypeError, ShapeError
@@ -61,9 +63,13 @@ def check_inputs(owner: str, x: np.ndarray, states: tuple, weight_ih: np.ndarray
                              f"convert the model or the input (e.g. model.to(x.dtype))")
 
 
+@functools.lru_cache(maxsize=64)
 def gate_rows(order: tuple, hidden_size: int) -> np.ndarray:
-    """Row indices that rearrange a (gates*H, ...) matrix's gate blocks into ``order``."""
-    return np.concatenate([np.arange(g * hidden_size, (g + 1) * hidden_size) for g in order])
+    """Row indices that rearrange a (gates*H, ...) matrix's gate blocks into ``order``
+    (read-only; one array per order and size)."""
+    rows = np.concatenate([np.arange(g * hidden_size, (g + 1) * hidden_size) for g in order])
+    rows.setflags(write=False)
+    return rows
 
 
 class SequenceKernel(Function):
@@ -222,8 +228,10 @@ class SequenceRun:
 
     # ----- backward helpers ---------------------------------------------------------------
     def grad_steps(self, grad_output) -> np.ndarray | None:
-        """dL/d output in the kernel's order, (T, B, H), or None."""
-        return None if grad_output is None else self.layout.to_kernel(grad_output)
+        """dL/d output in the kernel's order, (T, B, H) contiguous, or None."""
+        if grad_output is None:
+            return None
+        return np.ascontiguousarray(self.layout.to_kernel(grad_output))
 
     def grad_final(self, grad) -> np.ndarray:
         """dL/d (a final state) in the kernel's order as a fresh (B, H) array (zeros if None)."""
