@@ -45,11 +45,11 @@ def recurrent_floor(kind: str, steps: int, batch: int, inputs: int, hidden: int,
              grad_x, needs_x) in calls:
             np.matmul(x_k, w_in, out=pre)
             for t in range(steps):
-                np.matmul(states[t], w_hh_t, out=recurrent)
+                np.dot(states[t], w_hh_t, out=recurrent)
         for (x_k, w_in, w_hh, w_hh_t, pre, states, recurrent, d_pre, dh, grad_in, grad_hh,
              grad_x, needs_x) in reversed(calls):
             for t in range(steps - 1, -1, -1):
-                np.matmul(d_pre[t], w_hh, out=dh)
+                np.dot(d_pre[t], w_hh, out=dh)
             d_flat = d_pre.reshape(steps * batch, -1)
             np.matmul(d_flat.T, x_k, out=grad_in)
             np.matmul(d_flat.T, states[:-1].reshape(steps * batch, -1), out=grad_hh)

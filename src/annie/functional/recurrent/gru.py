@@ -102,11 +102,11 @@ class GRUSequence(SequenceKernel):
         recurrent = run.take((steps, batch, 3 * hidden))
         if not run.layout.padded:  # every sequence runs every step: one view per array
             for gates_t, recurrent_t, h_old, h_new in zip(gates, recurrent, h_all, h_all[1:]):
-                np.matmul(h_old, w_hh_t, out=recurrent_t)
+                np.dot(h_old, w_hh_t, out=recurrent_t)
                 step(gates_t, recurrent_t, bias_n, h_old, h_new)
         else:  # rows [:n] are the sequences still running at step t
             for t, n in enumerate(active):
-                np.matmul(h_all[t, :n], w_hh_t, out=recurrent[t, :n])
+                np.dot(h_all[t, :n], w_hh_t, out=recurrent[t, :n])
                 step(gates[t, :n], recurrent[t, :n], bias_n, h_all[t, :n], h_all[t + 1, :n])
                 h_all[t + 1, n:] = h_all[t, n:]  # finished sequences carry their last state
         run.gates, run.recurrent = gates, recurrent
@@ -127,7 +127,7 @@ class GRUSequence(SequenceKernel):
             for gates_t, recurrent_t, h_old, grad_t in zip(gates[::-1], recurrent[::-1],
                                                             h_all[-2::-1], grads[::-1]):
                 step(gates_t, recurrent_t, h_old, grad_t, dh, carry, work)
-                np.matmul(recurrent_t, w_hh, out=dh)
+                np.dot(recurrent_t, w_hh, out=dh)
                 dh += carry
         else:
             for t in range(steps - 1, -1, -1):
@@ -135,7 +135,7 @@ class GRUSequence(SequenceKernel):
                 grad_t = None if grad_steps is None else grad_steps[t, :n]
                 step(gates[t, :n], recurrent[t, :n], h_all[t, :n], grad_t, dh[:n], carry[:n],
                      work[:n])
-                np.matmul(recurrent[t, :n], w_hh, out=dh[:n])
+                np.dot(recurrent[t, :n], w_hh, out=dh[:n])
                 dh[:n] += carry[:n]
                 gates[t, n:] = 0
                 recurrent[t, n:] = 0

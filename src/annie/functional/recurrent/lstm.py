@@ -100,11 +100,11 @@ class LSTMSequence(SequenceKernel):
         if not run.layout.padded:  # every sequence runs every step: one view per array
             for gates_t, c_old, c_new, tanh_t, h_old, h_new in zip(
                     gates, c_all, c_all[1:], tanh_c, h_all, h_all[1:]):
-                np.matmul(h_old, w_hh_t, out=recurrent)
+                np.dot(h_old, w_hh_t, out=recurrent)
                 step(gates_t, recurrent, c_old, c_new, tanh_t, h_new)
         else:  # rows [:n] are the sequences still running at step t
             for t, n in enumerate(active):
-                np.matmul(h_all[t, :n], w_hh_t, out=recurrent[:n])
+                np.dot(h_all[t, :n], w_hh_t, out=recurrent[:n])
                 step(gates[t, :n], recurrent[:n], c_all[t, :n], c_all[t + 1, :n],
                      tanh_c[t, :n], h_all[t + 1, :n])
                 h_all[t + 1, n:] = h_all[t, n:]  # finished sequences carry their last state
@@ -128,7 +128,7 @@ class LSTMSequence(SequenceKernel):
             for gates_t, tanh_t, c_old, grad_t in zip(gates[::-1], tanh_c[::-1], c_all[-2::-1],
                                                        grads[::-1]):
                 step(gates_t, tanh_t, c_old, grad_t, dh, dc, dc_previous, work)
-                np.matmul(gates_t, w_hh, out=dh)   # dL/dh_{t-1} = [d_o d_i d_f d_g] W_hh
+                np.dot(gates_t, w_hh, out=dh)   # dL/dh_{t-1} = [d_o d_i d_f d_g] W_hh
                 dc, dc_previous = dc_previous, dc
         else:
             for t in range(steps - 1, -1, -1):
@@ -136,7 +136,7 @@ class LSTMSequence(SequenceKernel):
                 grad_t = None if grad_steps is None else grad_steps[t, :n]
                 step(gates[t, :n], tanh_c[t, :n], c_all[t, :n], grad_t, dh[:n], dc[:n],
                      dc_previous[:n], work[:n])
-                np.matmul(gates[t, :n], w_hh, out=dh[:n])
+                np.dot(gates[t, :n], w_hh, out=dh[:n])
                 gates[t, n:] = 0
                 dc_previous[n:] = dc[n:]  # finished sequences keep theirs until their end
                 dc, dc_previous = dc_previous, dc

@@ -42,7 +42,7 @@ class RNNSequence(SequenceKernel):
         for t in range(steps):
             n = active[t]
             h_new = h_all[t + 1, :n]
-            np.matmul(h_all[t, :n], w_hh_t, out=recurrent[:n])
+            np.dot(h_all[t, :n], w_hh_t, out=recurrent[:n])
             h_new += recurrent[:n]
             if use_tanh:
                 np.tanh(h_new, out=h_new)
@@ -73,7 +73,7 @@ class RNNSequence(SequenceKernel):
             if grad_steps is not None:
                 dh_t += grad_steps[t, :n]
             d_step *= dh_t
-            np.matmul(d_step, w_hh, out=dh_t)
+            np.dot(d_step, w_hh, out=dh_t)
             if n < batch:
                 d_pre[t, n:] = 0
         d_flat = d_pre.reshape(steps * batch, hidden)
