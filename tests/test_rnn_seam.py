@@ -252,3 +252,50 @@ def test_zero_time_steps_is_a_clear_error_in_the_kernels(kernel, states, gates):
     with pytest.raises(ShapeError, match="at least one time step"):
         kernel(np.zeros((0, 2, 3)), *[np.zeros((2, 4))] * states, np.zeros((gates * 4, 3)),
                np.zeros((gates * 4, 4)))
+
+
+# ----- generation through the seam ---------------------------------------------------------
+def _char_model(cell):
+    annie.manual_seed(3)
+    chars = "abcdefgh"
+    model = nn.CharLanguageModel(len(chars), hidden_size=6, embedding_dim=5, cell=cell,
+                                 num_layers=2, chars=chars).double()
+    return model, chars
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_greedy_generation_step_by_step_equals_whole_sequence_passes(cell):
+    """Each generated character is one ``rnn.step`` per layer; the same text comes out of
+    re-running the fused kernels over the whole text so far and taking the argmax."""
+    model, chars = _char_model(cell)
+    text = model.generate("abc", 12, temperature=0)
+    expected = "abc"
+    with annie.no_grad():
+        for _ in range(12):
+            ids = np.array([[chars.index(c) for c in expected]])
+            logits, _ = model(ids)
+            expected += chars[int(np.argmax(logits.data[0, -1]))]
+    assert text == expected
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed (pip install annie[parity])")
+def test_greedy_generation_equals_pytorchs_step_loop():
+    import torch
+    model, chars = _char_model("lstm")
+    embedding = torch.nn.Embedding(8, 5).double()
+    layer = torch.nn.LSTM(5, 6, num_layers=2, batch_first=True).double()
+    head = torch.nn.Linear(6, 8).double()
+    state = model.state_dict()
+    with torch.no_grad():
+        embedding.weight.copy_(torch.from_numpy(state["embedding.weight"]))
+        for name, param in layer.named_parameters():
+            param.copy_(torch.from_numpy(state[f"rnn.{name}"]))
+        head.weight.copy_(torch.from_numpy(state["head.weight"]))
+        head.bias.copy_(torch.from_numpy(state["head.bias"]))
+        output, hidden = layer(embedding(torch.tensor([[chars.index("h")]])))
+        text = "h"
+        for _ in range(15):
+            token = int(head(output[0, -1]).argmax())
+            text += chars[token]
+            output, hidden = layer(embedding(torch.tensor([[token]])), hidden)
+    assert model.generate("h", 15, temperature=0) == text

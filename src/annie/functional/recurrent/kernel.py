@@ -24,7 +24,7 @@ import numpy as np
 
 from ...errors import AnnieError, DTypeError, ShapeError
 from ...tensor import Function, is_grad_enabled
-from .layout import ScratchPool, SequenceLayout, check_lengths
+from .layout import ScratchPool, SequenceLayout, check_lengths, unpermute
 
 NO_POOL = ScratchPool(per_shape=0, shapes=0)  # without a workspace: fresh arrays, none kept
 
@@ -280,11 +280,7 @@ class SequenceRun:
 
     def _caller_order(self, grad: np.ndarray) -> np.ndarray:
         """Undo the kernel's gate order on a gradient's first axis."""
-        if self.rows is None:
-            return grad
-        result = np.empty_like(grad)
-        result[self.rows] = grad
-        return result
+        return unpermute(grad, self.rows)
 
     def release(self) -> None:
         """Hand the workspace arrays back; the run cannot be used for backward afterwards."""

@@ -34,6 +34,15 @@ def check_lengths(lengths, steps: int, batch: int, owner: str) -> np.ndarray | N
     return array.astype(np.int64, copy=False)
 
 
+def unpermute(array: np.ndarray, index: np.ndarray | None) -> np.ndarray:
+    """Undo ``array = original[index]`` along the first axis (None: nothing to undo)."""
+    if index is None:
+        return array
+    result = np.empty_like(array)
+    result[index] = array
+    return result
+
+
 class SequenceLayout:
     """The map between the caller's (time, batch, ...) arrays and the kernel's order."""
 
@@ -87,11 +96,7 @@ class SequenceLayout:
 
     def batch_from_kernel(self, array: np.ndarray) -> np.ndarray:
         """(batch, ...) in the kernel's order -> the caller's order."""
-        if self.order is None:
-            return array
-        result = np.empty_like(array)
-        result[self.order] = array
-        return result
+        return unpermute(array, self.order)
 
     def zero_padding(self, outputs: np.ndarray) -> np.ndarray:
         """Kernel-order outputs with the steps after each sequence's end set to zero."""
