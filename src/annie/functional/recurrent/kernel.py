@@ -228,10 +228,8 @@ class SequenceRun:
 
     # ----- backward helpers ---------------------------------------------------------------
     def grad_steps(self, grad_output) -> np.ndarray | None:
-        """dL/d output in the kernel's order, (T, B, H) contiguous, or None."""
-        if grad_output is None:
-            return None
-        return np.ascontiguousarray(self.layout.to_kernel(grad_output))
+        """dL/d output in the kernel's order, (T, B, H) (often a strided view), or None."""
+        return None if grad_output is None else self.layout.to_kernel(grad_output)
 
     def grad_final(self, grad) -> np.ndarray:
         """dL/d (a final state) in the kernel's order as a fresh (B, H) array (zeros if None)."""
