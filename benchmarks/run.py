@@ -140,10 +140,8 @@ def main(argv: list[str] | None = None) -> list[WorkloadResult]:
         label = "library defaults" if threads is None else f"{threads}"
         with thread_limit(threads):
             if arguments.sweep:
-                results = sweep.run_sweep(
-                    settings, kinds, arguments.sweep_hidden, arguments.sweep_batch,
-                    report=lambda r: print(f"  {r.name}: annie/pytorch "
-                                           f"{r.ratio('torch') or float('nan'):.2f}x", flush=True))
+                results = sweep.run_sweep(settings, kinds, arguments.sweep_hidden,
+                                          arguments.sweep_batch, report=sweep.print_cell)
                 table = sweep.format_grid(results)
             else:
                 results = run_workloads(names, settings)

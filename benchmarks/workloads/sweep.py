@@ -63,6 +63,17 @@ def run_sweep(settings: Settings, kinds=KINDS, hidden_sizes=HIDDEN,
     return results
 
 
+def print_cell(result: WorkloadResult) -> None:
+    """One line of progress per cell: the medians and both ratios."""
+    seconds = result.seconds
+    times = ", ".join(f"{name} {value * 1e3:.3f} ms" for name, value in seconds.items())
+    floor = (f", floor/pytorch {seconds['torch'] / seconds['floor']:.2f}x"
+             if "floor" in seconds and "torch" in seconds else "")
+    ratio = result.ratio("torch")
+    print(f"  {result.name}: {times}; annie/pytorch "
+          f"{'-' if ratio is None else f'{ratio:.2f}x'}{floor}", flush=True)
+
+
 def format_grid(results: list[WorkloadResult]) -> str:
     """Per layer kind an H x B grid of annie/PyTorch ratios with floor/PyTorch in brackets."""
     lines = []
