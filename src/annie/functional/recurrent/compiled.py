@@ -22,53 +22,61 @@ import numpy as np
 
 
 # ----- the loops (plain Python; numba compiles them) -------------------------------------------
+# Each row's gate blocks are taken as separate 1-D slices so the inner loops vectorise.
 def lstm_cell_update(gates, c_previous, c_new):
     """After tanh over all gates: o, i, f = (1 + tanh) / 2 in place, c' = f c + i g."""
     half = gates.dtype.type(0.5)
     hidden = c_new.shape[1]
     for b in range(gates.shape[0]):
-        row, c_old, c_out = gates[b], c_previous[b], c_new[b]
+        o, i = gates[b, :hidden], gates[b, hidden:2 * hidden]
+        f, g = gates[b, 2 * hidden:3 * hidden], gates[b, 3 * hidden:]
+        c_old, c_out = c_previous[b], c_new[b]
         for j in range(hidden):
-            o = half + half * row[j]
-            i = half + half * row[hidden + j]
-            f = half + half * row[2 * hidden + j]
-            row[j] = o
-            row[hidden + j] = i
-            row[2 * hidden + j] = f
-            c_out[j] = f * c_old[j] + i * row[3 * hidden + j]
+            o[j] = half + half * o[j]
+            i_j = half + half * i[j]
+            f_j = half + half * f[j]
+            i[j] = i_j
+            f[j] = f_j
+            c_out[j] = f_j * c_old[j] + i_j * g[j]
 
 
 def lstm_backward(gates, tanh_c, c_previous, grad_output, add_output, dh, dc, dc_previous):
-    """The whole LSTM backward step of ``lstm.backward_step`` in one loop."""
+    """The whole LSTM backward step of ``lstm.backward_step`` in one loop per row."""
     one = gates.dtype.type(1)
     hidden = dh.shape[1]
     for b in range(gates.shape[0]):
-        row, tanh_row, c_old = gates[b], tanh_c[b], c_previous[b]
-        out_row, dh_row, dc_row, dc_out = grad_output[b], dh[b], dc[b], dc_previous[b]
+        o, i = gates[b, :hidden], gates[b, hidden:2 * hidden]
+        f, g = gates[b, 2 * hidden:3 * hidden], gates[b, 3 * hidden:]
+        tanh_row, c_old, dh_row, dc_row, dc_out = (tanh_c[b], c_previous[b], dh[b], dc[b],
+                                                   dc_previous[b])
+        if add_output:
+            out_row = grad_output[b]
+            for j in range(hidden):
+                dh_row[j] += out_row[j]
         for j in range(hidden):
-            o, i = row[j], row[hidden + j]
-            f, g = row[2 * hidden + j], row[3 * hidden + j]
+            o_j, i_j, f_j, g_j = o[j], i[j], f[j], g[j]
             tanh_ct = tanh_row[j]
-            d_h = dh_row[j] + out_row[j] if add_output else dh_row[j]
-            d_c = dc_row[j] + d_h * o * (one - tanh_ct * tanh_ct)
+            d_h = dh_row[j]
+            d_c = dc_row[j] + d_h * o_j * (one - tanh_ct * tanh_ct)
             dc_row[j] = d_c
-            row[j] = d_h * tanh_ct * (o * (one - o))
-            row[hidden + j] = d_c * g * (i * (one - i))
-            row[2 * hidden + j] = d_c * c_old[j] * (f * (one - f))
-            row[3 * hidden + j] = d_c * i * (one - g * g)
-            dc_out[j] = d_c * f
+            o[j] = d_h * tanh_ct * (o_j * (one - o_j))
+            i[j] = d_c * g_j * (i_j * (one - i_j))
+            f[j] = d_c * c_old[j] * (f_j * (one - f_j))
+            g[j] = d_c * i_j * (one - g_j * g_j)
+            dc_out[j] = d_c * f_j
 
 
 def gru_add_recurrent(gates, recurrent, bias_n, add_bias):
     """r, z pre-activations += their recurrent part; the n block of ``recurrent`` += b_hn."""
     hidden = gates.shape[1] // 3
     for b in range(gates.shape[0]):
-        row, rec = gates[b], recurrent[b]
+        reset_update, from_state = gates[b, :2 * hidden], recurrent[b, :2 * hidden]
         for j in range(2 * hidden):
-            row[j] += rec[j]
+            reset_update[j] += from_state[j]
         if add_bias:
+            hidden_n = recurrent[b, 2 * hidden:]
             for j in range(hidden):
-                rec[2 * hidden + j] += bias_n[j]
+                hidden_n[j] += bias_n[j]
 
 
 def gru_candidate(gates, recurrent):
@@ -76,44 +84,51 @@ def gru_candidate(gates, recurrent):
     half = gates.dtype.type(0.5)
     hidden = gates.shape[1] // 3
     for b in range(gates.shape[0]):
-        row, rec = gates[b], recurrent[b]
+        r, z, n = gates[b, :hidden], gates[b, hidden:2 * hidden], gates[b, 2 * hidden:]
+        hidden_n = recurrent[b, 2 * hidden:]
         for j in range(hidden):
-            r = half + half * row[j]
-            row[j] = r
-            row[hidden + j] = half + half * row[hidden + j]
-            row[2 * hidden + j] += r * rec[2 * hidden + j]
+            r_j = half + half * r[j]
+            r[j] = r_j
+            z[j] = half + half * z[j]
+            n[j] += r_j * hidden_n[j]
 
 
 def gru_mix(gates, h_previous, h_new):
     """h' = n + z (h - n)."""
     hidden = h_new.shape[1]
     for b in range(gates.shape[0]):
-        row, h_old, h_out = gates[b], h_previous[b], h_new[b]
+        z, n = gates[b, hidden:2 * hidden], gates[b, 2 * hidden:]
+        h_old, h_out = h_previous[b], h_new[b]
         for j in range(hidden):
-            n = row[2 * hidden + j]
-            h_out[j] = n + row[hidden + j] * (h_old[j] - n)
+            h_out[j] = n[j] + z[j] * (h_old[j] - n[j])
 
 
 def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carry):
-    """The whole GRU backward step of ``gru.backward_step`` in one loop."""
+    """The whole GRU backward step of ``gru.backward_step`` in one loop per row."""
     one = gates.dtype.type(1)
     hidden = dh.shape[1]
     for b in range(gates.shape[0]):
-        row, rec, h_old = gates[b], recurrent[b], h_previous[b]
-        out_row, dh_row, carry_row = grad_output[b], dh[b], carry[b]
+        r, z, n = gates[b, :hidden], gates[b, hidden:2 * hidden], gates[b, 2 * hidden:]
+        d_r, d_z, hidden_n = (recurrent[b, :hidden], recurrent[b, hidden:2 * hidden],
+                              recurrent[b, 2 * hidden:])
+        h_old, dh_row, carry_row = h_previous[b], dh[b], carry[b]
+        if add_output:
+            out_row = grad_output[b]
+            for j in range(hidden):
+                dh_row[j] += out_row[j]
         for j in range(hidden):
-            r, z, n = row[j], row[hidden + j], row[2 * hidden + j]
-            d_h = dh_row[j] + out_row[j] if add_output else dh_row[j]
-            carry_row[j] = d_h * z
-            d_z = d_h * (h_old[j] - n) * (z * (one - z))
-            d_n = d_h * (one - z) * (one - n * n)
-            d_r = d_n * rec[2 * hidden + j] * (r * (one - r))
-            row[j] = d_r
-            row[hidden + j] = d_z
-            row[2 * hidden + j] = d_n
-            rec[j] = d_r
-            rec[hidden + j] = d_z
-            rec[2 * hidden + j] = d_n * r
+            r_j, z_j, n_j = r[j], z[j], n[j]
+            d_h = dh_row[j]
+            carry_row[j] = d_h * z_j
+            dz = d_h * (h_old[j] - n_j) * (z_j * (one - z_j))
+            dn = d_h * (one - z_j) * (one - n_j * n_j)
+            dr = dn * hidden_n[j] * (r_j * (one - r_j))
+            r[j] = dr
+            z[j] = dz
+            n[j] = dn
+            d_r[j] = dr
+            d_z[j] = dz
+            hidden_n[j] = dn * r_j
 
 
 LOOPS = (lstm_cell_update, lstm_backward, gru_add_recurrent, gru_candidate, gru_mix,
