@@ -341,7 +341,9 @@ def test_export_run_never_writes_over_the_runs_own_files(tmp_path, capsys, targe
     assert _session(run / "model.onnx").run(None, {"input": _floats(4, 2)})[0].shape == (4, 3)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_export_options_and_inputs_are_checked(tmp_path):
+    pytest.importorskip("sklearn")
     from annie.sklearn import MLPClassifier
     model = nn.Sequential(nn.Linear(3, 2))
     with pytest.raises(annie.errors.ConfigError, match=r"opset must be an int from 17 to \d+"):
