@@ -50,7 +50,6 @@ def world(tmp_path_factory):
                 root / f"{label_set}.csv", "--output", root / f"out_{label_set}.csv")
         command(f"evaluate {label_set}", "evaluate", root / "runs" / label_set,
                 root / f"{label_set}.csv")
-    write_csv(root / "rows.csv", ["b", "a"], X[:, ::-1].tolist())
     # duplicated column names: in the training file, among the needed and the ignored columns
     write_csv(root / "twice.csv", ["a", "a", "label"], [[*row, k] for row, k in zip(X, side)])
     train("twice", config(root, "twice", "twice.csv"))
@@ -85,6 +84,8 @@ def world(tmp_path_factory):
     (root / "tab.csv").write_text("".join("\t".join(map(str, row)) + "\n" for row in write_tab))
     train("tab", config(root, "tab", "tab.csv", 'delimiter = "\\t"'))
     command("evaluate tab", "evaluate", root / "runs" / "tab")
+    (root / "empty_label.csv").write_text("width (cm)\theight (cm)\tkind\n1\t2\ttall\n3\t4\t\n")
+    command("evaluate empty label", "evaluate", root / "runs" / "tab", root / "empty_label.csv")
     command("predict tab", "predict", root / "runs" / "tab", root / "tab.csv", "--output",
             root / "out_tab.csv")
     # separated by ';' while the configuration (or the run) expects ','
@@ -138,6 +139,11 @@ def test_class_labels_come_back_as_written(world, label_set, classes):
     line = next(line for line in ok(world, f"evaluate {label_set}")["out"].splitlines()
                 if line.startswith(f"{label_set}.csv accuracy:"))
     assert float(line.split()[-1]) > 0.8
+
+
+def test_an_empty_label_is_named_as_such(world):
+    refused(world, "evaluate empty label", "evaluate: ", "line 3, target column 'kind': an "
+                                                        "empty cell")
 
 
 def test_a_column_name_heading_two_columns_is_refused(world):
