@@ -6,23 +6,13 @@ record fewer epochs than were trained, and a refused ``--resume`` leaves nothing
 does a resumed one keep the temporary files of writes a kill cut short)."""
 import os
 import signal
-import time
 
 import pytest
 
 from annie.app import rundir
-from test_cli_runs import LONG, SINGLE_THREAD, run_cli, snapshot, start_training, write_project
+from test_cli_runs import LONG, run_cli, snapshot, start_training, wait_until, write_project
 
 DIVERGE = ["--set", "optimizer.name=sgd", "--set", "optimizer.lr=1e8"]
-
-
-def wait_until(process, condition, timeout=60.0) -> None:
-    """Wait for ``condition()`` while ``process`` keeps running."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.005)
 
 
 def test_a_diverged_run_is_not_saved_and_keeps_the_old_run(tmp_path, capsys):
@@ -77,10 +67,7 @@ def test_demo_replaces_an_earlier_demo_run_and_nothing_else(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
-def test_a_run_being_trained_is_locked_and_a_killed_ones_lock_is_taken_over(tmp_path, capsys,
-                                                                           monkeypatch):
-    for name, value in SINGLE_THREAD.items():
-        monkeypatch.setenv(name, value)
+def test_a_run_being_trained_is_locked_and_a_killed_ones_lock_is_taken_over(tmp_path, capsys):
     config = write_project(tmp_path)
     out = tmp_path / "runs" / "x"
     partial = f"{out}{rundir.PARTIAL}"
