@@ -1,9 +1,10 @@
 """Nothing a user has is lost or misrecorded by a command that fails or collides: a diverged
-run is not saved (and does not replace the run in --out), ``predict --output`` never writes over
-its input or a run's files, ``annie demo`` replaces only an earlier demo run, a run being trained
-is locked against a second command (a killed one's lock is taken over), ``--resume`` cannot
-record fewer epochs than were trained, and a refused ``--resume`` leaves nothing behind (nor
-does a resumed one keep the temporary files of writes a kill cut short)."""
+run is not saved (and does not replace the run in --out), ``predict --output`` and ``export
+--onnx`` never write over the input or a run's files, ``annie demo`` replaces only an earlier
+demo run, a run being trained is locked against a second command (a killed one's lock is taken
+over), ``--resume`` cannot record fewer epochs than were trained, and a refused ``--resume``
+leaves nothing behind (nor does a resumed one keep the temporary files of writes a kill cut
+short)."""
 import os
 import signal
 
@@ -31,7 +32,7 @@ def test_a_diverged_run_is_not_saved_and_keeps_the_old_run(tmp_path, capsys):
     assert code == 2 and not (tmp_path / "new").exists()
 
 
-def test_predict_never_writes_over_its_input_or_the_run(tmp_path, capsys):
+def test_predict_and_export_never_write_over_the_input_or_the_run(tmp_path, capsys):
     config = write_project(tmp_path)
     out = tmp_path / "runs" / "x"
     assert run_cli(capsys, "train", config, "--out", out, "--quiet")[0] == 0
@@ -43,6 +44,8 @@ def test_predict_never_writes_over_its_input_or_the_run(tmp_path, capsys):
         code, _, err = run_cli(capsys, "predict", out, tmp_path / "new.csv", "--output",
                                out / name)
         assert code == 2 and "is a file of the run folder" in err
+    code, _, err = run_cli(capsys, "export", out, "--onnx", out / "model.annie")
+    assert code == 2 and "--onnx" in err and "is a file of the run folder" in err
     assert (tmp_path / "new.csv").read_bytes() == rows and snapshot(out) == before
     assert run_cli(capsys, "predict", out, tmp_path / "new.csv", "--output",
                    out / "predictions.csv")[0] == 0  # a new file beside the run's is fine

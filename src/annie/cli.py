@@ -245,13 +245,15 @@ def _command_list(args) -> None:
 
 
 def _command_export(args) -> None:
-    from .app import rundir
+    from .app import run, rundir
+    folder = rundir.locate(args.run_dir)
+    run.check_output(args.onnx, folder, option="--onnx")
     try:
         from .onnx import export_run
     except ImportError as error:
         raise _UsageError(f"annie export needs the onnx package: pip install 'annie[onnx]' "
                           f"({error})") from None
-    export_run(rundir.locate(args.run_dir), args.onnx)
+    export_run(folder, args.onnx)
     print(f"wrote {args.onnx}")
 
 

@@ -268,7 +268,7 @@ def predict_run(run_dir, input_path, output_path=None, proba: bool = False) -> P
     values; written to ``output_path`` as CSV (atomically) when given."""
     run = open_run(run_dir)
     if output_path is not None:
-        _check_output(os.fspath(output_path), os.fspath(input_path), run.folder)
+        check_output(output_path, run.folder, input_path)
     prediction = run.recipe.predict_file(run.model, run.summary["info"], os.fspath(input_path),
                                          proba)
     prediction.rows = plain(prediction.rows)
@@ -279,15 +279,18 @@ def predict_run(run_dir, input_path, output_path=None, proba: bool = False) -> P
     return prediction
 
 
-def _check_output(output_path: str, input_path: str, folder: str) -> None:
-    """Refuse an --output that would write over the input file or a file of the run."""
+def check_output(output_path, folder: str, input_path=None, option: str = "--output") -> None:
+    """Refuse a file a command would write (``option``) that is its input file or a file of
+    the run folder ``folder``: writing it would destroy them."""
+    output_path = os.fspath(output_path)
     if not os.path.exists(output_path):
         return
-    if os.path.exists(input_path) and os.path.samefile(output_path, input_path):
-        raise ConfigError(f"--output {output_path!r} is the input file: the predictions would "
+    if input_path is not None and os.path.exists(input_path) and \
+            os.path.samefile(output_path, input_path):
+        raise ConfigError(f"{option} {output_path!r} is the input file: the output would "
                           f"replace its rows; choose another file")
     if os.path.samefile(os.path.dirname(os.path.abspath(output_path)), folder):
-        raise ConfigError(f"--output {output_path!r} is a file of the run folder {folder!r}; "
+        raise ConfigError(f"{option} {output_path!r} is a file of the run folder {folder!r}; "
                           f"choose another file")
 
 
