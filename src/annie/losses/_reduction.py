@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError, DTypeError, ShapeError
+from ..errors import ConfigError, DTypeError, ShapeError, plain_numbers
 from ..tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -91,7 +91,7 @@ class Loss:
 
     def __repr__(self) -> str:
         options = "".join(f", {name}={_short(value)}" for name, value in self.options.items())
-        return f"{type(self).__name__}(reduction={self.reduction!r}{options})"
+        return plain_numbers(f"{type(self).__name__}(reduction={self.reduction!r}{options})")
 
 
 def _short(value: Any) -> str:

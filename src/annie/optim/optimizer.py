@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, plain_numbers
 from ..tensor import Tensor, enable_grad
 from .flat import FlatGroup, build_flat_group
 
@@ -274,7 +274,7 @@ class Optimizer:
             for key in sorted(group):
                 if key != "params":
                     lines.append(f"    {key}: {group[key]}")
-        return "\n".join(lines) + "\n)"
+        return plain_numbers("\n".join(lines) + "\n)")
 
 
 def _restore_option(value: Any) -> Any:
