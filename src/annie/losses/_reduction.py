@@ -67,6 +67,14 @@ def check_same_shape(prediction: Tensor, target: Tensor | np.ndarray, loss_name:
                          f"has shape {tuple(np.shape(target))}; they must be equal")
 
 
+def weighted_term(weight: Any, term: np.ndarray) -> np.ndarray:
+    """weight * term, with 0 wherever the weight is 0 even if the term is infinite or undefined
+    (the convention 0 log 0 = 0 of ``xlogy``): a target, class weight or mask of 0 removes the
+    term, so a masked logit of -inf costs nothing where it is not the target."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.asarray(weight) == 0, 0, weight * term).astype(term.dtype, copy=False)
+
+
 def data_of(value: Any) -> Any:
     """The ndarray behind a Tensor (other values unchanged)."""
     return value.data if isinstance(value, Tensor) else value
