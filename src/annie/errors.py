@@ -47,5 +47,14 @@ class SerializationError(AnnieError, ValueError):
     """A file could not be saved or loaded: truncated, corrupted, foreign or hostile."""
 
 
+class WriteError(SerializationError, OSError):
+    """A file could not be written (disk full, file-size limit, permissions): the previous
+    file is unchanged. Also an ``OSError``, with the ``errno`` of the failure."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
 class NumericalError(AnnieError, FloatingPointError):
     """A forward or backward computation produced NaN or inf."""

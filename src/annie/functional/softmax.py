@@ -24,6 +24,8 @@ def _checked_axis(name: str, x: Tensor, axis: int) -> int:
 
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
     """x minus its maximum along axis (every entry <= 0; an all -inf row stays finite-safe)."""
+    if x.shape[axis] == 0:  # nothing to normalise: the (empty) input as it is
+        return x
     peak = np.max(x, axis=axis, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0)
     return x - peak

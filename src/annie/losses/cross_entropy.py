@@ -176,7 +176,7 @@ class CrossEntropyFunction(Function):
             if weight is not None:
                 distribution = distribution * weight
             per_row = -weighted_term(distribution, log_probs).sum(axis=1)
-            denominator = count
+            denominator = rows.dtype.type(count)  # (an empty batch: 0 / 0, NaN, as PyTorch)
             ctx.distribution = distribution
         value, ctx.scale = _reduce_rows(per_row, reduction, denominator, _position_shape(logits.shape))
         ctx.probs, ctx.log_probs, ctx.shape = probs, log_probs, logits.shape

@@ -19,15 +19,25 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
         super().__init__()
+        shapes = self.parameter_shapes(in_features, out_features, bias)
+        self.out_features, self.in_features = shapes["weight"]
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = Parameter(np.empty(shapes["weight"], dtype=dtype))
+        self.bias = Parameter(np.empty(shapes["bias"], dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    @staticmethod
+    def parameter_shapes(in_features: int, out_features: int, bias: bool = True,
+                         dtype=None) -> dict[str, tuple]:
+        """{"weight": (out_features, in_features), "bias": (out_features,)} for these
+        arguments, checked (ConfigError) and computed without allocating anything."""
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"Linear: {name} must be a positive integer, got {value!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
-        self.bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
-        self.reset_parameters()
+        shapes = {"weight": (int(out_features), int(in_features))}
+        if bias:
+            shapes["bias"] = (int(out_features),)
+        return shapes
 
     def reset_parameters(self) -> None:
         """Draw fresh weights as PyTorch does (kaiming_uniform with a=sqrt(5))."""

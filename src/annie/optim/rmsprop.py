@@ -57,8 +57,7 @@ class RMSprop(Optimizer):
         lr, alpha, momentum = group["lr"], group["alpha"], group["momentum"]
         state["step"] += 1
         work = self._buffer(param, 1)
-        g = self._effective_grad(param, grad, group["weight_decay"], group["maximize"],
-                                 out=self._buffer(param, 0))
+        g = self._effective_grad(param, grad, group)
 
         square_avg = state["square_avg"]
         if group["centered"]:
