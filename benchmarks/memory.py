@@ -1,10 +1,12 @@
 """Memory over long training: peak RSS after 1,000 and 20,000 training steps of the MLP
 (mlp-mnist) and LSTM workloads, each count in a fresh process, and the growth between them.
 
-    python benchmarks/memory.py [--models mlp,lstm] [--steps 1000,20000] [--json PATH] [--tiny]
+    python benchmarks/memory.py [--models mlp,lstm] [--steps 1000,20000] [--json PATH]
+                                [--small | --tiny]
 
 Growth should be ~0 MB: memory that rises with the number of steps is a leak. Not timed; a full
-run takes long (the LSTM step costs ~0.1 s on 2 busy cores: 20,000 steps ~ 35 minutes).
+run takes long (the LSTM step costs ~0.1 s on 2 busy cores: 20,000 steps ~ 35 minutes);
+``--small`` trains the same LSTM layers on smaller batches (~20 times faster).
 """
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", default=",".join(map(str, DEFAULT_STEPS)),
                         help="comma-separated step counts, one fresh process each")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
-    parser.add_argument("--tiny", action="store_true", help="tiny models: checks the code path")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--small", action="store_true",
+                       help="a smaller LSTM (batch 16, 25 steps, hidden 64), the same MLP")
+    sizes.add_argument("--tiny", action="store_true", help="tiny models: checks the code path")
     return parser.parse_args(argv)
 
 
@@ -58,7 +63,8 @@ def main(argv: list[str] | None = None) -> list[Growth]:
     results = []
     for model in models:
         print(f"training {model} for {', '.join(map(str, steps))} steps ...", flush=True)
-        results.append(measure_growth(model, steps, arguments.tiny))
+        size = "tiny" if arguments.tiny else "small" if arguments.small else "full"
+        results.append(measure_growth(model, steps, size))
     print(format_table(results))
     if arguments.json:
         document = {"machine": machine_description(), "results": [r.to_json() for r in results]}
