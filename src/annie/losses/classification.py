@@ -97,19 +97,32 @@ class BinaryCrossEntropyWithLogitsFunction(Function):
     w+ softplus(-x) + w- softplus(x)  (= -(pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))));
     dL/dx = w- sigmoid(x) - w+ sigmoid(-x)  (= sigmoid(x) - y without pos_weight);
     dL/dy = pos_weight softplus(-x) - softplus(x)  (= -x without pos_weight).
-    A term whose weight is 0 is 0 (0 log 0 = 0), so x = +-inf with the matching target costs 0."""
+
+    For finite x the loss is computed as (1 - y) x + (1 + (pos_weight - 1) y) softplus(-x), one
+    softplus. With x = +-inf (masked logits) each term is kept apart and a term whose weight is
+    0 is 0 (0 log 0 = 0): x = +inf with y = 1, or x = -inf with y = 0, costs exactly 0."""
 
     def forward(ctx, logits, target, weight=None, pos_weight=None):
         exp_neg_abs = np.exp(-np.abs(logits))
         log1p_exp = np.log1p(exp_neg_abs)
-        softplus_neg = np.maximum(-logits, 0) + log1p_exp  # -log sigmoid(x), finite for finite x
-        softplus_pos = np.maximum(logits, 0) + log1p_exp   # -log(1 - sigmoid(x))
+        softplus_neg = np.maximum(-logits, 0) + log1p_exp  # -log sigmoid(x)
         positive = target if pos_weight is None else pos_weight * target
-        loss = weighted_term(positive, softplus_neg) + weighted_term(1 - target, softplus_pos)
+        ctx.finite = bool(np.isfinite(logits).all())
+        if ctx.finite:
+            loss = (1 - target) * logits
+            loss += softplus_neg if pos_weight is None else (
+                1 + (pos_weight - 1) * target) * softplus_neg
+            ctx.softplus_pos = None
+        else:
+            ctx.softplus_pos = np.maximum(logits, 0) + log1p_exp  # -log(1 - sigmoid(x))
+            loss = (weighted_term(positive, softplus_neg)
+                    + weighted_term(1 - target, ctx.softplus_pos))
         ctx.logits, ctx.target, ctx.exp_neg_abs = logits, target, exp_neg_abs
-        ctx.softplus_neg, ctx.softplus_pos = softplus_neg, softplus_pos
-        ctx.weight, ctx.pos_weight, ctx.positive = weight, pos_weight, positive
-        return weighted_term(weight, loss) if weight is not None else loss
+        ctx.softplus_neg, ctx.weight, ctx.pos_weight, ctx.positive = (softplus_neg, weight,
+                                                                      pos_weight, positive)
+        if weight is None:
+            return loss
+        return loss * weight if ctx.finite else weighted_term(weight, loss)
 
     def backward(ctx, grad_output):
         if ctx.weight is not None:
@@ -123,9 +136,15 @@ class BinaryCrossEntropyWithLogitsFunction(Function):
                          - ctx.positive * _sigmoid(-ctx.logits, ctx.exp_neg_abs))
             grad_logits = grad_output * slope
         if ctx.needs_input_grad[1]:
-            pos_weight = 1 if ctx.pos_weight is None else ctx.pos_weight
-            slope = weighted_term(pos_weight, ctx.softplus_neg) - ctx.softplus_pos
-            grad_target = weighted_term(grad_output, slope)
+            if ctx.finite:
+                slope = -ctx.logits
+                if ctx.pos_weight is not None:
+                    slope = slope + (ctx.pos_weight - 1) * ctx.softplus_neg
+                grad_target = grad_output * slope
+            else:
+                pos_weight = 1 if ctx.pos_weight is None else ctx.pos_weight
+                slope = weighted_term(pos_weight, ctx.softplus_neg) - ctx.softplus_pos
+                grad_target = weighted_term(grad_output, slope)
         return grad_logits, grad_target
 
 
