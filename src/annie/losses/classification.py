@@ -94,7 +94,8 @@ def _sigmoid(x: np.ndarray, exp_neg_abs: np.ndarray) -> np.ndarray:
 class BinaryCrossEntropyWithLogitsFunction(Function):
     """Per element, logit x, target y, positive weight w+ = pos_weight * y (y without pos_weight)
     and negative weight w- = 1 - y:
-    w+ softplus(-x) + w- softplus(x)  (= -(pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))));
+    w+ softplus(-x) + w- softplus(x)
+        (= -(pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))));
     dL/dx = w- sigmoid(x) - w+ sigmoid(-x)  (= sigmoid(x) - y without pos_weight);
     dL/dy = pos_weight softplus(-x) - softplus(x)  (= -x without pos_weight).
 
