@@ -211,6 +211,22 @@ def test_clip_grad_norm_float32_every_norm_type(grads, norm_type, expected):
         np.testing.assert_allclose(param.grad, grad * coefficient, rtol=1e-5)
 
 
+def test_fit_clips_a_float32_gradient_whose_squares_overflow():
+    X = np.array([[3.0, 4.0]], np.float32)
+    model = nn.Linear(2, 1, bias=False)
+    before = model.weight.data.copy()
+
+    def huge(prediction, target):
+        """A loss whose gradient is 1e19 * x: norm 5e19, its square beyond float32."""
+        return (prediction * 1e19).sum()
+
+    history = annie.fit(model, huge, optim.SGD(model.parameters(), lr=0.1), X,
+                        np.zeros((1, 1), np.float32), epochs=1, batch_size=1,
+                        clip_grad_norm=1.0, verbose=0, check_finite=False)
+    assert history.history["grad_norm"][0] == pytest.approx(5e19, rel=1e-6)
+    np.testing.assert_allclose(before - model.weight.data, [[0.06, 0.08]], rtol=1e-5)
+
+
 def test_clip_grad_norm_float64_beyond_float64_squares():
     param = _param_with_grad(np.array([3e200, 4e200]))
     assert clip_grad_norm_([param], max_norm=10.0) == pytest.approx(5e200, rel=1e-14)
