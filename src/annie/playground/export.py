@@ -20,6 +20,9 @@ from .lab import Lab
 
 DATA_FILE = "data.csv"
 LABEL_COLUMN = "label"
+#: losses ``annie train`` trains on a CSV in this version (it builds no output layer or target
+#: encoding for the binary losses and KL divergence yet)
+CONFIG_LOSSES = ("cross_entropy", "mse", "mae", "rmse", "huber", "log_cosh", "mean_bias_error")
 
 
 class ExportError(AnnieError):
@@ -31,6 +34,9 @@ def problems(lab: Lab) -> dict[str, str | None]:
     that form, or None when it can."""
     settings = lab.settings
     found = dict.fromkeys(("model", "config", "data", "code"))
+    if lab.kind == "mlp" and settings["loss"] not in CONFIG_LOSSES:
+        found["config"] = (f"annie train in this version trains {', '.join(CONFIG_LOSSES)} "
+                           f"from a CSV, not {settings['loss']}; train.py trains this run")
     if lab.kind == "rnn":
         found["data"] = "the RNN tab's sequences are made by the Python code (train.py)"
         if settings["task"] != "digits":

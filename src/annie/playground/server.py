@@ -33,10 +33,11 @@ from .. import __version__
 from ..errors import AnnieError
 from . import controls, export
 from .controls import ControlError
-from .sessions import SessionError, SessionStore
+from .sessions import SessionError, SessionLimitError, SessionStore
 from .toy_data import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 
 MAX_JSON_BYTES = 64 * 1024
+DRAIN_BYTES = 16 * MAX_UPLOAD_BYTES  # a refused body up to this size is read and dropped
 STREAM_KEEPALIVE = 15.0  # seconds between comment lines on an idle event stream
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
@@ -136,6 +137,8 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
             self._send_error(HTTPStatus.BAD_REQUEST, str(error), error.control or None)
         except SessionError as error:
             self._send_error(HTTPStatus.NOT_FOUND, str(error))
+        except SessionLimitError as error:
+            self._send_error(HTTPStatus.SERVICE_UNAVAILABLE, str(error))
         except AnnieError as error:
             self._send_error(HTTPStatus.BAD_REQUEST, str(error))
         except (BrokenPipeError, ConnectionResetError):
@@ -192,8 +195,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
             raise RequestError(HTTPStatus.BAD_REQUEST, "bad Content-Length") from None
         if length < 0:
             raise RequestError(HTTPStatus.BAD_REQUEST, "bad Content-Length")
-        if length > limit:
-            self.close_connection = True  # the body is not read
+        if length > limit:  # the body is drained (or the connection closed) by _send_error
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                                f"{what}: {length:,} bytes; the limit is {limit:,} bytes")
         return length
@@ -204,16 +206,21 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _discard_body(self) -> None:
-        """Read an unread small body so the connection stays usable."""
-        if getattr(self, "_body_read", False) or self.command != "POST" or self.close_connection:
+        """Read and drop an unread body (up to DRAIN_BYTES) so the client gets the answer and
+        the connection stays usable; a larger one closes the connection."""
+        if self._body_read or self.command != "POST":
             return
         self._body_read = True
         try:
             length = int(self.headers.get("Content-Length", "0"))
         except ValueError:
             length = -1
-        if 0 < length <= MAX_UPLOAD_BYTES:
-            self.rfile.read(length)
+        if 0 < length <= DRAIN_BYTES:
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 16))
+                if not chunk:
+                    break
+                length -= len(chunk)
         elif length != 0:
             self.close_connection = True
 

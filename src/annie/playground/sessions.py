@@ -36,7 +36,11 @@ ACTIONS = ("play", "pause", "step", "reset")
 
 
 class SessionError(AnnieError):
-    """A request names a session that does not exist, or too many are open."""
+    """A request names a session (or tab, or action) that does not exist."""
+
+
+class SessionLimitError(AnnieError):
+    """Too many sessions are open to start another."""
 
 
 class Session:
@@ -148,6 +152,7 @@ class Session:
         """Snapshot a lab (the caller holds ANNIE_LOCK) and wake the waiting streams."""
         state = self.labs[name].snapshot()
         state["export"] = export.problems(self.labs[name])
+        state["pending_steps"] = self.pending[name]
         text = json.dumps(_finite(state), allow_nan=False)
         with self.changed:
             self.states[name] = text
@@ -223,7 +228,7 @@ class SessionStore:
         for session in expired:
             session.close()
         if full:
-            raise SessionError(f"{self.max_sessions} sessions are open; close a playground tab "
+            raise SessionLimitError(f"{self.max_sessions} sessions are open; close a playground tab "
                                f"and reload")
         session = Session(secrets.token_urlsafe(16))
         with self.lock:
