@@ -153,10 +153,10 @@ class Session:
         state = self.labs[name].snapshot()
         state["export"] = export.problems(self.labs[name])
         state["pending_steps"] = self.pending[name]
-        text = json.dumps(_finite(state), allow_nan=False)
         with self.changed:
-            self.states[name] = text
             self.versions[name] += 1
+            state["version"] = self.versions[name]
+            self.states[name] = json.dumps(_finite(state), allow_nan=False)
             self.published_at[name] = time.monotonic()
             self.changed.notify_all()
 

@@ -30,6 +30,7 @@ const playground = (() => {
   }
 
   function render(lab, state) {
+    if (states[lab] && state.version < states[lab].version) return;  // an older snapshot
     states[lab] = state;
     labs[lab].render(state);
     const section = document.getElementById(lab);
@@ -51,8 +52,10 @@ const playground = (() => {
       link.title = problem || `download ${link.textContent}`;
       if (problem) notes.push(`${link.textContent}: ${problem}`);
     }
-    if (lab === "mlp") notes.push("config.toml trains this run again with `annie train config.toml` in the folder that holds data.csv.");
-    section.querySelector(".export-note").textContent = notes.join(" ");
+    if (lab === "mlp" && !problems.config) {
+      notes.push("config.toml trains this run again with `annie train config.toml` in the folder that holds data.csv");
+    }
+    section.querySelector(".export-note").textContent = notes.join(". ");
   }
 
   function failed(lab, error) {

@@ -7,7 +7,7 @@ const Mlp = (() => {
 
   function init(element, descriptions, playground) {
     section = element; app = playground;
-    Controls.build(section, descriptions, (name, value) => app.change("mlp", { [name]: value }));
+    Controls.build(section, descriptions, (name, value) => app.change("mlp", withLoss(name, value)));
     lossChart = new Charts.LineChart(section.querySelector("#mlp-loss"), { xLabel: "epoch", yLabel: "loss" });
     section.querySelector("#add-layer").addEventListener("click", () => {
       const hidden = state.settings.hidden;
@@ -26,6 +26,18 @@ const Mlp = (() => {
     });
     section.querySelector("#show-test").addEventListener("change", () => drawBoundary());
     section.querySelector("#boundary").addEventListener("click", choosePoint);
+  }
+
+  // One output neuron needs a loss with one output: switching single-neuron mode on with
+  // cross-entropy (two outputs) also switches to binary cross-entropy (a sigmoid neuron).
+  function withLoss(name, value) {
+    const changes = { [name]: value };
+    const oneOutput = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "hinge"];
+    if (name === "single_neuron" && value === true && state.data.task === "classification"
+        && !oneOutput.includes(state.settings.loss)) {
+      changes.loss = "binary_cross_entropy";
+    }
+    return changes;
   }
 
   // ----- the input plane ---------------------------------------------------------------------
@@ -77,8 +89,7 @@ const Mlp = (() => {
   }
 
   // ----- the network diagram -----------------------------------------------------------------
-  function columnsX(count, width) {
-    const margin = 40;
+  function columnsX(count, width, margin = 40) {
     return Array.from({ length: count }, (_, i) => margin + i * (width - 2 * margin) / Math.max(1, count - 1));
   }
 
@@ -99,7 +110,7 @@ const Mlp = (() => {
     context.clearRect(0, 0, canvas.width, canvas.height);
     const network = state.network;
     const sizes = network.sizes;
-    const xs = columnsX(sizes.length, canvas.width);
+    const xs = columnsX(sizes.length, canvas.width, state.neuron ? 90 : 40);
     const node = 34;
     const positions = sizes.map((count, layer) => {
       const spacing = Math.min(44, (canvas.height - 20) / count);
@@ -136,13 +147,30 @@ const Mlp = (() => {
       context.fillText(network.activation, x, 10);
     });
     const last = positions[positions.length - 1];
-    last.forEach(([x, y], i) => {
-      context.beginPath(); context.arc(x, y, 11, 0, 2 * Math.PI);
-      context.fillStyle = sizes[sizes.length - 1] > 1 ? Charts.PALETTE[i % Charts.PALETTE.length] : "#183d4e";
-      context.fill();
+    if (state.neuron) {  // the lecture's neuron: weighted sum, bias, activation
+      const [x, y] = last[0];
+      context.beginPath(); context.arc(x, y, 34, 0, 2 * Math.PI);
+      context.fillStyle = "#183d4e"; context.fill();
+      context.fillStyle = "#fff"; context.font = "bold 14px system-ui, sans-serif";
+      context.fillText("\u03a3 + b", x, y - 4);
+      context.font = "11px system-ui, sans-serif";
+      context.fillText(`f = ${state.neuron.activation.split(" ")[0]}`, x, y + 13);
       context.fillStyle = "#333";
-      context.fillText(network.output_activation || "output", x, y + 24);
-    });
+      context.fillText(`b = ${state.neuron.bias.toFixed(3)}`, x, y + 50);
+      state.neuron.weight.forEach((w, i) => {
+        const [xa, ya] = positions[0][i];
+        context.fillText(`w${i + 1} = ${w.toFixed(3)}`, (xa + x) / 2, (ya + y) / 2 + (i ? 18 : -8));
+      });
+    } else {
+      last.forEach(([x, y], i) => {
+        context.beginPath(); context.arc(x, y, 11, 0, 2 * Math.PI);
+        context.fillStyle = sizes[sizes.length - 1] > 1 ? Charts.PALETTE[i % Charts.PALETTE.length] : "#183d4e";
+        context.fill();
+        context.fillStyle = "#333";
+        const classes = state.data.classes;
+        context.fillText(sizes[sizes.length - 1] > 1 ? `class ${classes[i]}` : (network.output_activation || "output"), x, y + 24);
+      });
+    }
     drawNeuronButtons(xs);
   }
 
