@@ -353,3 +353,10 @@ def test_too_many_sessions_are_refused(server):
         client.new_session()
         status, body, _ = client.post("/api/sessions")
         assert status == 503 and "2 sessions are open" in body["error"]
+
+
+def test_training_pauses_when_the_page_is_gone(client, session, monkeypatch):
+    from annie.playground import sessions
+    monkeypatch.setattr(sessions, "UNSEEN_PAUSE", 0.0)  # not heard from: at once
+    client.action(session, "mlp", "play")
+    client.wait_for(session, "mlp", lambda state: not state["running"])

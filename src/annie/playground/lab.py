@@ -4,8 +4,8 @@ optimizer step, the loss history and annie's random state kept per tab.
 A lab is a plain single-threaded object: the session's worker thread calls
 :meth:`Lab.train_for` in small chunks, and the session holds the lock around every call (see
 ``sessions.py``). One training step is the lecture's loop: prediction = model(X_batch),
-L = loss(prediction, y_batch), L.backward(), optional clipping of the global gradient norm,
-optimizer.step().
+L = loss(prediction, y_batch), L.backward(), (the RNN tab: clipping of the global gradient
+norm), optimizer.step().
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import backend, optim
-from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor, no_grad
 from . import controls
 
@@ -166,16 +165,13 @@ class Lab:
             return value
         self.optimizer.zero_grad()
         loss.backward()
-        clipping = self.settings.get("clip", False)
-        norm = clip_grad_norm_(self.model.parameters(), self.settings["clip_norm"]) \
-            if clipping else clip_grad_norm_(self.model.parameters(), math.inf)
-        self.after_backward(norm)
+        self.after_backward()
         self.optimizer.step()
         self.steps += 1
         return value
 
-    def after_backward(self, norm: float) -> None:
-        """Hook after backward: ``norm`` is the global gradient norm before clipping."""
+    def after_backward(self) -> None:
+        """Between backward and the optimizer step (the RNN tab clips and measures here)."""
 
     def train_for(self, seconds: float, max_steps: int | None = None) -> int:
         """Train until ``seconds`` have passed or ``max_steps`` steps are done; returns the

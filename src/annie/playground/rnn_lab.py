@@ -13,12 +13,14 @@ happen.
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
 
 from .. import init, losses, nn
 from ..diagnostics import gradient_flow
+from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from .controls import ControlError
 from .lab import Lab
@@ -106,8 +108,10 @@ class RnnLab(Lab):
             self.loss_count += 1
         return value
 
-    def after_backward(self, norm: float) -> None:
-        """Count the global gradient norm and whether clipping cut it."""
+    def after_backward(self) -> None:
+        """Clip the global gradient norm (when on) and count it and whether clipping cut it."""
+        threshold = self.settings["clip_norm"] if self.settings["clip"] else math.inf
+        norm = float(clip_grad_norm_(self.model.parameters(), threshold))
         self.norm_sum += norm
         cut = bool(self.settings["clip"] and norm > self.settings["clip_norm"])
         self.clipped_total += cut

@@ -30,7 +30,7 @@ from importlib import resources
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .. import __version__
-from ..errors import AnnieError
+from ..errors import AnnieError, ConfigError
 from . import controls, export
 from .controls import ControlError
 from .sessions import SessionError, SessionLimitError, SessionStore
@@ -359,7 +359,13 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
           quiet: bool = True, announce=print) -> None:
     """Run the playground at http://host:port/ until Ctrl+C (``port=0``: any free port);
     opens the page in the default browser unless ``open_browser`` is False."""
-    server = PlaygroundServer(host, port, quiet=quiet)
+    try:
+        server = PlaygroundServer(host, port, quiet=quiet)
+    except OSError as error:
+        raise ConfigError(f"playground: cannot listen on {host}:{port}: "
+                          f"{error.strerror or error}; choose another --port or --host") from None
+    if server.allowed_hosts() is None:
+        announce(f"annie playground: listening on {host}, reachable from other machines")
     announce(f"annie playground: {server.url}  (Ctrl+C to stop)")
     if open_browser:
         import webbrowser

@@ -32,6 +32,7 @@ from .toy_data import read_upload
 ANNIE_LOCK = threading.Lock()
 CHUNK_SECONDS = 0.05
 PUBLISH_EVERY = {"mlp": 0.2, "rnn": 0.5}  # seconds between snapshots while training
+UNSEEN_PAUSE = 120.0  # training pauses when the page has not been heard from for this long
 ACTIONS = ("play", "pause", "step", "reset")
 
 
@@ -170,6 +171,10 @@ class Session:
                 if self.closed:
                     return
                 busy = self._busy()
+            if busy and time.monotonic() - self.last_seen > UNSEEN_PAUSE:
+                for name in busy:  # the tab is gone (its event stream would touch us)
+                    self.command(name, "pause")
+                continue
             for name in busy:
                 self._train_chunk(name)
             time.sleep(0.002)  # let request threads and other sessions take the lock
