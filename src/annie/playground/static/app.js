@@ -133,10 +133,17 @@ const playground = (() => {
     }
   }
 
+  function copy(id) {
+    return document.getElementById(id).content.cloneNode(true);
+  }
+
   function wire() {
     for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => switchTab(tab.dataset.tab));
     for (const lab of Object.keys(labs)) {
       const section = document.getElementById(lab);
+      section.querySelector(".toolbar").prepend(copy("run-buttons"));
+      section.appendChild(copy("export-block"));
+      if (lab !== "mlp") section.querySelector('[data-export="model"]').textContent = `${lab}_model.annie`;
       for (const button of section.querySelectorAll("[data-action]")) {
         button.addEventListener("click", () => action(lab, button.dataset.action));
       }
