@@ -300,23 +300,27 @@ def test_the_server_answers_while_sessions_train(client, server):
 
 def test_event_stream_delivers_snapshots(client, server, session):
     import http.client
+    import time
     connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
     connection.request("GET", f"/api/sessions/{session}/events")
     response = connection.getresponse()
     assert response.status == 200
     assert response.getheader("Content-Type") == "text/event-stream"
-    seen = set()
-    while len(seen) < 2:  # the current snapshot of each lab comes first
-        line = response.fp.readline().decode()
-        if line.startswith("data: "):
-            seen.add(json.loads(line[6:])["lab"])
-    client.action(session, "mlp", "step")
-    while True:
-        line = response.fp.readline().decode()
-        if line.startswith("data: "):
-            state = json.loads(line[6:])
-            if state["lab"] == "mlp" and state["pending_steps"]:
-                break
+
+    def next_state() -> dict:
+        deadline = time.monotonic() + 120  # a stream that stops sending fails the test
+        while time.monotonic() < deadline:
+            line = response.fp.readline().decode()
+            if line.startswith("data: "):
+                return json.loads(line[6:])
+        raise AssertionError("no event")
+    seen = {next_state()["lab"], next_state()["lab"]}  # the current snapshot of each lab first
+    assert seen == {"mlp", "rnn"}
+    stepped = client.action(session, "mlp", "step")
+    state = next_state()
+    while state["lab"] != "mlp" or state["version"] < stepped["version"]:
+        state = next_state()  # the stream sends the newest snapshot, never an older one
+    assert state["version"] >= stepped["version"]
     connection.close()
 
 
