@@ -108,8 +108,10 @@ def test_the_playground_in_chromium(browser, screenshots, tmp_path):
         assert "expected a number from 1e-05 to 10" in page.inner_text(mlp + '[data-error="lr"]')
         assert _state(page, "mlp")["settings"]["lr"] == 0.03  # the server kept the old value
         expected_errors.append("status of 400")  # the browser logs the refused request
-        _type(page, mlp + '[data-control="lr"] input', "0.05")
-        _wait(page, "window.playground.states.mlp.settings.lr === 0.05")
+        _type(page, mlp + '[data-control="lr"] input', "0.01")
+        _wait(page, "window.playground.states.mlp.settings.lr === 0.01")
+        _type(page, mlp + '[data-control="l2"] input', "0.001")  # L2 keeps the held-out loss low
+        _wait(page, "window.playground.states.mlp.settings.l2 === 0.001")
         assert page.inner_text(mlp + '[data-error="lr"]') == ""
         for _ in range(5):  # train until the held-out loss is below 0.15 when paused
             page.click(mlp + ".play")

@@ -24,7 +24,11 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "adadelta", "nadam", "adamw")
 CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy",
                          "binary_cross_entropy_with_logits", "hinge", "kl_divergence")
 BINARY_ONLY_LOSSES = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "hinge")
-REGRESSION_LOSSES = ("mse", "mae", "rmse", "huber", "log_cosh", "mean_bias_error")
+REGRESSION_LOSSES = ("mse", "mae", "rmse", "huber", "log_cosh")
+#: the lecture's losses that cannot train a model: name -> why (annie train refuses them too)
+UNTRAINABLE_LOSSES = {"mean_bias_error": "the mean bias error mean(y - f(x)) has no minimum "
+                                         "(it falls without end as the predictions grow), so "
+                                         "it cannot train a model; it measures bias"}
 MAX_LAYERS = 6
 MAX_NEURONS = 8
 
@@ -50,7 +54,7 @@ class Control:
     high: float | None = None
     choices: tuple = ()
     rebuild: bool = True
-    log: bool = False  # a slider on a log scale (learning rates)
+    log: bool = False  # values over decades (a rate): typed in, not slid
 
     def describe(self) -> dict:
         """The control as JSON for the page."""
@@ -125,11 +129,11 @@ MLP_CONTROLS = _controls(
     Control("hidden", "sizes", [4, 2], "Hidden layers", 0, MAX_LAYERS),
     Control("activation", "choice", "tanh", "Activation", choices=ACTIVATIONS),
     Control("loss", "choice", "cross_entropy", "Loss",
-            choices=CLASSIFICATION_LOSSES + REGRESSION_LOSSES),
+            choices=CLASSIFICATION_LOSSES + REGRESSION_LOSSES + tuple(UNTRAINABLE_LOSSES)),
     Control("optimizer", "choice", "sgd", "Optimizer", choices=OPTIMIZERS),
     Control("lr", "float", 0.03, "Learning rate", 1e-5, 10.0, rebuild=False, log=True),
     Control("batch_size", "int", 10, "Batch size", 1, 1000, rebuild=False),
-    Control("l2", "float", 0.0, "L2 (weight decay)", 0.0, 1.0, rebuild=False),
+    Control("l2", "float", 0.0, "L2 (weight decay)", 0.0, 1.0, rebuild=False, log=True),
     Control("dropout", "float", 0.0, "Dropout", 0.0, 0.9),
     Control("single_neuron", "bool", False, "Single neuron"),
 )

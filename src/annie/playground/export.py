@@ -1,28 +1,26 @@
-"""What a tab exports: the trained model (``.annie``), the data it trained on (CSV), a TOML
+"""What a tab exports: the trained model (``.annie``), the data file it trained on, a TOML
 configuration that trains the same run with ``annie train``, and the equivalent Python.
 
-The configuration is written against annie's configuration schema (``annie.config``) and
-checked by it before it is handed out. A run that ``annie train`` cannot express is refused
-with a message that says why (:class:`ExportError`).
+The configuration is the tab's own (``Lab.configuration``: the labs train through
+``annie train``'s recipes), checked by ``annie.app.config.validate`` before it is handed out,
+with ``data.path`` naming the data file beside it. A run ``annie train`` cannot express is
+refused with a message that says why (:class:`ExportError`).
 """
 from __future__ import annotations
 
-import io
+import copy
 import math
 import os
 
-import numpy as np
-
-from .. import __version__, backend, config as run_config, nn
+from .. import __version__, backend, nn, optim
+from ..app import config as app_config
 from ..errors import AnnieError
 from ..io import save
 from .lab import Lab
 
 DATA_FILE = "data.csv"
-LABEL_COLUMN = "label"
-#: losses ``annie train`` trains on a CSV in this version (it builds no output layer or target
-#: encoding for the binary losses and KL divergence yet)
-CONFIG_LOSSES = ("cross_entropy", "mse", "mae", "rmse", "huber", "log_cosh", "mean_bias_error")
+KEPT = {("data", "test_size"), ("model", "type"), ("loss", "name"), ("train", "epochs"),
+        ("train", "batch_size")}  # written even when equal to the default, for the reader
 
 
 class ExportError(AnnieError):
@@ -34,14 +32,13 @@ def problems(lab: Lab) -> dict[str, str | None]:
     that form, or None when it can."""
     settings = lab.settings
     found = dict.fromkeys(("model", "config", "data", "code"))
-    if lab.kind == "mlp" and settings["loss"] not in CONFIG_LOSSES:
-        found["config"] = (f"annie train in this version trains {', '.join(CONFIG_LOSSES)} "
-                           f"from a CSV, not {settings['loss']}; train.py trains this run")
     if lab.kind == "rnn":
-        found["data"] = "the RNN tab's sequences are made by the Python code (train.py)"
-        if settings["task"] != "digits":
-            found["config"] = (f"annie train has no recipe for the {settings['task']} task in "
-                               f"this version of annie; use train.py")
+        if settings["task"] == "digits":
+            found["data"] = "the digits are bundled with annie (data.dataset = 'digits_rows')"
+        elif settings["task"] == "adding":
+            found["data"] = "the adding problem's sequences are made by train.py"
+            found["config"] = ("annie train has no recipe for the adding problem in this "
+                               "version of annie; use train.py")
         if settings["init"] == "identity":
             found["model"] = ("the IRNN's ReLU layer sits inside a sequence model whose saved "
                               "architecture records a tanh RNN; train.py rebuilds it")
@@ -52,6 +49,11 @@ def _refuse(lab: Lab, what: str) -> None:
     problem = problems(lab)[what]
     if problem:
         raise ExportError(f"{what}: {problem}")
+
+
+def epochs_trained(lab: Lab) -> int:
+    """The epochs trained so far, rounded up (at least 1)."""
+    return max(1, math.ceil(lab.epoch - 1e-9))
 
 
 def model_bytes(lab: Lab, folder: str) -> bytes:
@@ -68,96 +70,44 @@ def model_bytes(lab: Lab, folder: str) -> bytes:
 
 
 def data_csv(lab: Lab) -> str:
-    """The MLP tab's points in their original order and units, with a header: the two
-    feature columns and the label (class index 0..K-1, or the numeric target)."""
+    """The data file the run trains on: the MLP tab's points (two feature columns and the
+    label) or the sine task's series."""
     _refuse(lab, "data")
-    names = [name.replace(",", " ") for name in lab.data.feature_names]
-    buffer = io.StringIO()
-    buffer.write(",".join([*names, LABEL_COLUMN]) + "\n")
-    integer = lab.task == "classification"
-    for (first, second), label in zip(lab.data.X.tolist(), lab.data.y.tolist()):
-        target = str(int(label)) if integer else repr(float(label))
-        buffer.write(f"{first!r},{second!r},{target}\n")
-    return buffer.getvalue()
+    return lab.data_text()
 
 
-def _epochs(lab: Lab) -> int:
-    return max(1, math.ceil(lab.epoch - 1e-9))
-
-
-def run_configuration(lab: Lab) -> tuple[dict, list[str]]:
-    """(configuration for ``annie train``, comment lines) of the tab's run."""
+def config_toml(lab: Lab) -> str:
+    """The run as TOML for ``annie train`` (with DATA_FILE beside it where it reads a file),
+    checked by annie's configuration validator; keys at their defaults are left out."""
     _refuse(lab, "config")
-    settings = lab.settings
-    config = run_config.default_config()
-    config["seed"] = settings["seed"]
-    config["optimizer"] = {"name": settings["optimizer"], "lr": settings["lr"]}
-    train = config["train"]
-    train.update(epochs=_epochs(lab), batch_size=lab.batch_size)
+    config = lab.configuration(epochs_trained(lab))
+    app_config.validate(copy.deepcopy(config), "playground export")
     notes = []
-    if lab.kind == "mlp":
-        config["data"].update(path=DATA_FILE, target=LABEL_COLUMN, test_size=lab.test_size,
-                              scale="none" if lab.scaler is None else "standard", task=lab.task)
-        config["model"].update(hidden=lab.hidden, activation=settings["activation"],
-                               dropout=settings["dropout"])
-        config["loss"]["name"] = settings["loss"]
-        config["optimizer"]["weight_decay"] = settings["l2"]
-        train["metrics"] = ["accuracy"] if lab.task == "classification" else ["mae", "rmse"]
-        notes.append(f"run it in the folder that holds {DATA_FILE} (the points of the "
-                     f"playground): annie train config.toml")
-    else:
-        config["data"].update(dataset="digits_rows", test_size=0.2)
-        config["model"].update(type="sequence_classifier", cell=settings["cell"],
-                               hidden_size=settings["hidden_size"])
-        config["loss"]["name"] = "cross_entropy"
-        train["clip_grad_norm"] = settings["clip_norm"] if settings["clip"] else 0.0
-        if settings["init"] != "default":
-            notes.append(f"the playground used the {settings['init']} recurrent "
-                         f"initialisation; annie train starts from the default one")
-    return config, notes
-
-
-def config_toml(lab: Lab, folder: str) -> str:
-    """The run as TOML for ``annie train``, checked by annie's configuration validator
-    (with the data file written beside it in ``folder`` for the check)."""
-    config, notes = run_configuration(lab)
-    if lab.kind == "mlp":
-        path = os.path.join(folder, DATA_FILE)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(data_csv(lab))
-        config["data"]["path"] = path
-        run_config.validate(config, "playground export")
-        config["data"]["path"] = DATA_FILE
-    else:
-        run_config.validate(config, "playground export")
+    if config["data"]["path"] is not None:
+        config["data"]["path"] = DATA_FILE  # read relative to the configuration file
+        notes.append(f"train it again: annie train config.toml, with {DATA_FILE} beside it")
+    if lab.kind == "rnn" and lab.settings["init"] != "default":
+        notes.append(f"the playground used the {lab.settings['init']} recurrent "
+                     f"initialisation; annie train starts from the model's default one")
     header = [f"# annie {__version__} playground: {describe_run(lab)}",
               *[f"# {note}" for note in notes]]
-    return "\n".join(header) + "\n" + run_config.to_toml(_without_defaults(config))
-
-
-KEPT = {("data", "test_size"), ("model", "type"), ("loss", "name"), ("train", "epochs"),
-        ("train", "batch_size")}  # written even when equal to the default, for the reader
+    return "\n".join(header) + "\n" + app_config.to_toml(_without_defaults(config))
 
 
 def _without_defaults(config: dict) -> dict:
     """The configuration less the keys that hold their default (annie train fills them in)."""
-    defaults = run_config.default_config()
-    pruned = {}
-    for key, value in config.items():
-        if not isinstance(value, dict):
-            pruned[key] = value
-            continue
-        pruned[key] = {name: item for name, item in value.items()
-                       if (key, name) in KEPT or key == "optimizer"
-                       or item != defaults.get(key, {}).get(name)}
-    return pruned
+    defaults = app_config.default_config()
+    return {key: value if not isinstance(value, dict) else
+            {name: item for name, item in value.items()
+             if (key, name) in KEPT or key == "optimizer" or item != defaults[key].get(name)}
+            for key, value in config.items()}
 
 
 def describe_run(lab: Lab) -> str:
     """One line naming the run (data, model, optimizer, epochs)."""
     settings = lab.settings
     if lab.kind == "mlp":
-        layers = "-".join(str(size) for size in [2, *lab.hidden, lab.head()[0]])
+        layers = "-".join(str(size) for size in lab.layer_sizes())
         return (f"{lab.data.source or settings['dataset']} data, MLP {layers} "
                 f"({settings['activation']}), {settings['loss']}, {settings['optimizer']} "
                 f"lr={settings['lr']:g}, {lab.epoch:.1f} epochs")
@@ -172,11 +122,14 @@ def _layer_code(layer: nn.Module) -> str:
         return f"nn.Linear({layer.in_features}, {layer.out_features})"
     if isinstance(layer, nn.Dropout):
         return f"nn.Dropout({layer.p!r})"
+    if isinstance(layer, nn.Normalization):
+        fitted_on = "y_train.reshape(-1, 1)" if layer.invert else "X_train"
+        invert = ", invert=True" if layer.invert else ""
+        return f"nn.Normalization({layer.num_features}{invert}).adapt({fitted_on})"
     return f"nn.{type(layer).__name__}()"
 
 
 def _optimizer_code(settings: dict) -> str:
-    from .. import optim
     name = optim.get_optimizer(settings["optimizer"]).__name__
     decay = f", weight_decay={settings['l2']!r}" if settings.get("l2") else ""
     return f"optimizer = optim.{name}(model.parameters(), lr={settings['lr']!r}{decay})"
@@ -184,31 +137,25 @@ def _optimizer_code(settings: dict) -> str:
 
 def _mlp_code(lab: Lab, epochs: int) -> list[str]:
     settings = lab.settings
-    stratify = "True" if lab.task == "classification" else "False"
+    classification = lab.task == "classification"
+    dtype = "" if classification else ', target_dtype="float32"'
     lines = ["import annie", "from annie import data, losses, nn, optim", "",
-             f'X, y = data.load_csv("{DATA_FILE}", target="{LABEL_COLUMN}"' +
-             (', target_dtype="float32")' if lab.task == "regression" else ")") +
-             "  # the playground's points",
-             f"X_train, X_test, y_train, y_test = data.train_test_split(",
-             f"    X, y, test_size={lab.test_size!r}, stratify={stratify}, "
+             f'X, y = data.load_csv("{DATA_FILE}", target="label"{dtype})  '
+             f"# the playground's points",
+             "X_train, X_test, y_train, y_test = data.train_test_split(",
+             f"    X, y, test_size={lab.test_size!r}, stratify={classification}, "
              f"seed={settings['seed']})"]
-    if lab.scaler is not None:
-        lines += ["scaler = data.StandardScaler()",
-                  "X_train, X_test = scaler.fit_transform(X_train), scaler.transform(X_test)"]
     loss = settings["loss"]
-    if lab.task == "regression" or loss in ("binary_cross_entropy",
-                                            "binary_cross_entropy_with_logits"):
-        lines.append("y_train, y_test = (t.astype('float32').reshape(-1, 1) "
-                     "for t in (y_train, y_test))")
-    elif loss == "hinge":
-        lines.append("y_train, y_test = (2 * t.astype('float32').reshape(-1, 1) - 1 "
-                     "for t in (y_train, y_test))  # hinge targets -1/+1")
-    elif loss == "kl_divergence":
-        lines.append(f"y_train, y_test = (data.one_hot(t, {lab.data.num_classes}) "
-                     f"for t in (y_train, y_test))  # target distributions")
+    target = lab.recipe.head.target if classification else "values"
+    if target == "binary":
+        lines.append("y_train, y_test = y_train.astype('float32'), y_test.astype('float32')"
+                     + ("  # hinge reads 0/1 as -1/+1" if loss == "hinge" else ""))
+    elif target == "one_hot":
+        lines.append(f"y_train, y_test = data.one_hot(y_train, {lab.data.num_classes}), "
+                     f"data.one_hot(y_test, {lab.data.num_classes})  # target distributions")
     layers = ",\n    ".join(_layer_code(layer) for layer in lab.model.layers)
-    lines += ["", f"annie.manual_seed({settings['seed']})", f"model = nn.Sequential(\n    {layers},\n)",
-              _optimizer_code(settings),
+    lines += ["", f"annie.manual_seed({settings['seed']})",
+              f"model = nn.Sequential(\n    {layers},\n)", _optimizer_code(settings),
               f"history = annie.fit(model, losses.{loss}, optimizer, X_train, y_train, "
               f"epochs={epochs}, batch_size={lab.batch_size},",
               f"                    validation_data=(X_test, y_test), seed={settings['seed']})",
@@ -217,38 +164,60 @@ def _mlp_code(lab: Lab, epochs: int) -> list[str]:
     return lines
 
 
+def _rnn_data_code(lab: Lab) -> list[str]:
+    settings = lab.settings
+    if settings["task"] == "adding":
+        return ["from annie.playground import sequence_tasks",
+                f"X_train, y_train, X_test, y_test = sequence_tasks.adding({settings['steps']}, "
+                f"seed={settings['seed']})  # the adding problem"]
+    test_size = lab.configuration()["data"]["test_size"]
+    if settings["task"] == "digits":
+        return ["X, y = data.load_digits()",
+                "X_train, X_test, y_train, y_test = data.train_test_split(",
+                f"    (X / 16.0).reshape(-1, 8, 8), y, test_size={test_size!r}, stratify=True, "
+                f"seed={settings['seed']})"]
+    return ["import numpy as np",
+            f'series = np.loadtxt("{DATA_FILE}", skiprows=1)  # the playground\'s series',
+            f"window = {settings['steps']}  # T: the past values the model reads",
+            "count = len(series) - window",
+            f"n_test = max(1, round(count * {test_size!r}))",
+            "cut = count - n_test  # windows before the cut train, the last n_test test",
+            "scale = float(series[:cut + window].std())  # of the training part",
+            "X, y = data.make_windows((series / scale).astype('float32'), window)",
+            "X_train, y_train, X_test, y_test = X[:cut], y[:cut], X[-n_test:], y[-n_test:]"]
+
+
 def _rnn_code(lab: Lab, epochs: int) -> list[str]:
     settings = lab.settings
-    model_class = "SequenceClassifier" if lab.data.task == "classification" else \
-        "SequenceRegressor"
-    classes = f", num_classes={lab.data.num_classes}" if lab.data.task == "classification" \
-        else ""
-    loss = "cross_entropy" if lab.data.task == "classification" else "mse"
-    lines = ["import annie", "from annie import losses, nn, optim",
-             "from annie.diagnostics import gradient_flow",
-             "from annie.playground import sequence_tasks", "",
-             f"data = sequence_tasks.make({settings['task']!r}, steps={settings['steps']}, "
-             f"noise={settings['noise']!r}, seed={settings['seed']})",
-             f"annie.manual_seed({settings['seed']})",
-             f"model = nn.{model_class}(input_size={lab.X_train.shape[-1]}, "
-             f"hidden_size={settings['hidden_size']}{classes}, cell={settings['cell']!r})"]
+    layer = lab.model.encoder.rnn
+    if lab.task == "classification":
+        model = (f"nn.SequenceClassifier(input_size={layer.input_size}, hidden_size="
+                 f"{layer.hidden_size}, num_classes={lab.num_classes}, cell={settings['cell']!r})")
+        loss = "cross_entropy"
+    else:
+        model = (f"nn.SequenceRegressor(input_size={layer.input_size}, hidden_size="
+                 f"{layer.hidden_size}, cell={settings['cell']!r})")
+        loss = "mse"
+    lines = ["import annie", "from annie import data, losses, nn, optim",
+             "from annie.diagnostics import gradient_flow", "", *_rnn_data_code(lab), "",
+             f"annie.manual_seed({settings['seed']})", f"model = {model}"]
     if settings["init"] == "orthogonal":
         lines += ["from annie.playground.rnn_lab import orthogonal_blocks_",
                   "for name, param in model.encoder.rnn.named_parameters():",
                   "    if name.startswith('weight_hh'):",
-                  f"        orthogonal_blocks_(param, {settings['hidden_size']})"]
+                  f"        orthogonal_blocks_(param, {layer.hidden_size})"]
     elif settings["init"] == "identity":
         lines += ["from annie.playground.rnn_lab import identity_rnn_",
-                  f"model.encoder.rnn = nn.RNN({lab.X_train.shape[-1]}, "
-                  f"{settings['hidden_size']}, nonlinearity='relu')  # the IRNN",
+                  f"model.encoder.rnn = nn.RNN({layer.input_size}, {layer.hidden_size}, "
+                  f"nonlinearity='relu')  # the IRNN",
                   "identity_rnn_(model.encoder.rnn)"]
     clip = f", clip_grad_norm={settings['clip_norm']!r}" if settings["clip"] else ""
     lines += [_optimizer_code(settings),
-              f"history = annie.fit(model, losses.{loss}, optimizer, data.X_train, data.y_train, "
+              f"history = annie.fit(model, losses.{loss}, optimizer, X_train, y_train, "
               f"epochs={epochs},",
               f"                    batch_size={lab.batch_size}{clip}, "
-              f"validation_data=(data.X_test, data.y_test), seed={settings['seed']})",
-              f"flow = gradient_flow(model, losses.{loss}, data.X_test[:32], data.y_test[:32])",
+              f"validation_data=(X_test, y_test), seed={settings['seed']})",
+              f"flow = gradient_flow(model, losses.{loss}, X_test[:32], y_test[:32])",
               "print(flow.summary())  # ||dL/dh_t|| at every time step t"]
     if not problems(lab)["model"]:
         lines.append('annie.save(model, "model.annie")')
@@ -258,6 +227,6 @@ def _rnn_code(lab: Lab, epochs: int) -> list[str]:
 def python_code(lab: Lab, epochs: int | None = None) -> str:
     """A script that trains the tab's run with annie's Python API (``epochs`` default: the
     epochs trained so far, rounded up)."""
-    epochs = _epochs(lab) if epochs is None else epochs
+    epochs = epochs_trained(lab) if epochs is None else epochs
     body = _mlp_code(lab, epochs) if lab.kind == "mlp" else _rnn_code(lab, epochs)
     return "\n".join([f'"""annie playground: {describe_run(lab)}."""', *body]) + "\n"

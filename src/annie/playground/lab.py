@@ -10,6 +10,7 @@ norm), optimizer.step().
 from __future__ import annotations
 
 import math
+import tempfile
 import time
 from contextlib import contextmanager
 
@@ -50,7 +51,11 @@ class Lab:
 
     kind = ""
 
-    def __init__(self, settings: dict | None = None):
+    def __init__(self, settings: dict | None = None, folder: str | None = None):
+        if folder is None:  # the files the run reads (its data for annie train's recipe)
+            self._own_folder = tempfile.TemporaryDirectory(prefix="annie-playground-")
+            folder = self._own_folder.name
+        self.folder = folder
         self.settings = controls.defaults(self.kind)
         if settings:
             self.settings, _ = controls.apply_changes(self.kind, self.settings, settings)

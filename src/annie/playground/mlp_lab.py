@@ -1,9 +1,10 @@
 """The MLP tab: an annie MLP learning 2-D points, with everything the page draws.
 
-The model is the one ``annie train`` builds for the same configuration: for each hidden size
-Linear -> activation (-> Dropout), then Linear to the outputs the loss needs (and a sigmoid or
-softmax output layer where the loss takes probabilities). The data are split by
-:func:`annie.data.train_test_split` with the configuration's seed, as ``annie train`` does.
+The run goes through ``annie train``'s own recipe (``annie.app``): the points are written to a
+CSV file, the tab's settings become a configuration, and the recipe reads and splits the file
+and builds the model (an ``nn.Normalization`` for uploaded data, Linear -> activation
+(-> Dropout) per hidden size, and the output layer and target encoding the loss needs). So the
+exported configuration trains the same model on the same split with ``annie train``.
 
 Drawn from it: the output over a grid of the input plane (the decision boundary), each hidden
 neuron's output over a coarser grid, the weights and biases of every layer, and in single-neuron
@@ -12,10 +13,13 @@ mode the neuron's weighted sum, bias and activation.
 from __future__ import annotations
 
 import base64
+import os
 
 import numpy as np
 
-from .. import data as annie_data, losses, nn
+from .. import losses, nn
+from ..app import config as app_config
+from ..app.recipes.classifier import true_index
 from ..tensor import Tensor, no_grad
 from . import controls, toy_data
 from .controls import ControlError
@@ -24,11 +28,7 @@ from .lab import Lab
 BOUNDARY_GRID = 48  # cells per side of the decision-boundary heat map
 NEURON_GRID = 20  # cells per side of each hidden neuron's heat map
 PLANE = (-1.5, 1.5)  # the generated sets' input plane, both axes
-
-#: loss -> (outputs: "classes" or 1, output activation or None)
-HEADS = {"cross_entropy": ("classes", None), "kl_divergence": ("classes", "softmax"),
-         "binary_cross_entropy": (1, "sigmoid"), "binary_cross_entropy_with_logits": (1, None),
-         "hinge": (1, None)}
+DATA_FILE = "data.csv"
 
 
 def encode_unit(values: np.ndarray) -> str:
@@ -51,9 +51,10 @@ class MlpLab(Lab):
 
     kind = "mlp"
 
-    def __init__(self, settings: dict | None = None, upload: toy_data.PlaneData | None = None):
+    def __init__(self, settings: dict | None = None, upload: toy_data.PlaneData | None = None,
+                 folder: str | None = None):
         self.upload = upload
-        super().__init__(settings)
+        super().__init__(settings, folder)
 
     # ----- settings ----------------------------------------------------------------------
     def task_of(self, settings: dict) -> tuple[str, int]:
@@ -70,6 +71,8 @@ class MlpLab(Lab):
         needs a loss with one output."""
         task, classes = self.task_of(settings)
         loss = settings["loss"]
+        if loss in controls.UNTRAINABLE_LOSSES:
+            raise ControlError("loss", f"Loss: {loss}: {controls.UNTRAINABLE_LOSSES[loss]}")
         if task == "classification" and loss not in controls.CLASSIFICATION_LOSSES:
             raise ControlError("loss", f"Loss: {loss} is a regression loss; these data have "
                                        f"class labels: choose one of "
@@ -113,71 +116,76 @@ class MlpLab(Lab):
         """Hidden layer sizes in use (none in single-neuron mode)."""
         return [] if self.settings["single_neuron"] else list(self.settings["hidden"])
 
-    def build(self) -> None:
-        """Data, split, scaling, model and loss from the settings."""
-        settings = self.settings
-        if settings["dataset"] == "upload":
-            self.data = self.upload
-            self.scaler = annie_data.StandardScaler()
-        else:
-            self.data = toy_data.generate(settings["dataset"], settings["samples"],
-                                          settings["noise"], settings["seed"])
-            self.scaler = None
-        self.task, classes = self.task_of(settings)
-        X_train, X_test, y_train, y_test = annie_data.train_test_split(
-            self.data.X, self.data.y, test_size=self.test_size,
-            stratify=self.task == "classification", seed=settings["seed"])
-        self.labels_train, self.labels_test = y_train, y_test
-        self.points_train, self.points_test = X_train, X_test
-        if self.scaler is not None:
-            X_train = self.scaler.fit_transform(X_train)
-            X_test = self.scaler.transform(X_test)
-        self.X_train, self.X_test = X_train.astype(np.float32), X_test.astype(np.float32)
-        self.y_train, self.y_test = self.targets(y_train), self.targets(y_test)
-        self.model = self.make_model()
-        self.loss = losses.get_loss(settings["loss"])
-        self.extent = self._extent()
-
     @property
     def test_size(self) -> float:
         """The held-out fraction, 1 - training share."""
         return round(1.0 - self.settings["train_ratio"], 6)
 
-    def head(self) -> tuple[int, str | None]:
-        """(number of outputs, output activation or None) for the loss and data."""
-        if self.task == "regression":
-            return 1, None
-        outputs, activation = HEADS[self.settings["loss"]]
-        return (self.data.num_classes if outputs == "classes" else 1), activation
+    def configuration(self, epochs: int = 1) -> dict:
+        """The ``annie train`` configuration of this tab's run (the points in DATA_FILE in the
+        tab's folder; uploaded features standardised inside the model)."""
+        settings = self.settings
+        task, _ = self.task_of(settings)
+        config = app_config.default_config()
+        config["seed"] = settings["seed"]
+        config["data"].update(path=os.path.join(self.folder, DATA_FILE),
+                              target=toy_data.LABEL_COLUMN, test_size=self.test_size, task=task,
+                              scale="standard" if settings["dataset"] == "upload" else "none")
+        config["model"].update(type="mlp", hidden=self.hidden, activation=settings["activation"],
+                               dropout=settings["dropout"] or None)
+        config["loss"]["name"] = settings["loss"]
+        config["optimizer"].update(name=settings["optimizer"], lr=settings["lr"])
+        if settings["l2"]:
+            config["optimizer"]["weight_decay"] = settings["l2"]
+        config["train"].update(epochs=epochs, batch_size=settings["batch_size"])
+        return config
 
-    def make_model(self) -> nn.Sequential:
-        """Linear -> activation (-> Dropout) per hidden size, then the output layer(s)."""
-        layers, width = [], 2
-        self.hidden_outputs = []  # index of each hidden layer's output in the Sequential
-        for size in self.hidden:
-            layers += [nn.Linear(width, size), nn.activation_module(self.settings["activation"])]
-            self.hidden_outputs.append(len(layers) - 1)
-            if self.settings["dropout"] > 0:
-                layers.append(nn.Dropout(self.settings["dropout"]))
-            width = size
-        outputs, activation = self.head()
-        layers.append(nn.Linear(width, outputs))
-        if activation is not None:
-            layers.append(nn.activation_module(activation))
-        return nn.Sequential(*layers)
+    def build(self) -> None:
+        """Data (written to the tab's folder), then split and model by annie train's recipe."""
+        settings = self.settings
+        if settings["dataset"] == "upload":
+            self.data = self.upload
+        else:
+            self.data = toy_data.generate(settings["dataset"], settings["samples"],
+                                          settings["noise"], settings["seed"])
+        with open(os.path.join(self.folder, DATA_FILE), "w", encoding="utf-8") as handle:
+            handle.write(self.data_text())
+        self.recipe = app_config.validate(self.configuration(), "playground")
+        self.task = self.recipe.task
+        split = self.recipe.prepare()
+        self.model = self.recipe.build_model(split)
+        self.loss = losses.get_loss(self.recipe.get("loss.name"))
+        self.X_train, self.X_test = split.X_train, split.X_test
+        outputs = self.model(Tensor(split.X_test[:1])).shape[-1]
+        self.y_train, self.y_test = (self._as_outputs(y, outputs)
+                                     for y in (split.y_train, split.y_test))
+        if self.task == "classification":
+            self.labels_train, self.labels_test = (true_index(y)
+                                                   for y in (split.y_train, split.y_test))
+        else:
+            self.labels_train, self.labels_test = (y.reshape(-1)
+                                                   for y in (split.y_train, split.y_test))
+        self.extent = self._extent()
 
-    def targets(self, labels: np.ndarray) -> np.ndarray:
-        """Labels in the form the loss takes: class indices, one-hot rows, or a column of
-        0/1, -1/+1 or numeric values."""
-        loss = self.settings["loss"]
-        if self.task == "regression":
-            return labels.astype(np.float32).reshape(-1, 1)
-        if loss == "cross_entropy":
-            return labels.astype(np.int64)
-        if loss == "kl_divergence":
-            return annie_data.one_hot(labels, self.data.num_classes).astype(np.float32)
-        column = labels.astype(np.float32).reshape(-1, 1)
-        return 2.0 * column - 1.0 if loss == "hinge" else column
+    def data_text(self) -> str:
+        """The points as the CSV file annie train reads."""
+        return toy_data.to_csv(self.data)
+
+    @staticmethod
+    def _as_outputs(y: np.ndarray, outputs: int) -> np.ndarray:
+        """Targets of a one-output model as a column (the loss compares equal shapes)."""
+        return y.reshape(-1, 1) if outputs == 1 and y.ndim == 1 else y
+
+    def layer_sizes(self) -> list[int]:
+        """Units per layer: the two inputs, the hidden layers, the outputs."""
+        linears = [layer for layer in self.model.layers if isinstance(layer, nn.Linear)]
+        return [2, *(layer.out_features for layer in linears)]
+
+    def hidden_outputs(self) -> list[int]:
+        """Index in the Sequential of each hidden layer's activation (its output)."""
+        layers = self.model.layers
+        linear = [index for index, layer in enumerate(layers) if isinstance(layer, nn.Linear)]
+        return [index + 1 for index in linear[:-1]]
 
     def _extent(self) -> tuple[float, float, float, float]:
         if self.settings["dataset"] != "upload":
@@ -187,29 +195,17 @@ class MlpLab(Lab):
         low, high = low - margin, high + margin
         return float(low[0]), float(high[0]), float(low[1]), float(high[1])
 
-    def _inputs(self, points: np.ndarray) -> np.ndarray:
-        """Points of the plane as the model sees them (scaled like the training data)."""
-        return self.scaler.transform(points).astype(np.float32) if self.scaler else points
-
     # ----- outputs -------------------------------------------------------------------------
     def classify(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(predicted class, value) per row: for two classes value in [-1, 1] leans to class 1
-        as it grows (2 p - 1, or the hinge score clipped); for more, the top probability."""
-        loss = self.settings["loss"]
-        if outputs.shape[1] == 1:
-            if loss == "hinge":
-                value = np.clip(outputs[:, 0], -1.0, 1.0)
-                return (outputs[:, 0] > 0).astype(np.int64), value
-            p = outputs[:, 0] if loss == "binary_cross_entropy" else \
-                1.0 / (1.0 + np.exp(-np.clip(outputs[:, 0], -60, 60)))
-            return (p > 0.5).astype(np.int64), 2.0 * p - 1.0
-        if loss == "kl_divergence":
-            probabilities = outputs
-        else:
-            shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-            probabilities = shifted / shifted.sum(axis=1, keepdims=True)
-        predicted = probabilities.argmax(axis=1)
-        if outputs.shape[1] == 2:
+        """(predicted class, value) per row, by the recipe's output head: for two classes
+        value in [-1, 1] leans to class 1 as it grows (2 p - 1, or the hinge score clipped);
+        for more classes, the top probability."""
+        head = self.recipe.head
+        predicted = head.predicted(outputs)
+        if head.probabilities is None:  # hinge: a score whose sign is the class
+            return predicted, np.clip(outputs[:, 0], -1.0, 1.0)
+        probabilities = head.probability_table(outputs)
+        if probabilities.shape[1] == 2:
             return predicted, 2.0 * probabilities[:, 1] - 1.0
         return predicted, probabilities.max(axis=1)
 
@@ -229,7 +225,7 @@ class MlpLab(Lab):
         """The model's output over the plane: for two classes the lean to class 1 in [-1, 1],
         for more classes the predicted class and its probability, for regression the value
         scaled to the training targets' range."""
-        outputs = self.predict(self._inputs(plane_grid(self.extent, BOUNDARY_GRID)))
+        outputs = self.predict(plane_grid(self.extent, BOUNDARY_GRID))
         result = {"size": BOUNDARY_GRID}
         if self.task == "regression":
             low, high = float(self.labels_train.min()), float(self.labels_train.max())
@@ -249,13 +245,14 @@ class MlpLab(Lab):
     def neuron_maps(self) -> list[list[str]]:
         """Per hidden layer, each neuron's output over the plane (divided by the layer's
         largest |output| when that exceeds 1, e.g. for ReLU)."""
-        x = Tensor(self._inputs(plane_grid(self.extent, NEURON_GRID)))
+        x = Tensor(plane_grid(self.extent, NEURON_GRID))
+        hidden = self.hidden_outputs()
         maps = []
         self.model.eval()
         with no_grad():
             for index, layer in enumerate(self.model.layers):
                 x = layer(x)
-                if index in self.hidden_outputs:
+                if index in hidden:
                     values = x.data.astype(np.float64)
                     values = values / max(1.0, float(np.abs(values).max()))
                     maps.append([encode_unit(values[:, unit]) for unit in range(values.shape[1])])
@@ -267,17 +264,26 @@ class MlpLab(Lab):
                  "bias": np.round(layer.bias.data.astype(np.float64), 4).tolist()}
                 for layer in self.model.layers if isinstance(layer, nn.Linear)]
 
+    def _normalization(self):
+        """The model's input Normalization layer (uploaded data), or None."""
+        first = self.model.layers[0]
+        return first if isinstance(first, nn.Normalization) else None
+
     def neuron(self) -> dict:
         """Single-neuron mode: y = f(w1 x1 + w2 x2 + b) with its weights and f, and the sum,
-        activation and prediction for the first training point (as the model computes them)."""
-        linear = self.model.layers[0]
+        activation and prediction for the first training point (as the model computes them;
+        x is the neuron's input, after the Normalization of uploaded data)."""
+        linear = next(layer for layer in self.model.layers if isinstance(layer, nn.Linear))
         loss = self.settings["loss"]
         activation = {"binary_cross_entropy": "sigmoid", "hinge": "sign"}.get(
             loss, "sigmoid (inside the loss)" if loss == "binary_cross_entropy_with_logits"
             else "identity")
-        x = self.X_train[:1]
+        x = self.X_train[:1].astype(np.float64)
+        normalization = self._normalization()
+        if normalization is not None:
+            x = (x - normalization.mean) / normalization.std
         weighted_sum = float((x @ linear.weight.data.T + linear.bias.data)[0, 0])
-        output = float(self.predict(x)[0, 0])
+        output = float(self.predict(self.X_train[:1])[0, 0])
         return {"weight": [float(w) for w in linear.weight.data[0]],
                 "bias": float(linear.bias.data[0]), "activation": activation,
                 "example": {"x": [float(v) for v in x[0]], "sum": weighted_sum,
@@ -285,12 +291,13 @@ class MlpLab(Lab):
                             if self.task == "classification" else float(self.labels_train[0])}}
 
     def input_transform(self) -> dict | None:
-        """The scaling of uploaded data as model input = x * scale + offset per feature."""
-        if self.scaler is None:
+        """The model's input Normalization as input = x * scale + offset per feature."""
+        normalization = self._normalization()
+        if normalization is None:
             return None
-        offset = self.scaler.transform(np.zeros((1, 2), np.float32))[0].astype(np.float64)
-        scale = self.scaler.transform(np.ones((1, 2), np.float32))[0].astype(np.float64) - offset
-        return {"scale": scale.tolist(), "offset": offset.tolist()}
+        std = normalization.std.astype(np.float64)
+        return {"scale": (1.0 / std).tolist(),
+                "offset": (-normalization.mean.astype(np.float64) / std).tolist()}
 
     def plane_data(self) -> dict:
         """The points (in the file's units), their labels and the plane's extent."""
@@ -299,17 +306,18 @@ class MlpLab(Lab):
         return {"task": self.task, "classes": list(self.data.classes),
                 "feature_names": list(self.data.feature_names), "source": self.data.source,
                 "extent": list(self.extent),
-                "train": rows(self.points_train, self.labels_train),
-                "test": rows(self.points_test, self.labels_test)}
+                "train": rows(self.X_train, self.labels_train),
+                "test": rows(self.X_test, self.labels_test)}
 
     def snapshot(self) -> dict:
         """Settings, curves, metrics, heat maps, weights (and the single neuron) as JSON."""
         state = super().snapshot()
         state.update(metrics=self.metrics, boundary=self.boundary(), data=self.plane_data(),
                      has_upload=self.upload is not None, input_transform=self.input_transform(),
-                     network={"sizes": [2, *self.hidden, self.head()[0]],
+                     network={"sizes": self.layer_sizes(),
                               "activation": self.settings["activation"],
-                              "output_activation": self.head()[1],
+                              "output_activation": self.recipe.head.output
+                              if self.task == "classification" else None,
                               "neuron_grid": NEURON_GRID, "neurons": self.neuron_maps(),
                               "layers": self.weights()})
         if self.settings["single_neuron"]:

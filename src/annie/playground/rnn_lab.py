@@ -1,7 +1,9 @@
 """The RNN tab: a recurrent network on a sequence task, with the gradient at every time step.
 
 The model is annie's many-to-one model (``nn.SequenceRegressor`` for the adding problem and the
-sine wave, ``nn.SequenceClassifier`` for the digits) with a tanh RNN, an LSTM or a GRU.
+sine wave, ``nn.SequenceClassifier`` for the digits) with a tanh RNN, an LSTM or a GRU. Where
+``annie train`` has a recipe for the task (the sine series, the digits), its recipe reads and
+splits the data and builds the model, so the exported configuration trains the same run.
 Recurrent initialisation: ``default`` (PyTorch's uniform), ``orthogonal`` (each gate's block of
 W_hh orthogonal) or ``identity`` (the IRNN of Le, Jaitly & Hinton 2015: a ReLU RNN with
 W_hh = I, zero biases and W_ih ~ N(0, 0.001^2)).
@@ -14,18 +16,23 @@ happen.
 from __future__ import annotations
 
 import math
+import os
 from collections import deque
 
 import numpy as np
 
-from .. import init, losses, nn
+from .. import backend, init, losses, nn
+from ..app import config as app_config
 from ..diagnostics import gradient_flow
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from .controls import ControlError
 from .lab import Lab
-from .sequence_tasks import FIXED_LENGTH, make
+from .sequence_tasks import ADDING_BASELINE, FIXED_LENGTH, adding, sine_series
 
+SERIES_FILE = "data.csv"  # the sine task's series, read by annie train's recipe
+DIGITS_TEST_SIZE = 0.2
+SINE_TEST_SIZE = 0.2
 PROBE_SEQUENCES = 32  # held-out sequences on which ||dL/dh_t|| is measured
 RECENT_STEPS = 100  # steps over which the recent clipped share is counted
 
@@ -67,37 +74,83 @@ class RnnLab(Lab):
         """T of the task (fixed for the digits)."""
         return FIXED_LENGTH.get(self.settings["task"], self.settings["steps"])
 
+    def configuration(self, epochs: int = 1) -> dict | None:
+        """The ``annie train`` configuration of this tab's run, or None when annie train has
+        no recipe for the task (the adding problem)."""
+        settings = self.settings
+        task = settings["task"]
+        if task == "adding":
+            return None
+        config = app_config.default_config()
+        config["seed"] = settings["seed"]
+        if task == "digits":
+            config["data"].update(dataset="digits_rows", test_size=DIGITS_TEST_SIZE)
+            config["model"]["type"] = "sequence_classifier"
+        else:
+            config["data"].update(path=os.path.join(self.folder, SERIES_FILE), target="value",
+                                  window=settings["steps"], horizon=1,
+                                  test_size=SINE_TEST_SIZE)
+            config["model"]["type"] = "sequence_regressor"
+        config["model"].update(cell=settings["cell"], hidden_size=settings["hidden_size"])
+        config["optimizer"].update(name=settings["optimizer"], lr=settings["lr"])
+        config["train"].update(epochs=epochs, batch_size=settings["batch_size"],
+                               clip_grad_norm=settings["clip_norm"] if settings["clip"] else 0.0)
+        return config
+
+    def data_text(self) -> str:
+        """The sine task's series as a CSV column "value" (what annie train reads)."""
+        series = sine_series(self.settings["noise"], self.settings["seed"])
+        return "value\n" + "".join(f"{value!r}\n" for value in series.tolist())
+
     def build(self) -> None:
         """Task data, model (with its recurrent initialisation) and loss from the settings."""
         settings = self.settings
-        self.data = make(settings["task"], settings["steps"], settings["noise"], settings["seed"])
-        self.X_train, self.y_train = self.data.X_train, self.data.y_train
-        self.X_test, self.y_test = self.data.X_test, self.data.y_test
-        self.model = self.make_model()
-        self.loss = losses.get_loss("cross_entropy" if self.data.task == "classification"
-                                    else "mse")
+        config = self.configuration()
+        if config is None:  # the adding problem
+            self.X_train, self.y_train, self.X_test, self.y_test = adding(settings["steps"],
+                                                                          settings["seed"])
+            self.task, self.baseline = "regression", (ADDING_BASELINE, "always 1")
+            self.num_classes = 0
+            backend.manual_seed(settings["seed"])
+            model = nn.SequenceRegressor(input_size=2, hidden_size=settings["hidden_size"],
+                                         cell=settings["cell"])
+            loss = "mse"
+        else:
+            if settings["task"] == "sine":
+                with open(config["data"]["path"], "w", encoding="utf-8") as handle:
+                    handle.write(self.data_text())
+            recipe = app_config.validate(config, "playground")
+            split = recipe.prepare()
+            backend.manual_seed(settings["seed"])  # as annie train: seed, then the model
+            model = recipe.build_model(split)
+            loss = recipe.get("loss.name")
+            self.X_train, self.y_train = split.X_train, split.y_train
+            self.X_test, self.y_test = split.X_test, split.y_test
+            if settings["task"] == "digits":
+                self.task, self.num_classes = "classification", len(split.info["classes"])
+                self.baseline = (None, f"majority class {split.info['majority']}")
+            else:
+                self.task, self.num_classes = "regression", 0
+                persistence = float(np.mean((self.X_test[:, -1] - self.y_test) ** 2))
+                self.baseline = (persistence, "next = last")
+        self.model = self.initialise(model)
+        self.loss = losses.get_loss(loss)
         self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
         self.clipped_total = 0
         self.recent_clipped: deque = deque(maxlen=RECENT_STEPS)
         self.step_norms: list[float] = []
         self.step_norms_at = -1
 
-    def make_model(self) -> nn.Module:
-        """The many-to-one model for the task with the chosen cell and initialisation."""
-        settings, features = self.settings, self.X_train.shape[-1]
-        if self.data.task == "classification":
-            model = nn.SequenceClassifier(input_size=features, hidden_size=settings["hidden_size"],
-                                          num_classes=self.data.num_classes, cell=settings["cell"])
-        else:
-            model = nn.SequenceRegressor(input_size=features, hidden_size=settings["hidden_size"],
-                                         cell=settings["cell"])
+    def initialise(self, model: nn.Module) -> nn.Module:
+        """The chosen recurrent initialisation (default: the model's own)."""
+        settings, layer = self.settings, model.encoder.rnn
         if settings["init"] == "identity":
-            model.encoder.rnn = nn.RNN(features, settings["hidden_size"], nonlinearity="relu")
+            model.encoder.rnn = nn.RNN(layer.input_size, layer.hidden_size, nonlinearity="relu")
             identity_rnn_(model.encoder.rnn)
         elif settings["init"] == "orthogonal":
-            for name, param in model.encoder.rnn.named_parameters():
+            for name, param in layer.named_parameters():
                 if name.startswith("weight_hh"):
-                    orthogonal_blocks_(param, settings["hidden_size"])
+                    orthogonal_blocks_(param, layer.hidden_size)
         return model
 
     # ----- training ----------------------------------------------------------------------
@@ -138,13 +191,13 @@ class RnnLab(Lab):
                 float("nan")
         self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
         self.metrics = {"train_loss": train_loss, "test_loss": test_loss,
-                        "baseline": self.data.baseline, "baseline_name": self.data.baseline_name}
-        if self.data.task == "classification":
+                        "baseline": self.baseline[0], "baseline_name": self.baseline[1]}
+        if self.task == "classification":
             self.metrics["test_accuracy"] = float(np.mean(test_outputs.argmax(axis=1)
                                                           == self.y_test))
         self.examples = [[float(target), float(output)] for target, output in
                          zip(self.y_test[:6], test_outputs[:6])] \
-            if self.data.task == "regression" else []
+            if self.task == "regression" else []
         self.history.add(epoch=self.epoch, train_loss=train_loss, test_loss=test_loss,
                          grad_norm=grad_norm)
         self.measure_steps()
@@ -154,7 +207,7 @@ class RnnLab(Lab):
         state = super().snapshot()
         recent = list(self.recent_clipped)
         state.update(
-            metrics=self.metrics, task=self.data.task, sequence_length=self.sequence_length,
+            metrics=self.metrics, task=self.task, sequence_length=self.sequence_length,
             examples=self.examples,
             step_gradients={"norms": self.step_norms, "measured_at_step": self.step_norms_at,
                             "probe_sequences": min(PROBE_SEQUENCES, len(self.X_test))},

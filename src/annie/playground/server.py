@@ -327,7 +327,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
             if what == "model":
                 body = export.model_bytes(lab_object, session.folder)
             elif what == "config":
-                body = export.config_toml(lab_object, session.folder).encode("utf-8")
+                body = export.config_toml(lab_object).encode("utf-8")
             elif what == "data":
                 body = export.data_csv(lab_object).encode("utf-8")
             else:
@@ -355,10 +355,17 @@ ROUTES = [
 ]
 
 
+def _announce(text: str) -> None:
+    print(text, flush=True)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
-          quiet: bool = True, announce=print) -> None:
+          quiet: bool = True, announce=_announce) -> None:
     """Run the playground at http://host:port/ until Ctrl+C (``port=0``: any free port);
     opens the page in the default browser unless ``open_browser`` is False."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"playground: --port must be a whole number from 0 to 65535, got "
+                          f"{port!r}")
     try:
         server = PlaygroundServer(host, port, quiet=quiet)
     except OSError as error:

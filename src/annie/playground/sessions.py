@@ -50,8 +50,12 @@ class Session:
     def __init__(self, session_id: str):
         self.id = session_id
         self.folder = tempfile.mkdtemp(prefix="annie-playground-")  # uploads and exports
+        for name in ("mlp", "rnn"):  # each lab's data files for annie train's recipes
+            os.mkdir(os.path.join(self.folder, name))
         with ANNIE_LOCK:
-            self.labs: dict[str, Lab] = {"mlp": MlpLab(), "rnn": RnnLab()}
+            self.labs: dict[str, Lab] = {
+                "mlp": MlpLab(folder=os.path.join(self.folder, "mlp")),
+                "rnn": RnnLab(folder=os.path.join(self.folder, "rnn"))}
         self.changed = threading.Condition()
         self.versions = {name: 0 for name in self.labs}
         self.states: dict[str, str] = {}

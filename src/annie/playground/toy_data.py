@@ -17,6 +17,7 @@ from ..errors import AnnieError, DataError
 MAX_UPLOAD_BYTES = 1 << 20  # 1 MiB
 MAX_UPLOAD_ROWS = 5000
 MAX_CLASSES = 10  # more distinct whole-number labels than this: a regression target
+LABEL_COLUMN = "label"  # the label column of the CSV the playground writes
 
 
 @dataclass
@@ -37,6 +38,19 @@ class PlaneData:
     def num_classes(self) -> int:
         """Number of classes (0 for regression)."""
         return len(self.classes) if self.task == "classification" else 0
+
+
+def to_csv(data: PlaneData) -> str:
+    """The points as CSV: the two feature columns and LABEL_COLUMN (the class names, or the
+    numeric target), each float written in its shortest float32 form."""
+    from ..app.recipes.tabular import cells, csv_text
+    if data.task == "classification":
+        labels = np.asarray(data.classes, dtype=object)[data.y]
+    else:
+        labels = cells(data.y.reshape(-1))
+    rows = np.column_stack([cells(data.X), labels])
+    names = [name if name != LABEL_COLUMN else f"{name}_" for name in data.feature_names]
+    return csv_text([*names, LABEL_COLUMN], rows)
 
 
 def _finish(X: np.ndarray, y: np.ndarray, noise: float, generator, source: str) -> PlaneData:
