@@ -110,6 +110,7 @@ class Lab:
         raise NotImplementedError
 
     curve_names: tuple = ("train_loss", "test_loss")
+    record_each_epoch = False  # measure the losses at every epoch's end (cheap for small data)
 
     def _set_optimizer_options(self) -> None:
         for group in self.optimizer.param_groups:
@@ -188,6 +189,8 @@ class Lab:
                 if not math.isfinite(value):
                     break
                 taken += 1
+                if self.record_each_epoch and self.steps % self.steps_per_epoch == 0:
+                    self.refresh()
                 if time.perf_counter() - started >= seconds:
                     break
         return taken
@@ -217,10 +220,10 @@ class Lab:
         raise NotImplementedError
 
     def refresh(self) -> None:
-        """Record the losses if training moved since they were last measured."""
+        """Record the losses if training moved since they were last measured (no random
+        numbers are drawn: the model runs in evaluation mode)."""
         if self._recorded_at != self.steps:
-            with self.random_state():
-                self.record()
+            self.record()
             self._recorded_at = self.steps
 
     # ----- state for the page -----------------------------------------------------------

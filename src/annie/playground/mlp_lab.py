@@ -50,6 +50,7 @@ class MlpLab(Lab):
     """Settings, data, model and training of the MLP tab (see ``controls.MLP_CONTROLS``)."""
 
     kind = "mlp"
+    record_each_epoch = True
 
     def __init__(self, settings: dict | None = None, upload: toy_data.PlaneData | None = None,
                  folder: str | None = None):
