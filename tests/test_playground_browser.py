@@ -181,6 +181,13 @@ def test_the_playground_in_chromium(browser, screenshots, tmp_path):
         assert other.evaluate("window.playground.session") != session.id
         assert _state(other, "mlp")["settings"]["dataset"] == "circle"
         assert _state(page, "mlp")["settings"]["dataset"] == "xor"
+        # ... where a CSV of your own is read by annie's loader and drawn with its classes
+        rows = [f"{i % 7},{(i * 3) % 5},{'abc'[i % 3]}" for i in range(60)]
+        (tmp_path / "mine.csv").write_text("width,height,kind\n" + "\n".join(rows) + "\n")
+        other.set_input_files("#mlp-upload", str(tmp_path / "mine.csv"))
+        _wait(other, "window.playground.states.mlp.settings.dataset === 'upload'")
+        assert "mine.csv" in other.inner_text("#mlp .data-source")
+        assert _state(other, "mlp")["data"]["classes"] == ["a", "b", "c"]
         other.close()
         page.close()
     # no console error but the one logged for the refused value
