@@ -364,3 +364,18 @@ def test_training_pauses_when_the_page_is_gone(client, session, monkeypatch):
     monkeypatch.setattr(sessions, "UNSEEN_PAUSE", 0.0)  # not heard from: at once
     client.action(session, "mlp", "play")
     client.wait_for(session, "mlp", lambda state: not state["running"])
+
+
+def test_an_unexpected_failure_in_training_pauses_with_a_message(client, server, session,
+                                                                 monkeypatch, capsys):
+    lab = server.store.get(session).labs["mlp"]
+
+    def broken():
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(lab, "train_step", broken)
+    client.action(session, "mlp", "play")
+    state = client.wait_for(session, "mlp", lambda state: not state["running"])
+    assert state["message"].startswith("training stopped: internal error (RuntimeError)")
+    assert "Traceback" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert client.step_epoch(session, "mlp")["steps"] > 0  # the worker lives on

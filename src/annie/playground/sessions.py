@@ -17,8 +17,10 @@ import os
 import secrets
 import shutil
 import tempfile
+import sys
 import threading
 import time
+import traceback
 
 import numpy as np
 
@@ -193,6 +195,12 @@ class Session:
                 taken = lab.train_for(CHUNK_SECONDS, self.pending[name] if stepping else None)
             except AnnieError as error:  # e.g. a shape problem in a user's data
                 lab.running, lab.message, taken = False, str(error), 0
+                self.pending[name] = 0
+            except Exception as error:  # noqa: BLE001 (logged; the worker must live on)
+                traceback.print_exc(file=sys.stderr)
+                lab.running, taken = False, 0
+                lab.message = f"training stopped: internal error ({type(error).__name__}); " \
+                              f"see the server's log"
                 self.pending[name] = 0
             if stepping:
                 self.pending[name] = max(0, self.pending[name] - max(taken, 1))
