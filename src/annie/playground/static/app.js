@@ -164,7 +164,18 @@ const playground = (() => {
       const state = JSON.parse(event.data);
       render(state.lab, state);
     });
-    stream.addEventListener("error", () => status("reconnecting..."));
+    stream.addEventListener("error", async () => {
+      status("reconnecting...");
+      try {
+        await request("GET", `/api/sessions/${session}/state`);
+      } catch (error) {  // the server restarted (or this tab was idle too long): say so
+        if (error.status === 404) {
+          stream.close();
+          status("session ended");
+          showMessage(error.message);
+        }
+      }
+    });
   }
 
   async function start() {
