@@ -57,7 +57,7 @@ GOOD_AND_BAD = {
         "steps": (12, [1, 500]),
         "noise": (0.2, [-1, 0.6]),
         "cell": ("lstm", ["transformer"]),
-        "init": ("orthogonal", ["xavier", {"init": "identity", "cell": "lstm"}]),
+        "init": ("orthogonal", ["xavier", "Orthogonal"]),
         "hidden_size": (16, [0, 1000]),
         "seed": (3, [-5]),
         "optimizer": ("sgd", ["adamax"]),

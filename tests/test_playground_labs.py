@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from annie.errors import DataError
-from annie.playground import controls, sequence_tasks, toy_data
+import annie
+from annie.playground import controls, toy_data
 from annie.playground.controls import ControlError
 from annie.playground.mlp_lab import BOUNDARY_GRID, NEURON_GRID, MlpLab, plane_grid
 from annie.playground.rnn_lab import RnnLab
@@ -40,13 +41,13 @@ def test_generated_sets_follow_their_definitions():
         assert np.array_equal(data.X, again.X)  # the seed decides everything
 
 
-def test_adding_problem_has_one_marker_per_half_and_the_sum_as_target():
-    X, y = sequence_tasks.adding_problem(500, 20, np.random.default_rng(0))
-    markers = X[:, :, 1]
-    assert np.all(markers[:, :10].sum(axis=1) == 1) and np.all(markers[:, 10:].sum(axis=1) == 1)
-    assert np.allclose((X[:, :, 0] * markers).sum(axis=1), y, atol=1e-6)
-    # predicting 1 always gives about 1/6: the baseline the page draws
-    assert abs(np.mean((y - 1.0) ** 2) - sequence_tasks.ADDING_BASELINE) < 0.02
+def test_the_adding_task_is_annies_adding_problem_split_as_annie_train_splits_it():
+    lab = RnnLab({"task": "adding", "steps": 20, "seed": 3})
+    annie.manual_seed(3)
+    X, y = annie.data.make_adding_problem(2200, 20)
+    assert np.array_equal(lab.X_train, X[:2000]) and np.array_equal(lab.y_test, y[2000:])
+    baseline = lab.snapshot()["metrics"]["baseline"]  # predicting the mean sum: about 1/6
+    assert abs(baseline - annie.data.ADDING_BASELINE_MSE) < 0.03
 
 
 def test_upload_reader_classes_and_regression(tmp_path):
@@ -259,18 +260,19 @@ def test_step_gradients_of_an_lstm_equal_pytorch():
 def test_identity_and_orthogonal_initialisations():
     irnn = RnnLab({"cell": "rnn", "init": "identity", "hidden_size": 6})
     layer = irnn.model.encoder.rnn
-    assert layer.nonlinearity == "relu"
+    assert layer.nonlinearity == "relu"  # the IRNN
     assert np.array_equal(layer.weight_hh_l0.data, np.eye(6))
     assert not layer.bias_ih_l0.data.any() and not layer.bias_hh_l0.data.any()
-    assert np.abs(layer.weight_ih_l0.data).max() < 0.01
     for cell, gates in (("rnn", 1), ("lstm", 4), ("gru", 3)):
-        lab = RnnLab({"cell": cell, "init": "orthogonal", "hidden_size": 5})
-        weight = lab.model.encoder.rnn.weight_hh_l0.data.astype(np.float64)
-        for gate in range(gates):
-            block = weight[gate * 5:(gate + 1) * 5]
-            assert np.allclose(block @ block.T, np.eye(5), atol=1e-5)
-    with pytest.raises(ControlError, match="identity is the IRNN"):
-        RnnLab({"cell": "gru", "init": "identity"})
+        for recurrent_init in ("orthogonal", "identity"):
+            lab = RnnLab({"cell": cell, "init": recurrent_init, "hidden_size": 5})
+            weight = lab.model.encoder.rnn.weight_hh_l0.data.astype(np.float64)
+            for gate in range(gates):
+                block = weight[gate * 5:(gate + 1) * 5]
+                if recurrent_init == "identity":
+                    assert np.array_equal(block, np.eye(5))
+                else:
+                    assert np.allclose(block @ block.T, np.eye(5), atol=1e-5)
 
 
 def test_clipping_bounds_the_update_and_counts_clipped_steps():

@@ -21,7 +21,7 @@ from ..ops import concat, getitem, stack, swapaxes
 from ..tensor import Tensor
 from .module import Module, Parameter
 
-RECURRENT_INITS = ("uniform", "orthogonal")
+RECURRENT_INITS = ("uniform", "orthogonal", "identity")
 
 
 def _positive_int(owner: str, name: str, value) -> int:
@@ -76,7 +76,9 @@ class RecurrentLayer(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's init: every weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden)); with
-        ``recurrent_init="orthogonal"`` each gate's block of weight_hh is an orthogonal matrix."""
+        ``recurrent_init="orthogonal"`` each gate's block of weight_hh is an orthogonal matrix;
+        with ``recurrent_init="identity"`` each block is the identity matrix and every bias
+        starts at 0 (with ``nonlinearity="relu"``: the IRNN of Le, Jaitly & Hinton 2015)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for name, param in self.named_parameters():
             init.uniform_(param, -bound, bound)
@@ -85,6 +87,12 @@ class RecurrentLayer(Module):
                     block = Parameter(np.empty((self.hidden_size, self.hidden_size), param.dtype))
                     init.orthogonal_(block)
                     param.data[gate * self.hidden_size:(gate + 1) * self.hidden_size] = block.data
+            if self.recurrent_init == "identity":
+                if name.startswith("weight_hh"):
+                    param.data[...] = np.tile(np.eye(self.hidden_size, dtype=param.dtype),
+                                              (self.gates, 1))
+                elif name.startswith("bias"):
+                    param.data[...] = 0
 
     def _layer_parameters(self, layer: int, suffix: str) -> list:
         name = f"l{layer}{suffix}"

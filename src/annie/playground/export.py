@@ -17,6 +17,7 @@ from ..app import config as app_config
 from ..errors import AnnieError
 from ..io import save
 from .lab import Lab
+from .rnn_lab import TEST_SEQUENCES, TRAIN_SEQUENCES
 
 DATA_FILE = "data.csv"
 KEPT = {("data", "test_size"), ("model", "type"), ("loss", "name"), ("train", "epochs"),
@@ -36,10 +37,9 @@ def problems(lab: Lab) -> dict[str, str | None]:
         if settings["task"] == "digits":
             found["data"] = "the digits are bundled with annie (data.dataset = 'digits_rows')"
         elif settings["task"] == "adding":
-            found["data"] = "the adding problem's sequences are made by train.py"
-            found["config"] = ("annie train has no recipe for the adding problem in this "
-                               "version of annie; use train.py")
-        if settings["init"] == "identity":
+            found["data"] = ("annie makes the adding problem's sequences from the seed "
+                             "(data.dataset = 'adding_problem')")
+        if settings["init"] == "identity" and settings["cell"] == "rnn":
             found["model"] = ("the IRNN's ReLU layer sits inside a sequence model whose saved "
                               "architecture records a tanh RNN; train.py rebuilds it")
     return found
@@ -167,9 +167,13 @@ def _mlp_code(lab: Lab, epochs: int) -> list[str]:
 def _rnn_data_code(lab: Lab) -> list[str]:
     settings = lab.settings
     if settings["task"] == "adding":
-        return ["from annie.playground import sequence_tasks",
-                f"X_train, y_train, X_test, y_test = sequence_tasks.adding({settings['steps']}, "
-                f"seed={settings['seed']})  # the adding problem"]
+        count = TRAIN_SEQUENCES + TEST_SEQUENCES
+        return [f"annie.manual_seed({settings['seed']})  # the sequences come from annie's "
+                f"generator",
+                f"X, y = data.make_adding_problem({count}, {settings['steps']})  # the adding "
+                f"problem, T = {settings['steps']}",
+                f"X_train, y_train, X_test, y_test = X[:{TRAIN_SEQUENCES}], "
+                f"y[:{TRAIN_SEQUENCES}], X[{TRAIN_SEQUENCES}:], y[{TRAIN_SEQUENCES}:]"]
     test_size = lab.configuration()["data"]["test_size"]
     if settings["task"] == "digits":
         return ["X, y = data.load_digits()",
@@ -201,16 +205,11 @@ def _rnn_code(lab: Lab, epochs: int) -> list[str]:
     lines = ["import annie", "from annie import data, losses, nn, optim",
              "from annie.diagnostics import gradient_flow", "", *_rnn_data_code(lab), "",
              f"annie.manual_seed({settings['seed']})", f"model = {model}"]
-    if settings["init"] == "orthogonal":
-        lines += ["from annie.playground.rnn_lab import orthogonal_blocks_",
-                  "for name, param in model.encoder.rnn.named_parameters():",
-                  "    if name.startswith('weight_hh'):",
-                  f"        orthogonal_blocks_(param, {layer.hidden_size})"]
-    elif settings["init"] == "identity":
-        lines += ["from annie.playground.rnn_lab import identity_rnn_",
-                  f"model.encoder.rnn = nn.RNN({layer.input_size}, {layer.hidden_size}, "
-                  f"nonlinearity='relu')  # the IRNN",
-                  "identity_rnn_(model.encoder.rnn)"]
+    if settings["init"] != "default":
+        relu = ", nonlinearity='relu'" if settings["init"] == "identity" and \
+            settings["cell"] == "rnn" else ""
+        lines.append(f"model.encoder.rnn = nn.{type(layer).__name__}({layer.input_size}, "
+                     f"{layer.hidden_size}{relu}, recurrent_init={settings['init']!r})")
     clip = f", clip_grad_norm={settings['clip_norm']!r}" if settings["clip"] else ""
     lines += [_optimizer_code(settings),
               f"history = annie.fit(model, losses.{loss}, optimizer, X_train, y_train, "

@@ -1,12 +1,15 @@
 """The RNN tab: a recurrent network on a sequence task, with the gradient at every time step.
 
-The model is annie's many-to-one model (``nn.SequenceRegressor`` for the adding problem and the
-sine wave, ``nn.SequenceClassifier`` for the digits) with a tanh RNN, an LSTM or a GRU. Where
-``annie train`` has a recipe for the task (the sine series, the digits), its recipe reads and
-splits the data and builds the model, so the exported configuration trains the same run.
+Tasks: the adding problem (a long-term dependency: ``annie.data.make_adding_problem``; always
+answering the mean scores MSE about 1/6), forecasting a noisy sum of two sine waves from its
+last T values, and the 8x8 digits read row by row (many-to-one classification). Each goes
+through ``annie train``'s recipe (``annie.app``): the recipe makes and splits the data and
+builds annie's many-to-one model (``nn.SequenceRegressor`` or ``nn.SequenceClassifier``) with a
+tanh RNN, an LSTM or a GRU, so the exported configuration trains the same run.
+
 Recurrent initialisation: ``default`` (PyTorch's uniform), ``orthogonal`` (each gate's block of
 W_hh orthogonal) or ``identity`` (the IRNN of Le, Jaitly & Hinton 2015: a ReLU RNN with
-W_hh = I, zero biases and W_ih ~ N(0, 0.001^2)).
+W_hh = I and zero biases), as ``nn.RNN``'s ``recurrent_init`` makes them.
 
 Measured while training: the loss, the global gradient norm before clipping, the share of steps
 that clipping cut, and ||dL/dh_t|| at every time step t of a fixed held-out batch
@@ -21,40 +24,39 @@ from collections import deque
 
 import numpy as np
 
-from .. import backend, init, losses, nn
+from .. import backend, losses, nn
 from ..app import config as app_config
 from ..diagnostics import gradient_flow
+from ..nn.sequence_models import CELLS
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
-from .controls import ControlError
 from .lab import Lab
-from .sequence_tasks import ADDING_BASELINE, FIXED_LENGTH, adding, sine_series
 
 SERIES_FILE = "data.csv"  # the sine task's series, read by annie train's recipe
-DIGITS_TEST_SIZE = 0.2
-SINE_TEST_SIZE = 0.2
+TRAIN_SEQUENCES, TEST_SEQUENCES = 2000, 200  # the adding problem's split
+SINE_STEPS = 1200  # length of the sine series
+TEST_SIZE = {"adding": round(TEST_SEQUENCES / (TRAIN_SEQUENCES + TEST_SEQUENCES), 6),
+             "sine": 0.2, "digits": 0.2}
+FIXED_LENGTH = {"digits": 8}  # tasks whose sequence length the T control does not set
 PROBE_SEQUENCES = 32  # held-out sequences on which ||dL/dh_t|| is measured
 RECENT_STEPS = 100  # steps over which the recent clipped share is counted
 
 
-def orthogonal_blocks_(weight, hidden_size: int) -> None:
-    """Make each gate's (hidden, hidden) block of a W_hh orthogonal (annie.init.orthogonal_)."""
-    for start in range(0, weight.shape[0], hidden_size):
-        block = nn.Parameter(np.empty((hidden_size, hidden_size), weight.dtype))
-        init.orthogonal_(block)
-        weight.data[start:start + hidden_size] = block.data
+def sine_series(noise: float, seed: int, length: int = SINE_STEPS) -> np.ndarray:
+    """x_t = sin(2 pi t / 25) + 0.5 sin(2 pi t / 7) + N(0, noise^2), t from a random phase."""
+    generator = np.random.default_rng(seed)
+    t = np.arange(length) + generator.uniform(0, 25)
+    series = np.sin(2 * np.pi * t / 25) + 0.5 * np.sin(2 * np.pi * t / 7)
+    return (series + generator.normal(0.0, noise, length)).astype(np.float32)
 
 
-def identity_rnn_(layer: nn.RNN) -> None:
-    """IRNN initialisation: W_hh = I, biases 0, W_ih ~ N(0, 0.001^2) (Le et al. 2015)."""
-    for name, param in layer.named_parameters():
-        if name.startswith("weight_hh"):
-            init.zeros_(param)
-            param.data[np.diag_indices(layer.hidden_size)] = 1.0
-        elif name.startswith("weight_ih"):
-            init.normal_(param, 0.0, 0.001)
-        else:
-            init.zeros_(param)
+def recurrent_layer(settings: dict, input_size: int) -> nn.Module:
+    """The tab's recurrent layer: its cell, hidden size and recurrent initialisation (the
+    identity one as the IRNN, with ReLU)."""
+    options = {"recurrent_init": {"default": "uniform"}.get(settings["init"], settings["init"])}
+    if settings["init"] == "identity" and settings["cell"] == "rnn":
+        options["nonlinearity"] = "relu"
+    return CELLS[settings["cell"]](input_size, settings["hidden_size"], **options)
 
 
 class RnnLab(Lab):
@@ -63,33 +65,28 @@ class RnnLab(Lab):
     kind = "rnn"
     curve_names = ("train_loss", "test_loss", "grad_norm")
 
-    def check(self, settings: dict) -> None:
-        """Identity initialisation is the IRNN: it needs the plain RNN cell."""
-        if settings["init"] == "identity" and settings["cell"] != "rnn":
-            raise ControlError("init", f"Recurrent init: identity is the IRNN (a ReLU RNN with "
-                                       f"W_hh = I); choose the cell rnn, not {settings['cell']}")
-
     @property
     def sequence_length(self) -> int:
         """T of the task (fixed for the digits)."""
         return FIXED_LENGTH.get(self.settings["task"], self.settings["steps"])
 
-    def configuration(self, epochs: int = 1) -> dict | None:
-        """The ``annie train`` configuration of this tab's run, or None when annie train has
-        no recipe for the task (the adding problem)."""
+    def configuration(self, epochs: int = 1) -> dict:
+        """The ``annie train`` configuration of this tab's run."""
         settings = self.settings
         task = settings["task"]
-        if task == "adding":
-            return None
         config = app_config.default_config()
         config["seed"] = settings["seed"]
+        config["data"]["test_size"] = TEST_SIZE[task]
         if task == "digits":
-            config["data"].update(dataset="digits_rows", test_size=DIGITS_TEST_SIZE)
+            config["data"]["dataset"] = "digits_rows"
             config["model"]["type"] = "sequence_classifier"
+        elif task == "adding":
+            config["data"].update(dataset="adding_problem", steps=settings["steps"],
+                                  n_samples=TRAIN_SEQUENCES + TEST_SEQUENCES)
+            config["model"]["type"] = "sequence_regressor"
         else:
             config["data"].update(path=os.path.join(self.folder, SERIES_FILE), target="value",
-                                  window=settings["steps"], horizon=1,
-                                  test_size=SINE_TEST_SIZE)
+                                  window=settings["steps"], horizon=1)
             config["model"]["type"] = "sequence_regressor"
         config["model"].update(cell=settings["cell"], hidden_size=settings["hidden_size"])
         config["optimizer"].update(name=settings["optimizer"], lr=settings["lr"])
@@ -103,55 +100,38 @@ class RnnLab(Lab):
         return "value\n" + "".join(f"{value!r}\n" for value in series.tolist())
 
     def build(self) -> None:
-        """Task data, model (with its recurrent initialisation) and loss from the settings."""
+        """Task data and model by annie train's recipe, then the recurrent initialisation."""
         settings = self.settings
         config = self.configuration()
-        if config is None:  # the adding problem
-            self.X_train, self.y_train, self.X_test, self.y_test = adding(settings["steps"],
-                                                                          settings["seed"])
-            self.task, self.baseline = "regression", (ADDING_BASELINE, "always 1")
-            self.num_classes = 0
-            backend.manual_seed(settings["seed"])
-            model = nn.SequenceRegressor(input_size=2, hidden_size=settings["hidden_size"],
-                                         cell=settings["cell"])
-            loss = "mse"
+        if settings["task"] == "sine":
+            with open(config["data"]["path"], "w", encoding="utf-8") as handle:
+                handle.write(self.data_text())
+        recipe = app_config.validate(config, "playground")
+        split = recipe.prepare()
+        backend.manual_seed(settings["seed"])  # as annie train: seed, then the model
+        model = recipe.build_model(split)
+        self.X_train, self.y_train = split.X_train, split.y_train
+        self.X_test, self.y_test = split.X_test, split.y_test
+        if settings["task"] == "digits":
+            self.task, self.num_classes = "classification", len(split.info["classes"])
+            self.baseline = (None, f"majority class {split.info['majority']}")
+        elif settings["task"] == "adding":
+            self.task, self.num_classes = "regression", 0
+            mean = float(self.y_train.mean())
+            self.baseline = (float(np.mean((self.y_test - mean) ** 2)), "the mean sum")
         else:
-            if settings["task"] == "sine":
-                with open(config["data"]["path"], "w", encoding="utf-8") as handle:
-                    handle.write(self.data_text())
-            recipe = app_config.validate(config, "playground")
-            split = recipe.prepare()
-            backend.manual_seed(settings["seed"])  # as annie train: seed, then the model
-            model = recipe.build_model(split)
-            loss = recipe.get("loss.name")
-            self.X_train, self.y_train = split.X_train, split.y_train
-            self.X_test, self.y_test = split.X_test, split.y_test
-            if settings["task"] == "digits":
-                self.task, self.num_classes = "classification", len(split.info["classes"])
-                self.baseline = (None, f"majority class {split.info['majority']}")
-            else:
-                self.task, self.num_classes = "regression", 0
-                persistence = float(np.mean((self.X_test[:, -1] - self.y_test) ** 2))
-                self.baseline = (persistence, "next = last")
-        self.model = self.initialise(model)
-        self.loss = losses.get_loss(loss)
+            self.task, self.num_classes = "regression", 0
+            persistence = float(np.mean((self.X_test[:, -1] - self.y_test) ** 2))
+            self.baseline = (persistence, "next = last")
+        if settings["init"] != "default":
+            model.encoder.rnn = recurrent_layer(settings, model.encoder.rnn.input_size)
+        self.model = model
+        self.loss = losses.get_loss(recipe.get("loss.name"))
         self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
         self.clipped_total = 0
         self.recent_clipped: deque = deque(maxlen=RECENT_STEPS)
         self.step_norms: list[float] = []
         self.step_norms_at = -1
-
-    def initialise(self, model: nn.Module) -> nn.Module:
-        """The chosen recurrent initialisation (default: the model's own)."""
-        settings, layer = self.settings, model.encoder.rnn
-        if settings["init"] == "identity":
-            model.encoder.rnn = nn.RNN(layer.input_size, layer.hidden_size, nonlinearity="relu")
-            identity_rnn_(model.encoder.rnn)
-        elif settings["init"] == "orthogonal":
-            for name, param in layer.named_parameters():
-                if name.startswith("weight_hh"):
-                    orthogonal_blocks_(param, layer.hidden_size)
-        return model
 
     # ----- training ----------------------------------------------------------------------
     def train_step(self) -> float:

@@ -5,7 +5,8 @@
 const Rnn = (() => {
   const NOTES = {
     adding: "Adding problem: two channels, a value and a marker; the target is the sum of the two "
-          + "marked values, one marker in each half. Always answering 1 scores MSE 0.167.",
+          + "marked values, one marker in each half. Always answering the mean sum (about 1) "
+          + "scores MSE 0.167.",
     sine: "Forecast the next value of a noisy sum of two sine waves from the last T values.",
     digits: "Handwritten 8x8 digits read row by row (T = 8 steps of 8 pixels): many-to-one "
           + "classification into 10 classes.",
