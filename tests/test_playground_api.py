@@ -379,3 +379,23 @@ def test_an_unexpected_failure_in_training_pauses_with_a_message(client, server,
     assert "Traceback" in capsys.readouterr().err
     monkeypatch.undo()
     assert client.step_epoch(session, "mlp")["steps"] > 0  # the worker lives on
+
+
+def test_the_annie_lock_is_granted_in_the_order_it_was_asked_for():
+    import time
+    from annie.playground.sessions import TurnLock
+    lock, order = TurnLock(), []
+    lock.__enter__()  # a worker holds it ...
+
+    def request():
+        with lock:
+            order.append("request")
+    thread = threading.Thread(target=request)
+    thread.start()
+    while lock._next_ticket < 2:  # ... while a request asks for it
+        time.sleep(0.001)
+    lock.__exit__(None, None, None)
+    with lock:  # the worker asks again at once: the request goes first
+        order.append("worker")
+    thread.join()
+    assert order == ["request", "worker"]

@@ -227,9 +227,11 @@ class Lab:
             self._recorded_at = self.steps
 
     # ----- state for the page -----------------------------------------------------------
-    def snapshot(self) -> dict:
-        """What the page draws, as JSON (subclasses add their parts)."""
-        self.refresh()
+    def snapshot(self, measure: bool = True) -> dict:
+        """What the page draws, as JSON (subclasses add their parts); ``measure=False`` shows
+        the losses measured last instead of measuring the current weights."""
+        if measure:
+            self.refresh()
         return {"lab": self.kind, "settings": dict(self.settings), "running": self.running,
                 "message": self.message, "steps": self.steps, "epoch": round(self.epoch, 4),
                 "history": self.history.to_json()}

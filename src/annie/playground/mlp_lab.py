@@ -310,9 +310,9 @@ class MlpLab(Lab):
                 "train": rows(self.X_train, self.labels_train),
                 "test": rows(self.X_test, self.labels_test)}
 
-    def snapshot(self) -> dict:
+    def snapshot(self, measure: bool = True) -> dict:
         """Settings, curves, metrics, heat maps, weights (and the single neuron) as JSON."""
-        state = super().snapshot()
+        state = super().snapshot(measure)
         state.update(metrics=self.metrics, boundary=self.boundary(), data=self.plane_data(),
                      has_upload=self.upload is not None, input_transform=self.input_transform(),
                      network={"sizes": self.layer_sizes(),

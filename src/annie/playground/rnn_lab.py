@@ -182,9 +182,9 @@ class RnnLab(Lab):
                          grad_norm=grad_norm)
         self.measure_steps()
 
-    def snapshot(self) -> dict:
+    def snapshot(self, measure: bool = True) -> dict:
         """Settings, curves, metrics, per-step gradient norms and clipping as JSON."""
-        state = super().snapshot()
+        state = super().snapshot(measure)
         recent = list(self.recent_clipped)
         state.update(
             metrics=self.metrics, task=self.task, sequence_length=self.sequence_length,

@@ -31,9 +31,32 @@ from .mlp_lab import MlpLab
 from .rnn_lab import RnnLab
 from .toy_data import read_upload
 
-ANNIE_LOCK = threading.Lock()
+class TurnLock:
+    """A lock granted in the order it was asked for. (Python's Lock is not fair: a worker that
+    releases it and asks again at once can keep a request waiting for seconds.)"""
+
+    def __init__(self):
+        self._turns = threading.Condition(threading.Lock())
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> "TurnLock":
+        with self._turns:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+        return self
+
+    def __exit__(self, *error) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
+ANNIE_LOCK = TurnLock()
 CHUNK_SECONDS = 0.05
 PUBLISH_EVERY = {"mlp": 0.2, "rnn": 0.5}  # seconds between snapshots while training
+MEASURE_SHARE = 0.2  # at most this share of the training time goes to measuring for snapshots
 UNSEEN_PAUSE = 120.0  # training pauses when the page has not been heard from for this long
 ACTIONS = ("play", "pause", "step", "reset")
 
@@ -63,6 +86,7 @@ class Session:
         self.states: dict[str, str] = {}
         self.pending = {name: 0 for name in self.labs}  # steps left of a Step command
         self.published_at = {name: 0.0 for name in self.labs}
+        self.publish_cost = {name: 0.0 for name in self.labs}  # seconds a measured snapshot took
         self.closed = False
         self.last_seen = time.monotonic()
         with ANNIE_LOCK:
@@ -83,12 +107,13 @@ class Session:
         """Change controls of a lab (see ``Lab.configure``); returns whether it was rebuilt."""
         lab = self.lab(name)
         with ANNIE_LOCK:
+            rebuilt = False
             try:
                 rebuilt = lab.configure(changes)
                 if rebuilt:
                     self.pending[name] = 0
-            finally:
-                self._publish(name)
+            finally:  # a live change does not wait for the losses to be measured again
+                self._publish(name, measure=rebuilt)
         return rebuilt
 
     def command(self, name: str, action: str) -> None:
@@ -107,7 +132,7 @@ class Session:
             else:
                 lab.rebuild()
                 self.pending[name] = 0
-            self._publish(name)
+            self._publish(name, measure=action == "pause")
         with self.changed:
             self.changed.notify_all()
 
@@ -155,16 +180,23 @@ class Session:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ----- worker ------------------------------------------------------------------------------
-    def _publish(self, name: str) -> None:
-        """Snapshot a lab (the caller holds ANNIE_LOCK) and wake the waiting streams."""
-        state = self.labs[name].snapshot()
+    def _publish(self, name: str, measure: bool = True) -> None:
+        """Snapshot a lab (the caller holds ANNIE_LOCK) and wake the waiting streams;
+        ``measure``: measure the losses (and gradients) of the current weights first, else
+        show the last measured ones. How long measuring took sets the pace of snapshots while
+        training (see ``_due``)."""
+        started = time.monotonic()
+        state = self.labs[name].snapshot(measure)
+        if measure:
+            self.publish_cost[name] = time.monotonic() - started
         state["export"] = export.problems(self.labs[name])
         state["pending_steps"] = self.pending[name]
         with self.changed:
             self.versions[name] += 1
             state["version"] = self.versions[name]
             self.states[name] = json.dumps(_finite(state), allow_nan=False)
-            self.published_at[name] = time.monotonic()
+            if measure:
+                self.published_at[name] = time.monotonic()
             self.changed.notify_all()
 
     def _busy(self) -> list[str]:
@@ -183,7 +215,6 @@ class Session:
                 continue
             for name in busy:
                 self._train_chunk(name)
-            time.sleep(0.002)  # let request threads and other sessions take the lock
 
     def _train_chunk(self, name: str) -> None:
         lab = self.labs[name]
@@ -206,9 +237,14 @@ class Session:
                 self.pending[name] = max(0, self.pending[name] - max(taken, 1))
                 if lab.message:
                     self.pending[name] = 0
-            due = time.monotonic() - self.published_at[name] >= PUBLISH_EVERY[name]
-            if due or not lab.running and self.pending[name] == 0:
+            if self._due(name) or not lab.running and self.pending[name] == 0:
                 self._publish(name)
+
+    def _due(self, name: str) -> bool:
+        """Time for a snapshot: PUBLISH_EVERY seconds since the last, and at least
+        1 / MEASURE_SHARE times what measuring costs (the lock is shared by every session)."""
+        wait = max(PUBLISH_EVERY[name], self.publish_cost[name] / MEASURE_SHARE)
+        return time.monotonic() - self.published_at[name] >= wait
 
 
 def _finite(value):
