@@ -87,19 +87,16 @@ class RecurrentLayer(Stepwise, Module):
         with ``recurrent_init="identity"`` each block is the identity matrix and every bias
         starts at 0 (with ``nonlinearity="relu"``: the IRNN of Le, Jaitly & Hinton 2015)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
+        block_init = {"orthogonal": init.orthogonal_, "identity": init.eye_}.get(
+            self.recurrent_init)
         for name, param in self.named_parameters():
             init.uniform_(param, -bound, bound)
-            if name.startswith("weight_hh") and self.recurrent_init == "orthogonal":
-                for gate in range(self.gates):
-                    block = Parameter(np.empty((self.hidden_size, self.hidden_size), param.dtype))
-                    init.orthogonal_(block)
-                    param.data[gate * self.hidden_size:(gate + 1) * self.hidden_size] = block.data
-            if self.recurrent_init == "identity":
-                if name.startswith("weight_hh"):
-                    param.data[...] = np.tile(np.eye(self.hidden_size, dtype=param.dtype),
-                                              (self.gates, 1))
-                elif name.startswith("bias"):
-                    param.data[...] = 0
+            if name.startswith("weight_hh") and block_init is not None:
+                for gate in range(self.gates):  # each gate's (hidden, hidden) block
+                    rows = slice(gate * self.hidden_size, (gate + 1) * self.hidden_size)
+                    param.data[rows] = block_init(Tensor(np.empty_like(param.data[rows]))).data
+            if name.startswith("bias") and self.recurrent_init == "identity":
+                init.zeros_(param)
 
     def _layer_parameters(self, layer: int, suffix: str) -> list:
         name = f"l{layer}{suffix}"
