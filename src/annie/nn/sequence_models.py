@@ -7,9 +7,11 @@
   and ``PairedSeq2Seq``, the same model reading (source, target) pairs as one array for ``fit``;
 - one-to-many: ``CharLanguageModel`` (``generate(seed, length, temperature)``).
 
-Every constructor takes plain numbers and strings (``cell="lstm" | "gru" | "rnn"``), so a model
-is built from a dict of options, ``SequenceClassifier(**options)``, and ``annie.save`` /
-``annie.load`` rebuild it. Inputs are batch first: (batch, time, features) floats, or
+Every constructor takes plain numbers and strings (``cell="lstm" | "gru" | "rnn"``, the plain
+RNN's ``nonlinearity="tanh" | "relu"``, ``recurrent_init`` as ``nn.RNN`` takes it), so a model is
+built from a dict of options, ``SequenceClassifier(**options)``, and ``annie.save`` /
+``annie.load`` rebuild it: an IRNN (``cell="rnn", nonlinearity="relu",
+recurrent_init="identity"``) loads back as the ReLU RNN it is. Inputs are batch first: (batch, time, features) floats, or
 (batch, time) integer tokens when ``vocab_size`` is given.
 """
 from __future__ import annotations
@@ -30,12 +32,23 @@ CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                    dropout: float = 0.0, bidirectional: bool = False) -> Module:
-    """The sequence layer named by ``cell`` ("lstm", "gru" or "rnn" (tanh)), batch first."""
+                    dropout: float = 0.0, bidirectional: bool = False,
+                    nonlinearity: str = "tanh", recurrent_init: str = "uniform") -> Module:
+    """The sequence layer named by ``cell`` ("lstm", "gru" or "rnn"), batch first.
+
+    ``nonlinearity`` ("tanh" or "relu") is the plain RNN's (an LSTM's or GRU's gates have
+    their own, so "relu" with them is a ConfigError); ``recurrent_init`` ("uniform",
+    "orthogonal" or "identity") as ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` take it."""
     if cell not in CELLS:
         raise ConfigError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+    options = {"recurrent_init": recurrent_init}
+    if cell == "rnn":
+        options["nonlinearity"] = nonlinearity
+    elif nonlinearity != "tanh":
+        raise ConfigError(f"nonlinearity={nonlinearity!r} is the plain RNN's (cell='rnn'); "
+                          f"cell={cell!r} has its own gate functions, so leave it 'tanh'")
     return CELLS[cell](input_size, hidden_size, num_layers=num_layers, dropout=dropout,
-                       bidirectional=bidirectional)
+                       bidirectional=bidirectional, **options)
 
 
 def last_hidden(h_n, bidirectional: bool) -> Tensor:
@@ -75,7 +88,8 @@ class SequenceEncoder(Module):
     def __init__(self, input_size: int | None = None, hidden_size: int = 64,
                  vocab_size: int | None = None, embedding_dim: int = 32,
                  padding_idx: int | None = None, cell: str = "lstm", num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0):
+                 bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         if (input_size is None) == (vocab_size is None):
             raise ConfigError(f"{type(self).__name__}: give exactly one of input_size (float "
@@ -86,7 +100,8 @@ class SequenceEncoder(Module):
                           if vocab_size is not None else None)
         features = embedding_dim if vocab_size is not None else input_size
         self.input_size = features
-        self.rnn = recurrent_layer(cell, features, hidden_size, num_layers, dropout, bidirectional)
+        self.rnn = recurrent_layer(cell, features, hidden_size, num_layers, dropout, bidirectional,
+                                   nonlinearity, recurrent_init)
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
     def lengths_of(self, x, lengths):
@@ -123,10 +138,12 @@ class SequenceClassifier(Module):
     def __init__(self, input_size: int | None = None, hidden_size: int = 64,
                  num_classes: int = 2, vocab_size: int | None = None, embedding_dim: int = 32,
                  padding_idx: int | None = None, cell: str = "lstm", num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0):
+                 bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         self.encoder = SequenceEncoder(input_size, hidden_size, vocab_size, embedding_dim,
-                                       padding_idx, cell, num_layers, bidirectional, dropout)
+                                       padding_idx, cell, num_layers, bidirectional, dropout,
+                                       nonlinearity, recurrent_init)
         self.head = Linear(self.encoder.output_size, num_classes)
 
     def forward(self, x, lengths=None) -> Tensor:
@@ -141,11 +158,13 @@ class SequenceRegressor(Module):
 
     def __init__(self, input_size: int = 1, hidden_size: int = 32, output_size: int = 1,
                  cell: str = "lstm", num_layers: int = 1, bidirectional: bool = False,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         self.output_size = int(output_size)
         self.encoder = SequenceEncoder(input_size, hidden_size, None, 32, None, cell,
-                                       num_layers, bidirectional, dropout)
+                                       num_layers, bidirectional, dropout, nonlinearity,
+                                       recurrent_init)
         self.head = Linear(self.encoder.output_size, self.output_size)
 
     def forward(self, x, lengths=None) -> Tensor:
@@ -187,10 +206,12 @@ class SequenceTagger(Module):
     def __init__(self, input_size: int | None = None, hidden_size: int = 64, num_tags: int = 2,
                  vocab_size: int | None = None, embedding_dim: int = 32,
                  padding_idx: int | None = None, cell: str = "lstm", num_layers: int = 1,
-                 bidirectional: bool = True, dropout: float = 0.0):
+                 bidirectional: bool = True, dropout: float = 0.0, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         self.encoder = SequenceEncoder(input_size, hidden_size, vocab_size, embedding_dim,
-                                       padding_idx, cell, num_layers, bidirectional, dropout)
+                                       padding_idx, cell, num_layers, bidirectional, dropout,
+                                       nonlinearity, recurrent_init)
         self.head = Linear(self.encoder.output_size, num_tags)
 
     def forward(self, x, lengths=None) -> Tensor:
@@ -206,16 +227,19 @@ class Seq2Seq(Module):
 
     def __init__(self, source_vocab_size: int, target_vocab_size: int, hidden_size: int = 128,
                  embedding_dim: int = 32, cell: str = "gru", num_layers: int = 1,
-                 bos_index: int = 0, source_padding_idx: int | None = None):
+                 bos_index: int = 0, source_padding_idx: int | None = None,
+                 nonlinearity: str = "tanh", recurrent_init: str = "uniform"):
         super().__init__()
         if not 0 <= bos_index < target_vocab_size:
             raise ConfigError(f"Seq2Seq: bos_index {bos_index} is outside the target "
                               f"vocabulary of {target_vocab_size}")
         self.bos_index = int(bos_index)
         self.encoder = SequenceEncoder(None, hidden_size, source_vocab_size, embedding_dim,
-                                       source_padding_idx, cell, num_layers)
+                                       source_padding_idx, cell, num_layers,
+                                       nonlinearity=nonlinearity, recurrent_init=recurrent_init)
         self.target_embedding = Embedding(target_vocab_size, embedding_dim)
-        self.decoder = recurrent_layer(cell, embedding_dim, hidden_size, num_layers)
+        self.decoder = recurrent_layer(cell, embedding_dim, hidden_size, num_layers,
+                                       nonlinearity=nonlinearity, recurrent_init=recurrent_init)
         self.head = Linear(hidden_size, target_vocab_size)
 
     def shift_right(self, target) -> np.ndarray:
@@ -257,9 +281,10 @@ class PairedSeq2Seq(Seq2Seq):
     def __init__(self, source_length: int, source_vocab_size: int, target_vocab_size: int,
                  hidden_size: int = 128, embedding_dim: int = 32, cell: str = "gru",
                  num_layers: int = 1, bos_index: int = 0,
-                 source_padding_idx: int | None = None):
+                 source_padding_idx: int | None = None, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__(source_vocab_size, target_vocab_size, hidden_size, embedding_dim, cell,
-                         num_layers, bos_index, source_padding_idx)
+                         num_layers, bos_index, source_padding_idx, nonlinearity, recurrent_init)
         if source_length < 1:
             raise ConfigError(f"PairedSeq2Seq: source_length must be >= 1, got {source_length}")
         self.source_length = int(source_length)
@@ -283,7 +308,8 @@ class CharLanguageModel(Module):
 
     def __init__(self, vocab_size: int, hidden_size: int = 128, embedding_dim: int = 32,
                  cell: str = "lstm", num_layers: int = 1, dropout: float = 0.0,
-                 chars: str | None = None):
+                 chars: str | None = None, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         if chars is not None and len(chars) != vocab_size:
             raise ConfigError(f"CharLanguageModel: chars has {len(chars)} characters but "
@@ -291,7 +317,8 @@ class CharLanguageModel(Module):
         self.chars = chars
         self.vocab_size = int(vocab_size)
         self.embedding = Embedding(vocab_size, embedding_dim)
-        self.rnn = recurrent_layer(cell, embedding_dim, hidden_size, num_layers, dropout)
+        self.rnn = recurrent_layer(cell, embedding_dim, hidden_size, num_layers, dropout,
+                                   nonlinearity=nonlinearity, recurrent_init=recurrent_init)
         self.head = Linear(hidden_size, vocab_size)
 
     def forward(self, x, state=None):
