@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -100,11 +101,13 @@ def _walk(root: Tensor) -> tuple[list, list]:
 
 
 def _backward_recording(root: Tensor) -> dict[int, list]:
-    """Run ``root.backward()`` and return id(op) -> the gradients its outputs received."""
+    """Run ``root.backward()`` and return id(op) -> the gradients its outputs received
+    (the ops of this thread's backward only: the hook list is process-wide)."""
     received: dict[int, list] = {}
+    thread = threading.get_ident()
 
     def hook(phase, op, produced, grad_outputs):
-        if phase == "backward":
+        if phase == "backward" and threading.get_ident() == thread:
             received[id(op)] = [None if grad is None else np.array(grad, copy=True)
                                 for grad in grad_outputs]
 

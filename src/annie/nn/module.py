@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import threading
 from collections import OrderedDict
 from typing import Any, Iterator
 
@@ -17,7 +18,16 @@ import numpy as np
 from ..errors import ConfigError, SerializationError, ShapeError
 from ..tensor import Tensor
 
-_element_budget: list[int] = []  # elements modules may still make, while inside element_budget()
+
+class _Budgets(threading.local):
+    """The element budgets of this thread (a load in one thread never charges the modules
+    another thread builds meanwhile)."""
+
+    def __init__(self):
+        self.stack: list[int] = []  # elements modules may still make, innermost last
+
+
+_budgets = _Budgets()
 
 
 @contextlib.contextmanager
@@ -26,18 +36,20 @@ def element_budget(elements: int):
     SerializationError. ``annie.load`` rebuilds a saved architecture in one,
     with the file's own tensor count as the bound, so a file cannot make a constructor build a
     layer larger than the weights it holds (``np.empty`` reserves without touching memory, and
-    the check comes before anything is written into it)."""
-    _element_budget.append(int(elements))
+    the check comes before anything is written into it). The budget holds for the thread that
+    enters it."""
+    _budgets.stack.append(int(elements))
     try:
         yield
     finally:
-        _element_budget.pop()
+        _budgets.stack.pop()
 
 
 def _charge(array: np.ndarray, what: str) -> None:
-    if _element_budget:
-        _element_budget[-1] -= int(np.size(array))
-        if _element_budget[-1] < 0:
+    budgets = _budgets.stack
+    if budgets:
+        budgets[-1] -= int(np.size(array))
+        if budgets[-1] < 0:
             raise SerializationError(f"a {what} of shape {tuple(np.shape(array))} takes the "
                                      f"architecture past the number of values the file holds")
 
@@ -49,8 +61,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
-        if _element_budget:
-            _charge(self.data, "parameter")
+        _charge(self.data, "parameter")
 
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__() + ")"
@@ -141,8 +152,7 @@ class Module:
 
     def register_buffer(self, name: str, value: np.ndarray) -> None:
         """Keep an array that is state but not learned (saved in ``state_dict``)."""
-        if _element_budget:
-            _charge(value, "buffer")
+        _charge(value, "buffer")
         self._buffers[name] = value
         object.__setattr__(self, name, value)
 
