@@ -11,8 +11,8 @@ Every constructor takes plain numbers and strings (``cell="lstm" | "gru" | "rnn"
 RNN's ``nonlinearity="tanh" | "relu"``, ``recurrent_init`` as ``nn.RNN`` takes it), so a model is
 built from a dict of options, ``SequenceClassifier(**options)``, and ``annie.save`` /
 ``annie.load`` rebuild it: an IRNN (``cell="rnn", nonlinearity="relu",
-recurrent_init="identity"``) loads back as the ReLU RNN it is. Inputs are batch first: (batch, time, features) floats, or
-(batch, time) integer tokens when ``vocab_size`` is given.
+recurrent_init="identity"``) loads back as the ReLU RNN it is. Inputs are batch first:
+(batch, time, features) floats, or (batch, time) integer tokens when ``vocab_size`` is given.
 """
 from __future__ import annotations
 

@@ -113,9 +113,10 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
     most the value; ``clip_grad_value``: clip each element); ``optimizer.step()``.
     ``loss`` is a function, a loss object, a loss class (made with its defaults, as in Keras:
     ``losses.CrossEntropy`` is ``losses.CrossEntropy()``) or a name (``"cross_entropy"``).
-    ``metrics`` are names, functions ``(prediction, target)`` or classes of such callables. ``validation_split`` holds out the last fraction of
-    the samples. ``seed`` calls ``annie.manual_seed(seed)`` first (repeatable shuffling and
-    dropout). ``TerminateOnNaN`` is always active. ``verbose``: 0 silent, 1 a progress bar
+    ``metrics`` are names, functions ``(prediction, target)`` or classes of such callables.
+    ``validation_split`` holds out the last fraction of the samples. ``seed`` calls
+    ``annie.manual_seed(seed)`` first (repeatable shuffling and dropout). ``TerminateOnNaN``
+    is always active. ``verbose``: 0 silent, 1 a progress bar
     (a widget in a notebook; one line per epoch when output is not a terminal), 2 one line per
     epoch (see ``annie.train.progress``). The epoch's ``loss`` and ``val_loss`` are those of the
     whole set, whatever the batch size (see ``annie.train.loss_average``).
