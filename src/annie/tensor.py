@@ -163,6 +163,13 @@ class Tensor:
             return np.array(self.data, dtype=dtype, copy=True)
         return np.asarray(self.data, dtype=dtype)
 
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy's functions on tensors (``np.mean(t)``, ``np.max(t, axis=0)``,
+        ``np.concatenate([t, u])``) compute on the values and return what they return for the
+        ndarrays, outside the graph, as ufuncs do (``np.exp(t)``) and as for any array-like.
+        The differentiable forms are annie's ops (``t.mean()``, ``annie.ops.concat``)."""
+        return func(*_values(args), **_values(kwargs))
+
     def _one_value(self, what: str):
         if self.data.size != 1:
             raise ShapeError(f"{what}: only a one-element tensor converts to a Python number, "
@@ -256,6 +263,19 @@ class Tensor:
             _accumulate_leaf(self, grad)
             return
         run_backward(self._ctx, self._index, grad)
+
+
+def _values(item):
+    """``item`` with every Tensor in it (also inside lists, tuples and dicts) as its ndarray."""
+    if isinstance(item, Tensor):
+        return item.data
+    if isinstance(item, list):
+        return [_values(part) for part in item]
+    if isinstance(item, tuple):
+        return tuple(_values(part) for part in item)
+    if isinstance(item, dict):
+        return {key: _values(value) for key, value in item.items()}
+    return item
 
 
 def _accumulate_leaf(tensor: Tensor, grad: np.ndarray, fresh: bool = False) -> None:
