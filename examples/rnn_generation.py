@@ -26,7 +26,7 @@ import annie
 from annie import losses, nn, optim
 from annie.data import CharVocab, load_shakespeare, load_sunspots, make_windows
 
-from _common import Progress, parse, parser, pyplot_or_none, save
+from _common import Progress, at_least, parse, parser, pyplot_or_none, quick_or_full, save
 
 LOG2 = math.log(2.0)
 
@@ -131,16 +131,17 @@ def main(argv: list[str] | None = None) -> dict:
     """Run both generation tasks; returns their metrics and baselines."""
     argument_parser = parser(__doc__.splitlines()[0])
     argument_parser.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
-    argument_parser.add_argument("--steps", type=int, default=None,
+    argument_parser.add_argument("--steps", type=at_least(1), default=None,
                                  help="text-model training steps")
     args = parse(argument_parser, argv)
     annie.manual_seed(args.seed)
+    steps = quick_or_full(args.steps, args.quick, 3, 300)
     if args.quick:
-        text = text_generation(args.steps or 3, 16, args.cell, seq_len=16, batch_size=8,
+        text = text_generation(steps, 16, args.cell, seq_len=16, batch_size=8,
                                train_chars=4000)
         series = series_continuation(1, 8, args.cell)
     else:
-        text = text_generation(args.steps or 300, 128, args.cell)
+        text = text_generation(steps, 128, args.cell)
         series = series_continuation(60, 32, args.cell)
     plot_continuation(series, args.out)
     return {"text": text, "series": series}
