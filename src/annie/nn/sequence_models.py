@@ -95,7 +95,7 @@ class SequenceEncoder(Module):
             return lengths
         tokens = token_ids(x, type(self).__name__)
         counted = (tokens != self.padding_idx).sum(axis=1)
-        if counted.min() < 1:
+        if counted.size and counted.min() < 1:
             raise DataError(f"{type(self).__name__}: a sequence holds only padding "
                             f"(padding_idx={self.padding_idx}); every sequence needs a token")
         return counted
