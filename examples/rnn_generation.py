@@ -72,7 +72,7 @@ def text_generation(steps: int, hidden_size: int, cell: str, seq_len: int = 64,
     bits = held_out_bits_per_char(model, test_ids, seq_len)
     counts = np.bincount(train_ids, minlength=len(vocab)) + 1.0  # add-one smoothing
     unigram = -np.mean(np.log2((counts / counts.sum())[test_ids[1:]]))
-    print(f"one-to-many text generation ({cell}) held-out bits per character: {bits:.3f}")
+    print(f"generation from a seed, text ({cell}) held-out bits per character: {bits:.3f}")
     print(f"baseline (unigram character frequencies) bits per character: {unigram:.3f}")
     sample = model.generate("ROSALIND. ", 200, temperature=0.8)
     print("sample (temperature 0.8):")
@@ -102,8 +102,8 @@ def series_continuation(epochs: int, hidden_size: int, cell: str, window: int = 
         paths.append((start + window, forecast * scale))
     rmse = float(np.sqrt(np.mean(np.square(errors)))) * scale
     baseline = float(np.sqrt(np.mean(np.square(persistence)))) * scale
-    print(f"one-to-many series continuation (sunspots, {horizon} years from a {window}-year "
-          f"seed, {cell}) held-out RMSE: {rmse:.2f}")
+    print(f"generation from a seed, series continuation (sunspots, {horizon} years from a "
+          f"{window}-year seed, {cell}) held-out RMSE: {rmse:.2f}")
     print(f"baseline (persistence: repeat the last value) RMSE: {baseline:.2f}")
     return {"rmse": rmse, "baseline": baseline, "series": series, "paths": paths,
             "first_test": len(series) - test_years}

@@ -69,7 +69,7 @@ def test_example_runs_quick_and_writes_its_figures(name, tmp_path, capsys, monke
     pairs = [(line, following) for line, following in zip(output.splitlines(),
                                                           output.splitlines()[1:])
              if "held-out" in line and "baseline" not in line and line.startswith(
-                 ("one-", "many-"))]
+                 ("one-", "many-", "generation"))]
     assert len(pairs) == METRICS.get(name, len(pairs))
     for held_out, baseline in pairs:
         assert re.search(NUMBER, held_out), held_out
