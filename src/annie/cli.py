@@ -6,6 +6,7 @@
     annie predict RUN_DIR INPUT.csv
     annie list
     annie compare [--quick] [--out DIR] [--cell lstm|gru|rnn] [--epochs N] [--seed N]
+    annie tune CONFIG.toml --trials N [--workers K] [--storage URL] [--study NAME] [--out DIR]
 
 A bad configuration or argument ends with exit code 2 and one line ``annie: error: ...``.
 """
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--epochs", type=_positive_int, default=None,
                          help="epochs per model (default 40; 1 with --quick)")
     compare.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (0)")
+    from .tune.command import add_parser as add_tune_parser
+    add_tune_parser(commands, _positive_int)
     return parser
 
 
@@ -234,8 +237,14 @@ def _command_list(args) -> None:
             print(f"  {name:<{width}}  {text}")
 
 
+def _command_tune(args) -> None:
+    from .tune.command import run
+    run(args)
+
+
 COMMANDS = {"demo": _command_demo, "train": _command_train, "evaluate": _command_evaluate,
-            "predict": _command_predict, "list": _command_list, "compare": _command_compare}
+            "predict": _command_predict, "list": _command_list, "compare": _command_compare,
+            "tune": _command_tune}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -174,12 +174,13 @@ def _config_value(config: dict, section: str, key: str):
 
 
 def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int = 1,
-                 resume: bool = False) -> RunResult:
+                 resume: bool = False, callbacks: tuple = ()) -> RunResult:
     """Train the model a validated configuration describes; write a run folder to ``out_dir``.
 
     While training, the run folder holds ``config.toml`` and a checkpoint (``checkpoint.ckpt``,
     at each epoch end or every ``train.checkpoint_every`` batches); ``resume=True`` continues
-    an interrupted run in ``out_dir`` exactly where its checkpoint left it."""
+    an interrupted run in ``out_dir`` exactly where its checkpoint left it. ``callbacks`` go to
+    ``fit`` beside the configuration's own (e.g. a tuning trial's pruning callback)."""
     from . import backend, losses, optim
     from .train import EarlyStopping, fit, evaluate, predict
     from .train.metrics import confusion_matrix
@@ -215,7 +216,7 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
     except TypeError as error:
         raise ConfigError(f"optimizer: {error}") from None
     train = config["train"]
-    callbacks = []
+    callbacks = list(callbacks)
     if train["early_stopping_patience"] > 0:
         callbacks.append(EarlyStopping(patience=train["early_stopping_patience"],
                                        restore_best_weights=True))
