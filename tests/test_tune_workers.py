@@ -55,49 +55,53 @@ def test_a_worker_has_one_blas_thread():
 
 
 KILLED_RUN = """
-import sys, annie
+import os, signal, sys
+import annie
+from annie.train import Callback
+from annie.tune import bridge
+
+class KillAfterTwoEpochs(Callback):   # SIGKILL: no cleanup of any kind
+    def on_epoch_end(self, epoch, logs):
+        if epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+trained = []
+def train_then_kill_the_third(config, callbacks):
+    trained.append(config)
+    extra = [KillAfterTwoEpochs()] if len(trained) == 3 else []
+    return train(config, [*callbacks, *extra])
+
+train, bridge.train = bridge.train, train_then_kill_the_third
 annie.tune(sys.argv[1], n_trials=6, out_dir=sys.argv[2], heartbeat_interval=1, verbose=0,
            figures=False)
 """
 
 
 def test_a_killed_workers_study_resumes(tmp_path):
-    path = write_config(tmp_path, epochs=8)
+    path = write_config(tmp_path, epochs=4, tune=TUNE + 'pruner = "none"\n')
     out = tmp_path / "out"
     url = "sqlite:///" + str(out / "study.db")
-    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(path), str(out)])
-    try:
-        def one_done_one_running():   # running past its first epoch: its heartbeat is on
-            try:
-                trials = load_study(url, "iris_tune").get_trials(deepcopy=False)
-            except Exception:   # the database or the study is not created yet
-                return False
-            return _finished([t.state.name for t in trials]) >= 1 and any(
-                t.state.name == "RUNNING" and t.intermediate_values for t in trials)
-        _wait_for(one_done_one_running, "a finished trial and a running one", process)
-    finally:
-        process.send_signal(signal.SIGKILL)   # no cleanup of any kind
-        process.wait()
+    process = subprocess.run([sys.executable, "-c", KILLED_RUN, str(path), str(out)],
+                             timeout=WAIT_SECONDS)
+    assert process.returncode == -signal.SIGKILL   # killed in its third trial
     killed = load_study(url, "iris_tune")
-    running = [t for t in killed.trials if t.state.name == "RUNNING"]
-    assert len(running) == 1
-    killed_number, killed_params = running[0].number, running[0].params
-    kept = {t.number: t.value for t in killed.trials if t.state.name in ("COMPLETE", "PRUNED")}
+    assert states(killed) == ["COMPLETE", "COMPLETE", "RUNNING"]
+    killed_trial = killed.trials[2]
+    assert sorted(killed_trial.intermediate_values) == [0, 1]
+    kept = {t.number: t.value for t in killed.trials[:2]}
     time.sleep(3.5)   # two heartbeat intervals (1 s) pass: the killed trial is now stale
 
     import annie
     annie.tune(str(path), n_trials=6, out_dir=str(out), heartbeat_interval=1, verbose=0,
                figures=False)
     resumed = load_study(url, "iris_tune")
-    assert finished_count(resumed) == 6 and "RUNNING" not in states(resumed), \
-        [(t.number, t.state.name, t.datetime_start, t.system_attrs) for t in resumed.trials]
-    by_number = {t.number: t for t in resumed.trials}
-    assert by_number[killed_number].state.name == "FAIL"
+    assert finished_count(resumed) == 6 and "RUNNING" not in states(resumed)
+    assert resumed.trials[2].state.name == "FAIL"
     for number, value in kept.items():   # nothing finished was lost
-        assert by_number[number].value == value
-    retried = [t for t in resumed.trials if t.system_attrs.get("failed_trial") == killed_number]
-    assert len(retried) == 1 and retried[0].params == killed_params
-    assert retried[0].state.name in ("COMPLETE", "PRUNED")
+        assert resumed.trials[number].value == value
+    retried = [t for t in resumed.trials if t.system_attrs.get("failed_trial") == 2]
+    assert len(retried) == 1 and retried[0].params == killed_trial.params
+    assert retried[0].state.name == "COMPLETE"
 
 
 def _as_in_a_terminal():
