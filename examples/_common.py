@@ -18,20 +18,20 @@ def arguments(description: str) -> argparse.Namespace:
 
 
 def pyplot_or_none():
-    """matplotlib.pyplot (file-only backend), or None with a note when it is not installed."""
+    """matplotlib.pyplot (annie's choice of backend), or None with a note when it is not
+    installed."""
+    from annie.diagnostics.plots import import_pyplot
+    from annie.errors import ConfigError
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as pyplot
-    except ImportError:
+        return import_pyplot("the examples' figures")
+    except ConfigError:
         print("matplotlib is not installed: no figures (pip install 'annie[plot]')")
         return None
-    return pyplot
 
 
 def save(figure, out: str, name: str) -> None:
-    """Save a figure as out/name and say where it went."""
-    os.makedirs(out, exist_ok=True)
+    """Save a figure as out/name (atomically) and say where it went."""
+    from annie.diagnostics.plots import save_figure
     path = os.path.join(out, name)
-    figure.savefig(path, dpi=110)
+    save_figure(figure, path)
     print(f"figure: {path}")

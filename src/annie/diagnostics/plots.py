@@ -1,22 +1,29 @@
-"""Figures of the diagnostics: the gradient norm per time step (log axis) and per layer.
+"""Figures: the one place annie imports matplotlib and writes PNG files, and the diagnostics'
+figures (the gradient norm per time step, on a log axis, and per layer).
 
-matplotlib is imported only when a figure is drawn (with the file-only Agg backend); without it
-a ``ConfigError`` says how to install it.
+matplotlib is imported only when a figure is drawn; without it a ``ConfigError`` says how to
+install it. The backend is the user's where they chose one (pyplot already imported, or
+``MPLBACKEND`` set, as Jupyter kernels do, so figures show inline in a notebook); otherwise
+the file-only Agg backend, which needs no display and works from any thread.
 """
 from __future__ import annotations
 
 import io
 import os
+import sys
+
 import numpy as np
 
 from ..errors import ConfigError
 
 
 def import_pyplot(who: str):
-    """matplotlib.pyplot with the Agg backend, or ConfigError naming the missing extra."""
+    """matplotlib.pyplot (Agg unless the user chose a backend, see above), or ConfigError
+    naming the missing extra; ``who`` names the caller in that message."""
     try:
         import matplotlib
-        matplotlib.use("Agg")
+        if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+            matplotlib.use("Agg")
         import matplotlib.pyplot as pyplot
     except ImportError as error:
         raise ConfigError(f"{who} needs matplotlib, which is not installed: "
@@ -24,16 +31,33 @@ def import_pyplot(who: str):
     return pyplot
 
 
-def _save(figure, path, pyplot) -> None:
-    """Write the figure atomically (annie.io): a reader never sees half a PNG."""
+def new_figure(who: str, rows: int = 1, columns: int = 1, size: tuple = (6.4, 4.0)):
+    """``(figure, axes)`` with a ``rows`` x ``columns`` array of axes (``size`` in inches).
+
+    The figure is detached from pyplot's list of open figures at once: nothing shows it or
+    keeps it alive behind the caller's back (a notebook displays it only when it is returned
+    or passed to ``display``), and it is freed like any object."""
+    pyplot = import_pyplot(who)
+    figure, axes = pyplot.subplots(rows, columns, figsize=size, squeeze=False)
+    pyplot.close(figure)
+    return figure, axes
+
+
+def figure_png(figure) -> bytes:
+    """The figure as PNG bytes (110 dots per inch)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def save_figure(figure, path: str | os.PathLike) -> None:
+    """Write the figure as a PNG file atomically (``annie.io``): a temporary file renamed over
+    ``path``, so a reader never sees half a PNG; missing folders are created."""
     from ..io import atomic_write_bytes
     directory = os.path.dirname(os.fspath(path))
     if directory:
         os.makedirs(directory, exist_ok=True)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    atomic_write_bytes(path, buffer.getvalue())
-    pyplot.close(figure)
+    atomic_write_bytes(path, figure_png(figure))
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -48,8 +72,8 @@ def plot_step_norms(curves: dict[str, np.ndarray], path, title: str | None = Non
     """Save a PNG with one line per named curve of norms against time step t = 1..T (log y)."""
     if not curves:
         raise ConfigError("plot_step_norms: no curves to plot")
-    pyplot = import_pyplot("plot_step_norms")
-    figure, axis = pyplot.subplots(figsize=(6.4, 4.0))
+    figure, axes = new_figure("plot_step_norms")
+    axis = axes[0][0]
     for label, norms in curves.items():
         axis.plot(np.arange(1, len(norms) + 1), _positive(norms), label=label)
     axis.set_yscale("log")
@@ -60,7 +84,7 @@ def plot_step_norms(curves: dict[str, np.ndarray], path, title: str | None = Non
     if title:
         axis.set_title(title)
     figure.tight_layout()
-    _save(figure, path, pyplot)
+    save_figure(figure, path)
 
 
 def plot_gradient_flow(result, path, title: str | None = None) -> None:
@@ -70,9 +94,8 @@ def plot_gradient_flow(result, path, title: str | None = None) -> None:
     layered = bool(result.layer_names)
     if not recurrent and not layered:
         raise ConfigError("GradientFlow.plot: nothing was measured (no layer produced a tensor)")
-    pyplot = import_pyplot("GradientFlow.plot")
     panels = int(recurrent) + int(layered)
-    figure, axes = pyplot.subplots(1, panels, figsize=(6.4 * panels, 4.2), squeeze=False)
+    figure, axes = new_figure("GradientFlow.plot", 1, panels, (6.4 * panels, 4.2))
     axes = list(axes[0])
     if recurrent:
         axis = axes.pop(0)
@@ -100,4 +123,4 @@ def plot_gradient_flow(result, path, title: str | None = None) -> None:
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    _save(figure, path, pyplot)
+    save_figure(figure, path)

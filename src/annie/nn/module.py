@@ -7,6 +7,7 @@ set, and names them as PyTorch does (``0.weight``, ``rnn.weight_ih_l0``), so a P
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import OrderedDict
 from typing import Any, Iterator
 
@@ -206,19 +207,71 @@ class Module:
 
     # ----- printing ---------------------------------------------------------------------
     def extra_repr(self) -> str:
-        """The layer's own settings for ``repr`` (e.g. ``in_features=4, out_features=2``)."""
-        return ""
+        """The layer's own settings for ``repr`` (e.g. ``in_features=4, out_features=2``); by
+        default the arguments its constructor was given, other than sub-modules."""
+        recorded = vars(self).get("_init_args")
+        if not recorded:
+            return ""
+        try:
+            bound = inspect.signature(type(self).__init__).bind(self, *recorded["args"],
+                                                                **recorded["kwargs"])
+        except TypeError:
+            return ""
+        parts = []
+        for index, (name, value) in enumerate(bound.arguments.items()):
+            kind = bound.signature.parameters[name].kind
+            if index == 0:  # self
+                continue
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                parts += [_short_repr(item) for item in value if not _holds_modules(item)]
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                parts += [f"{key}={_short_repr(item)}" for key, item in value.items()
+                          if not _holds_modules(item)]
+            elif not _holds_modules(value):
+                parts.append(f"{name}={_short_repr(value)}")
+        return ", ".join(parts)
+
+    def summary(self, input_shape=None, dtype=None):
+        """A Keras-style table of the layers: name (type), output shape, parameter count,
+        trainable or not, and the totals (trainable, non-trainable: frozen parameters and
+        buffers, and the size in bytes). Print it, or let a notebook show it.
+
+        ``input_shape``: the shape of one sample without the batch axis, e.g. ``(64,)`` for an
+        MLP or ``(time, features)`` for a recurrent model; the model then runs once (no graph,
+        evaluation mode) on zeros to find each layer's output shape, the batch axis shown as
+        None. Without it the shapes are left out. ``dtype``: of those zeros (default: integer
+        token ids for an Embedding-first model, else the parameters' dtype). Returns a
+        ``ModelSummary`` (``.rows``, ``.total``, ``.trainable``, ``.non_trainable``); a shape the
+        model rejects is a ShapeError naming it."""
+        from .summary import summarize
+        return summarize(self, input_shape, dtype)
 
     def __repr__(self) -> str:
-        children = list(self.named_children())
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        """PyTorch's layout: ``Name(settings)``, or with sub-modules one line each, nested."""
+        extra = self.extra_repr()
+        children = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                    for name, child in self.named_children()]
         if not children:
-            return head + ")"
-        lines = [head]
-        for name, child in children:
-            child_repr = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child_repr}")
-        return "\n".join(lines) + "\n)"
+            return f"{type(self).__name__}({extra})"
+        lines = ([extra] if extra else []) + children
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _holds_modules(value) -> bool:
+    """True for a Module or a list/tuple of them (shown as children, not as arguments)."""
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(item, Module) for item in value)
+    return isinstance(value, Module)
+
+
+def _short_repr(value) -> str:
+    """``repr`` of a constructor argument; arrays and tensors by their shape and dtype, long
+    values cut to 60 characters."""
+    array = value.data if isinstance(value, Tensor) else value
+    if isinstance(array, np.ndarray):
+        return f"array(shape={array.shape}, dtype={array.dtype})"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:56] + " ..."
 
 
 def _recording_init(init):

@@ -1,26 +1,35 @@
-"""Callbacks: code that ``fit`` runs at fixed points of training (early stopping, checkpoints,
-learning-rate schedules, logging, stopping on NaN).
+"""Callbacks: code that ``fit`` runs at fixed points of training. Everything around the
+optimizer steps is one: the History (``fit``'s return value), progress output, checkpoints and
+resuming (``BackupAndRestore``), early stopping, learning-rate schedules, logging, stopping on
+NaN.
 
 A callback sees the run through ``self.state`` (a :class:`FitState`: model, optimizer, history,
-``stop_training``), set by ``fit`` before ``on_train_begin``. ``state_dict``/``load_state_dict``
-hold what a callback needs to continue a resumed run exactly.
+``stop_training``, the running totals of the epoch), set by ``fit`` before ``on_train_begin``.
+``state_dict``/``load_state_dict`` hold what a callback needs to continue a resumed run exactly.
 """
 from __future__ import annotations
 
 import math
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
 from ..errors import ConfigError
-from .history import History
 from .metrics import HIGHER_IS_BETTER
+
+if TYPE_CHECKING:
+    from .history import History
+    from .step import EpochTotals, FitSettings
 
 
 @dataclass
 class FitState:
-    """What callbacks can see and change during ``fit``."""
+    """What callbacks can see and change during ``fit``: the model, optimizer and history, the
+    epoch (from 0), the batches trained so far, the running totals of the current epoch
+    (``totals``; None between epochs, or set by ``BackupAndRestore`` when it resumes an
+    epoch midway), the run's settings and every callback of the run."""
 
     model: object
     optimizer: object
@@ -30,6 +39,10 @@ class FitState:
     stop_training: bool = False
     stop_reason: str | None = None
     extra: dict = field(default_factory=dict)
+    settings: FitSettings | None = None
+    totals: EpochTotals | None = None
+    batches_done: int = 0
+    callbacks: list = field(default_factory=list)
 
     def stop(self, reason: str) -> None:
         """Ask ``fit`` to stop after the current batch or epoch, saying why."""
@@ -37,11 +50,19 @@ class FitState:
         if self.stop_reason is None:
             self.stop_reason = reason
 
+    def epoch_logs(self) -> dict:
+        """The current epoch's loss and metrics over its batches so far."""
+        return self.totals.logs(self.settings) if self.totals is not None else {}
+
 
 class Callback:
     """Base class: override the hooks you need. ``logs`` is the dict of the epoch's numbers."""
 
     state: FitState
+    #: False (the default): ``on_epoch_end`` runs only for epochs that ran to their end. True:
+    #: also for the epoch a stop cut short (its logs lack the validation values), as History,
+    #: progress output and checkpoints need.
+    sees_stopped_epochs = False
 
     def set_state(self, state: FitState) -> None:
         """Attach the running fit's state (model, optimizer, history)."""
@@ -59,7 +80,7 @@ class Callback:
         """Called once after the last epoch (also after an early stop)."""
 
     def on_epoch_begin(self, epoch: int) -> None:
-        """Called before each epoch (epochs count from 0)."""
+        """Called before each epoch (epochs count from 0); not for an epoch resumed midway."""
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         """Called after each epoch with its losses and metrics."""
@@ -73,6 +94,51 @@ class Callback:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned."""
+
+
+class CallbackList:
+    """The callbacks of one ``fit``, called in order at each point of training: the History
+    first, then progress output, the user's callbacks (``TerminateOnNaN`` among them, added
+    first when missing), and ``BackupAndRestore`` last (its checkpoint holds what all the others
+    did; it restores after their ``on_train_begin``)."""
+
+    def __init__(self, callbacks: Iterable[Callback], state: FitState):
+        self.callbacks = list(callbacks)
+        self.state = state
+        state.callbacks = self.callbacks
+        for callback in self.callbacks:
+            callback.set_state(state)
+        # only callbacks that override on_batch_end cost anything per batch
+        self.batch_callbacks = [callback for callback in self.callbacks
+                                if type(callback).on_batch_end is not Callback.on_batch_end]
+
+    def on_train_begin(self) -> None:
+        """Every callback's ``on_train_begin``."""
+        for callback in self.callbacks:
+            callback.on_train_begin()
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Every callback's ``on_epoch_begin``."""
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch)
+
+    def on_batch_end(self, batch: int, loss: float) -> None:
+        """``on_batch_end`` of the callbacks that define it."""
+        for callback in self.batch_callbacks:
+            callback.on_batch_end(batch, loss)
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        """``on_epoch_end`` of every callback; after a stop within the epoch only of those that
+        see stopped epochs (History, progress, checkpoints)."""
+        completed = not self.state.stop_training
+        for callback in self.callbacks:
+            if completed or callback.sees_stopped_epochs:
+                callback.on_epoch_end(epoch, logs)
+
+    def on_train_end(self) -> None:
+        """Every callback's ``on_train_end``."""
+        for callback in self.callbacks:
+            callback.on_train_end()
 
 
 def _resolve_mode(monitor: str, mode: str, who: str) -> str:

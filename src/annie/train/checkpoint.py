@@ -1,13 +1,14 @@
-"""Training checkpoints: everything ``fit`` needs to continue a run exactly where it stopped.
+"""Training checkpoints: everything ``fit`` needs to continue a run exactly where it stopped,
+written and read by the :class:`BackupAndRestore` callback (``fit(checkpoint_dir=...)``).
 
 One file, ``checkpoint.ckpt`` in the checkpoint folder, written atomically with
 ``annie.io.save_state`` (the old checkpoint or the new one, never a mix) and replaced each time.
 It holds the model's weights, the optimizer's state (step counts, moments, learning rates), the
-callbacks' state (schedulers, early stopping's best value, patience count and best weights),
-annie's RNG state, the position (epoch, next batch, batches so far), the running totals of the
-current epoch with its shuffling order, the state carried by stateful recurrent layers, and the
-History so far. Restoring all of it makes the resumed run compute the same numbers, bit for bit,
-as a run that was never stopped.
+callbacks' state (the History so far, schedulers, early stopping's best value, patience count
+and best weights), annie's RNG state, the position (epoch, batches so far, why training
+stopped), the running totals of the current epoch with its shuffling order and next batch, and
+the state carried by stateful recurrent layers. Restoring all of it makes the resumed run
+compute the same numbers, bit for bit, as a run that was never stopped.
 """
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import numpy as np
 
 from .. import backend
 from ..errors import ConfigError, SerializationError
+from .callbacks import Callback
+from .step import EpochTotals
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
 CHECKPOINT_KIND = "annie-fit-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 def checkpoint_path(folder: str | os.PathLike) -> str:
@@ -35,7 +38,7 @@ def has_checkpoint(folder: str | os.PathLike) -> bool:
 
 def check_every(checkpoint_every) -> int | None:
     """``"epoch"`` -> None (at each epoch end), a positive int -> every that many batches."""
-    if checkpoint_every == "epoch":
+    if isinstance(checkpoint_every, str) and checkpoint_every == "epoch":
         return None
     if (not isinstance(checkpoint_every, (int, np.integer)) or isinstance(checkpoint_every, bool)
             or checkpoint_every <= 0):
@@ -92,31 +95,33 @@ def _check_optimizer(optimizer) -> None:
                           f"{type(optimizer).__name__}")
 
 
-def write_checkpoint(folder, model, optimizer, callbacks: list, history, position: dict,
-                     totals: dict, carried: dict) -> None:
-    """Write the checkpoint of a run at ``position`` (epoch, next batch, batches done)."""
+def _saved_callbacks(state) -> list:
+    """The callbacks whose state a checkpoint holds: all but the one writing it."""
+    return [callback for callback in state.callbacks if not isinstance(callback, BackupAndRestore)]
+
+
+def write_checkpoint(folder, state, position: dict) -> None:
+    """Write the checkpoint of the run ``state`` (a ``FitState``) at ``position`` (epoch,
+    batches done, stop reason), with the running totals of its current epoch if any."""
     from ..io import save_state
-    _check_optimizer(optimizer)
-    state = {
-        "model": dict(model.state_dict()),
-        "optimizer": optimizer.state_dict(),
+    tree = {
+        "model": dict(state.model.state_dict()),
+        "optimizer": state.optimizer.state_dict(),
         "callbacks": [{"class": type(callback).__name__, "state": callback.state_dict()}
-                      for callback in callbacks],
+                      for callback in _saved_callbacks(state)],
         "rng": backend.get_rng_state(),
         "position": position,
-        "totals": totals,
-        "carried": carried,
-        "history": history.state_dict(),
+        "totals": None if state.totals is None else state.totals.state_dict(),
+        "carried": carried_states(state.model),
     }
     meta = {"kind": CHECKPOINT_KIND, "version": CHECKPOINT_VERSION,
-            "fingerprint": fingerprint(model, optimizer)}
-    save_state(checkpoint_path(folder), state, meta)
+            "fingerprint": fingerprint(state.model, state.optimizer)}
+    save_state(checkpoint_path(folder), tree, meta)
 
 
 def read_checkpoint(folder, model, optimizer) -> dict:
     """The checkpoint tree of ``folder``, after checking it belongs to this model/optimizer."""
     from ..io import load_state
-    _check_optimizer(optimizer)
     path = checkpoint_path(folder)
     if not os.path.isdir(os.fspath(folder)):
         raise ConfigError(f"fit: resume=True but the checkpoint folder {os.fspath(folder)!r} "
@@ -135,18 +140,23 @@ def read_checkpoint(folder, model, optimizer) -> dict:
     return state
 
 
-def restore(state: dict, model, optimizer, callbacks: list, history, folder) -> None:
-    """Load weights, optimizer, callbacks, RNG and history from a checkpoint tree."""
-    pairs = _pair_callbacks(state["callbacks"], callbacks, folder)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+def restore(tree: dict, state, folder) -> None:
+    """Load weights, optimizer, callbacks (the History among them), RNG, carried recurrent
+    states, position and the epoch's running totals from a checkpoint tree into ``state``."""
+    pairs = _pair_callbacks(tree["callbacks"], _saved_callbacks(state), folder)
+    state.model.load_state_dict(tree["model"])
+    state.optimizer.load_state_dict(tree["optimizer"])
     for callback, saved_state in pairs:
         callback.load_state_dict(saved_state)
-    history.load_state_dict(state["history"])
-    backend.set_rng_state(state["rng"])
-    layers = dict(model.named_modules())
-    for name, arrays in state["carried"].items():
+    backend.set_rng_state(tree["rng"])
+    layers = dict(state.model.named_modules())
+    for name, arrays in tree["carried"].items():
         layers[name].carried_state = [np.array(array) for array in arrays]
+    position = tree["position"]
+    state.epoch, state.batches_done = position["epoch"], position["batches_done"]
+    state.stop_reason = position["stop_reason"]
+    state.stop_training = state.stop_reason is not None
+    state.totals = None if tree["totals"] is None else EpochTotals.from_state(tree["totals"])
 
 
 def _pair_callbacks(saved: list, callbacks: list, folder) -> list:
@@ -172,3 +182,49 @@ def carried_states(model) -> dict:
     """The state each stateful recurrent layer carries, by module name (for the checkpoint)."""
     return {name: list(module.carried_state) for name, module in model.named_modules()
             if getattr(module, "carried_state", None) is not None}
+
+
+class BackupAndRestore(Callback):
+    """Checkpoint the run so that it can continue exactly where it stopped (what
+    ``fit(checkpoint_dir=..., checkpoint_every=..., resume=...)`` adds; always the last callback).
+
+    Writes ``checkpoint.ckpt`` in ``checkpoint_dir`` at every epoch end (``checkpoint_every=
+    "epoch"``) or every N batches (``checkpoint_every=N``) and at the end of training (also
+    after a stop). ``resume=True``: at the start of training, after the other callbacks'
+    ``on_train_begin``, restore everything from that checkpoint (ConfigError if there is none
+    or it belongs to another model, optimizer or set of callbacks)."""
+
+    sees_stopped_epochs = True  # the checkpoint after a stop records it
+
+    def __init__(self, checkpoint_dir: str | os.PathLike, checkpoint_every: int | str = "epoch",
+                 resume: bool = False):
+        self.folder = os.fspath(checkpoint_dir)
+        self.every = check_every(checkpoint_every)
+        self.resume = bool(resume)
+
+    def on_train_begin(self) -> None:
+        """Check the optimizer can be saved; restore the checkpoint when resuming."""
+        _check_optimizer(self.state.optimizer)
+        if self.resume:
+            restore(read_checkpoint(self.folder, self.state.model, self.state.optimizer),
+                    self.state, self.folder)
+        else:
+            os.makedirs(self.folder, exist_ok=True)
+
+    def _write(self, epoch: int) -> None:
+        state = self.state
+        write_checkpoint(self.folder, state, {"epoch": epoch, "batches_done": state.batches_done,
+                                              "stop_reason": state.stop_reason})
+
+    def on_batch_end(self, batch: int, loss: float) -> None:
+        """Every ``checkpoint_every`` batches (counted over the whole run), a checkpoint of the
+        run midway through the epoch."""
+        if (self.every is not None and self.state.batches_done % self.every == 0
+                and not self.state.stop_training):
+            self._write(self.state.epoch)
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        """A checkpoint at the epoch's end: at every epoch with ``checkpoint_every="epoch"``,
+        else after the last epoch or a stop."""
+        if self.every is None or self.state.stop_training or epoch + 1 == self.state.epochs:
+            self._write(epoch + 1)

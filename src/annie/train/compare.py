@@ -15,7 +15,6 @@ import numpy as np
 from .. import backend
 from ..errors import ConfigError
 from .fit import evaluate, fit, predict
-from .files import save_figure
 
 TASKS = ("sunspots", "digits")
 
@@ -126,14 +125,12 @@ def format_comparison(rows: list[dict]) -> str:
 def plot_comparison(rows: list[dict], path: str) -> bool:
     """Bar charts of metric, parameters and seconds per epoch per task, saved to ``path``;
     returns False (and draws nothing) when matplotlib is not installed."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+    from ..diagnostics.plots import new_figure, save_figure
     tasks = list(dict.fromkeys(row["task"] for row in rows))
-    figure, axes = plt.subplots(len(tasks), 3, figsize=(12, 3.2 * len(tasks)), squeeze=False)
+    try:
+        figure, axes = new_figure("plot_comparison", len(tasks), 3, (12, 3.2 * len(tasks)))
+    except ConfigError:  # matplotlib is not installed
+        return False
     for line, task in enumerate(tasks):
         task_rows = [row for row in rows if row["task"] == task]
         trained = [row for row in task_rows if row["parameters"]]
@@ -148,5 +145,4 @@ def plot_comparison(rows: list[dict], path: str) -> bool:
         axes[line][2].set_title("seconds per epoch")
     figure.tight_layout()
     save_figure(figure, path)
-    plt.close(figure)
     return True

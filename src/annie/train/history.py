@@ -6,21 +6,35 @@ import math
 import os
 
 from ..errors import ConfigError
+from .callbacks import Callback
+
+#: logged values that are not a loss or a metric (never drawn as "the metric")
+BOOKKEEPING = ("lr", "grad_norm", "grad_norm_max", "clipped_fraction")
 
 
-class History:
-    """Per-epoch records of a training run.
+class History(Callback):
+    """Per-epoch records of a training run; the first callback of every ``fit``.
 
     ``history`` maps a name (``loss``, ``val_loss``, each metric and ``val_`` metric, ``lr``,
     and with gradient clipping ``grad_norm``, ``grad_norm_max`` and ``clipped_fraction``) to a
     list with one value per epoch. ``stop_reason`` says why training ended early (or is None).
     """
 
+    sees_stopped_epochs = True  # the epoch a stop cut short is recorded with its good batches
+
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.stop_reason: str | None = None
         self.params: dict = {}
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        """Record the epoch's logs."""
+        self.append(epoch, logs)
+
+    def on_train_end(self) -> None:
+        """Keep why training stopped early (None when it ran every epoch)."""
+        self.stop_reason = self.state.stop_reason
 
     def append(self, epoch: int, logs: dict) -> None:
         """Record the logs of one epoch (a missing key gets NaN so every list stays aligned)."""
@@ -63,22 +77,32 @@ class History:
 
     def to_csv(self, path: str | os.PathLike) -> None:
         """Write the records to a CSV file (atomically: a temporary file renamed over ``path``)."""
-        from .files import write_text
-        write_text(path, self.to_csv_text())
+        from ..io import atomic_write_text
+        atomic_write_text(path, self.to_csv_text())
 
-    def plot(self, path: str | os.PathLike, metric: str | None = None) -> None:
-        """Save a PNG with the loss curves (training and validation) and, beside them, the
-        curves of ``metric`` (default: the first metric recorded). Needs matplotlib."""
-        pyplot = import_pyplot("History.plot")
+    def default_metric(self) -> str | None:
+        """The first metric recorded (not a loss, validation value or bookkeeping), or None."""
+        return next((key for key in self.history if key != "loss" and key not in BOOKKEEPING
+                     and not key.startswith("val_")), None)
+
+    def plot(self, path: str | os.PathLike | None = None, metric: str | None = None):
+        """The loss curves (training and validation) and, beside them, the curves of ``metric``
+        (default: the first metric recorded) against the epoch.
+
+        Without ``path`` returns the matplotlib Figure (a notebook shows it inline); with
+        ``path`` saves it there as a PNG (atomically) and returns None. Needs matplotlib
+        (``pip install 'annie[plot]'``); an unrecorded ``metric`` is a ConfigError."""
+        from ..diagnostics.plots import new_figure, save_figure
         if metric is None:
-            skip = {"loss", "val_loss", "lr", "grad_norm", "grad_norm_max", "clipped_fraction"}
-            metric = next((k for k in self.history if k not in skip and not k.startswith("val_")),
-                          None)
-        panels = 2 if metric is not None else 1
-        figure, axes = pyplot.subplots(1, panels, figsize=(5 * panels, 3.6), squeeze=False)
+            metric = self.default_metric()
+        elif metric not in self.history:
+            raise ConfigError(f"History.plot: metric {metric!r} was not recorded; recorded: "
+                              f"{sorted(self.history)}")
+        names = ["loss"] if metric is None else ["loss", metric]
+        figure, axes = new_figure("History.plot", 1, len(names), (5 * len(names), 3.6))
         epochs = [e + 1 for e in self.epoch]
-        for axis, name in zip(axes[0], ["loss", metric][:panels]):
-            for key, style in ((name, "-"), (f"val_{name}", "--")):
+        for axis, name in zip(axes[0], names):
+            for key, style in ((name, ".-"), (f"val_{name}", ".--")):
                 if key in self.history:
                     axis.plot(epochs, self.history[key], style, label=key)
             axis.set_xlabel("epoch")
@@ -86,18 +110,7 @@ class History:
             axis.grid(alpha=0.3)
             axis.legend()
         figure.tight_layout()
-        from .files import save_figure
+        if path is None:
+            return figure
         save_figure(figure, path)
-        pyplot.close(figure)
-
-
-def import_pyplot(who: str):
-    """matplotlib.pyplot with the file-only Agg backend, or a clear error naming the extra."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as pyplot
-    except ImportError as error:
-        raise ConfigError(f"{who} needs matplotlib, which is not installed: "
-                          f"pip install 'annie[plot]'") from error
-    return pyplot
+        return None
