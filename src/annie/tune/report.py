@@ -93,8 +93,7 @@ def _numeric_keys(study, tune: TuneSpec) -> list[str]:
 
 def write_figures(study, tune: TuneSpec, folder: str) -> tuple[list[str], list[str]]:
     """Draw the figures into ``folder``: (paths written, notes on figures not drawn)."""
-    from ..train.files import save_figure
-    from ..train.history import import_pyplot
+    from ..diagnostics.plots import import_pyplot, save_figure
     try:
         pyplot = import_pyplot("annie tune's figures")
         from optuna.visualization import matplotlib as plots
