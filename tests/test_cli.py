@@ -1,5 +1,6 @@
 """The ``annie`` command: demo, train/evaluate/predict on a run folder, list, and bad input
 ending with exit code 2 and one message (never a traceback)."""
+import importlib.util
 import json
 import pathlib
 import subprocess
@@ -8,10 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from annie import cli, config as run_config
+import annie.app
+from annie import cli
+from annie.app import config as run_config
 from annie.errors import ConfigError
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "examples" / "configs"
+CONFIGS = pathlib.Path(annie.app.__file__).parent / "configs"  # installed with the package
 
 
 def run_main(capsys, *argv):
@@ -45,22 +48,27 @@ def test_train_evaluate_predict_in_subprocesses(tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert trained.returncode == 0, trained.stderr
     assert "accuracy" in trained.stdout
+    if importlib.util.find_spec("matplotlib"):
+        assert (out / "history.png").read_bytes()[:4] == b"\x89PNG"
     evaluated = subprocess.run(command + ["evaluate", str(out)], capture_output=True, text=True,
                                timeout=120)
     assert evaluated.returncode == 0, evaluated.stderr
     # evaluate re-creates the held-out split: the same accuracy as after training
     first = [line for line in trained.stdout.splitlines() if "accuracy" in line][0]
     assert first in evaluated.stdout
-    from annie.data import load_iris
+    from annie.data import IRIS_CLASS_NAMES, IRIS_FEATURE_NAMES, load_iris
     X, y = load_iris()
     csv_path = tmp_path / "flowers.csv"
-    rows = ["a,b,c,d"] + [",".join(f"{v:.1f}" for v in row) for row in X[[0, 60, 120]]]
+    rows = [",".join(IRIS_FEATURE_NAMES)] + [",".join(f"{v:.1f}" for v in row)
+                                             for row in X[[0, 60, 120]]]
     csv_path.write_text("\n".join(rows) + "\n")
-    predicted = subprocess.run(command + ["predict", str(out), str(csv_path)],
+    predicted = subprocess.run(command + ["predict", str(out), str(csv_path), "--output",
+                                          str(tmp_path / "out.csv")],
                                capture_output=True, text=True, timeout=120)
     assert predicted.returncode == 0, predicted.stderr
-    lines = predicted.stdout.strip().splitlines()
-    assert lines[0] == "row,class,name" and len(lines) == 4
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert lines[0] == "target" and len(lines) == 4
+    assert set(lines[1:]) <= set(IRIS_CLASS_NAMES)
 
 
 def test_list_names_every_kind(capsys):
@@ -74,9 +82,9 @@ def test_list_names_every_kind(capsys):
 
 def test_list_names_every_preset_file_with_one_line(capsys):
     _, stdout, _ = run_main(capsys, "list")
-    lines = stdout.split("presets (annie train examples/configs/<name>.toml):\n", 1)[1]
-    listed = [line.split()[0] for line in lines.splitlines()[:6]]
-    assert sorted(listed) == sorted(path.stem for path in CONFIGS.glob("rnn_*.toml"))
+    lines = stdout.split("presets (annie train <name>):\n", 1)[1].split("\ndatasets:", 1)[0]
+    listed = [line.split()[0] for line in lines.splitlines()]
+    assert listed == sorted(path.stem for path in CONFIGS.glob("*.toml"))
 
 
 def test_compare_quick_prints_the_table_and_writes_it(tmp_path):
@@ -118,6 +126,16 @@ BASE = '[data]\ndataset = "iris"\n'
     (BASE + "[model]\nhidden = [0]\n", [], "model.hidden"),
     (BASE + "[train\n", [], "invalid TOML"),
     ('[data]\npath = "missing.csv"\n', [], "file not found"),
+    (BASE + "[scheduler]\nname = \"stepp\"\n", [], "did you mean 'step'"),
+    (BASE + "[scheduler]\nname = \"step\"\nstep_sise = 3\n", [], "did you mean 'scheduler.step_size'"),
+    (BASE + "[scheduler]\nstep_size = 3\n", [], "scheduler.step_size needs scheduler.name"),
+    (BASE + "task = \"classification\"\n[loss]\nname = \"huber\"\n", [],
+     "loss.name 'huber' does not fit model.type 'mlp' (classification)"),
+    (BASE + "[loss]\nname = \"huber\"\ndelta = 2.0\n[train]\nmetrics = [\"f1\"]\n", [],
+     "train.metrics: 'f1' does not fit model.type 'mlp' (regression); valid: mae, rmse, r2"),
+    (BASE + "[loss]\nname = \"mbe\"\n", [], "mean bias error mean(y - f(x)) has no minimum"),
+    (BASE + "[train]\nmetrics = [\"rmse\"]\n", [], "train.metrics: 'rmse' does not fit"),
+    (BASE + "[train]\nmetrics = [\"acc_score\"]\n", [], "unknown metric 'acc_score'"),
     (BASE, ["train.epochs"], "expected key=value"),
     (BASE, ["train.epochs=-1"], "train.epochs must be positive"),
     (BASE, ["model.activation=relux"], "unknown activation"),
@@ -149,7 +167,9 @@ def test_bad_arguments_in_a_subprocess_print_no_traceback():
     result = subprocess.run([sys.executable, "-m", "annie.cli", "train", "nope.toml"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr == "annie: error: config file 'nope.toml' not found\n"
+    assert result.stderr.startswith("annie: error: config file 'nope.toml' not found (and no "
+                                    "preset of that name; presets: diabetes_regression, ")
+    assert result.stderr.count("\n") == 1
 
 
 def test_resolved_config_round_trips_through_toml(tmp_path):

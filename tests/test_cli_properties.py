@@ -9,15 +9,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annie import cli
-from annie import config as run_config
+from annie.app import config as run_config
 from annie.errors import AnnieError
 
 KNOWN_KEYS = {
-    "data": ["dataset", "path", "target", "test_size", "scale", "task", "window", "seq_len"],
+    "data": ["dataset", "path", "target", "test_size", "scale", "task", "window", "seq_len",
+             "features", "drop", "header"],
     "model": ["type", "hidden", "activation", "dropout", "cell", "hidden_size", "num_layers"],
-    "loss": ["name"],
+    "loss": ["name", "delta"],
     "optimizer": ["name", "lr", "momentum", "betas", "weight_decay"],
-    "train": ["epochs", "batch_size", "metrics", "validation_split", "clip_grad_norm"],
+    "scheduler": ["name", "step_size", "gamma", "T_max", "patience"],
+    "train": ["epochs", "batch_size", "metrics", "validation_split", "clip_grad_norm", "top_k"],
 }
 SECTIONS = [*KNOWN_KEYS, "generate", "seed", "extra"]
 names = st.one_of(st.sampled_from(sorted({k for keys in KNOWN_KEYS.values() for k in keys})),
@@ -25,7 +27,8 @@ names = st.one_of(st.sampled_from(sorted({k for keys in KNOWN_KEYS.values() for 
 scalars = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
                     st.booleans(), st.text(max_size=12),
                     st.sampled_from(["digits", "iris", "mlp", "adam", "sgd", "relu", "lstm",
-                                     "cross_entropy", "mse", "standard", "sunspots"]))
+                                     "cross_entropy", "mse", "standard", "sunspots", "step",
+                                     "plateau", "hinge", "regression"]))
 values = st.one_of(scalars, st.lists(scalars, max_size=3))
 tables = st.dictionaries(names, values, max_size=4)
 documents = st.dictionaries(st.sampled_from(SECTIONS), st.one_of(tables, scalars), max_size=5)
@@ -60,12 +63,12 @@ class _WouldTrain(Exception):
 
 @pytest.fixture
 def no_training(monkeypatch):
-    import annie.run
+    import annie.app.run
     import annie.train
 
     def refuse(*args, **kwargs):
         raise _WouldTrain()
-    monkeypatch.setattr(annie.run, "train_config", refuse)
+    monkeypatch.setattr(annie.app.run, "train_config", refuse)
     monkeypatch.setattr(annie.train, "compare_mlp_rnn", refuse)
 
 
@@ -95,6 +98,7 @@ def test_config_loader_on_arbitrary_bytes_raises_a_config_error_or_accepts(tmp_p
 
 TOKENS = ["demo", "train", "evaluate", "predict", "list", "compare", "--epochs", "--seed",
           "--out", "--set", "--resume", "--quick", "--cell", "-h", "--version", "0", "-1", "3",
+          "--overwrite", "--output", "--proba", "iris",
           "x", "train.epochs=2", "model.hidden=[", "seed=abc", "missing.toml", "/nonexistent",
           "lstm", "=", "--", ""]
 

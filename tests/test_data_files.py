@@ -216,3 +216,49 @@ def test_mnist_pair_mismatch(tmp_path):
         data.load_mnist_idx(tmp_path / "images", tmp_path / "labels")
     with pytest.raises(DataError, match="must hold a 3-D array"):
         data.load_mnist_idx(tmp_path / "labels", tmp_path / "labels")
+
+
+# ---- the fast parser and the careful reader agree --------------------------------------------
+
+def test_fast_and_careful_readings_give_the_same_table(tmp_path):
+    rows = np.random.default_rng(0).normal(size=(50, 3)).round(5)
+    labels = np.array(["a", "b, quoted", "c"])[np.arange(50) % 3]
+    plain = "x,y,z,label\n" + "".join(f"{a},{b},{c},{label.replace(', ', '-')}\n"
+                                      for (a, b, c), label in zip(rows, labels))
+    careful = "x,y,z,label\n  \n" + "".join(f'{a},"{b}",{c},"{label}"\n'
+                                            for (a, b, c), label in zip(rows, labels))
+    X_fast, y_fast, classes_fast = data.load_csv(_write(tmp_path / "fast.csv", plain),
+                                                 return_classes=True)
+    X_careful, y_careful, classes_careful = data.load_csv(
+        _write(tmp_path / "careful.csv", careful), return_classes=True)
+    np.testing.assert_array_equal(X_fast, rows.astype(np.float32))
+    np.testing.assert_array_equal(X_careful, X_fast)
+    np.testing.assert_array_equal(y_careful, y_fast)
+    assert classes_careful == ["a", "b, quoted", "c"] and classes_fast == ["a", "b-quoted", "c"]
+
+
+def test_a_bad_cell_deep_in_a_large_file_is_located(tmp_path):
+    values = np.arange(30000, dtype=np.float64).reshape(10000, 3)
+    lines = ["a,b,c"] + [f"{a:g},{b:g},{c:g}" for a, b, c in values]
+    lines[7001] = "1,x7,2"
+    with pytest.raises(DataError, match=r"line 7002, column 'b': cannot read 'x7'"):
+        data.load_csv(_write(tmp_path / "big.csv", "\n".join(lines) + "\n"))
+    lines[7001] = "1,2"
+    with pytest.raises(DataError, match=r"line 7002 has 2 fields, expected 3"):
+        data.load_csv(_write(tmp_path / "big.csv", "\n".join(lines) + "\n"))
+
+
+def test_a_header_of_numbers_is_recognised_as_data(tmp_path):
+    from annie.data.files import CSVTable
+    table = CSVTable(_write(tmp_path / "t.csv", "1.5,2,0\n3,4,1\n"))
+    assert table.header_looks_like_data and len(table) == 1
+    assert not CSVTable(_write(tmp_path / "h.csv", "a,2,c\n3,4,1\n")).header_looks_like_data
+
+
+def test_windows_are_views_of_the_series():
+    series = np.arange(100_000, dtype=np.float32)
+    X, y = data.make_windows(series, window=500, horizon=3)
+    assert np.shares_memory(X, series) and np.shares_memory(y, series)
+    assert X.shape == (100_000 - 502, 500) and y.shape == (100_000 - 502, 3)
+    np.testing.assert_array_equal(X[1234], series[1234:1734])
+    np.testing.assert_array_equal(y[-1], series[-3:])

@@ -46,12 +46,17 @@ def test_loss_target_shape_disagreement_names_both_shapes_and_the_model_output()
         train(model, optimizer, X, np.zeros((20, 2), np.float32), loss="mse")
 
 
-def test_batch_size_larger_than_the_data():
+def test_batch_size_larger_than_the_data_gives_one_short_batch():
     model, optimizer, X = setup()
-    with pytest.raises(ConfigError, match="batch_size=21 is larger than the 20 training samples"):
-        train(model, optimizer, X, np.arange(20) % 3, batch_size=21)
-    with pytest.raises(ConfigError, match="batch_size=20 is larger than the 16 training"):
-        train(model, optimizer, X, np.arange(20) % 3, batch_size=20, validation_split=0.2)
+    y = np.arange(20) % 3
+    history = train(model, optimizer, X, y, batch_size=21)
+    # one step on all 20 samples: the same as batch_size=20 from the same start
+    other, other_optimizer, _ = setup()
+    reference = train(other, other_optimizer, X, y, batch_size=20)
+    assert history.history["loss"] == reference.history["loss"]
+    np.testing.assert_array_equal(model.weight.data, other.weight.data)
+    train(model, optimizer, X, y, batch_size=500, validation_split=0.2)
+    assert annie.evaluate(model, "cross_entropy", X, y, batch_size=1000)["loss"] > 0
 
 
 def test_empty_data():
@@ -76,3 +81,38 @@ def test_x_and_y_of_different_lengths():
     model, optimizer, X = setup()
     with pytest.raises(ShapeError, match=r"X has 20 samples \(shape \(20, 4\)\) but y has 19"):
         train(model, optimizer, X, np.arange(19) % 3)
+
+
+def test_a_target_of_shape_n_trains_a_model_with_one_output_like_n_by_1():
+    X = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32)
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0], np.float32)
+    for loss, target in (("mse", y), ("binary_cross_entropy_with_logits", (y > 0) * 1.0),
+                         ("hinge", np.where(y > 0, 1.0, -1.0))):
+        histories = []
+        for shaped in (target, target[:, None]):
+            annie.manual_seed(0)
+            model = nn.Linear(4, 1)
+            histories.append(annie.fit(model, loss, optim.SGD(model.parameters(), lr=0.1), X,
+                                       shaped, epochs=3, batch_size=8, verbose=0, seed=0))
+            assert annie.evaluate(model, loss, X, shaped)["loss"] >= 0
+        assert histories[0].history == histories[1].history, loss
+    model, optimizer, X = setup(outputs=2)  # two outputs: (n,) is no longer one per sample
+    with pytest.raises(ShapeError, match=r"mse: prediction has shape \(5, 2\)"):
+        train(model, optimizer, X, np.zeros(20, np.float32), loss="mse")
+
+
+def test_pandas_frames_and_python_lists_are_data():
+    pandas = pytest.importorskip("pandas")
+    model, optimizer, X = setup()
+    y = np.arange(20) % 3
+    frame = pandas.DataFrame(X, columns=list("abcd"))
+    reference = train(model, optimizer, X, y).history
+    for features, labels in ((frame, pandas.Series(y)), (X.tolist(), y.tolist())):
+        model, optimizer, _ = setup()
+        assert train(model, optimizer, features, labels).history == reference
+    assert annie.predict(model, frame).shape == (20, 3)
+    frame["kind"] = ["x"] * 20
+    with pytest.raises(DataError, match=r"column\(s\) \['kind'\] of the DataFrame are not"):
+        train(model, optimizer, frame, y)
+    with pytest.raises(DataError, match="not a rectangular array"):
+        train(model, optimizer, [[1.0, 2.0], [3.0]], [0, 1])

@@ -301,9 +301,11 @@ def test_get_loss_unknown_name_lists_the_valid_ones():
 
 def test_descriptions_cover_every_canonical_loss_in_one_line():
     canonical = [name for name in L.loss_names() if name not in L.ALIASES]
-    assert sorted(L.DESCRIPTIONS) == sorted(canonical)
+    descriptions = L.LOSSES.descriptions()
+    assert sorted(descriptions) == sorted(canonical)
     assert len(canonical) == 12
-    assert all(text and "\n" not in text for text in L.DESCRIPTIONS.values())
+    assert all(text and "\n" not in text for text in descriptions.values())
+    assert descriptions["mse"] == L.mse.__doc__.strip().splitlines()[0]
 
 
 @pytest.mark.parametrize("loss_object, function, target", [

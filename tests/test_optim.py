@@ -289,8 +289,10 @@ def test_get_optimizer_is_case_insensitive_and_complete():
     assert optim.get_optimizer("SGD") is optim.SGD
     assert optim.get_optimizer("NAdam") is optim.NAdam is optim.Nadam
     assert {optim.get_optimizer(name).__name__ for name in optim.OPTIMIZERS} == set(ALL_OPTIMIZERS)
-    assert set(optim.DESCRIPTIONS) == set(optim.OPTIMIZERS)
-    assert all(isinstance(text, str) and "\n" not in text for text in optim.DESCRIPTIONS.values())
+    descriptions = optim.OPTIMIZERS.descriptions()
+    assert set(descriptions) == set(optim.OPTIMIZERS)
+    assert all(isinstance(text, str) and text and "\n" not in text
+               for text in descriptions.values())
 
 
 def test_get_optimizer_unknown_name_lists_valid_names():

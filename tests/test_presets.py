@@ -1,5 +1,5 @@
-"""The recurrent presets of ``annie train`` (annie.presets): each RNN type trains from its TOML
-file, prints its held-out metric beside a trivial baseline, writes a run folder that
+"""The recurrent presets of ``annie train`` (the sequence recipes): each RNN type trains from its
+TOML file, prints its held-out metric beside a trivial baseline, writes a run folder that
 ``annie evaluate`` scores the same; their data splits, models and configuration checks."""
 import json
 import pathlib
@@ -11,11 +11,18 @@ import numpy as np
 import pytest
 
 import annie
-from annie import cli, config as run_config, presets
+import annie.app
+from annie import cli
+from annie.app import config as run_config, recipes
 from annie.errors import ConfigError
 from annie.nn.sequence_models import PairedSeq2Seq, Seq2Seq
 
-CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "examples" / "configs"
+CONFIGS = pathlib.Path(annie.app.__file__).parent / "configs"
+
+
+def prepare(config):
+    """The split of a configuration's data, as its recipe makes it."""
+    return recipes.resolve(config).prepare()
 NUMBER = r"([0-9.]+)"
 
 # preset file, small settings for the test, its metric, whether lower is better
@@ -40,7 +47,7 @@ def test_preset_trains_prints_metric_and_baseline_and_evaluate_agrees(
         tmp_path, capsys, name, overrides, metric, lower_is_better):
     out = tmp_path / name
     command = [sys.executable, "-m", "annie", "train", str(CONFIGS / f"{name}.toml"), "--out",
-               str(out), "--quiet"]
+               str(out), "--quiet", "--set", "train.plot=false"]
     for override in overrides:
         command += ["--set", override]
     trained = subprocess.run(command, capture_output=True, text=True, timeout=120)
@@ -52,7 +59,8 @@ def test_preset_trains_prints_metric_and_baseline_and_evaluate_agrees(
     for file_name in ("model.annie", "config.toml", "history.csv", "run.json"):
         assert (out / file_name).is_file(), file_name
     summary = json.loads((out / "run.json").read_text())
-    assert summary["task"] == "sequence"
+    expected = run_config.load_config(CONFIGS / f"{name}.toml")["model"]["type"]
+    assert summary["model_type"] == expected
     assert summary["test"][metric] == pytest.approx(held_out, abs=1e-4)
     assert summary["baseline"][metric] == pytest.approx(baseline, abs=1e-4)
     if name == "rnn_one_to_many_text":
@@ -66,9 +74,9 @@ def test_preset_trains_prints_metric_and_baseline_and_evaluate_agrees(
 def test_sunspot_split_holds_out_the_last_years_without_their_targets_in_training():
     config = run_config.load_config(CONFIGS / "rnn_many_to_one_sunspots.toml",
                                     ["data.horizon=3", "data.window=5"])
-    split = presets.prepare(config)
+    split = prepare(config)
     series = annie.data.load_sunspots()
-    scale = split.extra["scale"]
+    scale = split.info["scale"]
     count = len(series) - 5 - 3 + 1
     n_test = round(count * 0.2)
     assert split.X_test.shape == (n_test, 5) and split.y_test.shape == (n_test, 3)
@@ -82,21 +90,21 @@ def test_sunspot_split_holds_out_the_last_years_without_their_targets_in_trainin
 
 def test_text_windows_are_shifted_by_one_character():
     config = run_config.load_config(CONFIGS / "rnn_one_to_many_text.toml", ["data.seq_len=16"])
-    split = presets.prepare(config)
+    split = prepare(config)
     assert split.X_train.shape[1] == 16 and split.X_train.dtype == np.int64
     np.testing.assert_array_equal(split.X_train[:, 1:], split.y_train[:, :-1])
     np.testing.assert_array_equal(split.X_train[1:, 0], split.y_train[:-1, -1])
     text = annie.data.load_shakespeare()
-    assert "".join(split.sizes["chars"][i] for i in split.X_train[0]) == text[:16]
-    assert split.extra["unigram"].sum() == pytest.approx(1.0)
+    assert "".join(split.info["sizes"]["chars"][i] for i in split.X_train[0]) == text[:16]
+    assert sum(split.info["unigram"]) == pytest.approx(1.0)
 
 
 def test_generated_data_come_back_the_same_from_the_seed():
     config = run_config.load_config(CONFIGS / "rnn_many_to_many_dates.toml",
                                     ["data.n_samples=50"])
-    first, second = presets.prepare(config), presets.prepare(config)
+    first, second = prepare(config), prepare(config)
     np.testing.assert_array_equal(first.X_test, second.X_test)
-    other = presets.prepare(run_config.load_config(
+    other = prepare(run_config.load_config(
         CONFIGS / "rnn_many_to_many_dates.toml", ["data.n_samples=50", "seed=1"]))
     assert not np.array_equal(first.X_train, other.X_train)
 
@@ -150,7 +158,8 @@ def test_mlp_run_configs_gain_no_sequence_keys():
 
 def test_a_resumed_sequence_run_equals_a_straight_one_and_predict_refuses_it(tmp_path, capsys):
     config = str(CONFIGS / "rnn_many_to_many_tagging.toml")
-    small = ["--set", "data.n_samples=120", "--set", "model.hidden_size=8", "--quiet"]
+    small = ["--set", "data.n_samples=120", "--set", "model.hidden_size=8", "--quiet",
+             "--set", "train.plot=false"]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert cli.main(["train", config, "--out", str(straight), "--set", "train.epochs=2",
                      *small]) == 0
@@ -165,3 +174,34 @@ def test_a_resumed_sequence_run_equals_a_straight_one_and_predict_refuses_it(tmp
     csv_path.write_text("a,b\n1,2\n")
     assert cli.main(["predict", str(resumed), str(csv_path)]) == 2
     assert "is a sequence model (sequence_tagger)" in capsys.readouterr().err
+
+
+def test_sequence_kinds_train_on_files_of_your_own(tmp_path, capsys):
+    steps = np.arange(300)
+    series = 20 + 10 * np.sin(steps / 6.0)
+    (tmp_path / "series.csv").write_text("day,level\n" + "".join(
+        f"{day},{value:.4f}\n" for day, value in zip(steps, series)))
+    (tmp_path / "forecast.toml").write_text(
+        '[data]\npath = "series.csv"\ntarget = "level"\nwindow = 8\n[model]\n'
+        'type = "sequence_regressor"\nhidden_size = 16\n[optimizer]\nlr = 0.02\n'
+        '[train]\nepochs = 30\nplot = false\n')
+    generator = np.random.default_rng(0)
+    X = generator.normal(size=(200, 5, 2)).astype(np.float32)
+    np.savez(tmp_path / "sequences.npz", X=X, y=np.where(X[:, :, 0].sum(axis=1) > 0, 7, 3))
+    (tmp_path / "classify.toml").write_text(
+        '[data]\npath = "sequences.npz"\n[model]\ntype = "sequence_classifier"\n'
+        'hidden_size = 16\n[optimizer]\nlr = 0.02\n[train]\nepochs = 20\nplot = false\n')
+    for name, metric, better in (("forecast", "rmse", np.less), ("classify", "accuracy",
+                                                                 np.greater)):
+        out = tmp_path / name
+        assert cli.main(["train", str(tmp_path / f"{name}.toml"), "--out", str(out),
+                         "--quiet"]) == 0
+        trained = capsys.readouterr().out
+        held_out = float(re.search(rf"^held-out {metric}: {NUMBER}$", trained, re.M)[1])
+        baseline = float(re.search(rf"^baseline \(.+\) {metric}: {NUMBER}$", trained, re.M)[1])
+        assert better(held_out, baseline), (name, trained)
+        (tmp_path / f"{name}.toml").unlink()  # the run folder keeps its held-out data
+        (tmp_path / ("series.csv" if name == "forecast" else "sequences.npz")).unlink()
+        assert cli.main(["evaluate", str(out)]) == 0
+        assert metric_lines(capsys.readouterr().out) == metric_lines(trained)
+    assert "majority class 3" in trained  # the labels 3 and 7, not output indices

@@ -218,7 +218,6 @@ def test_history_plot_writes_a_png(tmp_path):
     ({"X": np.full((40, 3), np.nan)}, DataError, "NaN"),
     ({"X": np.zeros((0, 3)), "y": np.zeros((0, 1))}, DataError, "empty"),
     ({"epochs": 0}, ConfigError, "epochs"),
-    ({"batch_size": 41}, ConfigError, "batch_size=41"),
     ({"validation_split": 1.0}, ConfigError, "validation_split"),
     ({"verbose": 3}, ConfigError, "verbose"),
     ({"clip_grad_norm": -1.0}, ConfigError, "clip_grad_norm"),

@@ -12,7 +12,8 @@ import pytest
 from tune_helpers import finished_count, load_study, states, write_config
 
 import annie
-from annie import cli, config as run_config, run
+from annie import cli
+from annie.app import config as run_config, run
 from annie.tune import bridge, space, spec
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -24,7 +24,7 @@ import statistics
 import time
 
 import annie
-from annie import config as run_config, run
+from annie.app import config as run_config, run
 
 HERE = pathlib.Path(__file__).resolve().parent
 CONFIG = HERE / "sunspots_lstm.toml"
@@ -46,8 +46,8 @@ def _held_out(config: dict, seeds: int) -> dict:
         seeded = copy.deepcopy(config)
         seeded["seed"], seeded["train"]["validation_split"] = seed, 0.0
         result = run.train_config(seeded, None, verbose=0)
-        scores.append(result.test["rmse"])
-        baseline = result.baseline["rmse"]
+        scores.append(result.scores.test["rmse"])
+        baseline = result.scores.baseline["rmse"]
         parameters = sum(parameter.data.size for parameter in result.model.parameters())
     return {"mean": statistics.mean(scores), "sd": statistics.stdev(scores) if seeds > 1 else
             0.0, "scores": scores, "baseline": baseline, "parameters": parameters}
@@ -65,7 +65,7 @@ def main() -> None:
     document = run_config.read_toml(CONFIG)
     document.pop("tune")
     hand_set = run_config.load_config(None, base=run_config.merge(
-        run_config.default_config(), document, str(CONFIG)))
+        run_config.default_config(), document, str(CONFIG), str(HERE)))
     tuned = run_config.load_config(os.path.join(arguments.out, "best.toml"))
     rows = []
     for name, config in (("hand-set preset", hand_set), ("tuned (best.toml)", tuned)):

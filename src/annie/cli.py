@@ -1,9 +1,10 @@
-"""The ``annie`` command: argument parsing and printing only; the work is in ``annie.run``.
+"""The ``annie`` command: argument parsing and printing only; the work is in ``annie.app``.
 
     annie demo [--out DIR] [--epochs N] [--seed N]
-    annie train CONFIG.toml [--set key=value ...] [--out DIR] [--resume RUN_DIR]
-    annie evaluate RUN_DIR
-    annie predict RUN_DIR INPUT.csv
+    annie train CONFIG.toml|PRESET [--set key=value ...] [--out DIR] [--overwrite]
+                [--resume RUN_DIR]
+    annie evaluate RUN_DIR [DATA.csv]
+    annie predict RUN_DIR INPUT.csv [--output OUT.csv] [--proba]
     annie list
     annie compare [--quick] [--out DIR] [--cell lstm|gru|rnn] [--epochs N] [--seed N]
     annie tune CONFIG.toml --trials N [--workers K] [--storage URL] [--study NAME] [--out DIR]
@@ -17,6 +18,8 @@ import os
 import sys
 
 from .errors import AnnieError
+
+SHORT_TABLE = 20  # ``annie predict`` without --output prints at most this many rows
 
 
 class _UsageError(Exception):
@@ -60,26 +63,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     demo = commands.add_parser("demo", help="train an MLP on the bundled handwritten digits")
-    demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    demo.add_argument("--out", default="runs/demo",
+                      help="run folder, replaced if it holds a run (default: runs/demo)")
     demo.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default 40)")
     demo.add_argument("--seed", type=_non_negative_int, default=None, help="random seed (0)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     train = commands.add_parser("train", help="train the model a TOML configuration describes")
-    train.add_argument("config", help="a TOML file (see examples/configs/)")
+    train.add_argument("config", help="a TOML file, or the name of an installed preset (annie "
+                                      "list)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a value, e.g. --set train.epochs=5 (repeatable)")
     train.add_argument("--out", default=None, help="run folder (default: runs/<config name>)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run in --out (it stays whole until the new run is "
+                            "complete)")
     train.add_argument("--quiet", action="store_true", help="no progress output")
     train.add_argument("--resume", default=None, metavar="RUN_DIR",
                        help="continue an interrupted run from the checkpoint in its run folder "
                             "(same configuration; train.epochs may grow)")
-    evaluate = commands.add_parser("evaluate", help="score a run folder on its held-out data")
+    evaluate = commands.add_parser("evaluate", help="score a run on its held-out data or on a "
+                                                    "labelled CSV file")
     evaluate.add_argument("run_dir")
+    evaluate.add_argument("data", nargs="?", default=None,
+                          help="a CSV file with the feature and target columns (by name); "
+                               "default: the held-out data kept in the run folder")
     predict = commands.add_parser("predict", help="predict the rows of a CSV file with a run")
     predict.add_argument("run_dir")
-    predict.add_argument("input", help="CSV file with a header row and the feature columns")
+    predict.add_argument("input", help="CSV file with a header naming the feature columns "
+                                       "(any order; other columns are ignored)")
+    predict.add_argument("--output", default=None, metavar="OUT.csv",
+                         help="write every prediction to this CSV file")
+    predict.add_argument("--proba", action="store_true",
+                         help="add one probability column per class")
     commands.add_parser("list", help="presets, datasets, models, losses, optimizers, "
-                                     "activations, metrics")
+                                     "schedulers, activations, metrics")
     compare = commands.add_parser("compare", help="MLP vs RNN measured: held-out metric, "
                                                   "parameters and time per epoch")
     compare.add_argument("--quick", action="store_true", help="tiny models, one epoch (seconds)")
@@ -95,39 +112,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_confusion(matrix, classes=None) -> None:
-    labels = [str(c) for c in classes] if classes else [str(i) for i in range(len(matrix))]
-    width = max(max(len(label) for label in labels), len(str(matrix.max())), 3)
+def _print_confusion(matrix, classes) -> None:
+    labels = [str(label) for label in classes]
+    width = max(max(len(label) for label in labels),
+                len(str(max(max(row) for row in matrix))), 3)
     print("confusion matrix (rows: true class, columns: predicted class):")
     print(" " * (width + 1) + " ".join(f"{label[:width]:>{width}}" for label in labels))
     for label, row in zip(labels, matrix):
         print(f"{label[:width]:>{width}} " + " ".join(f"{count:>{width}d}" for count in row))
 
 
-def _print_test(test: dict, task: str) -> None:
-    if task == "classification" and "accuracy" in test:
-        print(f"held-out accuracy: {test['accuracy']:.4f}")
-    others = {k: v for k, v in test.items() if k != "accuracy"}
-    if others:
-        print("held-out " + " ".join(f"{k}={v:.4f}" for k, v in others.items()))
-
-
-def _print_sequence(test: dict, baseline: dict, baseline_name: str, lines: list) -> None:
-    for name, value in test.items():
+def _print_scores(scores) -> None:
+    for name, value in scores.test.items():
         print(f"held-out {name}: {value:.4f}")
-    for name, value in baseline.items():
-        print(f"baseline ({baseline_name}) {name}: {value:.4f}")
-    for line in lines:
+    for name, value in scores.baseline.items():
+        print(f"baseline ({scores.baseline_name}) {name}: {value:.4f}")
+    if scores.confusion is not None:
+        _print_confusion(scores.confusion, scores.classes)
+    for line in scores.lines:
         print(line)
 
 
 def _report_training(result) -> None:
-    if result.task == "sequence":
-        _print_sequence(result.test, result.baseline, result.baseline_name, result.lines)
-    else:
-        _print_test(result.test, result.task)
-    if result.confusion is not None:
-        _print_confusion(result.confusion, result.classes)
+    _print_scores(result.scores)
     if result.history.stop_reason:
         print(f"note: {result.history.stop_reason}")
     print(f"trained in {result.seconds:.1f} s; run folder: {result.out_dir}")
@@ -136,105 +143,98 @@ def _report_training(result) -> None:
 
 
 def _command_demo(args) -> None:
-    from . import run
+    from .app import run
     config = run.demo_config(epochs=args.epochs, seed=args.seed)
     hidden = "-".join(str(size) for size in config["model"]["hidden"])
     print(f"annie demo: an MLP 64-{hidden}-10 (ReLU, dropout, Adam) learns handwritten digits "
           f"(1,797 8x8 images, {config['train']['epochs']} epochs)", flush=True)
-    result = run.train_config(config, args.out, verbose=0 if args.quiet else 1)
+    result = run.train_config(config, args.out, verbose=0 if args.quiet else 1, overwrite=True)
     _report_training(result)
 
 
 def _command_train(args) -> None:
-    from . import config as run_config, run
-    config = run_config.load_config(args.config, args.set)
+    from .app import config as run_config, presets, run
+    path = presets.config_path(args.config)
+    config = run_config.load_config(path, args.set)
     if args.resume is not None and args.out is not None \
             and os.path.abspath(args.out) != os.path.abspath(args.resume):
         raise _UsageError("--resume RUN_DIR continues the run in RUN_DIR; leave out --out")
+    if args.resume is not None and args.overwrite:
+        raise _UsageError("--resume continues a run and --overwrite replaces one: give one")
     out = args.resume or args.out or os.path.join(
-        "runs", os.path.splitext(os.path.basename(args.config))[0])
+        "runs", os.path.splitext(os.path.basename(path))[0])
     result = run.train_config(config, out, verbose=0 if args.quiet else 1,
-                              resume=args.resume is not None)
+                              resume=args.resume is not None, overwrite=args.overwrite,
+                              source=path)
     _report_training(result)
 
 
 def _command_evaluate(args) -> None:
-    from . import run
-    results = run.evaluate_run(args.run_dir)
-    if results["task"] == "sequence":
-        _print_sequence(results["test"], results["baseline"], results["baseline_name"],
-                        results["lines"])
-        return
-    _print_test(results["test"], results["task"])
-    if "confusion" in results:
-        _print_confusion(results["confusion"], results["classes"])
+    from .app import run
+    _print_scores(run.evaluate_run(args.run_dir, args.data))
+
+
+def _cell(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _command_predict(args) -> None:
-    from . import run
-    outputs, summary = run.predict_run(args.run_dir, args.input)
-    if summary["task"] == "classification":
-        labels = outputs.argmax(axis=1) if outputs.shape[1] > 1 else \
-            (outputs[:, 0] >= 0).astype(int)
-        classes = summary.get("classes")
-        print("row,class" + (",name" if classes else ""))
-        for row, label in enumerate(labels):
-            print(f"{row},{label}" + (f",{classes[label]}" if classes else ""))
-    else:
-        print("row," + ",".join(f"prediction_{i}" for i in range(outputs.shape[1])))
-        for row, values in enumerate(outputs):
-            print(f"{row}," + ",".join(f"{value:.6g}" for value in values))
+    from .app import run
+    prediction = run.predict_run(args.run_dir, args.input, args.output, args.proba)
+    for note in prediction.notes:
+        print(f"annie: note: {_one_line(note)}", file=sys.stderr)
+    if args.output is not None:
+        print(f"wrote {len(prediction.rows)} predictions to {args.output}")
+        return
+    shown = prediction.rows if len(prediction.rows) <= SHORT_TABLE else prediction.rows[:10]
+    table = [["row", *map(str, prediction.columns)]] + \
+        [[str(index), *map(_cell, row)] for index, row in enumerate(shown)]
+    widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+    if len(shown) < len(prediction.rows):
+        print(f"... {len(prediction.rows) - len(shown)} more rows; --output OUT.csv writes "
+              f"all {len(prediction.rows)}")
 
 
 def _command_compare(args) -> None:
-    from .io import atomic_write_text
-    from .train import compare_mlp_rnn, format_comparison, plot_comparison
+    from .app import run
     epochs = args.epochs or (1 if args.quick else 40)
     print(f"annie compare: an MLP and an {args.cell.upper()} on a sequential task (sunspots) "
           f"and a static task (digits), {epochs} epoch(s) each", flush=True)
-    rows = compare_mlp_rnn(cell=args.cell, hidden_size=8 if args.quick else 32, epochs=epochs,
-                           seed=args.seed)
-    table = format_comparison(rows)
+    table, table_path, figure_path = run.compare(args.out, cell=args.cell, epochs=epochs,
+                                                 hidden_size=8 if args.quick else 32,
+                                                 seed=args.seed)
     print(table)
-    os.makedirs(args.out, exist_ok=True)
-    table_path = os.path.join(args.out, "mlp_vs_rnn.txt")
-    atomic_write_text(table_path, table + "\n")
     print(f"table: {table_path}")
-    figure_path = os.path.join(args.out, "mlp_vs_rnn.png")
-    if plot_comparison(rows, figure_path):
-        print(f"figure: {figure_path}")
-    else:
-        print("matplotlib is not installed: no figure")
+    print(f"figure: {figure_path}" if figure_path else "matplotlib is not installed: no figure")
+
+
+def _print_table(title: str, table: dict) -> None:
+    print(f"{title}:")
+    width = max(len(name) for name in table)
+    for name, text in table.items():
+        print(f"  {name:<{width}}  {text}")
 
 
 def _command_list(args) -> None:
-    from . import data, losses, nn, optim, presets
-    from .run import MODEL_BUILDERS
-    from .train import metrics
-    activations = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu",
-                   "silu", "softplus", "softsign", "hard_sigmoid", "softmax", "log_softmax")
-    activation_text = {}
-    for name in activations:
-        doc = (type(nn.activation_module(name)).__doc__ or "").strip().splitlines()
-        activation_text[name] = doc[0] if doc else ""
-    models = {name: (builder.__doc__ or "").strip().splitlines()[0]
-              for name, builder in MODEL_BUILDERS.items()}
-    models.update({name: text for name, (_, text) in presets.MODEL_TYPES.items()})
-    sequence_sets = {name: f"{text} (model.type = {kind})"
-                     for name, (kind, text) in presets.DATASETS.items()}
-    print("presets (annie train examples/configs/<name>.toml):")
-    width = max(len(name) for name in presets.PRESET_FILES)
-    for name, text in presets.PRESET_FILES.items():
-        print(f"  {name:<{width}}  {text}")
-    for title, table in (("datasets", data.list_datasets()),
-                         ("sequence datasets", sequence_sets), ("models", models),
-                         ("losses", losses.DESCRIPTIONS),
-                         ("optimizers", optim.DESCRIPTIONS), ("activations", activation_text),
-                         ("metrics", metrics.DESCRIPTIONS)):
-        print(f"{title}:")
-        width = max(len(name) for name in table)
-        for name, text in table.items():
-            print(f"  {name:<{width}}  {text}")
+    from . import data, losses, optim
+    from .app import presets, recipes
+    from .nn.activation import ACTIVATIONS
+    from .registry import summary_line
+    from .train.metrics import METRICS
+    sequence = recipes.sequence_datasets()
+    _print_table("presets (annie train <name>)", presets.presets())
+    _print_table("datasets", {name: text for name, text in data.list_datasets().items()})
+    _print_table("sequence datasets", {name: f"{recipe.datasets[name]} (model.type = "
+                                             f"{recipe.model_type})"
+                                       for name, recipe in sequence.items()})
+    _print_table("models", {f"{recipe.model_type} ({recipe.task})": summary_line(recipe)
+                            for recipe in recipes.all_recipes()})
+    for title, registry in (("losses", losses.LOSSES), ("optimizers", optim.OPTIMIZERS),
+                            ("schedulers", optim.SCHEDULERS), ("activations", ACTIVATIONS),
+                            ("metrics", METRICS)):
+        _print_table(title, registry.descriptions())
 
 
 def _command_tune(args) -> None:

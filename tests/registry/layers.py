@@ -50,6 +50,19 @@ def _dropout_module(x):
     return nn.Dropout(p=0.3)(x)
 
 
+_STATISTICS = np.random.default_rng(7).normal(2.0, 3.0, size=(20, 3))
+
+
+def _normalization(invert):
+    layer = nn.Normalization(3, invert=invert, dtype=np.float64).adapt(_STATISTICS)
+    return lambda x: layer(x)
+
+
+def _normalization_reference(invert):
+    mean, std = _STATISTICS.mean(axis=0), _STATISTICS.std(axis=0)
+    return lambda x: x * std + mean if invert else (x - mean) / std
+
+
 CASES = [
     Case("linear", F.linear, _arrays((4, 3), (2, 3), (2,)), lambda x, w, b: x @ w.T + b),
     Case("linear_3d_input", F.linear, _arrays((2, 3, 4), (5, 4), (5,)),
@@ -72,4 +85,8 @@ CASES = [
     Case("nn_flatten", lambda x: nn.Flatten()(x), _arrays((2, 3, 4)), lambda x: x.reshape(2, 12)),
     Case("nn_flatten_middle", lambda x: nn.Flatten(1, 2)(x), _arrays((2, 3, 2, 2)),
          lambda x: x.reshape(2, 6, 2)),
+    Case("nn_normalization", _normalization(False), _arrays((4, 3)),
+         _normalization_reference(False)),
+    Case("nn_normalization_inverse", _normalization(True), _arrays((2, 5, 3)),
+         _normalization_reference(True)),
 ]

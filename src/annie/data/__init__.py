@@ -8,7 +8,7 @@ from .batching import DataLoader, batches, train_test_split
 from .bundled import (DIABETES_FEATURE_NAMES, IRIS_CLASS_NAMES, IRIS_FEATURE_NAMES,
                       list_datasets, load_dataset, load_diabetes, load_digits, load_iris,
                       load_shakespeare, load_sunspots, load_text)
-from .files import load_csv, load_npz
+from .files import CSVTable, load_csv, load_npz
 from .idx import load_idx, load_mnist_idx
 from .preprocessing import MinMaxScaler, StandardScaler, one_hot
 from .text import CharVocab, char_encode
@@ -23,7 +23,8 @@ except ModuleNotFoundError as _error:
 __all__ = ["DataLoader", "batches", "train_test_split", "list_datasets", "load_dataset",
            "load_digits", "load_iris", "load_diabetes", "load_sunspots", "load_shakespeare",
            "load_text",
-           "IRIS_CLASS_NAMES", "IRIS_FEATURE_NAMES", "DIABETES_FEATURE_NAMES", "load_csv",
+           "IRIS_CLASS_NAMES", "IRIS_FEATURE_NAMES", "DIABETES_FEATURE_NAMES", "CSVTable",
+           "load_csv",
            "load_npz", "load_idx", "load_mnist_idx", "one_hot", "StandardScaler", "MinMaxScaler",
            "CharVocab", "char_encode", "make_windows"]
 if "pad_sequences" in globals():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import difflib
 import os
+import warnings
 import zipfile
 from typing import Sequence
 
@@ -25,7 +26,8 @@ def _check_file(path, where: str) -> str:
 
 
 def _read_rows(path: str, delimiter: str | None) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of a text table with their 1-based line numbers."""
+    """The non-blank rows of a text table with their 1-based line numbers (the careful reader:
+    it locates every problem; ``CSVTable`` uses it when NumPy's fast parser gives up)."""
     rows = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
         if delimiter is None:
@@ -40,46 +42,40 @@ def _read_rows(path: str, delimiter: str | None) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def _resolve_target(target, names: list[str], header: bool) -> int | None:
+def _first_row(path: str, delimiter: str | None) -> tuple[int, list[str]] | None:
+    """(line number, cells) of the first non-blank row, or None for a file without one."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        if delimiter is None:
+            for line_number, line in enumerate(handle, start=1):
+                if line.strip():
+                    return line_number, line.split()
+            return None
+        reader = csv.reader(handle, delimiter=delimiter)
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                return reader.line_num, row
+    return None
+
+
+def _resolve_target(target, names: list[str], header: bool, where: str = "load_csv") -> int | None:
     """The column index that ``target`` (name, index or None) refers to."""
     if target is None:
         return None
     if isinstance(target, str):
         if not header:
-            raise ConfigError(f"load_csv: target={target!r} is a column name, but header=False; "
+            raise ConfigError(f"{where}: column {target!r} is given by name, but header=False; "
                               f"give the column index instead")
         if target in names:
             return names.index(target)
         close = difflib.get_close_matches(target, names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"load_csv: no column named {target!r}{hint}; available columns: {names}")
+        raise ConfigError(f"{where}: no column named {target!r}{hint}; available columns: {names}")
     if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
-        raise ConfigError(f"load_csv: target must be a column name, an index or None, "
-                          f"got {target!r}")
+        raise ConfigError(f"{where}: a column must be given by name or index, got {target!r}")
     if not -len(names) <= target < len(names):
-        raise ConfigError(f"load_csv: target index {target} is out of range for "
+        raise ConfigError(f"{where}: column index {int(target)} is out of range for "
                           f"{len(names)} columns {names}")
     return int(target) % len(names)
-
-
-def _to_numbers(cells: list[list[str]], line_numbers: Sequence[int], names: Sequence[str],
-                path: str) -> np.ndarray:
-    """The string cells as a float64 table; DataError naming the line and column of a bad cell."""
-    try:
-        return np.array(cells, dtype=np.str_).astype(np.float64)
-    except ValueError:
-        pass
-    table = np.empty((len(cells), len(names)), dtype=np.float64)
-    for row_index, row in enumerate(cells):
-        for column_index, cell in enumerate(row):
-            try:
-                table[row_index, column_index] = float(cell)
-            except ValueError:
-                what = "an empty cell" if not cell.strip() else f"cannot read {cell!r} as a number"
-                raise DataError(
-                    f"load_csv: {path!r} line {line_numbers[row_index]}, column "
-                    f"{names[column_index]!r}: {what}") from None
-    return table
 
 
 def _is_number(cell: str) -> bool:
@@ -91,32 +87,167 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _target_values(cells: list[str], dtype: str | None, line_numbers: Sequence[int], name: str,
-                   path: str):
-    """The target column as int64 classes or float32 values, plus the class names of text labels.
+def _fast_read(path: str, delimiter: str | None, skip_lines: int, dtype,
+               columns: Sequence[int] | None = None) -> np.ndarray | None:
+    """The table (or the given columns) below the first ``skip_lines`` lines, parsed by
+    ``np.loadtxt`` as ``dtype``; None when that parser cannot read it (a bad cell, a ragged row,
+    a blank-looking line): then the careful reader takes over and names the problem."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.loadtxt(path, dtype=dtype, delimiter=delimiter, skiprows=skip_lines,
+                              usecols=columns, comments=None, ndmin=2, encoding="utf-8-sig",
+                              quotechar='"' if delimiter is not None else None)
+    except (ValueError, IndexError):
+        return None
 
-    A column where no cell is a number holds text labels; otherwise every cell must be a number.
-    """
+
+class CSVTable:
+    """A text table read from a file: column ``names`` (the header's, or "column 0", ... without
+    one) and its cells, parsed column by column by NumPy's fast ``loadtxt`` (numbers straight to
+    float64). A problem (a cell that is not a number, a ragged row) is a DataError naming the
+    file, the line and the column, found by a careful reading only when the fast one fails."""
+
+    def __init__(self, path, delimiter: str | None = ",", header: bool = True,
+                 where: str = "load_csv"):
+        self.path = _check_file(path, where)
+        self.delimiter, self.header, self.where = delimiter, bool(header), where
+        first = _first_row(self.path, delimiter)
+        if first is None:
+            raise DataError(f"{where}: {self.path!r} is empty")
+        first_line, first_cells = first
+        self.names = [name.strip() for name in first_cells] if header else \
+            [f"column {index}" for index in range(len(first_cells))]
+        self._skip = first_line if header else first_line - 1
+        self._rows: list[tuple[int, list[str]]] | None = None  # the careful reading, if needed
+        self._numbers = _fast_read(self.path, delimiter, self._skip, np.float64)
+        if self._numbers is not None and self._numbers.shape[1] == len(self.names):
+            self._length = len(self._numbers)  # every column a number: the common case
+        else:
+            self._numbers = None
+            self._length = self._count_rows()
+        if self._length == 0:
+            raise DataError(f"{where}: {self.path!r} has a header but no data rows")
+
+    def _count_rows(self) -> int:
+        """The number of data rows, checking that each has one field per column (a byte scan
+        for plain files; the careful reader for quoted or whitespace-separated ones)."""
+        with open(self.path, "rb") as handle:
+            raw = handle.read()
+        if self.delimiter is None or b'"' in raw or len(self.delimiter) != 1:
+            return len(self._careful())
+        separator = self.delimiter.encode()
+        lines = raw.splitlines()[self._skip:]
+        count = 0
+        for line in lines:
+            if line.strip():
+                if line.count(separator) + 1 != len(self.names):
+                    return len(self._careful())  # names the line
+                count += 1
+        return count
+
+    def _careful(self) -> list[tuple[int, list[str]]]:
+        """Every data row with its line number, from the careful reader (checks field counts)."""
+        if self._rows is None:
+            rows = _read_rows(self.path, self.delimiter)
+            if self.header:
+                rows = rows[1:]
+            if not rows:
+                raise DataError(f"{self.where}: {self.path!r} has a header but no data rows")
+            for line_number, row in rows:
+                if len(row) != len(self.names):
+                    raise DataError(
+                        f"{self.where}: {self.path!r} line {line_number} has {len(row)} fields, "
+                        f"expected {len(self.names)} like the "
+                        f"{'header' if self.header else 'first row'}")
+            self._rows = rows
+        return self._rows
+
+    def __len__(self) -> int:
+        return self._length
+
+    @property
+    def header_looks_like_data(self) -> bool:
+        """True when every header cell reads as a number: the "header" is probably a data row."""
+        return self.header and all(_is_number(name) for name in self.names)
+
+    def index(self, column: str | int) -> int:
+        """The position of a column given by name (needs a header) or index (negative counts
+        from the end); ConfigError naming the closest and every column otherwise."""
+        return _resolve_target(column, self.names, self.header, self.where)
+
+    def numbers(self, columns: Sequence[int]) -> np.ndarray:
+        """The given columns as a float64 table (rows, len(columns)); DataError naming the line
+        and column of the first cell that is empty or not a number."""
+        columns = list(columns)
+        if self._numbers is not None:
+            return self._numbers[:, columns]
+        if self._rows is None:
+            fast = _fast_read(self.path, self.delimiter, self._skip, np.float64, columns)
+            if fast is not None and fast.shape == (self._length, len(columns)):
+                return fast
+        rows = self._careful()
+        table = np.empty((len(rows), len(columns)), dtype=np.float64)
+        for row_index, (line_number, row) in enumerate(rows):
+            for position, column in enumerate(columns):
+                cell = row[column]
+                try:
+                    table[row_index, position] = float(cell)
+                except ValueError:
+                    what = "an empty cell" if not cell.strip() else \
+                        f"cannot read {cell!r} as a number"
+                    raise DataError(f"{self.where}: {self.path!r} line {line_number}, column "
+                                    f"{self.names[column]!r}: {what}") from None
+        return table
+
+    def text(self, column: int) -> np.ndarray:
+        """One column's cells as stripped strings (numbers as the file wrote them)."""
+        if self._rows is None:
+            fast = _fast_read(self.path, self.delimiter, self._skip, str, [column])
+            if fast is not None and fast.shape == (self._length, 1):
+                return np.char.strip(fast[:, 0])
+        return np.array([row[column].strip() for _, row in self._careful()], dtype=np.str_)
+
+    def line_number(self, row: int) -> int:
+        """The 1-based line of the file holding data row ``row``."""
+        return self._careful()[row][0]
+
+
+def _numeric_cells(cells: np.ndarray) -> np.ndarray:
+    """A boolean array: which cells read as numbers (each distinct text checked once)."""
+    distinct, inverse = np.unique(cells, return_inverse=True)
+    return np.array([_is_number(cell) for cell in distinct], dtype=bool)[inverse.reshape(-1)]
+
+
+def _target_values(table: CSVTable, column: int, dtype: str | None):
+    """The target column as int64 classes or float32 values, plus the class names of text
+    labels. A column where no cell is a number holds text labels; otherwise every cell must be
+    a number."""
     if dtype not in _TARGET_DTYPES:
         raise ConfigError(f"load_csv: target_dtype must be one of {list(_TARGET_DTYPES)}, "
                           f"got {dtype!r}")
-    for row_index, cell in enumerate(cells):
-        if not cell.strip():
-            raise DataError(f"load_csv: {path!r} line {line_numbers[row_index]}, target column "
-                            f"{name!r}: an empty cell")
-    numeric = [_is_number(cell) for cell in cells]
-    if not any(numeric):
-        # text labels: each distinct string becomes its index in sorted order
-        classes, labels = np.unique(np.array([cell.strip() for cell in cells]), return_inverse=True)
-        if dtype == "float32":
-            raise DataError(f"load_csv: target_dtype='float32' but the target column {name!r} "
-                            f"holds text labels such as {str(classes[0])!r}")
-        return labels.astype(np.int64), [str(label) for label in classes]
-    if not all(numeric):
-        row_index = numeric.index(False)
-        raise DataError(f"load_csv: {path!r} line {line_numbers[row_index]}, target column "
-                        f"{name!r}: cannot read {cells[row_index]!r} as a number")
-    values = np.array([float(cell) for cell in cells], dtype=np.float64)
+    name = table.names[column]
+    if table._numbers is not None:
+        values = table._numbers[:, column]
+    else:
+        cells = table.text(column)
+        empty = np.flatnonzero(cells == "")
+        if len(empty):
+            raise DataError(f"load_csv: {table.path!r} line {table.line_number(empty[0])}, "
+                            f"target column {name!r}: an empty cell")
+        numeric = _numeric_cells(cells)
+        if not numeric.any():
+            # text labels: each distinct string becomes its index in sorted order
+            classes, labels = np.unique(cells, return_inverse=True)
+            if dtype == "float32":
+                raise DataError(f"load_csv: target_dtype='float32' but the target column "
+                                f"{name!r} holds text labels such as {str(classes[0])!r}")
+            return labels.astype(np.int64), [str(label) for label in classes]
+        if not numeric.all():
+            row = int(np.flatnonzero(~numeric)[0])
+            raise DataError(f"load_csv: {table.path!r} line {table.line_number(row)}, target "
+                            f"column {name!r}: cannot read {str(cells[row])!r} as a number")
+        values = cells.astype(np.float64)
     whole = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
     if dtype is None:
         dtype = "int64" if whole else "float32"
@@ -137,34 +268,17 @@ def load_csv(path, target: str | int | None = -1, delimiter: str | None = ",", h
     ``target_dtype="int64"`` or ``"float32"`` (use "float32" for regression on whole numbers).
     ``delimiter=None`` splits on any whitespace. With ``return_classes=True`` returns
     (X, y, class_names): the sorted text labels (y[i] indexes them), or None for a numeric target.
+    Parsed by NumPy's ``loadtxt``; a bad cell is a DataError naming its line and column.
     """
-    path = _check_file(path, "load_csv")
-    rows = _read_rows(path, delimiter)
-    if not rows:
-        raise DataError(f"load_csv: {path!r} is empty")
-    if header:
-        names = [name.strip() for name in rows[0][1]]
-        rows = rows[1:]
-        if not rows:
-            raise DataError(f"load_csv: {path!r} has a header but no data rows")
-    else:
-        names = [f"column {index}" for index in range(len(rows[0][1]))]
-    for line_number, row in rows:
-        if len(row) != len(names):
-            raise DataError(f"load_csv: {path!r} line {line_number} has {len(row)} fields, "
-                            f"expected {len(names)} like the {'header' if header else 'first row'}")
-    target_index = _resolve_target(target, names, header)
-    feature_columns = [index for index in range(len(names)) if index != target_index]
+    table = CSVTable(path, delimiter, header)
+    target_index = None if target is None else table.index(target)
+    feature_columns = [index for index in range(len(table.names)) if index != target_index]
     if not feature_columns:
-        raise DataError(f"load_csv: {path!r} has no feature columns besides the target")
-    line_numbers = [line_number for line_number, _ in rows]
-    feature_cells = [[row[index] for index in feature_columns] for _, row in rows]
-    X = _to_numbers(feature_cells, line_numbers, [names[i] for i in feature_columns], path)
+        raise DataError(f"load_csv: {table.path!r} has no feature columns besides the target")
+    X = table.numbers(feature_columns).astype(np.float32)
     y, classes = None, None
     if target_index is not None:
-        y, classes = _target_values([row[target_index] for _, row in rows], target_dtype,
-                                    line_numbers, names[target_index], path)
-    X = X.astype(np.float32)
+        y, classes = _target_values(table, target_index, target_dtype)
     return (X, y, classes) if return_classes else (X, y)
 
 

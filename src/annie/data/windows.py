@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import DataError, DTypeError, ShapeError
 from ._validate import check_positive_int, to_array
@@ -15,7 +16,8 @@ def make_windows(series, window: int, horizon: int = 1) -> tuple[np.ndarray, np.
     A 1-D series gives X (n, window) and y (n,) for horizon 1, else (n, horizon);
     a 2-D series (time, features) gives X (n, window, features) and y (n, features) or
     (n, horizon, features). For a recurrent layer add a feature axis: ``X[..., None]``.
-    The dtype of the series is kept.
+    The dtype of the series is kept. X and y are read-only views into the series (no copy, so
+    a long series with a wide window costs no memory); ``np.array(X)`` makes a writable copy.
     """
     values = to_array(series, "make_windows: series")
     if values.ndim > 2:
@@ -30,9 +32,9 @@ def make_windows(series, window: int, horizon: int = 1) -> tuple[np.ndarray, np.
                         f"{window + horizon} steps)")
     if values.dtype.kind not in "fiu":
         raise DTypeError(f"make_windows: series must be numeric, got dtype {values.dtype}")
-    starts = np.arange(count)[:, None]
-    X = values[starts + np.arange(window)]
-    y = values[starts + window + np.arange(horizon)]
+    # views into the series (no copy): window i starts at step i
+    X = np.moveaxis(sliding_window_view(values, window, axis=0), -1, 1)[:count]
+    y = np.moveaxis(sliding_window_view(values[window:], horizon, axis=0), -1, 1)
     if horizon == 1:
         y = y[:, 0]
     return X, y

@@ -9,12 +9,13 @@ from .flatten import Flatten
 from .linear import Linear
 from .module import Module, Parameter
 from .normalization import LayerNorm
+from .preprocessing import Normalization
 from . import utils  # annie.nn.utils: clip_grad_norm_, clip_grad_value_
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "ModuleList"]
 __all__ += ["Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU",
             "Swish", "Softplus", "Softsign", "Hardsigmoid", "HardSigmoid", "Softmax", "LogSoftmax",
-            "activation_module", "Dropout", "Embedding", "LayerNorm", "Flatten"]
+            "activation_module", "Dropout", "Embedding", "LayerNorm", "Flatten", "Normalization"]
 from .rnn import GRU, LSTM, RNN
 from .rnn_cells import GRUCell, LSTMCell, RNNCell
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..registry import Registry
 from ..functional import activations as F
 from ..functional.softmax import log_softmax, softmax
 from .module import Module
@@ -167,23 +168,21 @@ class LogSoftmax(Module):
         return f"dim={self.dim}"
 
 
-_MODULES = {
-    "identity": Identity, "linear": Identity, "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU,
-    "leaky_relu": LeakyReLU, "leakyrelu": LeakyReLU, "elu": ELU, "selu": SELU, "gelu": GELU,
-    "silu": SiLU, "swish": SiLU, "softplus": Softplus, "softsign": Softsign,
-    "hard_sigmoid": Hardsigmoid, "hardsigmoid": Hardsigmoid, "softmax": Softmax,
-    "log_softmax": LogSoftmax, "logsoftmax": LogSoftmax,
-}
+#: name -> activation layer class (``activation_module`` looks names up here)
+ACTIVATIONS = Registry("activation", {
+    "identity": Identity, "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU,
+    "leaky_relu": LeakyReLU, "elu": ELU, "selu": SELU, "gelu": GELU, "silu": SiLU,
+    "softplus": Softplus, "softsign": Softsign, "hard_sigmoid": Hardsigmoid, "softmax": Softmax,
+    "log_softmax": LogSoftmax,
+}, aliases={"linear": "identity", "leakyrelu": "leaky_relu", "swish": "silu",
+            "hardsigmoid": "hard_sigmoid", "logsoftmax": "log_softmax"})
 
 
 def activation_module(name: str, **options) -> Module:
     """A new activation layer by name (e.g. "relu", "leaky_relu", "LeakyReLU"), built with
     ``options`` (e.g. negative_slope=0.2); case and '-' vs '_' do not matter."""
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in _MODULES:
-        raise ConfigError(f"unknown activation {name!r}; valid names are "
-                          f"{', '.join(sorted(_MODULES))}")
+    cls = ACTIVATIONS.lookup(name)
     try:
-        return _MODULES[key](**options)
+        return cls(**options)
     except TypeError as error:
         raise ConfigError(f"activation {name!r}: bad options {options}: {error}") from None

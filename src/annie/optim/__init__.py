@@ -1,8 +1,8 @@
 """Optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, NAdam), learning-rate schedulers,
-and ``get_optimizer(name)`` to find an optimizer class by name."""
+and ``get_optimizer(name)`` / ``get_scheduler(name)`` to find a class by name."""
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..registry import Registry
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
@@ -14,8 +14,8 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-#: Lower-case name -> optimizer class (the one place names are looked up).
-OPTIMIZERS: dict[str, type[Optimizer]] = {
+#: name -> optimizer class (``get_optimizer`` looks names up here)
+OPTIMIZERS: Registry[type[Optimizer]] = Registry("optimizer", {
     "sgd": SGD,
     "adam": Adam,
     "adamw": AdamW,
@@ -23,29 +23,30 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "adagrad": Adagrad,
     "adadelta": Adadelta,
     "nadam": NAdam,
-}
+})
 
-#: Lower-case name -> one-line description (for ``annie list``).
-DESCRIPTIONS: dict[str, str] = {
-    "sgd": "stochastic gradient descent with optional momentum, Nesterov momentum and weight decay",
-    "adam": "bias-corrected running mean and variance of the gradient (amsgrad option)",
-    "adamw": "Adam with decoupled weight decay",
-    "rmsprop": "gradient over a running root mean square of gradients (momentum, centered)",
-    "adagrad": "per-coordinate rates from the sum of all past squared gradients",
-    "adadelta": "step sizes from running averages of squared gradients and squared updates",
-    "nadam": "Adam with Nesterov momentum and a momentum schedule",
-}
+#: name -> learning-rate scheduler class (``get_scheduler`` looks names up here)
+SCHEDULERS: Registry[type] = Registry("scheduler", {
+    "step": StepLR,
+    "exponential": ExponentialLR,
+    "cosine": CosineAnnealingLR,
+    "linear": LinearLR,
+    "plateau": ReduceLROnPlateau,
+}, aliases={"steplr": "step", "exponentiallr": "exponential", "cosineannealinglr": "cosine",
+            "linearlr": "linear", "warmup": "linear", "reducelronplateau": "plateau"})
 
 
 def get_optimizer(name: str) -> type[Optimizer]:
     """The optimizer class called ``name`` (case-insensitive, e.g. "adam", "SGD")."""
-    key = name.lower() if isinstance(name, str) else name
-    if key not in OPTIMIZERS:
-        raise ConfigError(f"unknown optimizer {name!r}; valid names are "
-                          f"{', '.join(sorted(OPTIMIZERS))}")
-    return OPTIMIZERS[key]
+    return OPTIMIZERS.lookup(name)
+
+
+def get_scheduler(name: str) -> type:
+    """The learning-rate scheduler class called ``name`` ("step", "cosine", "plateau", "linear"
+    (warm-up), "exponential", or the class name, e.g. "StepLR")."""
+    return SCHEDULERS.lookup(name)
 
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "NAdam",
            "Nadam", "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
-           "ReduceLROnPlateau", "OPTIMIZERS", "DESCRIPTIONS", "get_optimizer"]
+           "ReduceLROnPlateau", "OPTIMIZERS", "SCHEDULERS", "get_optimizer", "get_scheduler"]

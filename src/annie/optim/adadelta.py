@@ -9,7 +9,8 @@ from .optimizer import (Optimizer, ParamsT, add_scaled, check_in_range, check_no
 
 
 class Adadelta(Optimizer):
-    """Adadelta, PyTorch's rule.
+    """Adadelta: step sizes from running averages of squared gradients and squared updates
+    (PyTorch's rule).
 
     g = grad + weight_decay * theta
     v = rho * v + (1 - rho) * g^2

@@ -9,7 +9,8 @@ from .optimizer import Optimizer, ParamsT, add_scaled, check_nonnegative
 
 
 class Adagrad(Optimizer):
-    """Adagrad, PyTorch's rule (step t = 1, 2, ...).
+    """Adagrad: per-coordinate rates from the sum of all past squared gradients (PyTorch's
+    rule, step t = 1, 2, ...).
 
     g = grad + weight_decay * theta
     lr_t = lr / (1 + (t - 1) * lr_decay)

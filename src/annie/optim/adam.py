@@ -9,7 +9,8 @@ from .optimizer import (Optimizer, ParamsT, add_scaled, check_betas, check_nonne
 
 
 class Adam(Optimizer):
-    """Adam, PyTorch's rule (step t = 1, 2, ...).
+    """Adam: steps from bias-corrected running means of the gradient and its square (amsgrad
+    option; PyTorch's rule, step t = 1, 2, ...).
 
     g = grad + weight_decay * theta    (or, decoupled: theta = theta * (1 - lr * weight_decay))
     m = beta1 * m + (1 - beta1) * g

@@ -9,7 +9,8 @@ from .optimizer import (Optimizer, ParamsT, add_scaled, check_betas, check_nonne
 
 
 class NAdam(Optimizer):
-    """NAdam, PyTorch's rule (step t = 1, 2, ...).
+    """NAdam: Adam with Nesterov momentum and a momentum schedule (PyTorch's rule, step
+    t = 1, 2, ...).
 
     g = grad + weight_decay * theta    (or, decoupled: theta = theta * (1 - lr * weight_decay))
     mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay));  P_t = mu_1 * ... * mu_t

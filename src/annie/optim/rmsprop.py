@@ -9,7 +9,8 @@ from .optimizer import Optimizer, ParamsT, add_scaled, check_nonnegative
 
 
 class RMSprop(Optimizer):
-    """RMSprop, PyTorch's rule.
+    """RMSprop: the gradient divided by a running root mean square of gradients (momentum,
+    centered; PyTorch's rule).
 
     g = grad + weight_decay * theta
     v = alpha * v + (1 - alpha) * g^2

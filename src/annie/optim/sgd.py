@@ -10,7 +10,8 @@ from .optimizer import Optimizer, ParamsT, add_scaled, check_nonnegative
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, PyTorch's rule.
+    """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay
+    (PyTorch's rule).
 
     g = grad + weight_decay * theta                  (-grad first if ``maximize``)
     b_1 = g;  b_t = momentum * b_{t-1} + (1 - dampening) * g      (only if momentum != 0)

@@ -191,9 +191,6 @@ def _settings(model, optimizer, *, loss, X, y, epochs, batch_size, validation_da
     X, y = prepare(model, X, y, "fit", check_finite)
     X, y, validation = _split_validation(X, y, validation_data, validation_split, model,
                                          check_finite)
-    if batch_size > len(X):
-        raise ConfigError(f"fit: batch_size={batch_size} is larger than the {len(X)} "
-                          f"training samples")
     tbptt = truncation.check_tbptt(tbptt, X, model)
     user_stateful = truncation.check_stateful(model, shuffle, len(X), batch_size)
     recurrent = truncation.recurrent_layers(model) if (tbptt or user_stateful) else []

@@ -3,6 +3,7 @@ arguments, and a clear message when the loss rejects a batch (naming the model's
 the target's shape and, for class labels, the offending sample of y)."""
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -12,9 +13,37 @@ from ..errors import ConfigError, DataError, DTypeError, ShapeError
 from ..tensor import Tensor
 
 
+def _is_frame(value) -> bool:
+    """True for a pandas DataFrame or Series (recognised without importing pandas)."""
+    return hasattr(value, "to_numpy") and hasattr(value, "dtypes")
+
+
+def _frame_array(frame, name: str, who: str) -> np.ndarray:
+    """A DataFrame's or Series' values as an ndarray; DataError naming non-numeric columns."""
+    dtypes = frame.dtypes if hasattr(frame.dtypes, "items") else {frame.name: frame.dtypes}
+    text = [str(column) for column, dtype in dtypes.items()
+            if getattr(dtype, "kind", "O") not in "biuf"]
+    if text:
+        raise DataError(f"{who}: {name} must be numeric; column(s) {text} of the DataFrame are "
+                        f"not (encode text labels as numbers first)")
+    array = frame.to_numpy()
+    if array.dtype == object:  # pandas' nullable numbers: missing values become NaN
+        array = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    return array
+
+
 def as_data_array(value, name: str, who: str) -> np.ndarray:
-    """``value`` (array, list or Tensor) as a non-empty numeric ndarray, else DataError."""
-    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    """``value`` (ndarray, Tensor, pandas DataFrame or Series, nested lists) as a non-empty
+    numeric ndarray, else DataError."""
+    if isinstance(value, Tensor):
+        array = value.data
+    elif _is_frame(value):
+        array = _frame_array(value, name, who)
+    else:
+        try:
+            array = np.asarray(value)
+        except ValueError as error:  # ragged nested lists
+            raise DataError(f"{who}: {name} is not a rectangular array: {error}") from None
     if array.dtype == object or array.dtype.kind not in "biuf":
         raise DataError(f"{who}: {name} must be a numeric array, got dtype {array.dtype}")
     if array.ndim == 0 or array.shape[0] == 0:
@@ -74,22 +103,56 @@ def prepare(model, X, y, who: str, check: bool) -> tuple[np.ndarray, np.ndarray]
     return X, y
 
 
+class OneOutputTarget(functools.partial):
+    """A loss that reads a target of shape (n, ...) as (n, ..., 1) when the model gives one
+    output per sample, shape (n, ..., 1), as Keras does: ``y`` of shape (n,) trains a model
+    ending in ``Linear(k, 1)`` with MSE, BCE or hinge. Every other shape pair goes to the loss
+    unchanged (which names any mismatch). A ``functools.partial`` of the loss without
+    arguments, so whoever inspects the loss (``loss_average``) sees the loss itself, its
+    options and its reduction."""
+
+    def __call__(self, prediction, target):
+        target_shape = tuple(np.shape(target.data if isinstance(target, Tensor) else target))
+        shape = tuple(prediction.shape)
+        if len(shape) == len(target_shape) + 1 and shape[-1] == 1 \
+                and shape[:-1] == target_shape:
+            values = target.data if isinstance(target, Tensor) else np.asarray(target)
+            target = Tensor(values.reshape(shape))
+        return super().__call__(prediction, target)
+
+    @property
+    def options(self) -> dict:
+        """The options of the loss object inside (none for a plain function)."""
+        return getattr(self.func, "options", {})
+
+    @property
+    def reduction(self) -> str:
+        """The reduction of the loss object inside ("mean" for a plain function)."""
+        return getattr(self.func, "reduction", "mean")
+
+
 def resolve_loss(loss) -> Callable:
-    """A loss given as a function, a loss object or a name -> a callable (prediction, target)."""
+    """A loss given as a function, a loss object or a name -> a callable (prediction, target)
+    that also accepts a target of shape (n,) for a model with one output (``OneOutputTarget``)."""
+    if isinstance(loss, OneOutputTarget):
+        return loss
+    if isinstance(loss, functools.partial):  # keep one flat partial: the loss and its options
+        return OneOutputTarget(loss.func, *loss.args, **loss.keywords)
     if isinstance(loss, str):
         from .. import losses
         resolved = losses.get_loss(loss)
-        return resolved() if isinstance(resolved, type) else resolved
+        return OneOutputTarget(resolved() if isinstance(resolved, type) else resolved)
     if not callable(loss):
         raise ConfigError(f"loss must be a function, a loss object or a name, got "
                           f"{type(loss).__name__}")
-    return loss
+    return OneOutputTarget(loss)
 
 
 def takes_binary_logits(loss_fn) -> bool:
     """True for losses whose prediction is one logit/score per sample with its decision at 0
     (binary_cross_entropy_with_logits, hinge), given as the function or its class form."""
     from .. import losses
+    loss_fn = loss_fn.func if isinstance(loss_fn, OneOutputTarget) else loss_fn
     function = getattr(type(loss_fn), "function", loss_fn)
     return function in (losses.binary_cross_entropy_with_logits, losses.hinge)
 

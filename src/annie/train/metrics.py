@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
+from ..registry import Registry
 
 
 def _as_array(value) -> np.ndarray:
@@ -143,21 +144,11 @@ def r2(prediction, target) -> float:
     return float(np.mean(scores))
 
 
-METRICS: dict[str, Callable] = {
+#: name -> metric function (``get_metric`` looks names up here); descriptions are the docstrings
+METRICS = Registry("metric", {
     "accuracy": accuracy, "top_k_accuracy": top_k_accuracy, "precision": precision,
     "recall": recall, "f1": f1, "mae": mae, "rmse": rmse, "r2": r2,
-}
-
-DESCRIPTIONS: dict[str, str] = {
-    "accuracy": "fraction of correct class predictions",
-    "top_k_accuracy": "fraction whose true class is among the 5 highest scores",
-    "precision": "macro precision TP / (TP + FP), averaged over classes",
-    "recall": "macro recall TP / (TP + FN), averaged over classes",
-    "f1": "macro F1 = 2PR / (P + R), averaged over classes",
-    "mae": "mean absolute error",
-    "rmse": "root mean squared error",
-    "r2": "coefficient of determination R^2",
-}
+}, aliases={"acc": "accuracy", "f1_score": "f1", "r2_score": "r2"})
 
 HIGHER_IS_BETTER = {"accuracy", "top_k_accuracy", "precision", "recall", "f1", "r2"}
 
@@ -167,13 +158,6 @@ def get_metric(metric) -> tuple[str, Callable]:
     if callable(metric):
         return getattr(metric, "__name__", type(metric).__name__), metric
     if isinstance(metric, str):
-        key = metric.lower().replace("-", "_")
-        aliases = {"acc": "accuracy", "f1_score": "f1", "r2_score": "r2"}
-        key = aliases.get(key, key)
-        if key in METRICS:
-            return key, METRICS[key]
-        import difflib
-        close = difflib.get_close_matches(key, METRICS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown metric {metric!r}{hint} (known: {', '.join(METRICS)})")
+        name = METRICS.canonical(metric)
+        return name, METRICS[name]
     raise ConfigError(f"metric must be a name or a function, got {type(metric).__name__}")

@@ -1,9 +1,9 @@
-"""The one place where ``annie.tune`` meets the run configuration: reading a configuration with
-its ``[tune]`` table, the keys a search may set, applying a trial's values, training one
-configuration with extra ``fit`` callbacks, and writing a configuration as TOML.
+"""The one place where ``annie.tune`` meets the run configuration (``annie.app``): reading a
+configuration with its ``[tune]`` table, the keys a search may set, applying a trial's values,
+training one configuration with extra ``fit`` callbacks, and writing a configuration as TOML.
 
 Everything else in ``annie.tune`` works on plain dicts (a validated configuration) and
-"section.key" names, so a new configuration layer only changes this file.
+"section.key" names.
 """
 from __future__ import annotations
 
@@ -22,16 +22,23 @@ TUNE_SECTION = "tune"
 FIXED_KEYS = {
     "data.dataset": "it selects the data",
     "data.path": "it selects the data",
+    "data.features": "it selects the data",
+    "data.drop": "it selects the data",
+    "data.header": "it is how the data file is read",
+    "data.delimiter": "it is how the data file is read",
     "data.target": "it selects what is predicted",
     "data.task": "it selects what is predicted",
     "data.test_size": "it changes the held-out split",
     "train.validation_split": "it changes the data the metric is measured on",
 }
+#: Arguments of an optimizer, scheduler or loss that a configuration never sets.
+_NOT_SETTABLE = {"self", "params", "optimizer", "last_epoch", "prediction", "target",
+                 "reduction", "logits"}
 
 
 def read_document(path: str | os.PathLike) -> dict:
     """The parsed TOML file (a ConfigError names a missing file or a syntax error)."""
-    from .. import config as run_config
+    from ..app import config as run_config
     return run_config.read_toml(path)
 
 
@@ -48,7 +55,7 @@ def split_document(document: dict) -> tuple[dict, dict]:
 def split_overrides(overrides) -> tuple[list[str], dict]:
     """``--set`` texts as (the configuration's own, {key: value} for the ``[tune]`` table):
     ``tune.sampler=random`` sets a setting, ``tune.optimizer.lr=[0.01, 0.1]`` a parameter."""
-    from .. import config as run_config
+    from ..app import config as run_config
     own, tune_values = [], {}
     for text in overrides:
         name, _, raw = text.partition("=")
@@ -60,35 +67,39 @@ def split_overrides(overrides) -> tuple[list[str], dict]:
     return own, tune_values
 
 
-def load(document: dict, source: str, overrides: tuple | list = ()) -> dict:
-    """The validated configuration: defaults, then ``document`` (no ``[tune]``), then each
-    ``--set key=value`` override."""
-    from .. import config as run_config
+def load(document: dict, source: str, overrides: tuple | list = (),
+         base_dir: str | None = None) -> dict:
+    """The validated, resolved configuration: defaults, then ``document`` (no ``[tune]``;
+    a relative data.path is read from ``base_dir``), then each ``--set key=value``."""
+    from ..app import config as run_config
     config = run_config.default_config()
-    run_config.merge(config, document, source)
+    run_config.merge(config, document, source, base_dir)
     for text in overrides:
         run_config.merge(config, run_config.parse_override(text), f"--set {text!r}")
     run_config.validate(config, source)
     return config
 
 
-def _optimizer_arguments() -> list[str]:
-    """Every argument of every optimizer (``optimizer.momentum``, ``optimizer.betas``, ...)."""
-    from .. import optim
+def _open_section_keys() -> list[str]:
+    """Every argument of every optimizer, scheduler and loss (``optimizer.momentum``, ...)."""
+    from .. import losses, optim
     names: dict[str, None] = {}
-    for name in optim.OPTIMIZERS:
-        for argument in inspect.signature(optim.get_optimizer(name)).parameters:
-            if argument not in ("self", "params"):
-                names[f"optimizer.{argument}"] = None
+    for section, registry in (("optimizer", optim.OPTIMIZERS), ("scheduler", optim.SCHEDULERS),
+                              ("loss", losses.LOSSES)):
+        for name in registry.names():
+            for argument, parameter in inspect.signature(registry.lookup(name)).parameters \
+                    .items():
+                if argument not in _NOT_SETTABLE and parameter.kind not in (
+                        parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                    names[f"{section}.{argument}"] = None
     return list(names)
 
 
 def valid_keys() -> list[str]:
     """Every "section.key" a trial may set ("seed" at the top level)."""
-    from .. import config as run_config
-    keys = [f"{section}.{key}" if section else key
-            for section, table in run_config.SCHEMA.items() for key in table]
-    keys += [key for key in _optimizer_arguments() if key not in keys]
+    from ..app import config as run_config
+    keys = list(run_config.schema())
+    keys += [key for key in _open_section_keys() if key not in keys]
     return [key for key in keys if key not in FIXED_KEYS]
 
 
@@ -99,16 +110,17 @@ def all_keys() -> list[str]:
 
 def key_types(key: str) -> tuple[type, ...] | None:
     """The TOML types ``key`` accepts (e.g. ``(int,)``), or None where the schema leaves it
-    open (an optimizer's own argument)."""
-    from .. import config as run_config
-    section, _, name = key.rpartition(".")
-    entry = run_config.SCHEMA.get(section, {}).get(name)
-    return None if entry is None else entry[0]
+    open (an optimizer's, scheduler's or loss's own argument)."""
+    from ..app import config as run_config
+    variants = run_config.schema().get(key)
+    if variants is None:
+        return None
+    return tuple(dict.fromkeys(kind for variant, _ in variants for kind in variant.types))
 
 
 def apply(config: dict, values: dict, source: str) -> dict:
     """A validated copy of ``config`` with ``values`` ({"section.key": value}) set."""
-    from .. import config as run_config
+    from ..app import config as run_config
     document: dict = {}
     for key, value in values.items():
         section, _, name = key.rpartition(".")
@@ -122,20 +134,10 @@ def apply(config: dict, values: dict, source: str) -> dict:
     return updated
 
 
-def value(config: dict, key: str):
-    """The configuration's value of "section.key" (None when unset)."""
-    section, _, name = key.rpartition(".")
-    table = config.get(section, {}) if section else config
-    return table.get(name)
-
-
 def epoch_metrics(config: dict) -> list[str]:
     """The names training reports after each epoch: ``loss``, the configured metrics, and the
     same with ``val_`` when a validation split is set."""
-    from .. import presets
-    metrics = presets.fit_metrics(config) if presets.is_sequence(config) else \
-        list(config["train"]["metrics"])
-    names = ["loss", *metrics]
+    names = ["loss", *(config["train"]["metrics"] or [])]
     if has_validation(config):
         names += [f"val_{name}" for name in names]
     return names
@@ -157,7 +159,7 @@ class Trained:
 
 def train(config: dict, callbacks: list) -> Trained:
     """Train ``config`` silently, writing no files, with ``callbacks`` added to ``fit``."""
-    from .. import run
+    from ..app import run
     result = run.train_config(config, None, verbose=0, callbacks=tuple(callbacks))
     history = result.history
     kept = len(history) - 1
@@ -171,5 +173,5 @@ def train(config: dict, callbacks: list) -> Trained:
 
 def to_toml(config: dict) -> str:
     """The configuration as TOML text, ready for ``annie train``."""
-    from .. import config as run_config
+    from ..app import config as run_config
     return run_config.to_toml(config)

@@ -9,13 +9,15 @@ from ..errors import ConfigError
 from . import bridge, report, spec as tune_spec, studies, trials, workers as local_workers
 
 
-def _read(config) -> tuple[str, dict, str]:
-    """(source for messages, the TOML document, the default study name)."""
+def _read(config) -> tuple[str, dict, str, str | None]:
+    """(source for messages, the TOML document, the default study name, the folder that
+    relative data paths are read from)."""
     if isinstance(config, (str, os.PathLike)):
         path = os.fspath(config)
-        return path, bridge.read_document(path), os.path.splitext(os.path.basename(path))[0]
+        return (path, bridge.read_document(path), os.path.splitext(os.path.basename(path))[0],
+                os.path.dirname(os.path.abspath(path)))
     if isinstance(config, dict):
-        return "config", config, "annie"
+        return "config", config, "annie", None
     raise ConfigError(f"tune: config must be a path to a TOML file or a dict, got "
                       f"{type(config).__name__}")
 
@@ -59,11 +61,11 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
     _check_count(workers, "workers")
     _check_count(timeout, "timeout", allow_none=True)
     _check_count(heartbeat_interval, "heartbeat_interval")
-    source, document, default_name = _read(config)
+    source, document, default_name, base_dir = _read(config)
     config_document, table = bridge.split_document(document)
     overrides, tune_overrides = bridge.split_overrides(overrides)
     table = {**table, **tune_overrides}
-    base = bridge.load(config_document, source, overrides)
+    base = bridge.load(config_document, source, overrides, base_dir)
     search = tune_spec.parse(table, base, source)
     name = study_name or default_name
     if out_dir is not None:

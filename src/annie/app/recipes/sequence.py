@@ -1,0 +1,207 @@
+"""The sequence run kinds shared part, and the two many-to-one kinds: a sequence classifier
+(digits read row by row, or your own .npz of sequences) and a forecaster (sunspots, or a
+numeric column of your own CSV)."""
+from __future__ import annotations
+
+import inspect
+from typing import ClassVar
+
+import numpy as np
+
+from ... import backend, data
+from ...errors import ConfigError, DataError
+from ...nn import sequence_models
+from ...train import metrics as metric_functions
+from ..schema import Key, fraction, positive
+from .base import Recipe, Scores, Split, plain
+
+#: [model] keys of the sequence models; a kind reads those its model class accepts
+MODEL_KEYS: dict[str, Key] = {
+    "model.cell": Key((str,), None, "recurrent cell: lstm, gru or rnn (tanh); unset: the "
+                                    "model's default", choices=("lstm", "gru", "rnn")),
+    "model.hidden_size": Key((int,), None, "recurrent hidden state size", check=positive),
+    "model.num_layers": Key((int,), None, "stacked recurrent layers", check=positive),
+    "model.embedding_dim": Key((int,), None, "token embedding size (token inputs)",
+                               check=positive),
+    "model.bidirectional": Key((bool,), None, "read sequences in both directions"),
+    "model.dropout": Key((float,), None, "dropout between stacked recurrent layers",
+                         check=fraction),
+}
+
+
+def model_keys(model_class) -> dict[str, Key]:
+    """The [model] keys that ``model_class``'s constructor accepts."""
+    accepted = inspect.signature(model_class).parameters
+    return {name: key for name, key in MODEL_KEYS.items() if name.split(".")[1] in accepted}
+
+
+def train_count(count: int, test_size: float) -> int:
+    """How many of ``count`` samples train (the rest, at least one, is held out)."""
+    cut = count - max(1, round(count * test_size))
+    if cut < 1:
+        raise ConfigError(f"data: {count} samples leave none for training at "
+                          f"data.test_size = {test_size}")
+    return cut
+
+
+class SequenceRecipe(Recipe):
+    """Shared base of the sequence kinds: a model class from ``annie.nn.sequence_models``
+    sized from the data, options from ``[model]`` (unset keys keep the class's defaults),
+    data from a bundled or generated dataset (``datasets``) or a file."""
+
+    model_class: ClassVar[type] = None
+
+    def resolve(self) -> None:
+        super().resolve()
+        dataset, path = self.get("data.dataset"), self.get("data.path")
+        if path is not None and not self.accepts_path:
+            raise self.error(f"model.type {self.model_type!r} trains on data.dataset "
+                             f"{next(iter(self.datasets))!r}, got data.path {path!r}")
+        if dataset is not None and dataset not in self.datasets:
+            own = f" or data.path ({self.accepts_path})" if self.accepts_path else ""
+            raise self.error(f"model.type {self.model_type!r} trains on data.dataset "
+                             f"{' or '.join(map(repr, self.datasets))}{own}, got {dataset!r}")
+
+    def build_model(self, split: Split):
+        options = {name.split(".")[1]: self.get(name) for name in MODEL_KEYS
+                   if name in self.keys and self.get(name) is not None}
+        return self.model_class(**split.info["sizes"], **options)
+
+    def prepare(self) -> Split:
+        backend.manual_seed(self.get("seed"))  # generated data come back the same
+        if self.get("data.dataset") is not None:
+            return self.prepare_dataset(self.get("data.dataset"))
+        return self.prepare_file(self.get("data.path"))
+
+    def prepare_dataset(self, name: str) -> Split:
+        """The split of a bundled or generated dataset."""
+        raise NotImplementedError
+
+    def prepare_file(self, path: str) -> Split:
+        """The split of a file of your own."""
+        raise NotImplementedError
+
+
+def majority_scores(predicted: np.ndarray, truth: np.ndarray, majority: int, names) -> tuple:
+    """Each named metric of the predictions and of always answering ``majority``."""
+    constant = np.full(len(truth), majority)
+    test = {name: metric_functions.METRICS[name](predicted, truth) for name in names}
+    base = {name: metric_functions.METRICS[name](constant, truth) for name in names}
+    return test, base
+
+
+class SequenceClassifierRecipe(SequenceRecipe):
+    """many-to-one: the last state -> class logits (8x8 digits read row by row, or an .npz of
+    sequences X (samples, time, features) and labels y)."""
+
+    model_type = "sequence_classifier"
+    task = "sequence classification"
+    datasets = {"digits_rows": "8x8 digits read row by row (8 steps of 8 pixels) -> the digit"}
+    accepts_path = ".npz with X (samples, time, features) and labels y"
+    losses = ("cross_entropy",)
+    metrics = ("accuracy", "precision", "recall", "f1")
+    model_class = sequence_models.SequenceClassifier
+    keys = model_keys(model_class)
+    defaults = {"loss.name": "cross_entropy", "train.metrics": ["accuracy"]}
+
+    def prepare_dataset(self, name: str) -> Split:
+        X, y = data.load_digits()
+        return self._split((X / 16.0).reshape(-1, 8, 8).astype(np.float32), y)
+
+    def prepare_file(self, path: str) -> Split:
+        X, y = data.load_npz(path)
+        if X.ndim != 3 or y.ndim != 1:
+            raise DataError(f"data.path {path!r}: a sequence classifier reads X of shape "
+                            f"(samples, time, features) and y (samples,), got {X.shape} and "
+                            f"{y.shape}")
+        return self._split(X, y)
+
+    def _split(self, X: np.ndarray, y: np.ndarray) -> Split:
+        classes, index = np.unique(y, return_inverse=True)
+        X_train, X_test, y_train, y_test = data.train_test_split(
+            X, index.reshape(-1), test_size=self.get("data.test_size"), stratify=True,
+            seed=self.get("seed"))
+        info = {"sizes": {"input_size": int(X.shape[2]), "num_classes": len(classes)},
+                "classes": plain(classes),
+                "majority": int(np.bincount(y_train, minlength=len(classes)).argmax())}
+        return Split(X_train, y_train, X_test, y_test, info)
+
+    def score(self, model, split: Split) -> Scores:
+        from ...train import predict
+        predicted = predict(model, split.X_test, batch_size=256).argmax(axis=1)
+        majority = split.info["majority"]
+        test, base = majority_scores(predicted, split.y_test, majority,
+                                     ["accuracy"] + [name for name in self.get("train.metrics")
+                                                     if name != "accuracy"])
+        classes = split.info["classes"]
+        confusion = metric_functions.confusion_matrix(predicted, split.y_test,
+                                                      num_classes=len(classes))
+        return Scores(test, base, f"majority class {classes[majority]}", confusion.tolist(),
+                      classes)
+
+
+class SequenceRegressorRecipe(SequenceRecipe):
+    """many-to-one: the last state -> the next values of a series (yearly sunspots, or a
+    numeric column of your own CSV), scaled by its training standard deviation."""
+
+    model_type = "sequence_regressor"
+    task = "forecasting"
+    datasets = {"sunspots": "yearly sunspot numbers: the past data.window years -> the next "
+                            "data.horizon"}
+    accepts_path = "a CSV file; data.target names the series column"
+    losses = ("mse", "mae", "rmse", "huber", "log_cosh")
+    metrics = ("mae", "rmse", "r2")
+    model_class = sequence_models.SequenceRegressor
+    keys = {**model_keys(model_class),
+            "data.window": Key((int,), 12, "past steps per window (sequence_regressor)",
+                               check=positive),
+            "data.horizon": Key((int,), 1, "future steps to forecast (sequence_regressor)",
+                                check=positive),
+            "data.target": Key((str, int), None, "the series column of data.path, by name or "
+                                                 "index (sequence_regressor; default: the last)")}
+    defaults = {"loss.name": "mse", "train.metrics": ["rmse"]}
+
+    def loss_refusal(self, name: str) -> str:
+        return (f"model.type 'sequence_regressor' needs a regression loss.name "
+                f"({', '.join(self.losses)}), got {name!r}")
+
+    def prepare_dataset(self, name: str) -> Split:
+        if self.get("data.target") is not None:
+            raise self.error(f"data.target picks the series column of data.path; data.dataset "
+                             f"{name!r} is one series")
+        return self._windows(data.load_sunspots().astype(np.float64), "sunspot series")
+
+    def prepare_file(self, path: str) -> Split:
+        from .tables import numbers, open_table
+        table = open_table(path, ",", True, "data.path")
+        target = self.get("data.target")
+        column = table.index(-1 if target is None else target)
+        return self._windows(numbers(table, [column])[:, 0], f"series {table.names[column]!r}")
+
+    def _windows(self, series: np.ndarray, what: str) -> Split:
+        window, horizon = self.get("data.window"), self.get("data.horizon")
+        count = len(series) - window - horizon + 1
+        n_test = max(1, round(count * self.get("data.test_size")))
+        cut = count - n_test - (horizon - 1)  # no training target falls in the held-out part
+        if cut < 1:
+            raise ConfigError(f"data: the {what} ({len(series)} steps) is too short for "
+                              f"data.window={window}, data.horizon={horizon} and "
+                              f"data.test_size={self.get('data.test_size')}")
+        scale = float(series[:cut + window + horizon - 1].std()) or 1.0  # training part only
+        X, y = data.make_windows((series / scale).astype(np.float32), window, horizon)
+        info = {"sizes": {"input_size": 1, "output_size": horizon}, "scale": scale}
+        return Split(np.array(X[:cut]), np.array(y[:cut]), np.array(X[-n_test:]),
+                     np.array(y[-n_test:]), info)
+
+    def score(self, model, split: Split) -> Scores:
+        from ...train import predict
+        scale = split.info["scale"]
+        predicted = predict(model, split.X_test, batch_size=256).reshape(split.y_test.shape)
+        last = split.X_test[:, -1]
+        persistence = np.broadcast_to(last.reshape(len(last), *([1] * (split.y_test.ndim - 1))),
+                                      split.y_test.shape)
+
+        def rmse(values):
+            return float(np.sqrt(np.mean((values - split.y_test) ** 2))) * scale
+        return Scores({"rmse": rmse(predicted)}, {"rmse": rmse(persistence)},
+                      "persistence: next = last")
