@@ -7,6 +7,7 @@
     annie predict RUN_DIR INPUT.csv [--output OUT.csv] [--proba]
     annie list
     annie compare [--quick] [--out DIR] [--cell lstm|gru|rnn] [--epochs N] [--seed N]
+    annie export RUN_DIR --onnx MODEL.onnx
     annie tune CONFIG.toml --trials N [--workers K] [--storage URL] [--study NAME] [--out DIR]
 
 A bad configuration or argument ends with exit code 2 and one line ``annie: error: ...``.
@@ -107,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--epochs", type=_positive_int, default=None,
                          help="epochs per model (default 40; 1 with --quick)")
     compare.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (0)")
+    export = commands.add_parser("export", help="write a run's model as an ONNX file")
+    export.add_argument("run_dir")
+    export.add_argument("--onnx", required=True, metavar="MODEL.onnx",
+                        help="the ONNX file to write (needs the onnx package: annie[onnx])")
     from .tune.command import add_parser as add_tune_parser
     add_tune_parser(commands, _positive_int)
     return parser
@@ -237,6 +242,17 @@ def _command_list(args) -> None:
         _print_table(title, registry.descriptions())
 
 
+def _command_export(args) -> None:
+    from .app import rundir
+    try:
+        from .onnx import export_run
+    except ImportError as error:
+        raise _UsageError(f"annie export needs the onnx package: pip install 'annie[onnx]' "
+                          f"({error})") from None
+    export_run(rundir.locate(args.run_dir), args.onnx)
+    print(f"wrote {args.onnx}")
+
+
 def _command_tune(args) -> None:
     from .tune.command import run
     run(args)
@@ -244,7 +260,7 @@ def _command_tune(args) -> None:
 
 COMMANDS = {"demo": _command_demo, "train": _command_train, "evaluate": _command_evaluate,
             "predict": _command_predict, "list": _command_list, "compare": _command_compare,
-            "tune": _command_tune}
+            "export": _command_export, "tune": _command_tune}
 
 
 def main(argv: list[str] | None = None) -> int:
