@@ -112,7 +112,7 @@ def _as_in_a_terminal():
 
 def test_two_workers_share_one_sqlite_study_and_ctrl_c_keeps_finished_trials(tmp_path,
                                                                             capfd):
-    path = write_config(tmp_path, epochs=12, tune=TUNE + 'pruner = "none"\n')
+    path = write_config(tmp_path, epochs=20, tune=TUNE + 'pruner = "none"\n')
     out = tmp_path / "out"
     url = "sqlite:///" + str(out / "study.db")
     process = annie_command("tune", str(path), "--trials", "40", "--workers", "2", "--out",
@@ -120,7 +120,7 @@ def test_two_workers_share_one_sqlite_study_and_ctrl_c_keeps_finished_trials(tmp
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=_as_in_a_terminal)
     try:
-        _wait_for(lambda: _finished(_states(url)) >= 3, "three finished trials", process)
+        _wait_for(lambda: _finished(_states(url)) >= 2, "two finished trials", process)
     finally:
         process.send_signal(signal.SIGINT)   # what Ctrl-C sends to the command
         stdout, stderr = process.communicate(timeout=WAIT_SECONDS)
@@ -129,19 +129,19 @@ def test_two_workers_share_one_sqlite_study_and_ctrl_c_keeps_finished_trials(tmp
     study = load_study(url, "iris_tune")
     assert "RUNNING" not in states(study)   # the interrupted trials are marked failed
     done = finished_count(study)
-    assert 3 <= done < 40
+    assert 2 <= done < 40
     kept = {t.number: t.value for t in study.trials if t.state.name == "COMPLETE"}
     before = len(study.trials)
     rows = (out / "trials.csv").read_text().splitlines()
     assert len(rows) == 1 + before   # the report was written on the way out
 
     # the same command continues the study to exactly its total, two workers sharing it
-    code = cli.main(["tune", str(path), "--trials", str(done + 6), "--workers", "2",
+    code = cli.main(["tune", str(path), "--trials", str(done + 8), "--workers", "2",
                      "--out", str(out), "--no-figures"])
     stdout, err = capfd.readouterr()   # the workers' lines come from their processes
     assert code == 0, err
     study = load_study(url, "iris_tune")
-    assert finished_count(study) == done + 6 and "RUNNING" not in states(study)
+    assert finished_count(study) == done + 8 and "RUNNING" not in states(study)
     numbers = [trial.number for trial in study.trials]
     assert len(set(numbers)) == len(numbers)
     assert all(study.trials[number].value == value for number, value in kept.items())

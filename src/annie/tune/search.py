@@ -75,8 +75,8 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
     if url is None and workers > 1:
         raise ConfigError("tune: several workers need a storage they share: give a storage "
                           "URL or an output folder (for its SQLite file)")
-    study = studies.create_or_open(studies.open_storage(url, heartbeat_interval), name, base,
-                                   search, url)
+    storage = studies.open_storage(url, heartbeat_interval)
+    study = studies.create_or_open(storage, name, base, search, url)
     if verbose:
         settings = search.settings
         print(f"annie tune: study {name!r} ({studies.masked(url)}): {n_trials} trials, "
@@ -86,7 +86,8 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
     codes, interrupted = [], False
     try:
         if workers == 1:
-            trials.run_trials(study, base, search, n_trials, timeout, verbose=verbose)
+            trials.run_trials(study, base, search, n_trials, timeout, verbose=verbose,
+                              storage=storage)
         else:
             codes = local_workers.wait(local_workers.start(
                 workers, url, name, base, search, n_trials, timeout, heartbeat_interval,

@@ -113,12 +113,20 @@ def _running_ahead(study, number: int) -> int:
 
 
 def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
-                   interrupts: dict | None = None):
-    """The function Optuna calls with each trial: its configuration trained and scored."""
+                   interrupts: dict | None = None, storage=None):
+    """The function Optuna calls with each trial: its configuration trained and scored.
+
+    With a database ``storage`` the trial's first heartbeat is recorded before anything else
+    (Optuna's heartbeat thread may record it only later, and a trial killed before its first
+    heartbeat would never be found stale)."""
     import optuna
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    heartbeat = storage if hasattr(storage, "get_heartbeat_interval") and \
+        storage.get_heartbeat_interval() else None
 
     def objective(trial) -> float:
+        if heartbeat is not None:
+            heartbeat.record_heartbeat(trial._trial_id)
         if _running_ahead(study, trial.number) >= n_trials:
             trial.set_user_attr(NOTE, f"not run: the study already had {n_trials} trials")
             study.stop()
@@ -155,10 +163,11 @@ def _line(trial, metric: str, label: str) -> str:
 
 
 def run_trials(study, config: dict, tune: TuneSpec, n_trials: int,
-               timeout: float | None = None, label: str = "", verbose: int = 1) -> None:
+               timeout: float | None = None, label: str = "", verbose: int = 1,
+               storage=None) -> None:
     """Run trials in this process until the study holds ``n_trials`` finished ones (counting
     every worker's), ``timeout`` seconds have passed (no new trial starts after that), or the
-    grid is exhausted."""
+    grid is exhausted. ``storage``: the study's database storage (for heartbeats)."""
     import optuna
     with quiet_experimental():
         optuna.storages.fail_stale_trials(study)
@@ -175,7 +184,7 @@ def run_trials(study, config: dict, tune: TuneSpec, n_trials: int,
     try:
         with quiet_experimental(), interrupts_between_batches() as interrupts:
             callbacks.append(lambda study, _: study.stop() if interrupts["count"] else None)
-            study.optimize(make_objective(study, config, tune, n_trials, interrupts),
+            study.optimize(make_objective(study, config, tune, n_trials, interrupts, storage),
                            timeout=timeout, callbacks=callbacks, catch=(_Surplus,))
     finally:
         for handler in handlers:

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         storage = studies.open_storage(url, args.heartbeat)
         study = studies.open_for_worker(storage, args.study, url, tune, args.index)
         trials.run_trials(study, config, tune, args.trials, args.timeout,
-                          label=f"worker {args.index}", verbose=args.verbose)
+                          label=f"worker {args.index}", verbose=args.verbose, storage=storage)
     except AnnieError as error:
         print(f"annie: error: worker {args.index}: {error}", file=sys.stderr)
         return 2
