@@ -31,6 +31,7 @@ class Settings:
     settle_seconds: float = 0.05  # idle pause before each block: the other library's
     # thread pool (OpenBLAS, OpenMP) stops spinning and does not slow the block being timed
     min_block_seconds: float = 0.2  # the warm-up block sets calls per block to last this long
+    clock: str = "wall"  # "cpu": the process's CPU time, steadier on a shared machine (1 thread)
 
 
 @dataclass
@@ -68,10 +69,13 @@ class WorkloadResult:
 
     def to_json(self) -> dict:
         ratios = {name: self.ratio(name) for name in self.seconds if name != "annie"}
+        floor = (self.seconds["torch"] / self.seconds["floor"]
+                 if "floor" in self.seconds and "torch" in self.seconds else None)
         return {"name": self.name, "description": self.description, "unit": self.unit,
                 "higher_is_better": self.higher_is_better,
                 "median": self.seconds, "samples": self.samples,
                 "ratio_annie_speed_over": {k: v for k, v in ratios.items() if v is not None},
+                "ratio_floor_speed_over_torch": floor,
                 "skipped": self.skipped, "extra": self.extra, "error": self.error}
 
 
@@ -79,6 +83,7 @@ def time_interleaved(contenders: list[Contender], settings: Settings) -> dict[st
     """Per-unit seconds of every timed block, per contender; warm-up blocks are not kept."""
     samples: dict[str, list[float]] = {c.name: [] for c in contenders}
     calls = {c.name: settings.steps_per_block for c in contenders}
+    clock = time.process_time if settings.clock == "cpu" else time.perf_counter
     total = settings.warmup_blocks + settings.repeats
     for repeat in range(total):
         shift = repeat % len(contenders)
@@ -88,10 +93,10 @@ def time_interleaved(contenders: list[Contender], settings: Settings) -> dict[st
             count = calls[contender.name]
             if settings.settle_seconds > 0:
                 time.sleep(settings.settle_seconds)
-            start = time.perf_counter()
+            start = clock()
             for _ in range(count):
                 step()
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             if repeat >= settings.warmup_blocks:
                 samples[contender.name].append(elapsed / (count * contender.steps))
             elif elapsed < settings.min_block_seconds:  # warm-up: lengthen short blocks
@@ -141,7 +146,7 @@ def machine_description() -> dict:
 
 
 def _format_seconds(seconds: float, unit: str) -> str:
-    if unit != "s/step":
+    if not unit.startswith("s/"):
         return f"{seconds:.3g} {unit}"
     if seconds >= 1:
         return f"{seconds:.2f} s"
@@ -151,8 +156,12 @@ def _format_seconds(seconds: float, unit: str) -> str:
 
 
 def format_table(results: list[WorkloadResult]) -> str:
-    """A plain-text table: one row per workload, medians per contender and ratios vs annie."""
-    header = ["workload", "annie", "pytorch", "sklearn", "annie/pytorch", "annie/sklearn", "note"]
+    """A plain-text table: one row per workload, medians per contender and ratios vs annie
+    (and, where a workload times annie's floor, the floor's speed over PyTorch's)."""
+    with_floor = any("floor" in result.seconds for result in results)
+    header = ["workload", "annie", "pytorch", "sklearn", "annie/pytorch", "annie/sklearn"]
+    header += ["floor", "floor/pytorch"] if with_floor else []
+    header.append("note")
     rows = [header]
     for result in results:
         cells = [result.name]
@@ -164,6 +173,12 @@ def format_table(results: list[WorkloadResult]) -> str:
         for name in ("torch", "sklearn"):
             ratio = result.ratio(name)
             cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
+        if with_floor:
+            floor = result.seconds.get("floor")
+            cells.append("-" if floor is None else _format_seconds(floor, result.unit))
+            torch_seconds = result.seconds.get("torch")
+            cells.append("-" if floor is None or torch_seconds is None
+                         else f"{torch_seconds / floor:.2f}x")
         notes = [f"FAILED: {result.error}"] if result.error else []
         notes += [f"{name} skipped: {reason}" for name, reason in result.skipped.items()]
         notes += [f"{key[5:]}={value:.3g}" if isinstance(value, float) else f"{key[5:]}={value}"

@@ -1,14 +1,17 @@
 """Run annie against PyTorch (CPU) and scikit-learn on identical workloads and print the table.
 
     python benchmarks/run.py [--quick] [--json PATH] [--only NAMES] [--repeats N]
+    python benchmarks/run.py --sweep [--threads 1,2] [--clock cpu]
 
 Ratios are annie's speed over the other library's (> 1 means annie is faster; for memory,
-the other's peak RSS over annie's). Workloads whose annie parts do not exist yet are skipped
+the other's peak RSS over annie's); floor/pytorch is the speed of annie's recurrent design's BLAS
+calls alone over PyTorch's whole pass. Workloads whose annie parts do not exist yet are skipped
 with the reason printed.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
 import sys
 
@@ -17,6 +20,15 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 
 from benchmarks.harness import Settings, WorkloadResult, format_table, machine_description, write_json  # noqa: E402
 from benchmarks.workloads import WORKLOADS  # noqa: E402
+from benchmarks.workloads import sweep  # noqa: E402
+
+
+def _int_list(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, "
+                                         f"got {text!r}")
+    return values
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -32,11 +44,26 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="idle pause before each timed block (default 0.05)")
     parser.add_argument("--tiny", action="store_true",
                         help="tiny models and 1 repeat: checks the code path, not the speed")
+    parser.add_argument("--threads", type=_int_list, metavar="N[,N]",
+                        help="run everything once per thread count (BLAS and PyTorch threads, "
+                             "e.g. 1,2); default: the libraries' own defaults")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall time (default) or the process's CPU time (steadier on a "
+                             "shared machine; meaningful with --threads 1)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="run the recurrent sweep (layer kinds x hidden x batch) instead of "
+                             "the workloads (about 10 minutes per thread count)")
+    parser.add_argument("--sweep-kinds", default=",".join(sweep.KINDS),
+                        help="sweep layer kinds (default lstm,gru,rnn)")
+    parser.add_argument("--sweep-hidden", type=_int_list, default=list(sweep.HIDDEN),
+                        help="sweep hidden sizes (default 64,128,256,512)")
+    parser.add_argument("--sweep-batch", type=_int_list, default=list(sweep.BATCH),
+                        help="sweep batch sizes (default 1,16,64,256)")
     return parser.parse_args(argv)
 
 
 def settings_from(arguments: argparse.Namespace) -> Settings:
-    settings = Settings()
+    settings = Settings(clock=arguments.clock)
     if arguments.quick:
         settings.repeats, settings.steps_per_block, settings.min_block_seconds = 3, 5, 0.05
     if arguments.tiny:
@@ -52,20 +79,30 @@ def settings_from(arguments: argparse.Namespace) -> Settings:
     return settings
 
 
-def main(argv: list[str] | None = None) -> list[WorkloadResult]:
-    """Run the chosen workloads, print the table (and write JSON); returns the results."""
-    arguments = parse_arguments(argv)
-    settings = settings_from(arguments)
-    names = list(WORKLOADS)
-    if arguments.only:
-        names = [name.strip() for name in arguments.only.split(",") if name.strip()]
-        unknown = [name for name in names if name not in WORKLOADS]
-        if unknown:
-            sys.exit(f"run.py: unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
-    machine = machine_description()
-    print(f"machine: {machine.get('cpu')}, {machine['cpu_count']} cores, Python "
-          f"{machine['python']}, NumPy {machine['numpy']}, torch {machine.get('torch')}, "
-          f"scikit-learn {machine.get('sklearn')}", flush=True)
+@contextlib.contextmanager
+def thread_limit(threads: int | None):
+    """BLAS (through threadpoolctl) and PyTorch limited to ``threads`` (None: unchanged)."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+    try:
+        import torch
+        previous = torch.get_num_threads()
+    except ImportError:
+        torch = None
+    with threadpool_limits(limits=threads):
+        if torch is not None:
+            torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(previous)
+
+
+def run_workloads(names: list[str], settings: Settings) -> list[WorkloadResult]:
+    """Run the named workloads in order, a failing one reported without losing the others."""
     results: dict[str, WorkloadResult] = {}
     for name in names:
         print(f"running {name} ...", flush=True)
@@ -77,13 +114,48 @@ def main(argv: list[str] | None = None) -> list[WorkloadResult]:
         results[name] = result
         for library, reason in result.skipped.items():
             print(f"  {name}: {library} skipped: {reason}", flush=True)
-    ordered = list(results.values())
+    return list(results.values())
+
+
+def main(argv: list[str] | None = None) -> list[WorkloadResult]:
+    """Run the chosen workloads (or the sweep), print the tables (and write JSON)."""
+    arguments = parse_arguments(argv)
+    settings = settings_from(arguments)
+    names = list(WORKLOADS)
+    if arguments.only:
+        names = [name.strip() for name in arguments.only.split(",") if name.strip()]
+        unknown = [name for name in names if name not in WORKLOADS]
+        if unknown:
+            sys.exit(f"run.py: unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
+    kinds = [kind.strip() for kind in arguments.sweep_kinds.split(",") if kind.strip()]
+    if arguments.sweep and [kind for kind in kinds if kind not in sweep.KINDS]:
+        sys.exit(f"run.py: --sweep-kinds takes {list(sweep.KINDS)}, got {kinds}")
+    machine = machine_description()
+    print(f"machine: {machine.get('cpu')}, {machine['cpu_count']} cores, Python "
+          f"{machine['python']}, NumPy {machine['numpy']}, torch {machine.get('torch')}, "
+          f"scikit-learn {machine.get('sklearn')}; clock: {settings.clock}", flush=True)
+    everything: list[WorkloadResult] = []
+    tables = []
+    for threads in arguments.threads or [None]:
+        label = "library defaults" if threads is None else f"{threads}"
+        with thread_limit(threads):
+            if arguments.sweep:
+                results = sweep.run_sweep(settings, kinds, arguments.sweep_hidden,
+                                          arguments.sweep_batch, report=sweep.print_cell)
+                table = sweep.format_grid(results)
+            else:
+                results = run_workloads(names, settings)
+                table = format_table(results)
+        for result in results:
+            result.extra["threads"] = label
+        everything += results
+        tables.append(f"threads: {label}\n{table}" if arguments.threads else table)
     print()
-    print(format_table(ordered))
+    print("\n\n".join(tables))
     if arguments.json:
-        write_json(arguments.json, ordered, settings)
+        write_json(arguments.json, everything, settings)
         print(f"\nwrote {arguments.json}")
-    return ordered
+    return everything
 
 
 if __name__ == "__main__":

@@ -1,20 +1,39 @@
-"""Shared by the examples: the --out/--small arguments and optional matplotlib."""
+"""Shared by the examples: the --quick / --out / --seed arguments, optional matplotlib, saving
+figures, and progress lines for loops that take more than a few seconds."""
 from __future__ import annotations
 
 import argparse
 import os
+import time
+
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 
 
-def arguments(description: str) -> argparse.Namespace:
-    """--out DIR for figures (default examples/output) and --small for a quick run (also set
-    by the environment variable ANNIE_EXAMPLES_SMALL=1, which the tests use)."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "output"),
-                        help="folder for the figures")
-    parser.add_argument("--small", action="store_true", help="few iterations (seconds)")
-    args = parser.parse_args()
-    args.small = args.small or os.environ.get("ANNIE_EXAMPLES_SMALL") == "1"
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with --quick (also --small), --out DIR and --seed N."""
+    result = argparse.ArgumentParser(description=description)
+    result.add_argument("--quick", "--small", action="store_true",
+                        help="tiny settings that run in seconds (also ANNIE_EXAMPLES_QUICK=1)")
+    result.add_argument("--out", default=DEFAULT_OUT,
+                        help="folder for the figures (default: examples/output)")
+    result.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    return result
+
+
+def parse(argument_parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Parse ``argv`` (None: the command line); --quick is also set by the environment
+    variable ANNIE_EXAMPLES_QUICK=1 (or the older ANNIE_EXAMPLES_SMALL=1)."""
+    args = argument_parser.parse_args(argv)
+    args.quick = args.quick or "1" in (os.environ.get("ANNIE_EXAMPLES_QUICK"),
+                                       os.environ.get("ANNIE_EXAMPLES_SMALL"))
+    if args.seed < 0:
+        argument_parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     return args
+
+
+def arguments(description: str, argv=None) -> argparse.Namespace:
+    """--quick, --out and --seed parsed from ``argv`` (None: the command line)."""
+    return parse(parser(description), argv)
 
 
 def pyplot_or_none():
@@ -29,9 +48,37 @@ def pyplot_or_none():
         return None
 
 
-def save(figure, out: str, name: str) -> None:
-    """Save a figure as out/name (atomically) and say where it went."""
-    from annie.diagnostics.plots import save_figure
+def save(figure, out: str, name: str) -> str:
+    """Save a figure as out/name (PNG, written atomically), close it, say where it went and
+    return the path."""
+    from annie.diagnostics.plots import import_pyplot, save_figure
     path = os.path.join(out, name)
+    if getattr(figure, "get_layout_engine", lambda: None)() is None:
+        figure.tight_layout()
     save_figure(figure, path)
+    import_pyplot("the examples' figures").close(figure)
     print(f"figure: {path}")
+    return path
+
+
+class Progress:
+    """Prints ``label: step i/n, <message>, <seconds> s`` at most every ``seconds`` seconds
+    (and at the last step), so a long loop shows that it is alive."""
+
+    def __init__(self, label: str, total: int, seconds: float = 5.0):
+        self.label, self.total, self.seconds = label, total, seconds
+        self.start = self.last = time.perf_counter()
+
+    def update(self, step: int, message: str = "") -> None:
+        """Report step ``step`` (1-based) if enough time has passed or it is the last one."""
+        now = time.perf_counter()
+        if now - self.last >= self.seconds or step == self.total:
+            self.last = now
+            text = f", {message}" if message else ""
+            print(f"  {self.label}: step {step}/{self.total}{text}, {now - self.start:.0f} s",
+                  flush=True)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the loop started."""
+        return time.perf_counter() - self.start

@@ -22,9 +22,9 @@ def value_and_derivative(name, x):
     return outputs.data, inputs.grad
 
 
-def main():
-    args = arguments(__doc__.splitlines()[0])
-    x = np.linspace(-4, 4, 81 if args.small else 801)
+def main(argv=None):
+    args = arguments(__doc__.splitlines()[0], argv)
+    x = np.linspace(-4, 4, 81 if args.quick else 801)
     curves = {name: value_and_derivative(name, x) for name in NAMES}
     for name, (value, derivative) in curves.items():
         print(f"{name:>12}: f(0)={value[len(x) // 2]:+.4f}  f'(0)={derivative[len(x) // 2]:+.4f}"

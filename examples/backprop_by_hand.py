@@ -5,11 +5,22 @@ Network: h = sigmoid(W1 x + b1), y_hat = sigmoid(W2 h + b2), loss L = 1/2 (y_hat
 Backward (chain rule), with delta = dL/d(pre-activation):
   delta2 = (y_hat - y) * y_hat (1 - y_hat);   dL/dW2 = delta2 h^T;   dL/db2 = delta2
   delta1 = (W2^T delta2) * h (1 - h);         dL/dW1 = delta1 x^T;   dL/db1 = delta1
+
+The autograd graph of the same loss is drawn with annie.diagnostics.draw_graph: every tensor
+with its value and the gradient backpropagation delivers to it (backprop_graph.dot always;
+backprop_graph.svg too when the graphviz package and the Graphviz program are installed).
+
+    python examples/backprop_by_hand.py [--out DIR]
 """
+import os
+
 import numpy as np
 
 import annie
 from annie import functional
+from annie.diagnostics import draw_graph, render_dot
+from annie.errors import ConfigError
+from annie.io import atomic_write_bytes
 
 from _common import arguments
 
@@ -34,25 +45,46 @@ def by_hand(x, y, W1, b1, W2, b2):
                   "b2": delta2}
 
 
-def by_autograd(x, y, W1, b1, W2, b2):
-    """The same network as annie tensors; backward() fills every .grad."""
+def by_autograd(x, y, W1, b1, W2, b2, out=None):
+    """The same network as annie tensors; backward() fills every .grad. With ``out`` the
+    graph is drawn there, each node labelled with its value and gradient."""
     params = {name: annie.tensor(value, requires_grad=True)
               for name, value in (("W1", W1), ("b1", b1), ("W2", W2), ("b2", b2))}
-    h = functional.sigmoid(functional.linear(annie.tensor(x), params["W1"], params["b1"]))
+    inputs = annie.tensor(x)
+    h = functional.sigmoid(functional.linear(inputs, params["W1"], params["b1"]))
     y_hat = functional.sigmoid(functional.linear(h, params["W2"], params["b2"]))
     difference = y_hat - annie.tensor(y)
     loss = 0.5 * (difference * difference).sum()
-    loss.backward()
+    if out is None:
+        loss.backward()
+    else:
+        draw(loss, {**params, "x": inputs, "h": h, "y_hat": y_hat, "L": loss}, out)
     return float(loss.item()), {name: param.grad for name, param in params.items()}
 
 
-def main():
-    arguments(__doc__.splitlines()[0])
+def draw(loss, names, out):
+    """Run backward through draw_graph, which records every node's gradient, and save it."""
+    os.makedirs(out, exist_ok=True)
+    dot_path = os.path.join(out, "backprop_graph.dot")
+    text = draw_graph(loss, dot_path, backward=True, names=names)
+    print(f"graph (DOT text): {dot_path}")
+    try:
+        svg = render_dot(text, "svg")
+    except ConfigError as error:
+        print(f"no SVG: {error}")
+        return
+    svg_path = os.path.join(out, "backprop_graph.svg")
+    atomic_write_bytes(svg_path, svg)
+    print(f"figure: {svg_path}")
+
+
+def main(argv=None):
+    args = arguments(__doc__.splitlines()[0], argv)
     x, y = np.array([0.05, 0.10]), np.array([0.01])
     W1 = np.array([[0.15, 0.20], [0.25, 0.30]]); b1 = np.array([0.35, 0.35])
     W2 = np.array([[0.40, 0.45]]); b2 = np.array([0.60])
     loss_hand, grads_hand = by_hand(x, y, W1, b1, W2, b2)
-    loss_auto, grads_auto = by_autograd(x, y, W1, b1, W2, b2)
+    loss_auto, grads_auto = by_autograd(x, y, W1, b1, W2, b2, out=args.out)
     print(f"loss: by hand {loss_hand:.12f}, autograd {loss_auto:.12f}")
     worst = 0.0
     for name in grads_hand:

@@ -8,8 +8,8 @@ from annie.train.metrics import confusion_matrix
 from _common import arguments, pyplot_or_none
 
 
-def main():
-    args = arguments(__doc__.splitlines()[0])
+def main(argv=None):
+    args = arguments(__doc__.splitlines()[0], argv)
     X, y = data.load_digits()
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.2, stratify=True,
                                                              seed=0)
@@ -18,7 +18,7 @@ def main():
     annie.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     history = annie.fit(model, losses.cross_entropy, optim.Adam(model.parameters(), lr=1e-3),
-                        X_train, y_train, epochs=3 if args.small else 30, batch_size=32,
+                        X_train, y_train, epochs=3 if args.quick else 30, batch_size=32,
                         validation_split=0.1, metrics=["accuracy"], verbose=2,
                         callbacks=[EarlyStopping(patience=5, restore_best_weights=True)])
     results = annie.evaluate(model, losses.cross_entropy, X_test, y_test,

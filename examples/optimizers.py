@@ -44,10 +44,10 @@ def rosenbrock_path(name, steps):
     return np.array(path)
 
 
-def main():
-    args = arguments(__doc__.splitlines()[0])
-    curves = loss_curves(2 if args.small else 15)
-    paths = {name: rosenbrock_path(name, 50 if args.small else 1500) for name in SETTINGS}
+def main(argv=None):
+    args = arguments(__doc__.splitlines()[0], argv)
+    curves = loss_curves(2 if args.quick else 15)
+    paths = {name: rosenbrock_path(name, 50 if args.quick else 1500) for name in SETTINGS}
     for name in SETTINGS:
         end = paths[name][-1]
         print(f"{name:>8}: digits loss {curves[name][0]:.4f} -> {curves[name][-1]:.4f}; "

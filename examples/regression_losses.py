@@ -26,9 +26,9 @@ def loss_per_residual(name, residual):
     return values, gradient
 
 
-def main():
-    args = arguments(__doc__.splitlines()[0])
-    residual = np.linspace(-3, 3, 61 if args.small else 601)
+def main(argv=None):
+    args = arguments(__doc__.splitlines()[0], argv)
+    residual = np.linspace(-3, 3, 61 if args.quick else 601)
     curves = {name: loss_per_residual(name, residual) for name in NAMES}
     for name, (values, gradient) in curves.items():
         print(f"{name:>16}: L(1)={values[np.argmin(abs(residual - 1))]:+.4f}  "

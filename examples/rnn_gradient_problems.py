@@ -1,9 +1,10 @@
 """The vanishing and exploding gradient problems of recurrent networks, measured and remedied.
 
-Task: the adding problem (Hochreiter & Schmidhuber). Each sequence has T steps of two features,
-a random value in [0, 1) and a marker that is 1 at exactly two steps; the target is the sum of
-the two marked values. The answer depends on steps that can lie ~T steps before the end, so the
-gradient must travel back through time to learn it.
+Task: the adding problem (Hochreiter & Schmidhuber), as annie.data.make_adding_problem draws it
+(Le et al. 2015): each sequence has T steps of two features, a random value in [0, 1) and a
+marker that is 1 at one step of each half; the target is the sum of the two marked values. The
+answer depends on steps up to T steps before the end, so the gradient must travel back through
+time to learn it (rnn_long_memory.py shows which models then learn it).
 
 (a) Vanishing: annie.diagnostics.gradient_flow measures ||dL/dh_t|| for every step t at
     initialisation. In a tanh RNN it shrinks by a roughly constant factor per step, so the
@@ -25,41 +26,18 @@ Figures (PNG, skipped when matplotlib is missing): vanishing.png, exploding.png.
 """
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import pathlib
 
 import numpy as np
 
 import annie
 from annie import losses, nn, optim
+from annie.data import make_adding_problem
 from annie.diagnostics import gradient_flow
 
-
-def adding_problem(samples: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """X (samples, steps, 2) = [value, marker]; y (samples, 1) = sum of the two marked values."""
-    generator = annie.backend.rng()
-    values = generator.random((samples, steps))
-    markers = np.zeros((samples, steps))
-    for row in range(samples):
-        markers[row, generator.choice(steps, size=2, replace=False)] = 1.0
-    X = np.stack([values, markers], axis=-1).astype(np.float32)
-    y = (values * markers).sum(axis=1, keepdims=True).astype(np.float32)
-    return X, y
-
-
-class LastStepRegressor(nn.Module):
-    """A recurrent layer read out at its last step by a linear layer (many-to-one)."""
-
-    def __init__(self, recurrent: nn.Module):
-        super().__init__()
-        self.recurrent = recurrent
-        self.head = nn.Linear(recurrent.hidden_size, 1)
-
-    def forward(self, x):
-        output, _ = self.recurrent(x)
-        return self.head(output[:, -1])
+from _common import parse, parser
+from rnn_long_memory import LastStepRegressor
 
 
 def large_weight_rnn(hidden_size: int, gain: float) -> nn.RNN:
@@ -168,24 +146,19 @@ def exploding(X, y, hidden_size: int, gain: float, epochs: int, batch_size: int,
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", "--small", action="store_true",
-                        help="small settings (seconds); also ANNIE_EXAMPLES_SMALL=1")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "output"),
-                        help="folder for the figures")
-    parser.add_argument("--steps", type=int, default=100, help="sequence length T (>= 100)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    args.quick = args.quick or os.environ.get("ANNIE_EXAMPLES_SMALL") == "1"
+    argument_parser = parser(__doc__.split("\n")[0])
+    argument_parser.add_argument("--steps", type=int, default=100,
+                                 help="sequence length T (>= 100)")
+    args = parse(argument_parser, argv)
     if args.steps < 1:
-        parser.error(f"--steps must be positive, got {args.steps}")
+        argument_parser.error(f"--steps must be positive, got {args.steps}")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pyplot = pyplot_or_none()
     annie.manual_seed(args.seed)
-    samples, epochs = (256, 3) if args.quick else (512, 8)
+    samples, epochs = (128, 2) if args.quick else (512, 8)
     hidden_size, gain, clip = 32, 1.5, 1.0
-    X, y = adding_problem(samples, args.steps)
+    X, y = make_adding_problem(samples, args.steps)
     vanishing(X[:64], y[:64], hidden_size, gain, out, pyplot)
     exploding(X, y, hidden_size, gain, epochs, 32, clip, out, pyplot, args.seed)
 

@@ -7,22 +7,21 @@ Prints the held-out accuracy and the majority-class baseline.
 """
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 import annie
 from annie import losses, nn, optim
 from annie.data import load_digits, train_test_split
+from annie.train.metrics import confusion_matrix
+
+from _common import parse, parser, pyplot_or_none, save
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Train the MLP on the bundled digits and return {"accuracy", "baseline"} on the test split."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run for tests")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    argument_parser = parser(__doc__.splitlines()[0])
+    argument_parser.add_argument("--epochs", type=int, default=None)
+    args = parse(argument_parser, argv)
     epochs = args.epochs or (2 if args.quick else 30)
     annie.manual_seed(args.seed)
 
@@ -39,7 +38,23 @@ def main(argv: list[str] | None = None) -> dict:
     baseline = float(np.mean(y_test == majority))
     print(f"one-to-one (MLP on digits) held-out accuracy: {accuracy:.4f}")
     print(f"baseline (majority class {majority}) accuracy: {baseline:.4f}")
+    plot_confusion(confusion_matrix(annie.predict(model, X_test), y_test), args.out)
     return {"accuracy": accuracy, "baseline": baseline}
+
+
+def plot_confusion(matrix: np.ndarray, out: str) -> None:
+    """The held-out confusion matrix: true digit (rows) against predicted digit (columns)."""
+    pyplot = pyplot_or_none()
+    if pyplot is None:
+        return
+    figure, axis = pyplot.subplots(figsize=(5, 4.4))
+    image = axis.imshow(matrix, cmap="Blues")
+    for (row, column), count in np.ndenumerate(matrix):
+        axis.text(column, row, str(count), ha="center", va="center", fontsize=7)
+    axis.set(xlabel="predicted digit", ylabel="true digit", xticks=range(10), yticks=range(10),
+             title="one-to-one: MLP on digits, held-out")
+    figure.colorbar(image, ax=axis)
+    save(figure, out, "one_to_one_confusion.png")
 
 
 if __name__ == "__main__":

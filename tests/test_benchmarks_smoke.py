@@ -23,7 +23,8 @@ from benchmarks.workloads.peak import mlp_training_flops  # noqa: E402
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
 IN_PROCESS = ["mlp-small", "mlp-mnist", "predict-1", "rnn", "lstm", "gru", "char-lstm",
-              "matmul-peak"]
+              "generation", "matmul-peak"]
+RECURRENT = ["rnn", "lstm", "gru", "char-lstm"]
 TRAINING = ["mlp-small", "mlp-mnist", "rnn", "lstm", "gru", "char-lstm"]
 
 
@@ -33,7 +34,7 @@ def test_tiny_run_measures_every_in_process_workload(tmp_path, capsys):
     by_name = {result.name: result for result in results}
     assert list(by_name) == IN_PROCESS
     assert {name: result.error for name, result in by_name.items() if result.error} == {}
-    for name in TRAINING + ["predict-1"]:
+    for name in TRAINING + ["predict-1", "generation"]:
         result = by_name[name]
         assert "annie" not in result.skipped, result.skipped
         assert result.seconds["annie"] > 0
@@ -44,6 +45,9 @@ def test_tiny_run_measures_every_in_process_workload(tmp_path, capsys):
                                                           / result.seconds["annie"])
     for name in ["mlp-small", "mlp-mnist", "predict-1"]:
         assert ("sklearn" in by_name[name].seconds) == HAS_SKLEARN
+    for name in RECURRENT:  # the floor: the recurrent layer's BLAS calls alone
+        assert by_name[name].seconds["floor"] > 0
+    assert by_name["generation"].unit == "s/char"
     peak = by_name["matmul-peak"]
     assert peak.extra["peak_gflops"] > 0
     assert 0 < peak.extra["note_annie_fraction_of_peak"]
@@ -51,7 +55,28 @@ def test_tiny_run_measures_every_in_process_workload(tmp_path, capsys):
     assert [entry["name"] for entry in document["results"]] == IN_PROCESS
     assert document["machine"]["cpu_count"] >= 1
     printed = capsys.readouterr().out
-    assert "annie/pytorch" in printed and "mlp-mnist" in printed
+    assert "annie/pytorch" in printed and "mlp-mnist" in printed and "floor/pytorch" in printed
+
+
+def test_tiny_sweep_per_thread_count(capsys):
+    results = bench_run.main(["--tiny", "--sweep", "--sweep-kinds", "lstm,rnn", "--sweep-hidden",
+                              "4", "--sweep-batch", "1,3", "--threads", "1,2", "--clock", "cpu"])
+    assert [(r.name, r.extra["threads"]) for r in results] == [
+        (f"{kind}-h4-b{batch}", threads) for threads in ("1", "2") for kind in ("lstm", "rnn")
+        for batch in (1, 3)]
+    for result in results:
+        assert result.error is None and result.seconds["annie"] > 0
+        assert result.seconds["floor"] > 0
+        assert ("torch" in result.seconds) == HAS_TORCH
+    printed = capsys.readouterr().out
+    assert "threads: 1" in printed and "threads: 2" in printed
+    assert "LSTM: annie/pytorch (floor/pytorch)" in printed and "RNN:" in printed
+
+
+def test_floor_runs_the_kernels_products():
+    from benchmarks.workloads.floor import recurrent_floor
+    for kind in ("rnn", "gru", "lstm"):
+        recurrent_floor(kind, 3, 2, 4, 5, input_grad=True, layers=2)()
 
 
 def test_fresh_process_workloads_report_import_time_and_peak_rss():

@@ -224,8 +224,8 @@ def refused(world, name):
     return result["err"]
 
 
-def held_out(stdout: str, name: str) -> float:
-    line = next(line for line in stdout.splitlines() if line.startswith(f"held-out {name}:"))
+def held_out(stdout: str, name: str, data: str = "held-out") -> float:
+    line = next(line for line in stdout.splitlines() if line.startswith(f"{data} {name}:"))
     return float(line.split()[-1])
 
 
@@ -337,7 +337,8 @@ def test_evaluate_scores_the_kept_held_out_split_or_a_labelled_file(world):
     labelled = ok(world, "evaluate labelled")["out"]
     predicted = np.array(column(world["root"] / "out_same.csv", "quality"))
     expected = np.mean(predicted == QUALITY[world["truth"]])
-    assert held_out(labelled, "accuracy") == pytest.approx(expected, abs=1e-4)
+    assert "held-out" not in labelled  # the user's file, not the run's held-out rows
+    assert held_out(labelled, "accuracy", "labelled.csv") == pytest.approx(expected, abs=1e-4)
     message = refused(world, "evaluate unknown label")
     assert "'great'" in message and "'low'" in message
 

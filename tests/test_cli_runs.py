@@ -93,13 +93,18 @@ def start_training(config, out, *extra):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def kill_when(process, condition, timeout=60.0) -> None:
-    """SIGKILL ``process`` as soon as ``condition()`` holds (it must still be running)."""
+def wait_until(process, condition, timeout=60.0) -> None:
+    """Wait for ``condition()`` while ``process`` keeps running."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the condition never held"
         time.sleep(0.005)
+
+
+def kill_when(process, condition, timeout=60.0) -> None:
+    """SIGKILL ``process`` as soon as ``condition()`` holds (it must still be running)."""
+    wait_until(process, condition, timeout)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL

@@ -100,7 +100,8 @@ def test_sunspots():
 
 def test_list_datasets_names_every_loader():
     listing = data.list_datasets()
-    assert set(listing) == {"digits", "iris", "diabetes", "sunspots", "shakespeare"}
+    assert set(listing) == {"digits", "iris", "diabetes", "sunspots", "shakespeare",
+                            "movie_reviews"}
     for name, description in listing.items():
         assert isinstance(description, str) and description and "\n" not in description
         assert callable(getattr(data, f"load_{name}"))

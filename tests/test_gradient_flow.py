@@ -1,8 +1,8 @@
-"""gradient_flow: the unrolled, probing stand-in equals the fused layers; dL/dh_t per step
+"""gradient_flow (through the layers' per-step seam, tested equal to the fused kernels in
+test_rnn_seam.py): dL/dh_t per step
 against independent references (a separate graph per step with h_t as a leaf, and PyTorch with
 retain_grad); vanishing in a tanh RNN but much less in an LSTM with forget bias 1; the MLP
 statistics against closed forms; plots; the example script."""
-import importlib
 import pathlib
 import subprocess
 import sys
@@ -15,7 +15,6 @@ from annie import losses, nn
 from annie.diagnostics import activation_statistics, gradient_flow
 from annie.errors import ConfigError, ShapeError
 
-gradient_flow_module = importlib.import_module("annie.diagnostics.gradient_flow")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LAYER_KINDS = {"rnn_tanh": (nn.RNN, {}), "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
                "lstm": (nn.LSTM, {}), "gru": (nn.GRU, {})}
@@ -49,36 +48,6 @@ def random_data(batch=4, steps=7, features=3, out_features=1):
     return X, y
 
 
-# ----- the stand-in equals the fused layer ---------------------------------------------------
-@pytest.mark.parametrize("kind", sorted(LAYER_KINDS))
-@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
-@pytest.mark.parametrize("with_lengths", [False, True])
-def test_unrolled_equals_fused(kind, num_layers, bidirectional, with_lengths):
-    X, y = random_data()
-    lengths = np.array([7, 3, 5, 1]) if with_lengths else None
-    layer = make_layer(kind, num_layers=num_layers, bidirectional=bidirectional)
-    results = []
-    for unrolled in (False, True):
-        if unrolled:
-            layer._kernel = gradient_flow_module._unrolled_kernel(layer, {}, "")
-        x = annie.tensor(X, requires_grad=True)
-        h0 = annie.tensor(np.random.default_rng(2).standard_normal(
-            (num_layers * (1 + bidirectional), 4, 5)), requires_grad=True)
-        state = (h0, h0 * 0.5) if kind == "lstm" else h0
-        output, final = layer(x, state, lengths=lengths)
-        finals = final if kind == "lstm" else (final,)
-        weights = np.random.default_rng(3).standard_normal(output.shape)
-        loss = (output * weights).sum() + sum((f * f).sum() for f in finals)
-        layer.zero_grad()
-        loss.backward()
-        results.append([output.data, *(f.data for f in finals), x.grad, h0.grad,
-                        *(p.grad for p in layer.parameters())])
-        if unrolled:
-            del layer._kernel
-    for fused, unrolled in zip(*results):
-        np.testing.assert_allclose(unrolled, fused, rtol=1e-10, atol=1e-12)
-
-
 def test_prediction_and_mode_unchanged():
     X, y = random_data()
     model = SequenceModel(make_layer("lstm", num_layers=2, bidirectional=True))
@@ -96,7 +65,7 @@ def test_prediction_and_mode_unchanged():
     assert result.loss == pytest.approx(float(losses.mse(annie.tensor(expected),
                                                          annie.tensor(y)).data))
     assert model.head.weight.grad is marker  # existing grads are left as they were
-    assert "_kernel" not in vars(model.rnn) and "forward" not in vars(model.head)
+    assert "_watch" not in vars(model.rnn) and "forward" not in vars(model.head)
     assert set(result.hidden_grad_norm) == {"rnn.l0", "rnn.l0_reverse", "rnn.l1", "rnn.l1_reverse"}
 
 

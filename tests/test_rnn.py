@@ -297,7 +297,7 @@ def test_configuration_errors():
     with pytest.raises(ConfigError, match="hidden_size"):
         nn.GRU(3, 0)
     with pytest.raises(ConfigError, match="recurrent_init"):
-        nn.GRU(3, 4, recurrent_init="identity")
+        nn.GRU(3, 4, recurrent_init="eye")
     with pytest.raises(ConfigError, match="forget_bias"):
         nn.LSTM(3, 4, bias=False, forget_bias=1.0)
 

@@ -1,35 +1,42 @@
-"""The LSTM kernel reuses its internal arrays between calls: graphs in flight at once, and
-forward passes without a graph in between, must not see each other's values."""
+"""The recurrent kernels reuse their internal arrays between calls: graphs in flight at once,
+and forward passes without a graph in between, must not see each other's values."""
 import numpy as np
+import pytest
 
 import annie
 from annie import nn
 from annie.functional.recurrent.layout import ScratchPool
 
 
+def _loss(output, final):
+    h_n, c_n = final if isinstance(final, tuple) else (final, final)
+    return output.sum() + (h_n * c_n).sum()
+
+
 def _grads(layer, x):
     layer.zero_grad()
-    output, (h_n, c_n) = layer(annie.tensor(x))
-    (output.sum() + (h_n * c_n).sum()).backward()
-    return output.data.copy(), [p.grad.copy() for p in layer.parameters()]
+    _loss(*layer(annie.tensor(x))).backward()
+    return layer(annie.tensor(x))[0].data.copy(), [p.grad.copy() for p in layer.parameters()]
 
 
-def test_two_graphs_in_flight_and_an_inference_pass_between_give_independent_results():
-    layer = nn.LSTM(3, 4)
+@pytest.mark.parametrize("layer_class", [nn.LSTM, nn.GRU, nn.RNN])
+def test_two_graphs_in_flight_and_an_inference_pass_between_give_independent_results(
+        layer_class):
+    layer = layer_class(3, 4)
     rng = np.random.default_rng(0)
     x1, x2, x3 = (rng.standard_normal((2, 5, 3)).astype(np.float32) for _ in range(3))
     expected1, expected2 = _grads(layer, x1), _grads(layer, x2)
 
     layer.zero_grad()
-    out1, (h1, c1) = layer(annie.tensor(x1))
-    out2, (h2, c2) = layer(annie.tensor(x2))
+    out1, final1 = layer(annie.tensor(x1))
+    out2, final2 = layer(annie.tensor(x2))
     with annie.no_grad():
         layer(annie.tensor(x3))
-    (out2.sum() + (h2 * c2).sum()).backward()
+    _loss(out2, final2).backward()
     grads2 = [p.grad.copy() for p in layer.parameters()]
     layer.zero_grad()
     layer(annie.tensor(x3))  # a graph that is dropped without backward
-    (out1.sum() + (h1 * c1).sum()).backward()
+    _loss(out1, final1).backward()
     grads1 = [p.grad.copy() for p in layer.parameters()]
 
     np.testing.assert_array_equal(out1.data, expected1[0])

@@ -1,5 +1,5 @@
 """The benchmark workloads, one module per model family; ``WORKLOADS`` maps name -> runner."""
-from . import mlp, peak, process, recurrent
+from . import generation, mlp, peak, process, recurrent
 
 # name -> function(settings, results so far) -> WorkloadResult, in the order they run.
 WORKLOADS = {
@@ -10,7 +10,9 @@ WORKLOADS = {
     "lstm": recurrent.run_lstm,
     "gru": recurrent.run_gru,
     "char-lstm": recurrent.run_char_lstm,
+    "generation": generation.run_generation,
     "import": process.run_import_time,
     "peak-rss": process.run_peak_rss,
+    "first-step": process.run_first_step,
     "matmul-peak": peak.run_matmul_peak,
 }

@@ -1,4 +1,5 @@
-"""Fresh-process workloads: import time, and peak RSS of a short mlp-mnist training run.
+"""Fresh-process workloads: import time, peak RSS of a short mlp-mnist training run, and the
+first training step's extra time (lazy imports, numba's compiled steps loaded from its cache).
 
 Each measurement starts a new Python interpreter so nothing already imported or allocated by
 the benchmark itself is counted (the memory child is ``rss_child.py``).
@@ -11,6 +12,7 @@ import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
 
 from ..harness import Settings, WorkloadResult
 from .common import annie_missing, import_sklearn_mlp, import_torch
@@ -31,9 +33,10 @@ def _child_env() -> dict:
     return env
 
 
-def _run_child(code_or_args: list[str]) -> str:
+def _run_child(code_or_args: list[str], extra_env: dict | None = None) -> str:
     completed = subprocess.run([sys.executable, *code_or_args], capture_output=True, text=True,
-                               env=_child_env(), cwd=str(REPO_ROOT), timeout=600)
+                               env={**_child_env(), **(extra_env or {})}, cwd=str(REPO_ROOT),
+                               timeout=600)
     if completed.returncode != 0:
         raise RuntimeError(f"benchmark child {code_or_args} failed:\n{completed.stderr[-2000:]}")
     return completed.stdout.strip().splitlines()[-1]
@@ -89,4 +92,39 @@ def run_peak_rss(settings: Settings, results: dict) -> WorkloadResult:
         value = peak_rss_bytes(library, settings.tiny) / 2 ** 20
         result.samples[library] = [value]
         result.seconds[library] = value
+    return result
+
+
+def first_step_extra(tiny: bool, extra_env: dict) -> tuple[float, bool]:
+    """(first training step - second step) seconds of the lstm workload in a fresh process, and
+    whether the compiled recurrent steps were used."""
+    args = ["-m", "benchmarks.workloads.first_step_child"] + (["--tiny"] if tiny else [])
+    report = json.loads(_run_child(args, extra_env))
+    return report["first"] - report["second"], report["compiled"]
+
+
+def run_first_step(settings: Settings, results: dict) -> WorkloadResult:
+    """How much longer the first training step of a run takes than the second (fresh process,
+    lstm workload): with the compiled recurrent steps (numba, its cache warm: the usual case),
+    on the NumPy steps (ANNIE_NUMBA=0), and with a cold numba cache (compiling; once per
+    machine and annie version)."""
+    result = WorkloadResult("first-step", "first minus second training step, lstm workload, "
+                                          "fresh process", unit="s")
+    reason = annie_missing("nn.LSTM", "losses.cross_entropy", "optim.Adam")
+    if reason:
+        result.skipped["annie"] = reason
+        return result
+    repeats = max(1, min(settings.repeats, 5))
+    first_step_extra(settings.tiny, {})  # fills numba's cache when it is installed
+    numpy_steps = [first_step_extra(settings.tiny, {"ANNIE_NUMBA": "0"})[0]
+                   for _ in range(repeats)]
+    warm = [first_step_extra(settings.tiny, {}) for _ in range(repeats)]
+    result.seconds["annie"] = statistics.median(value for value, _ in warm)
+    result.samples["annie"] = [value for value, _ in warm]
+    result.extra["note_numpy_steps_s"] = statistics.median(numpy_steps)
+    result.extra["note_compiled"] = warm[0][1]
+    if warm[0][1]:
+        with tempfile.TemporaryDirectory() as cache:
+            cold, _ = first_step_extra(settings.tiny, {"NUMBA_CACHE_DIR": cache})
+        result.extra["note_cold_cache_s"] = cold
     return result

@@ -3,12 +3,14 @@
 many-to-one: input (batch 64, 50 steps, 16 features) -> recurrent layer (hidden 128) -> the last
 step's output -> Linear(128, 10) -> cross-entropy. char-lstm: ids (batch 32, 100 steps) ->
 Embedding(65, 64) -> LSTM(64, 256) -> Linear(256, 65) at every step -> cross-entropy.
+Each also times its ``floor``: the recurrent layer's BLAS calls alone (``floor.py``).
 """
 from __future__ import annotations
 
 from ..harness import Contender, Settings, WorkloadResult, measure
 from .common import (adam_cross_entropy_step, annie_missing, copy_weights_to_torch, import_torch,
                      random_batches)
+from .floor import recurrent_floor
 
 N_BATCHES = 4
 SEQUENCE = {"batch": 64, "steps": 50, "inputs": 16, "hidden": 128, "classes": 10}
@@ -86,8 +88,9 @@ def _torch_char_model(sizes: dict):
     return CharLSTM()
 
 
-def _compare(result: WorkloadResult, annie_model, torch_builder, batches, settings: Settings):
-    contenders = []
+def _compare(result: WorkloadResult, annie_model, torch_builder, batches, settings: Settings,
+             floor=None):
+    contenders = [] if floor is None else [Contender("floor", floor)]
     if annie_model is not None:
         contenders.append(Contender("annie", adam_cross_entropy_step("annie", annie_model, batches)))
     if import_torch() is not None:
@@ -116,8 +119,9 @@ def _run_classifier(kind: str, settings: Settings) -> WorkloadResult:
     inputs, labels = random_batches(N_BATCHES, (sizes["batch"], sizes["steps"], sizes["inputs"]),
                                     sizes["classes"], (sizes["batch"],), settings.seed)
     annie_model = None if reason else _annie_classifier(kind, sizes)
+    floor = recurrent_floor(kind, sizes["steps"], sizes["batch"], sizes["inputs"], sizes["hidden"])
     return _compare(result, annie_model, lambda: _torch_classifier(kind, sizes),
-                    list(zip(inputs, labels)), settings)
+                    list(zip(inputs, labels)), settings, floor)
 
 
 def run_rnn(settings: Settings, results: dict) -> WorkloadResult:
@@ -157,4 +161,7 @@ def run_char_lstm(settings: Settings, results: dict) -> WorkloadResult:
         targets = np.roll(ids, -1, axis=1).reshape(-1)
         batches.append((ids, targets))
     annie_model = None if reason else _annie_char_model(sizes)
-    return _compare(result, annie_model, lambda: _torch_char_model(sizes), batches, settings)
+    floor = recurrent_floor("lstm", sizes["steps"], sizes["batch"], sizes["embedding"],
+                            sizes["hidden"], input_grad=True)
+    return _compare(result, annie_model, lambda: _torch_char_model(sizes), batches, settings,
+                    floor)

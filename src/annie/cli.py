@@ -1,6 +1,6 @@
 """The ``annie`` command: argument parsing and printing only; the work is in ``annie.app``.
 
-    annie demo [--out DIR] [--epochs N] [--seed N]
+    annie demo [--out DIR] [--overwrite] [--epochs N] [--seed N]
     annie train CONFIG.toml|PRESET [--set key=value ...] [--out DIR] [--overwrite]
                 [--resume RUN_DIR]
     annie evaluate RUN_DIR [DATA.csv]
@@ -65,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     demo = commands.add_parser("demo", help="train an MLP on the bundled handwritten digits")
     demo.add_argument("--out", default="runs/demo",
-                      help="run folder, replaced if it holds a run (default: runs/demo)")
+                      help="run folder, replaced if it holds an earlier demo run (default: "
+                           "runs/demo)")
+    demo.add_argument("--overwrite", action="store_true",
+                      help="replace the run in --out even if it is not a demo run")
     demo.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default 40)")
     demo.add_argument("--seed", type=_non_negative_int, default=None, help="random seed (0)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
@@ -127,9 +130,9 @@ def _print_confusion(matrix, classes) -> None:
         print(f"{label[:width]:>{width}} " + " ".join(f"{count:>{width}d}" for count in row))
 
 
-def _print_scores(scores) -> None:
+def _print_scores(scores, data: str = "held-out") -> None:
     for name, value in scores.test.items():
-        print(f"held-out {name}: {value:.4f}")
+        print(f"{data} {name}: {value:.4f}")
     for name, value in scores.baseline.items():
         print(f"baseline ({scores.baseline_name}) {name}: {value:.4f}")
     if scores.confusion is not None:
@@ -153,7 +156,8 @@ def _command_demo(args) -> None:
     hidden = "-".join(str(size) for size in config["model"]["hidden"])
     print(f"annie demo: an MLP 64-{hidden}-10 (ReLU, dropout, Adam) learns handwritten digits "
           f"(1,797 8x8 images, {config['train']['epochs']} epochs)", flush=True)
-    result = run.train_config(config, args.out, verbose=0 if args.quiet else 1, overwrite=True)
+    result = run.train_config(config, args.out, verbose=0 if args.quiet else 1,
+                              overwrite=args.overwrite or run.is_demo_run(args.out))
     _report_training(result)
 
 
@@ -176,7 +180,8 @@ def _command_train(args) -> None:
 
 def _command_evaluate(args) -> None:
     from .app import run
-    _print_scores(run.evaluate_run(args.run_dir, args.data))
+    _print_scores(run.evaluate_run(args.run_dir, args.data),
+                  "held-out" if args.data is None else _one_line(os.path.basename(args.data)))
 
 
 def _cell(value) -> str:
@@ -243,13 +248,15 @@ def _command_list(args) -> None:
 
 
 def _command_export(args) -> None:
-    from .app import rundir
+    from .app import run, rundir
+    folder = rundir.locate(args.run_dir)
+    run.check_output(args.onnx, folder, option="--onnx")
     try:
         from .onnx import export_run
     except ImportError as error:
         raise _UsageError(f"annie export needs the onnx package: pip install 'annie[onnx]' "
                           f"({error})") from None
-    export_run(rundir.locate(args.run_dir), args.onnx)
+    export_run(folder, args.onnx)
     print(f"wrote {args.onnx}")
 
 

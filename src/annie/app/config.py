@@ -14,6 +14,7 @@ import copy
 import difflib
 import inspect
 import os
+import re
 import sys
 from typing import Any
 
@@ -26,6 +27,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+#: arguments that the run fills in from another key when the configuration leaves them unset
+FILLED = {"T_max": "train.epochs"}
 #: arguments of an optimizer, scheduler or loss that a configuration never sets
 _NOT_SETTABLE = {"self", "params", "optimizer", "last_epoch", "prediction", "target",
                  "reduction", "logits"}
@@ -147,8 +150,23 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] = ()
         merge(config, read_toml(path), source, os.path.dirname(os.path.abspath(path)))
     for text in overrides:
         merge(config, parse_override(text), f"--set {text!r}")
-    validate(config, source)
+    try:
+        validate(config, source)
+    except ConfigError as error:
+        raise _blame_override(error, source, overrides) from None
     return config
+
+
+def _blame_override(error: ConfigError, source: str, overrides) -> ConfigError:
+    """The error with the ``--set`` that gave the value it is about as its source (instead
+    of the configuration file), when one did."""
+    message, prefix = str(error), f"{source}: "
+    if message.startswith(prefix):
+        for text in reversed(list(overrides)):
+            name = text.partition("=")[0].strip()
+            if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", message):
+                return ConfigError(f"--set {text!r}: {message[len(prefix):]}")
+    return error
 
 
 def validate(config: dict, source: str = "config") -> recipes.Recipe:
@@ -185,6 +203,13 @@ def validate(config: dict, source: str = "config") -> recipes.Recipe:
     return recipe
 
 
+def _required(function) -> list[str]:
+    """The settable arguments of ``function`` that have no default."""
+    parameters = inspect.signature(function).parameters
+    return [name for name in _accepted(function)
+            if parameters[name].default is inspect.Parameter.empty]
+
+
 def _accepted(function) -> list[str]:
     return [name for name, parameter in inspect.signature(function).parameters.items()
             if name not in _NOT_SETTABLE and parameter.kind not in (parameter.VAR_POSITIONAL,
@@ -218,11 +243,17 @@ def _check_arguments(config: dict, source: str) -> None:
             if key not in accepted:
                 close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.5)
                 hint = f"; did you mean '{section}.{close[0]}'?" if close else ""
-                raise ConfigError(f"{source}: {section} {name!r} has no argument {key!r}{hint} "
-                                  f"(accepted: {', '.join(accepted) or 'none'})")
+                settable = f"accepted: {', '.join(accepted)}" if accepted else \
+                    "a configuration sets none of its arguments"
+                raise ConfigError(f"{source}: {section}.{key}: {section} {name!r} has no "
+                                  f"argument {key!r}{hint} ({settable})")
             if isinstance(value, dict):
                 raise ConfigError(f"{source}: {section}.{key} must be a number, a boolean, a "
                                   f"string or a list, got a table")
+        needed = [key for key in _required(target) if key not in extra and key not in FILLED]
+        if needed:
+            raise ConfigError(f"{source}: {section} {name!r} needs {section}.{needed[0]} (e.g. "
+                              f"--set {section}.{needed[0]}=...)")
 
 
 def arguments(section: dict) -> dict:
@@ -295,7 +326,10 @@ def reference_markdown() -> str:
 
 
 def _toml_literal(value) -> str:
+    """A value as TOML on one line (a table cell): lists inline, ``[128]``."""
     import tomli_w
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_literal(item) for item in value) + "]"
     return tomli_w.dumps({"v": value})[4:].strip()
 
 

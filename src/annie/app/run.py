@@ -10,12 +10,16 @@ names, class labels in their original values, held-out scores), the held-out dat
 """
 from __future__ import annotations
 
+import inspect
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
 
-from ..errors import AnnieError, ConfigError
+import numpy as np
+
+from ..errors import AnnieError, ConfigError, NumericalError
 from . import config as run_config, recipes, rundir
 from .recipes import Prediction, Recipe, Scores, Split
 from .recipes.base import plain
@@ -65,8 +69,10 @@ def _callbacks(config: dict, optimizer) -> list:
     if section["name"] is not None:
         scheduler_class = optim.get_scheduler(section["name"])
         options = run_config.arguments(section)
-        if scheduler_class is optim.CosineAnnealingLR:
-            options.setdefault("T_max", train["epochs"])
+        accepted = inspect.signature(scheduler_class).parameters
+        for argument, name in run_config.FILLED.items():
+            if argument in accepted:
+                options.setdefault(argument, _value(config, name))
         try:
             schedule = scheduler_class(optimizer, **options)
         except TypeError as error:
@@ -76,23 +82,44 @@ def _callbacks(config: dict, optimizer) -> list:
     return callbacks
 
 
-def _check_resume(config: dict, folder: str) -> None:
-    """A run folder continues with the configuration it started with (train.epochs may
-    grow); anything else is a ConfigError naming the differences."""
+def _check_resume(config: dict, folder: str, out_dir) -> None:
+    """A run continues with the configuration it started with (only train.epochs may change,
+    and it may not fall below the epochs already trained); ConfigError naming the
+    differences."""
+    from ..io import load_state
+    from ..train.checkpoint import checkpoint_path
     saved = run_config.load_config(os.path.join(folder, rundir.CONFIG_FILE))
     names = [name for name in run_config.schema() if name != "train.epochs"]
     names += [f"{section}.{key}" for section in ("optimizer", "scheduler", "loss")
               for key in {*config[section], *saved[section]}]
     differences = sorted({name for name in names if _value(config, name) != _value(saved, name)})
     if differences:
-        raise ConfigError(f"--resume: the configuration differs from the one the run in "
-                          f"{folder!r} was started with, at {differences} (only train.epochs "
-                          f"may change)")
+        raise ConfigError(f"--resume: the configuration differs from the one the run "
+                          f"{os.fspath(out_dir)!r} was started with, at {differences} (only "
+                          f"train.epochs may change)")
+    tree, _ = load_state(checkpoint_path(folder))
+    started = tree["position"]["epoch"] + (tree["totals"] is not None)  # + one cut midway
+    if config["train"]["epochs"] < started:
+        raise ConfigError(f"--resume: the run {os.fspath(out_dir)!r} has trained {started} "
+                          f"epochs; train.epochs = {config['train']['epochs']} would record "
+                          f"fewer than it has (give train.epochs >= {started})")
 
 
 def _value(config: dict, name: str):
     section, key = split_name(name)
     return (config if not section else config.get(section, {})).get(key)
+
+
+def _check_trained(result: RunResult) -> None:
+    """A run whose training stopped early and whose model scores NaN or inf on the held-out
+    data (its training diverged) is a failed run: NumericalError, so it is not saved."""
+    stop_reason = result.history.stop_reason
+    broken = [(name, value) for name, value in result.scores.test.items()
+              if not math.isfinite(value)]
+    if stop_reason and broken:
+        name, value = broken[0]
+        raise NumericalError(f"training failed, the run is not saved: {stop_reason}; the "
+                             f"model's held-out {name} is {value}")
 
 
 def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int = 1,
@@ -102,26 +129,37 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
 
     The run is written in ``<out_dir>.partial`` and renamed into place when complete; an
     existing run is refused unless ``overwrite`` (and stays whole until the new run is
-    complete). ``resume=True`` continues an interrupted run, or a finished one with more
-    train.epochs, exactly where its checkpoint left it. ``source`` (the configuration file)
-    begins the messages of problems found in the data. ``callbacks`` go to ``fit`` after the
-    configuration's own (e.g. a tuning trial's pruning callback)."""
+    complete); a run another command is training is refused (``rundir.lock``); a run whose
+    training diverged is not saved. ``resume=True`` continues an interrupted run, or a
+    finished one with more train.epochs, exactly where its checkpoint left it. ``source``
+    (the configuration file) begins the messages of problems found in the data. ``callbacks``
+    go to ``fit`` after the configuration's own (e.g. a tuning trial's pruning callback)."""
+    recipe = recipes.resolve(config, source)
+    if out_dir is None:
+        return _train(config, recipe, None, verbose, None, callbacks)
+    with rundir.lock(out_dir):
+        rundir.check_target(out_dir, overwrite, resume)
+        resume_from = None
+        if resume:
+            from ..train.checkpoint import has_checkpoint
+            resume_from = rundir.resume_folder(out_dir, has_checkpoint)
+            _check_resume(config, resume_from, out_dir)
+        return _train(config, recipe, out_dir, verbose, resume_from, callbacks)
+
+
+def _train(config: dict, recipe: Recipe, out_dir, verbose: int, resume_from: str | None,
+           callbacks: tuple = ()) -> RunResult:
+    """Read and split the data, train (in ``<out_dir>.partial`` when given) and score; commit
+    the run folder. An error removes the unfinished folder unless it is an interrupted run's
+    (which keeps its checkpoint for another --resume)."""
     from .. import backend
     from ..train import fit
-    from ..train.checkpoint import has_checkpoint
-
-    recipe = recipes.resolve(config, source)
-    if out_dir is not None:
-        rundir.check_target(out_dir, overwrite, resume)
     started = time.perf_counter()
     split = recipe.prepare()
-    staging = None
-    if out_dir is not None:
-        staging = rundir.stage(out_dir, resume, has_checkpoint)
+    staging = None if out_dir is None else rundir.stage(out_dir, resume_from)
+    resume = resume_from is not None
     try:
-        if resume:
-            _check_resume(config, staging)
-        elif staging is not None:
+        if staging is not None and not resume:
             from ..io import atomic_write_text
             atomic_write_text(os.path.join(staging, rundir.CONFIG_FILE),
                               run_config.to_toml(config))
@@ -129,23 +167,27 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
         model = recipe.build_model(split)
         optimizer = _build_optimizer(config, model)
         train = config["train"]
-        history = fit(model, recipe.loss_function(), optimizer, split.X_train, split.y_train,
-                      epochs=train["epochs"], batch_size=train["batch_size"],
-                      validation_split=train["validation_split"],
-                      metrics=recipe.fit_metrics(split),
-                      callbacks=[*_callbacks(config, optimizer), *callbacks],
-                      clip_grad_norm=train["clip_grad_norm"] or None, verbose=verbose,
-                      seed=config["seed"], checkpoint_dir=staging,
-                      checkpoint_every=train["checkpoint_every"] or "epoch", resume=resume)
+        with np.errstate(all="ignore"):  # a diverging run is stopped and reported instead
+            history = fit(model, recipe.loss_function(), optimizer, split.X_train,
+                          split.y_train, epochs=train["epochs"], batch_size=train["batch_size"],
+                          validation_split=train["validation_split"],
+                          metrics=recipe.fit_metrics(split),
+                          callbacks=[*_callbacks(config, optimizer), *callbacks],
+                          clip_grad_norm=train["clip_grad_norm"] or None, verbose=verbose,
+                          seed=config["seed"], checkpoint_dir=staging,
+                          checkpoint_every=train["checkpoint_every"] or "epoch", resume=resume)
+            scores = recipe.score(model, split)
         seconds = time.perf_counter() - started
-        result = RunResult(model, history, recipe.score(model, split), recipe, None, seconds)
+        result = RunResult(model, history, scores, recipe, None, seconds)
+        _check_trained(result)
         if staging is not None:
             _write_run(result, config, split, staging)
             result.out_dir = rundir.commit(staging, out_dir)
             result.files = [os.path.join(result.out_dir, os.path.basename(path))
                             for path in result.files]
     except AnnieError:
-        if staging is not None and not resume:
+        if staging is not None and (not resume or os.path.normpath(resume_from) !=
+                                    os.path.normpath(staging)):
             rundir.abandon(staging)
         raise
     return result
@@ -226,6 +268,8 @@ def predict_run(run_dir, input_path, output_path=None, proba: bool = False) -> P
     """Predictions for the rows of a CSV file (columns matched by name), in the original label
     values; written to ``output_path`` as CSV (atomically) when given."""
     run = open_run(run_dir)
+    if output_path is not None:
+        check_output(output_path, run.folder, input_path)
     prediction = run.recipe.predict_file(run.model, run.summary["info"], os.fspath(input_path),
                                          proba)
     prediction.rows = plain(prediction.rows)
@@ -234,6 +278,33 @@ def predict_run(run_dir, input_path, output_path=None, proba: bool = False) -> P
         from .recipes.tabular import csv_text
         atomic_write_text(os.fspath(output_path), csv_text(prediction.columns, prediction.rows))
     return prediction
+
+
+def check_output(output_path, folder: str, input_path=None, option: str = "--output") -> None:
+    """Refuse a file a command would write (``option``) that is its input file or a file of
+    the run folder ``folder``: writing it would destroy them."""
+    output_path = os.fspath(output_path)
+    if not os.path.exists(output_path):
+        return
+    if input_path is not None and os.path.exists(input_path) and \
+            os.path.samefile(output_path, input_path):
+        raise ConfigError(f"{option} {output_path!r} is the input file: the output would "
+                          f"replace its rows; choose another file")
+    if os.path.samefile(os.path.dirname(os.path.abspath(output_path)), folder):
+        raise ConfigError(f"{option} {output_path!r} is a file of the run folder {folder!r}; "
+                          f"choose another file")
+
+
+def is_demo_run(folder) -> bool:
+    """Whether ``folder`` holds a run of ``annie demo`` (any epochs and seed): the demo replaces
+    such a run without --overwrite, and nothing else."""
+    if not (os.path.isdir(folder) and rundir.is_complete(folder)):
+        return False
+    try:
+        saved = run_config.load_config(os.path.join(folder, rundir.CONFIG_FILE))
+    except AnnieError:
+        return False
+    return saved == demo_config(epochs=saved["train"]["epochs"], seed=saved["seed"])
 
 
 def compare(out_dir, cell: str, epochs: int, hidden_size: int, seed: int

@@ -5,10 +5,13 @@ interrupted run can be resumed) and renamed to ``<out>`` only when it is complet
 existing run (``--overwrite``) renames the old one to ``<out>.replaced``, the new one into
 place, then deletes the old one; a crash between those two renames leaves the old run whole in
 ``<out>.replaced``, which ``locate`` reads and the next ``annie train`` puts right. ``run.json``
-is written last, so a folder with it is complete.
+is written last, so a folder with it is complete. While a command trains a run it holds the
+lock file ``<out>.lock``, so a second command on the same run is refused instead of deleting
+or sharing the first one's unfinished folder.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -22,6 +25,7 @@ HISTORY_FILE = "history.csv"
 FIGURE_FILE = "history.png"
 PARTIAL = ".partial"
 REPLACED = ".replaced"
+LOCK = ".lock"
 
 
 def _paths(out) -> tuple[str, str, str]:
@@ -56,6 +60,8 @@ def locate(run_dir) -> str:
     for folder in (out, replaced):
         if os.path.isdir(folder) and is_complete(folder):
             return folder
+    if os.path.isfile(out):
+        raise ConfigError(f"{os.fspath(run_dir)!r} is a file, not a run folder")
     if os.path.isdir(out):
         raise ConfigError(f"{os.fspath(run_dir)!r} is not a run folder: {RUN_FILE} is missing")
     if os.path.isdir(partial):
@@ -72,6 +78,8 @@ def check_target(out, overwrite: bool, resume: bool) -> None:
     out, partial, _ = _paths(out)
     if resume:
         return
+    if os.path.isfile(out):
+        raise ConfigError(f"--out {out!r} is a file, not a run folder: choose another --out")
     empty_folder = os.path.isdir(out) and not os.listdir(out)
     if os.path.exists(out) and not empty_folder:
         if not overwrite:
@@ -86,26 +94,76 @@ def check_target(out, overwrite: bool, resume: bool) -> None:
                           f"{out}, or pass --overwrite to start again")
 
 
-def stage(out, resume: bool, has_checkpoint) -> str:
-    """The folder to train in: a fresh ``<out>.partial``; for ``resume``, the unfinished one,
-    or a copy of the finished run to train further. ``has_checkpoint(folder)`` says whether a
-    folder holds a checkpoint to resume."""
+@contextlib.contextmanager
+def lock(out):
+    """Hold ``<out>.lock`` while a command trains the run ``out``; ConfigError naming the
+    process when another one holds it. (Without ``fcntl``, on Windows, nothing is locked.)"""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - POSIX only
+        yield
+        return
+    out = _paths(out)[0]
+    path = out + LOCK
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    while True:
+        handle = open(path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip()
+            handle.close()
+            raise ConfigError(f"run folder {out!r} is being trained by another annie command"
+                              f"{f' (process {owner})' if owner else ''}: wait for it to end, "
+                              f"or choose another --out") from None
+        try:  # the file may have been removed and made anew between open and flock
+            current = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        handle.close()
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    try:
+        yield
+    finally:
+        os.remove(path)  # still held: a command waiting on this file will try again
+        handle.close()
+
+
+def resume_folder(out, has_checkpoint) -> str:
+    """The folder a resumed run continues from: the unfinished ``<out>.partial``, else the
+    finished run ``<out>`` (to train further). ``has_checkpoint(folder)`` says whether a
+    folder holds a checkpoint; ConfigError when neither does."""
     out, partial, _ = _paths(out)
-    if resume:
-        if os.path.isdir(partial) and has_checkpoint(partial):
+    for folder in (partial, out):
+        if os.path.isdir(folder) and has_checkpoint(folder):
+            return folder
+    if not os.path.isdir(out) and not os.path.isdir(partial):
+        raise ConfigError(f"--resume: run folder {out!r} not found")
+    raise ConfigError(f"--resume: {out!r} holds no checkpoint to resume")
+
+
+def stage(out, resume_from: str | None = None) -> str:
+    """The folder to train in: a fresh ``<out>.partial``; for a resumed run, the unfinished
+    one, or a copy of the finished run ``resume_from`` to train further (see
+    ``resume_folder``)."""
+    out, partial, _ = _paths(out)
+    if resume_from is None or os.path.normpath(resume_from) != partial:
+        if os.path.isdir(partial):
+            shutil.rmtree(partial)
+        if resume_from is None:
+            os.makedirs(partial)
             return partial
-        if os.path.isdir(out) and has_checkpoint(out):
-            if os.path.isdir(partial):
-                shutil.rmtree(partial)
-            shutil.copytree(out, partial)
-            os.remove(os.path.join(partial, RUN_FILE))  # incomplete until written again
-            return partial
-        if not os.path.isdir(out) and not os.path.isdir(partial):
-            raise ConfigError(f"--resume: run folder {out!r} not found")
-        raise ConfigError(f"--resume: {out!r} holds no checkpoint to resume")
-    if os.path.isdir(partial):
-        shutil.rmtree(partial)
-    os.makedirs(partial)
+        shutil.copytree(resume_from, partial)
+        os.remove(os.path.join(partial, RUN_FILE))  # incomplete until written again
+    for name in os.listdir(partial):  # temporary files of writes cut short by a kill
+        if name.startswith(".") and name.endswith(".tmp"):
+            os.remove(os.path.join(partial, name))
     return partial
 
 

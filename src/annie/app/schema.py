@@ -57,10 +57,25 @@ def fraction(value) -> str | None:
     return None if 0.0 <= value < 1.0 else f"must be in [0, 1), got {value}"
 
 
+def distinct_items(value) -> str | None:
+    """'names x twice' when a list holds an item more than once (None for other values)."""
+    if not isinstance(value, list):
+        return None
+    repeated = next((item for index, item in enumerate(value) if item in value[:index]), None)
+    return None if repeated is None else f"names {repeated!r} twice, in {value!r}"
+
+
 def string_list(value) -> str | None:
-    """'must be a list of strings' unless every item is a string."""
+    """'must be a list of strings' unless every item is a string, each once."""
     ok = all(isinstance(item, str) for item in value)
-    return None if ok else f"must be a list of strings, got {value!r}"
+    return distinct_items(value) if ok else f"must be a list of strings, got {value!r}"
+
+
+def one_delimiter(value) -> str | None:
+    """'must be one character' unless a CSV delimiter can be ``value``."""
+    if len(value) == 1 and value not in "\"\r\n":
+        return None
+    return f"must be one character other than a quote or a line break, got {value!r}"
 
 
 def positive_int_list(value) -> str | None:

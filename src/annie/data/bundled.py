@@ -27,6 +27,8 @@ _DESCRIPTIONS = {
     "sunspots": "yearly mean sunspot number 1700-2008: a 309-step real time series",
     "shakespeare": "Shakespeare's 'As You Like It', full text (125,179 characters) for "
                    "character-level models",
+    "movie_reviews": "movie-review sentences rated by people (Hutto & Gilbert 2014, text from "
+                     "Pang & Lee 2005): 10,043 positive/negative sentences for sentiment analysis",
 }
 
 
@@ -89,6 +91,40 @@ def load_sunspots(return_years: bool = False) -> np.ndarray | tuple[np.ndarray, 
 def load_shakespeare() -> str:
     """The full text of Shakespeare's 'As You Like It' (125,179 ASCII characters, public domain)."""
     return _read_bytes("shakespeare_as_you_like_it.txt.gz").decode("ascii")
+
+
+MOVIE_REVIEWS_NEUTRAL_BAND = 0.5  # |mean rating| <= this: near-neutral, left out
+
+
+def load_movie_reviews(neutral_band: float = MOVIE_REVIEWS_NEUTRAL_BAND,
+                       return_ratings: bool = False):
+    """Movie-review sentences for sentiment analysis (positive / negative).
+
+    The 10,605 sentence snippets of Rotten Tomatoes reviews (Pang & Lee 2005) with the mean
+    sentiment rating that 20 or more people gave each, from -4 (extremely negative) to +4
+    (extremely positive) (Hutto & Gilbert 2014). A sentence is positive (1) if its mean
+    rating is above ``neutral_band``, negative (0) if below -``neutral_band``; the
+    near-neutral ones in between are left out. With the default 0.5: 4,982 positive and
+    5,061 negative sentences (10,043), 562 left out.
+
+    Returns (texts: list of str, labels: int64 (n,)), in the file's order; with
+    ``return_ratings=True`` also the mean ratings as float32 (n,).
+    Raises ConfigError for a negative ``neutral_band`` or one that leaves no sentence.
+    """
+    if not isinstance(neutral_band, (int, float)) or isinstance(neutral_band, bool) \
+            or not 0 <= neutral_band < 4:
+        raise ConfigError(f"load_movie_reviews: neutral_band must be a number in [0, 4), got "
+                          f"{neutral_band!r}")
+    lines = _read_bytes("movieReviewSnippets_GroundTruth.txt.gz").decode("utf-8").splitlines()
+    texts, ratings = [], []
+    for line in lines:
+        _, rating, text = line.split("\t", 2)
+        if abs(float(rating)) > neutral_band:
+            texts.append(text.strip())
+            ratings.append(float(rating))
+    ratings = np.array(ratings, dtype=np.float32)
+    labels = (ratings > 0).astype(np.int64)
+    return (texts, labels, ratings) if return_ratings else (texts, labels)
 
 
 _TEXTS = {"shakespeare": load_shakespeare}

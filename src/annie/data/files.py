@@ -25,6 +25,18 @@ def _check_file(path, where: str) -> str:
     return path
 
 
+def _check_utf8(path: str, where: str) -> None:
+    """DataError naming the line of the first byte that is not UTF-8 text."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise DataError(f"{where}: {path!r} line {line} is not UTF-8 text (byte "
+                        f"0x{raw[error.start]:02x}): save the file as UTF-8") from None
+
+
 def _read_rows(path: str, delimiter: str | None) -> list[tuple[int, list[str]]]:
     """The non-blank rows of a text table with their 1-based line numbers (the careful reader:
     it locates every problem; ``CSVTable`` uses it when NumPy's fast parser gives up)."""
@@ -111,6 +123,7 @@ class CSVTable:
     def __init__(self, path, delimiter: str | None = ",", header: bool = True,
                  where: str = "load_csv"):
         self.path = _check_file(path, where)
+        _check_utf8(self.path, where)
         self.delimiter, self.header, self.where = delimiter, bool(header), where
         first = _first_row(self.path, delimiter)
         if first is None:

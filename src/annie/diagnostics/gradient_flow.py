@@ -1,14 +1,14 @@
 """``gradient_flow(model, loss, X, y)``: how large dL/dh_t is at every time step of every
 recurrent layer, and for the other layers (an MLP) the gradient and activation statistics.
 
-Recurrent layers: the fused kernels hold h_t only inside one op, so for the measurement each
-recurrent layer runs its sequence unrolled, one step at a time, with the same step formulas and
-its own parameters (nothing is copied). Every h_t then passes through an identity op, a "probe",
-whose backward records the gradient it receives: the total derivative
+Recurrent layers and cells: the fused kernels hold h_t only inside one op, so for the
+measurement every recurrent module runs through its public per-step seam,
+``with module.stepwise(watch):`` (``nn.rnn_cells.Stepwise``): one step at a time with the cell
+formula and its own parameters (nothing is copied). The watch passes every h_t through an
+identity op, a "probe", whose backward records the gradient it receives: the total derivative
 dL/dh_t = dL/d output_t + dL/dh_{t+1} * dh_{t+1}/dh_t. The model's own ``forward`` runs
-unchanged; only the layer's per-direction kernel is swapped for the probing one while it runs,
-so any Sequential or user Module containing RNN/LSTM/GRU layers (stacked, bidirectional, with
-lengths) or cells called in a loop works.
+unchanged, so any Sequential or user Module containing RNN/LSTM/GRU layers (stacked,
+bidirectional, with lengths) or cells called in a loop works.
 
 Other layers (every module without sub-modules whose output is one tensor): its output is
 probed too, giving ||dL/d output||, the output's mean and standard deviation, the fraction of
@@ -17,17 +17,15 @@ Existing ``.grad`` arrays of the parameters are left as they were.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
-from ..functional.recurrent import gru, lstm, rnn
 from ..nn.module import Module
-from ..nn.rnn import GRU, LSTM, RNN, RecurrentLayer
-from ..nn.rnn_cells import LSTMCell, RecurrentCell
-from ..ops import stack, where
+from ..nn.rnn_cells import Stepwise
 from ..tensor import Function, Tensor, enable_grad
 
 _MISSING = object()
@@ -77,57 +75,20 @@ def _probe(h: Tensor, slots: list, index: int) -> Tensor:
     return Probe.apply(h, record=record)
 
 
-def _step(layer, x_t, state: list, params: list) -> list:
-    """One time step of ``layer``'s formula (x_t is (1, batch, input)); returns the new state."""
-    if isinstance(layer, LSTM):
-        _, h, c = lstm(x_t, state[0], state[1], *params)
-        return [h, c]
-    if isinstance(layer, GRU):
-        return [gru(x_t, state[0], *params)[1]]
-    if isinstance(layer, RNN):
-        return [rnn(x_t, state[0], *params, nonlinearity=layer.nonlinearity)[1]]
-    raise ConfigError(f"gradient_flow: no step formula for {type(layer).__name__}")
+def _probing_watch(recorders: dict, module_name: str, fallback: str):
+    """A ``Stepwise`` watch that probes h_t of every step, one recorder per key (the module's
+    name, then its (layer, direction) name: "rnn.l0"; ``fallback`` for a nameless cell), a
+    new row of slots per sequence."""
 
+    def watch(name: str, steps: int):
+        key = ".".join(part for part in (module_name, name) if part) or fallback
+        slots = recorders.setdefault(key, _StepRecorder()).new_call(steps)
 
-def _unrolled_kernel(layer, recorders: dict, prefix: str):
-    """A stand-in for ``layer._kernel`` that runs the sequence step by step and probes h_t."""
-    counter = {"index": 0}
-    suffixes = layer._suffixes()
+        def on_state(t: int, state: tuple) -> tuple:
+            return (_probe(state[0], slots, t), *state[1:])
+        return on_state
 
-    def kernel(x, start, params, lengths, reverse):
-        position = counter["index"] % (layer.num_layers * len(suffixes))
-        counter["index"] += 1
-        name = f"{prefix}l{position // len(suffixes)}{suffixes[position % len(suffixes)]}"
-        steps = x.shape[0]
-        slots = recorders.setdefault(name, _StepRecorder()).new_call(steps)
-        state = list(start)
-        outputs: list = [None] * steps
-        order = range(steps - 1, -1, -1) if reverse else range(steps)
-        for t in order:
-            new_state = _step(layer, x[t:t + 1], state, params)
-            if lengths is not None:  # steps past a sequence's end keep (and output zero for) it
-                running = (t < lengths)[:, None]
-                new_state = [where(running, new, old) for new, old in zip(new_state, state)]
-            new_state[0] = _probe(new_state[0], slots, t)
-            state = new_state
-            outputs[t] = state[0] if lengths is None else where(running, state[0], 0.0)
-        return (stack(outputs, axis=0), *state)
-
-    return kernel
-
-
-def _probing_cell_forward(cell, original, recorders: dict, name: str):
-    """A stand-in for a cell's ``forward`` that probes the h it returns (one step per call)."""
-    recorder = recorders.setdefault(name, _StepRecorder())
-
-    def forward(*args, **kwargs):
-        result = original(*args, **kwargs)
-        slots = recorder.new_call(1)
-        if isinstance(cell, LSTMCell):
-            return _probe(result[0], slots, 0), result[1]
-        return _probe(result, slots, 0)
-
-    return forward
+    return watch
 
 
 @dataclass
@@ -276,18 +237,15 @@ def gradient_flow(model: Module, loss: Callable, X, y, **forward_kwargs) -> Grad
     recorders: dict[str, _StepRecorder] = {}
     records: list[_LayerRecord] = []
     patched: list = []
+    stepwise = contextlib.ExitStack()
     seen: set[int] = set()
     for name, module in model.named_modules():
         if id(module) in seen:
             continue
         seen.add(id(module))
-        prefix = f"{name}." if name else ""
-        if isinstance(module, RecurrentLayer):
-            _patch(module, "_kernel", _unrolled_kernel(module, recorders, prefix), patched)
-        elif isinstance(module, RecurrentCell):
-            _patch(module, "forward", _probing_cell_forward(module, module.forward, recorders,
-                                                            name or type(module).__name__),
-                   patched)
+        if isinstance(module, Stepwise):  # recurrent layers and cells: the per-step seam
+            watch = _probing_watch(recorders, name, type(module).__name__)
+            stepwise.enter_context(module.stepwise(watch))
         elif not any(True for _ in module.children()):
             record = _LayerRecord(name or type(module).__name__, module)
             records.append(record)
@@ -312,6 +270,7 @@ def gradient_flow(model: Module, loss: Callable, X, y, **forward_kwargs) -> Grad
         used = [record for record in records if record.outputs]
         stats = [_statistics(record) for record in used]
     finally:
+        stepwise.close()
         _restore(patched)
         for param, grad in zip(params, saved_grads):
             param.grad = grad

@@ -25,3 +25,7 @@ from .sequence_models import (CharLanguageModel, Seq2Seq, SequenceClassifier, Se
 
 __all__ += ["SequenceEncoder", "SequenceClassifier", "SequenceRegressor", "SequenceTagger",
             "Seq2Seq", "CharLanguageModel", "sequence_cross_entropy"]
+from .captioning import (ImageCaptioner, PairedImageCaptioner, character_error_rate,
+                         edit_distance)
+
+__all__ += ["ImageCaptioner", "PairedImageCaptioner", "edit_distance", "character_error_rate"]

@@ -1,9 +1,12 @@
 """Recurrent sequence layers ``RNN``, ``LSTM`` and ``GRU``: stacks of whole-sequence kernels.
 
 Each (layer, direction) is one fused op from ``annie.functional.recurrent``; layers stack by
-feeding one layer's output (both directions side by side) to the next. Parameter names, shapes,
-gate order and initialisation are PyTorch's, so a converted PyTorch ``state_dict`` loads as is.
-Unlike PyTorch, ``batch_first=True`` is the default: input (batch, time, features).
+feeding one layer's output (both directions side by side) to the next. ``step`` exposes the
+cell formula of any (layer, direction), and inside ``with layer.stepwise(watch):`` the layer
+runs that formula step by step through the generic loop ``unroll`` instead of the fused kernel
+(same results; see ``Stepwise``). Parameter names, shapes, gate order and initialisation are
+PyTorch's, so a converted PyTorch ``state_dict`` loads as is. Unlike PyTorch,
+``batch_first=True`` is the default: input (batch, time, features).
 """
 from __future__ import annotations
 
@@ -15,13 +18,14 @@ from .. import init
 from ..backend import get_default_dtype
 from ..errors import ConfigError, DTypeError, ShapeError
 from ..functional.dropout import dropout
-from ..functional.recurrent import gru, lstm, rnn
+from ..functional.recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell, unroll
 from ..functional.recurrent.layout import ScratchPool, check_lengths
 from ..ops import concat, getitem, stack, swapaxes
 from ..tensor import Tensor
 from .module import Module, Parameter
+from .rnn_cells import Stepwise
 
-RECURRENT_INITS = ("uniform", "orthogonal")
+RECURRENT_INITS = ("uniform", "orthogonal", "identity")
 
 
 def _positive_int(owner: str, name: str, value) -> int:
@@ -30,8 +34,9 @@ def _positive_int(owner: str, name: str, value) -> int:
     return int(value)
 
 
-class RecurrentLayer(Module):
-    """Shared machinery of RNN, LSTM and GRU: parameters, initialisation, stacking, directions."""
+class RecurrentLayer(Stepwise, Module):
+    """Shared machinery of RNN, LSTM and GRU: parameters, initialisation, stacking, directions,
+    and the per-step seam (``step``, ``stepwise``)."""
 
     gates = 1  # gate blocks in weight_ih / weight_hh (RNN 1, GRU 3, LSTM 4)
 
@@ -70,13 +75,17 @@ class RecurrentLayer(Module):
                     setattr(self, f"bias_ih_{name}", Parameter(np.empty(rows, dtype)))
                     setattr(self, f"bias_hh_{name}", Parameter(np.empty(rows, dtype)))
         self.reset_parameters()
+        # the kernels' large internal arrays, reused from one call to the next (memory only)
+        self._workspace = ScratchPool(per_shape=2 * directions * self.num_layers)
 
     def _suffixes(self) -> tuple[str, ...]:
         return ("", "_reverse") if self.bidirectional else ("",)
 
     def reset_parameters(self) -> None:
         """PyTorch's init: every weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden)); with
-        ``recurrent_init="orthogonal"`` each gate's block of weight_hh is an orthogonal matrix."""
+        ``recurrent_init="orthogonal"`` each gate's block of weight_hh is an orthogonal matrix;
+        with ``recurrent_init="identity"`` each block is the identity matrix and every bias
+        starts at 0 (with ``nonlinearity="relu"``: the IRNN of Le, Jaitly & Hinton 2015)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for name, param in self.named_parameters():
             init.uniform_(param, -bound, bound)
@@ -85,6 +94,12 @@ class RecurrentLayer(Module):
                     block = Parameter(np.empty((self.hidden_size, self.hidden_size), param.dtype))
                     init.orthogonal_(block)
                     param.data[gate * self.hidden_size:(gate + 1) * self.hidden_size] = block.data
+            if self.recurrent_init == "identity":
+                if name.startswith("weight_hh"):
+                    param.data[...] = np.tile(np.eye(self.hidden_size, dtype=param.dtype),
+                                              (self.gates, 1))
+                elif name.startswith("bias"):
+                    param.data[...] = 0
 
     def _layer_parameters(self, layer: int, suffix: str) -> list:
         name = f"l{layer}{suffix}"
@@ -103,6 +118,9 @@ class RecurrentLayer(Module):
                              f"{self.input_size}, got shape {tuple(x.shape)}")
         if x.dtype.kind != "f":
             raise DTypeError(f"{owner}: input must be a float array, got dtype {x.dtype}")
+        if x.shape[1 if self.batch_first else 0] == 0:
+            raise ShapeError(f"{owner}: the input has no time steps (shape {tuple(x.shape)}); "
+                             f"a sequence needs at least one step")
         return x
 
     def _initial_state(self, state, batch: int, dtype, name: str):
@@ -160,10 +178,14 @@ class RecurrentLayer(Module):
             if layer > 0:
                 layer_input = self._dropout_between_layers(layer_input)
             outputs = []
-            for suffix in self._suffixes():
+            for direction, suffix in enumerate(self._suffixes()):
                 start = [state[index] for state in initial]
-                result = self._kernel(layer_input, start, self._layer_parameters(layer, suffix),
-                                      lengths, reverse=suffix == "_reverse")
+                if self._watch is None:
+                    result = self._kernel(layer_input, start,
+                                          self._layer_parameters(layer, suffix), lengths,
+                                          reverse=direction == 1)
+                else:
+                    result = self._unrolled(layer_input, start, layer, direction, lengths)
                 outputs.append(result[0])
                 for final, value in zip(finals, result[1:]):
                     final.append(value)
@@ -177,6 +199,30 @@ class RecurrentLayer(Module):
 
     def _kernel(self, x, start: list, params: list, lengths, reverse: bool):  # pragma: no cover
         raise NotImplementedError
+
+    def cell_formula(self, x, state: tuple, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
+        """The step formula (a function of ``annie.functional.recurrent``)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def step(self, x, state: tuple, layer: int = 0, direction: int = 0) -> tuple:
+        """One time step of layer ``layer``'s cell formula (``direction`` 1: the reverse
+        direction's parameters): x (batch, input of that layer), state a tuple of (batch,
+        hidden_size) tensors, (h,) or (h, c) -> the new state tuple. Differentiable; the fused
+        kernel computes the same over a whole sequence."""
+        if not 0 <= layer < self.num_layers or direction not in range(len(self._suffixes())):
+            raise ConfigError(f"{type(self).__name__}.step: no layer {layer} direction "
+                              f"{direction} (num_layers={self.num_layers}, "
+                              f"bidirectional={self.bidirectional})")
+        params = self._layer_parameters(layer, self._suffixes()[direction])
+        return tuple(self.cell_formula(x, tuple(state), *params))
+
+    def _unrolled(self, x, start: list, layer: int, direction: int, lengths) -> tuple:
+        """One (layer, direction) through ``unroll`` over ``step``: the stepwise path."""
+        name = f"l{layer}{self._suffixes()[direction]}"
+        on_state = self._on_state(name, x.shape[0])
+        output, final = unroll(lambda x_t, state: self.step(x_t, state, layer, direction), x,
+                               tuple(start), lengths, reverse=direction == 1, on_state=on_state)
+        return (output, *final)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -218,7 +264,11 @@ class RNN(RecurrentLayer):
 
     def _kernel(self, x, start, params, lengths, reverse):
         return rnn(x, start[0], *params, lengths=lengths, reverse=reverse,
-                   nonlinearity=self.nonlinearity)
+                   nonlinearity=self.nonlinearity, workspace=self._workspace)
+
+    def cell_formula(self, x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
+        """``functional.recurrent.rnn_cell`` with this layer's nonlinearity."""
+        return rnn_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh, self.nonlinearity)
 
     def extra_repr(self) -> str:
         text = super().extra_repr()
@@ -241,9 +291,6 @@ class LSTM(RecurrentLayer):
         self.forget_bias = float(forget_bias)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, recurrent_init, dtype, stateful)
-        # the kernel's large internal arrays, reused from one call to the next (memory only)
-        directions = 2 if self.bidirectional else 1
-        self._workspace = ScratchPool(per_shape=2 * directions * self.num_layers)
 
     def reset_parameters(self) -> None:
         """PyTorch's uniform init, then ``forget_bias`` added to the forget gate's bias_ih."""
@@ -270,6 +317,10 @@ class LSTM(RecurrentLayer):
         return lstm(x, start[0], start[1], *params, lengths=lengths, reverse=reverse,
                     workspace=self._workspace)
 
+    def cell_formula(self, x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
+        """``functional.recurrent.lstm_cell``."""
+        return lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
+
 
 class GRU(RecurrentLayer):
     """Gated recurrent unit: gates r, z, n (PyTorch's order);
@@ -284,4 +335,9 @@ class GRU(RecurrentLayer):
         return output, h_n
 
     def _kernel(self, x, start, params, lengths, reverse):
-        return gru(x, start[0], *params, lengths=lengths, reverse=reverse)
+        return gru(x, start[0], *params, lengths=lengths, reverse=reverse,
+                   workspace=self._workspace)
+
+    def cell_formula(self, x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
+        """``functional.recurrent.gru_cell``."""
+        return gru_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh)

@@ -312,10 +312,36 @@ class CharLanguageModel(Module):
                               f"characters but the model has vocab_size={self.vocab_size}")
         return {char: index for index, char in enumerate(chars)}
 
+    def _layer_states(self, state) -> list:
+        """The final state of ``forward`` as one state tuple per layer, for ``rnn.step``."""
+        stacked = state if isinstance(state, tuple) else (state,)
+        return [tuple(getitem(s, layer) for s in stacked) for layer in range(self.rnn.num_layers)]
+
+    def _step(self, token: int, states: list) -> np.ndarray:
+        """One generation step through the layers' per-step seam (``rnn.step``, the cell
+        formula): feeds ``token``, updates ``states`` in place, returns the next logits."""
+        x = self.embedding(np.array([token], dtype=np.int64))
+        for layer in range(self.rnn.num_layers):
+            states[layer] = self.rnn.step(x, states[layer], layer)
+            x = states[layer][0]
+        return self.head(x).data[0]
+
+    def _sample(self, logits: np.ndarray, temperature: float) -> int:
+        """A token id drawn from softmax(logits / temperature) (the argmax when 0)."""
+        logits = logits.astype(np.float64)
+        if temperature == 0:
+            return int(np.argmax(logits))
+        scaled = logits / temperature
+        probs = np.exp(scaled - scaled.max())
+        cumulative = np.cumsum(probs / probs.sum())
+        next_id = int(np.searchsorted(cumulative, rng().random(), side="right"))
+        return min(next_id, self.vocab_size - 1)
+
     def generate(self, seed: str, length: int, temperature: float = 1.0, vocab=None) -> str:
         """``seed`` followed by ``length`` sampled characters: each from softmax(logits / T)
-        with annie's random generator (T = 0: the most likely character), the state carried
-        step by step."""
+        with annie's random generator (T = 0: the most likely character). The seed runs
+        through the fused kernels, then each character is one step of the layers' cell
+        formula (``rnn.step``), the state carried from step to step."""
         if temperature < 0:
             raise ConfigError(f"generate: temperature must be >= 0, got {temperature}")
         if not seed:
@@ -331,19 +357,14 @@ class CharLanguageModel(Module):
         try:
             with no_grad():
                 ids = np.array([[char_to_id[char] for char in seed]], dtype=np.int64)
-                logits, state = self(ids)
-                for _ in range(int(length)):
-                    last = logits.data[0, -1].astype(np.float64)
-                    if temperature == 0:
-                        next_id = int(np.argmax(last))
-                    else:
-                        scaled = last / temperature
-                        probs = np.exp(scaled - scaled.max())
-                        cumulative = np.cumsum(probs / probs.sum())
-                        next_id = int(np.searchsorted(cumulative, rng().random(), side="right"))
-                        next_id = min(next_id, self.vocab_size - 1)
+                logits, state = self(ids)  # the seed: the fused kernels over all its steps
+                states = self._layer_states(state)
+                last = logits.data[0, -1]
+                for position in range(int(length)):
+                    next_id = self._sample(last, temperature)
                     generated.append(chars[next_id])
-                    logits, state = self(np.array([[next_id]], dtype=np.int64), state)
+                    if position + 1 < length:
+                        last = self._step(next_id, states)
         finally:
             self.train(was_training)
         return seed + "".join(generated)

@@ -158,7 +158,8 @@ class Trained:
 
 
 def train(config: dict, callbacks: list) -> Trained:
-    """Train ``config`` silently, writing no files, with ``callbacks`` added to ``fit``."""
+    """Train ``config`` silently, writing no files, with ``callbacks`` added to ``fit``;
+    NumericalError when the training diverged."""
     from ..app import run
     result = run.train_config(config, None, verbose=0, callbacks=tuple(callbacks))
     history = result.history

@@ -18,7 +18,7 @@ import socket
 import threading
 import warnings
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NumericalError
 from ..train.callbacks import Callback
 from . import bridge, space, studies
 from .spec import TuneSpec
@@ -137,7 +137,12 @@ def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
         callbacks = [PruningCallback(trial, tune.metric)]
         if interrupts is not None:
             callbacks.append(InterruptCallback(interrupts))
-        trained = bridge.train(trial_config, callbacks)
+        try:
+            trained = bridge.train(trial_config, callbacks)
+        except NumericalError as error:   # training diverged (NaN or inf): a poor trial
+            note = f"diverged: {error}"
+            trial.set_user_attr(NOTE, note)
+            raise optuna.TrialPruned(note) from None
         history = trained.history
         trial.set_user_attr("epochs", len(history))
         series = history.history.get(tune.metric, [])

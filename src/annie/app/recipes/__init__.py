@@ -12,6 +12,7 @@ from ...errors import ConfigError
 from ...registry import Registry
 from ..schema import choice_words
 from .base import Prediction, Recipe, Scores, Split
+from .captioning import ImageCaptionerRecipe
 from .classifier import TabularClassifier
 from .regressor import TabularRegressor
 from .sequence import SequenceClassifierRecipe, SequenceRegressorRecipe
@@ -32,7 +33,7 @@ def register(recipe: type[Recipe]) -> type[Recipe]:
 
 for _recipe in (TabularClassifier, TabularRegressor, SequenceClassifierRecipe,
                 SequenceRegressorRecipe, SequenceTaggerRecipe, Seq2SeqRecipe,
-                CharLanguageModelRecipe):
+                CharLanguageModelRecipe, ImageCaptionerRecipe):
     register(_recipe)
 
 

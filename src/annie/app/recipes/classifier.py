@@ -168,14 +168,16 @@ class TabularClassifier(TabularRecipe):
         from . import tables
         classes = info["classes"]
         numeric = all(isinstance(label, (int, float)) for label in classes)
-        cells = tables.labels(table, positions[0]) if numeric else table.text(positions[0])
+        cells = tables.labels(table, positions[0])  # DataError for an empty cell
+        if not numeric:
+            cells = table.text(positions[0])
         lookup = {label: index for index, label in enumerate(classes)}
         index = np.empty(len(cells), dtype=np.int64)
         for row, cell in enumerate(cells.tolist()):
             if isinstance(cell, str) == numeric or cell not in lookup:
-                raise DataError(f"{table.path!r} line {table.line_number(row)}: label "
-                                f"{cell!r} of column {table.names[positions[0]]!r} is not a "
-                                f"class of this model ({', '.join(map(repr, classes))})")
+                raise DataError(f"{table.where}: {table.path!r} line {table.line_number(row)}: "
+                                f"label {cell!r} of column {table.names[positions[0]]!r} is not "
+                                f"a class of this model ({', '.join(map(repr, classes))})")
             index[row] = lookup[cell]
         return self.head.targets(index, len(classes))
 

@@ -91,22 +91,44 @@ def majority_scores(predicted: np.ndarray, truth: np.ndarray, majority: int, nam
 
 
 class SequenceClassifierRecipe(SequenceRecipe):
-    """many-to-one: the last state -> class logits (8x8 digits read row by row, or an .npz of
-    sequences X (samples, time, features) and labels y)."""
+    """many-to-one: the last state -> class logits (8x8 digits read row by row, movie-review
+    sentences read word by word -> their sentiment, or an .npz of sequences X (samples, time,
+    features) and labels y)."""
 
     model_type = "sequence_classifier"
     task = "sequence classification"
-    datasets = {"digits_rows": "8x8 digits read row by row (8 steps of 8 pixels) -> the digit"}
+    datasets = {"digits_rows": "8x8 digits read row by row (8 steps of 8 pixels) -> the digit",
+                "movie_reviews": "movie-review sentences read word by word -> negative or "
+                                 "positive"}
     accepts_path = ".npz with X (samples, time, features) and labels y"
     losses = ("cross_entropy",)
     metrics = ("accuracy", "precision", "recall", "f1")
     model_class = sequence_models.SequenceClassifier
-    keys = model_keys(model_class)
+    keys = {**model_keys(model_class),
+            "data.max_length": Key((int,), 50, "words kept per sentence (sequence_classifier "
+                                               "on movie_reviews)", check=positive),
+            "data.max_samples": Key((int,), None, "a stratified subset of this many sentences "
+                                                  "(sequence_classifier on movie_reviews; "
+                                                  "default: all)", check=positive)}
     defaults = {"loss.name": "cross_entropy", "train.metrics": ["accuracy"]}
 
     def prepare_dataset(self, name: str) -> Split:
+        if name == "movie_reviews":
+            return self._sentences()
         X, y = data.load_digits()
         return self._split((X / 16.0).reshape(-1, 8, 8).astype(np.float32), y)
+
+    def _sentences(self) -> Split:
+        """Word ids padded with 0 (the classifier counts each sentence's length from its
+        padding), the vocabulary built on the training sentences only."""
+        task = data.load_sentiment_task(test_size=self.get("data.test_size"),
+                                        seed=self.get("seed"),
+                                        max_length=self.get("data.max_length"),
+                                        max_samples=self.get("data.max_samples"))
+        info = {"sizes": {"vocab_size": len(task.vocab), "num_classes": 2, "padding_idx": 0},
+                "classes": list(data.SENTIMENT_CLASS_NAMES),
+                "majority": int(np.bincount(task.y_train, minlength=2).argmax())}
+        return Split(task.X_train, task.y_train, task.X_test, task.y_test, info)
 
     def prepare_file(self, path: str) -> Split:
         X, y = data.load_npz(path)
@@ -142,12 +164,15 @@ class SequenceClassifierRecipe(SequenceRecipe):
 
 class SequenceRegressorRecipe(SequenceRecipe):
     """many-to-one: the last state -> the next values of a series (yearly sunspots, or a
-    numeric column of your own CSV), scaled by its training standard deviation."""
+    numeric column of your own CSV, scaled by its training standard deviation), or the sum of
+    the two marked values of an adding-problem sequence (a long-term dependency)."""
 
     model_type = "sequence_regressor"
     task = "forecasting"
     datasets = {"sunspots": "yearly sunspot numbers: the past data.window years -> the next "
-                            "data.horizon"}
+                            "data.horizon",
+                "adding_problem": "generated adding-problem sequences (value, marker) of "
+                                  "data.steps steps -> the sum of the two marked values"}
     accepts_path = "a CSV file; data.target names the series column"
     losses = ("mse", "mae", "rmse", "huber", "log_cosh")
     metrics = ("mae", "rmse", "r2")
@@ -158,7 +183,11 @@ class SequenceRegressorRecipe(SequenceRecipe):
             "data.horizon": Key((int,), 1, "future steps to forecast (sequence_regressor)",
                                 check=positive),
             "data.target": Key((str, int), None, "the series column of data.path, by name or "
-                                                 "index (sequence_regressor; default: the last)")}
+                                                 "index (sequence_regressor; default: the last)"),
+            "data.n_samples": Key((int,), 25000, "sequences generated (sequence_regressor on "
+                                                   "adding_problem)", check=positive),
+            "data.steps": Key((int,), 100, "sequence length T (sequence_regressor on "
+                                           "adding_problem)", check=positive)}
     defaults = {"loss.name": "mse", "train.metrics": ["rmse"]}
 
     def loss_refusal(self, name: str) -> str:
@@ -169,7 +198,21 @@ class SequenceRegressorRecipe(SequenceRecipe):
         if self.get("data.target") is not None:
             raise self.error(f"data.target picks the series column of data.path; data.dataset "
                              f"{name!r} is one series")
+        if name == "adding_problem":
+            return self._adding_problem()
         return self._windows(data.load_sunspots().astype(np.float64), "sunspot series")
+
+    def _adding_problem(self) -> Split:
+        """The adding problem (one marker in each half); its baseline predicts the training
+        targets' mean (MSE about 1/6)."""
+        steps = self.get("data.steps")
+        if steps < 2:
+            raise self.error(f"data.steps must be at least 2 for the adding problem, got {steps}")
+        count = self.get("data.n_samples")
+        cut = train_count(count, self.get("data.test_size"))
+        X, y = data.make_adding_problem(count, steps)
+        info = {"sizes": {"input_size": 2, "output_size": 1}, "mean": float(y[:cut].mean())}
+        return Split(X[:cut], y[:cut], X[cut:], y[cut:], info)
 
     def prepare_file(self, path: str) -> Split:
         from .tables import numbers, open_table
@@ -195,6 +238,13 @@ class SequenceRegressorRecipe(SequenceRecipe):
 
     def score(self, model, split: Split) -> Scores:
         from ...train import predict
+        if "mean" in split.info:  # the adding problem: mean squared error beside the mean
+            predicted = predict(model, split.X_test, batch_size=256).reshape(split.y_test.shape)
+
+            def mse(values):
+                return float(np.mean((np.asarray(values, np.float64) - split.y_test) ** 2))
+            return Scores({"mse": mse(predicted)}, {"mse": mse(split.info["mean"])},
+                          "predict the mean sum")
         scale = split.info["scale"]
         predicted = predict(model, split.X_test, batch_size=256).reshape(split.y_test.shape)
         last = split.X_test[:, -1]

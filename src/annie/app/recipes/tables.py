@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,7 @@ class Columns:
 
 def open_table(path: str, delimiter: str, header: bool, where: str) -> CSVTable:
     """The CSV table at ``path``; DataError when its header looks like a data row."""
-    table = CSVTable(path, None if delimiter.strip() == "" else delimiter, header, where)
+    table = CSVTable(path, None if delimiter == " " else delimiter, header, where)
     if table.header_looks_like_data:
         shown = ", ".join(table.names[:4]) + (", ..." if len(table.names) > 4 else "")
         raise DataError(f"{where}: the first row of {path!r} is all numbers ({shown}), so it "
@@ -37,42 +38,108 @@ def open_table(path: str, delimiter: str, header: bool, where: str) -> CSVTable:
     return table
 
 
+def check_unique_names(table: CSVTable, names=None) -> None:
+    """DataError when a column name (of ``names``, default all) heads two columns of the
+    table: a run matches its columns by name, so the name would stand for either."""
+    if not table.header:
+        return
+    seen = {}
+    for position, name in enumerate(table.names):
+        if name in seen and (names is None or name in names):
+            raise DataError(f"{table.where}: {table.path!r} has two columns named {name!r} "
+                            f"(columns {seen[name] + 1} and {position + 1}): rename one, since "
+                            f"a run finds its columns by name")
+        seen.setdefault(name, position)
+
+
+def other_delimiter(table: CSVTable) -> str | None:
+    """The delimiter a file seems to use instead of the table's: its header read as one column
+    holds ',', ';', a tab or '|' (None when it does not look so)."""
+    if not table.header or len(table.names) != 1:
+        return None
+    return next((candidate for candidate in (",", ";", "\t", "|")
+                 if candidate != table.delimiter and candidate in table.names[0]), None)
+
+
+def _delimiter_advice(table: CSVTable, advice: str) -> str:
+    """'; the header ... looks ';'-separated: <advice>' when it does, else ''."""
+    found = other_delimiter(table)
+    if found is None:
+        return ""
+    shown = table.delimiter if table.delimiter is not None else " "
+    return (f"; its header is one column, {table.names[0][:60]!r}, which looks {found!r}-"
+            f"separated, not {shown!r}-separated: {advice.format(found)}")
+
+
 def _index(table: CSVTable, column, what: str) -> int:
     if isinstance(column, str) and table.header and column not in table.names:
         close = difflib.get_close_matches(column, table.names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"{what}: {table.path!r} has no column {column!r}{hint}; its columns: "
-                          f"{', '.join(table.names)}")
+                          f"{', '.join(table.names)}"
+                          f"{_delimiter_advice(table, TRAIN_ADVICE)}")
     return table.index(column)
 
 
+TRAIN_ADVICE = "set data.delimiter = {0!r}"
+ROWS_ADVICE = "save it with the delimiter the run was trained on"
+
+
+#: the largest magnitude annie's float32 arithmetic holds
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def numbers(table: CSVTable, columns: list[int]) -> np.ndarray:
-    """The columns as float64; DataError naming line and column of a bad, NaN or inf cell."""
+    """The columns as float64; DataError naming line and column of a bad, NaN or inf cell, or
+    of a number too large for float32 (the models compute in float32, where it would be inf)."""
     values = table.numbers(columns)
-    bad = np.argwhere(~np.isfinite(values))
+    with np.errstate(invalid="ignore"):
+        bad = np.argwhere(~(np.abs(values) <= FLOAT32_MAX))
     if len(bad):
         row, column = (int(i) for i in bad[0])
+        value = values[row, column]
+        problem = f"{value} is not a finite number" if not np.isfinite(value) else \
+            f"{value:g} is beyond the float32 range annie computes in (largest {FLOAT32_MAX:.4g})"
         raise DataError(f"{table.where}: {table.path!r} line {table.line_number(row)}, column "
-                        f"{table.names[columns[column]]!r}: {values[row, column]} is not a finite "
-                        f"number")
+                        f"{table.names[columns[column]]!r}: {problem}")
     return values
 
 
+#: a cell with a leading zero (007, -01) is a code, not a number: its column stays text
+_CODE = re.compile(r"[+-]?0[0-9]")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INT64 = np.iinfo(np.int64)
+
+
+def _label_values(distinct: np.ndarray) -> np.ndarray:
+    """The distinct label texts of a column as the values its classes are: int64 when every
+    text is an integer (10, -1, +1), float64 when every text is a number and some are written
+    as floats (2.0, 2.5, 1e3), else the texts as written (codes such as 007 keep their zeros)."""
+    texts = distinct.tolist()
+    if any(_CODE.match(text) for text in texts):
+        return distinct
+    if all(_INTEGER.fullmatch(text) for text in texts):
+        values = [int(text) for text in texts]  # exact, however many digits
+        inside = all(_INT64.min <= value <= _INT64.max for value in values)
+        return np.array(values, dtype=np.int64) if inside else distinct
+    try:
+        values = distinct.astype(np.float64)
+    except ValueError:
+        return distinct
+    return values if np.all(np.isfinite(values)) else distinct
+
+
 def labels(table: CSVTable, column: int) -> np.ndarray:
-    """A label column's original values: numbers (int64 when all whole) when every cell is a
-    number, else the stripped strings; DataError for an empty cell."""
+    """A label column's original values, of the type they are written in (see
+    ``_label_values``: integers, floats, or the stripped strings); DataError for an empty
+    cell."""
     cells = table.text(column)
     empty = np.flatnonzero(cells == "")
     if len(empty):
         raise DataError(f"{table.where}: {table.path!r} line {table.line_number(int(empty[0]))}, "
                         f"target column {table.names[column]!r}: an empty cell")
-    try:
-        values = cells.astype(np.float64)
-    except ValueError:
-        return cells
-    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-        return values.astype(np.int64)
-    return values
+    distinct, inverse = np.unique(cells, return_inverse=True)
+    return _label_values(distinct)[inverse.reshape(-1)]
 
 
 def read_csv_columns(section: dict, path: str, target_kind: str) -> Columns:
@@ -80,6 +147,7 @@ def read_csv_columns(section: dict, path: str, target_kind: str) -> Columns:
     ``target_kind`` "labels" (one column of labels) or "numbers" (one or more columns)."""
     where = "data.path"
     table = open_table(path, section["delimiter"], section["header"], where)
+    check_unique_names(table)
     target = section["target"]
     wanted = target if isinstance(target, list) else [-1 if target is None else target]
     if not wanted:
@@ -101,7 +169,7 @@ def read_csv_columns(section: dict, path: str, target_kind: str) -> Columns:
                            if column not in target_columns and column not in dropped]
     if not feature_columns:
         raise DataError(f"{where}: {path!r} has no feature columns besides the target and "
-                        f"data.drop")
+                        f"data.drop{_delimiter_advice(table, TRAIN_ADVICE)}")
     try:
         X = numbers(table, feature_columns).astype(np.float32)
     except DataError as error:
@@ -188,7 +256,7 @@ def table_for_rows(path: str, features: list, where: str, targets: list | None =
     order when it has exactly the feature columns (and the targets, if wanted)."""
     if not os.path.isfile(path):
         raise ConfigError(f"{where}: file {path!r} not found")
-    delimiter = None if delimiter.strip() == "" else delimiter
+    delimiter = None if delimiter == " " else delimiter
     table = CSVTable(path, delimiter, True, where)
     wanted = list(features) + list(targets or [])
     if table.header_looks_like_data and not set(table.names) & set(wanted):
@@ -202,11 +270,13 @@ def table_for_rows(path: str, features: list, where: str, targets: list | None =
                 f"order: {', '.join(map(str, wanted))}")
         return (table, positions[:len(features)],
                 positions[len(features):] if targets is not None else None, [note])
+    check_unique_names(table, wanted)
     missing = [name for name in wanted if name not in table.names]
     if missing:
         raise ConfigError(f"{where}: {path!r} has no column {missing[0]!r}"
                           f"{f' (nor {missing[1:]})' if len(missing) > 1 else ''}; the model "
-                          f"reads {', '.join(map(str, wanted))}")
+                          f"reads {', '.join(map(str, wanted))}"
+                          f"{_delimiter_advice(table, ROWS_ADVICE)}")
     positions = [table.names.index(name) for name in wanted]
     ignored = [name for name in table.names if name not in wanted]
     notes = [f"{path}: ignored column(s) the model does not read: {', '.join(ignored)}"] \

@@ -11,8 +11,9 @@ from typing import ClassVar
 import numpy as np
 
 from ... import data, nn
-from ...errors import ConfigError
-from ..schema import Key, fraction, positive_int_list, string_list
+from ...errors import ConfigError, NumericalError
+from ..schema import (Key, distinct_items, fraction, one_delimiter, positive_int_list,
+                      string_list)
 from . import tables
 from .base import Prediction, Recipe, Split, plain
 
@@ -21,13 +22,14 @@ TABULAR_KEYS: dict[str, Key] = {
     "data.target": Key((str, int, list), None, "target column: its name, its index (a file "
                                                "without a header), or a list of names "
                                                "(regression with several outputs); default: "
-                                               "the last column"),
+                                               "the last column", check=distinct_items),
     "data.features": Key((list,), None, "feature columns by name, in the model's order; "
                                         "default: every column but the target and data.drop",
                          check=string_list),
     "data.drop": Key((list,), [], "columns to ignore, e.g. an id column", check=string_list),
     "data.header": Key((bool,), True, "the first row of data.path names the columns"),
-    "data.delimiter": Key((str,), ",", "the CSV delimiter (\" \": any whitespace)"),
+    "data.delimiter": Key((str,), ",", "the CSV delimiter, one character (\" \": any "
+                                       "whitespace; \"\\t\": a tab)", check=one_delimiter),
     "data.scale": Key((str,), "standard", "feature scaling inside the model (an "
                                           "nn.Normalization layer fitted on the training "
                                           "split): standard, minmax or none; regression "
@@ -61,7 +63,7 @@ def format_cell(value) -> str:
 def csv_text(columns: list, rows, delimiter: str = ",") -> str:
     """A CSV document from column names and rows of values."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", delimiter=delimiter.strip() or " ")
+    writer = csv.writer(buffer, lineterminator="\n", delimiter=delimiter)
     writer.writerow([format_cell(name) for name in columns])
     writer.writerows([format_cell(value) for value in row] for row in rows)
     return buffer.getvalue()
@@ -175,6 +177,14 @@ class TabularRecipe(Recipe):
     def predict_file(self, model, info: dict, path: str, proba: bool = False) -> Prediction:
         from ...train import predict
         X, notes = self.read_rows(path, info)
-        outputs = predict(model, X, batch_size=256)
+        with np.errstate(all="ignore"):  # NaN or inf outputs are refused below, with a reason
+            outputs = predict(model, X, batch_size=256)
+        broken = np.flatnonzero(~np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1))
+        if len(broken):
+            raise NumericalError(f"predict: the model's outputs are NaN or inf for {len(broken)} "
+                                 f"of the {len(X)} rows of {path!r} (the first: data row "
+                                 f"{int(broken[0]) + 1}), so it predicts nothing for them (its "
+                                 f"training diverged, or these values are far outside the "
+                                 f"training data's)")
         columns, values = self.prediction_columns(outputs, info, proba)
         return Prediction(columns, values.tolist(), notes)

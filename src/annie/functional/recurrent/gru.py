@@ -7,159 +7,147 @@ Per step (PyTorch's gate order r, z, n):
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn))       candidate state
     h' = (1 - z) * n + z * h
 
-The input projection of all steps is one (batched) matrix product; each step does one product
-with W_hh and a few in-place NumPy calls into preallocated buffers. Gates are stored gate-major
-(``gates[k, t]`` a contiguous (batch, hidden) block), and sigmoid(a) = (1 + tanh(a / 2)) / 2 with
-the halving folded into a copy of the r and z weights. The backward pass computes
-dL/d(pre-activations) step by step while the step is in cache, writing them over the step's gate
-activations, and forms the weight gradients with one (batched) product each over all steps.
+The input projection of all steps is one matrix product (``kernel.py``), b_hr and b_hz folded
+in; each step does one product h @ W_hh^T into ``recurrent[t]``, whose n block keeps
+W_hn h + b_hn for backward. Step t writes its gate activations over its pre-activations
+(gate-major, so the gate math runs over contiguous blocks), and
+backward writes dL/d(pre-activations) over them and dL/d(W_hh h + b_hh) over ``recurrent[t]``,
+so the weight gradients are one matrix product each over all steps.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...errors import AnnieError
-from ...tensor import Function, Tensor, is_grad_enabled
-from .layout import SequenceLayout, check_inputs, check_lengths
+from ...tensor import Tensor
+from . import compiled
+from .kernel import SequenceKernel, SequenceRun
+from .layout import ScratchPool
 
 
-class GRUSequence(Function):
+def forward_step(gates, recurrent, bias_n, h_previous, h_new) -> None:
+    """One step. On entry the (n, 3H) block ``gates`` holds the input part of the
+    pre-activations (r, z halved, their hidden biases included) and ``recurrent``
+    h @ W_hh^T (r, z halved); b_hn is added to recurrent's n block (W_hn h + b_hn, kept for
+    backward), the activations are written over ``gates`` gate-major as three contiguous
+    (n, H) blocks r, z, n, and h' = n + z (h - n) into ``h_new``."""
+    n, hidden = h_new.shape
+    hidden_n = recurrent[:, 2 * hidden:]
+    if bias_n is not None:
+        hidden_n += bias_n
+    reset_update = recurrent[:, :2 * hidden]
+    reset_update += gates[:, :2 * hidden]
+    np.copyto(h_new, gates[:, 2 * hidden:])          # n's input part; h_new is scratch till the end
+    blocks = gates.reshape(3, n, hidden)
+    np.tanh(reset_update.reshape(n, 2, hidden).transpose(1, 0, 2), out=blocks[:2])
+    sigmoids = blocks[:2]
+    sigmoids *= 0.5
+    sigmoids += 0.5
+    r, z, candidate = blocks
+    np.multiply(r, hidden_n, out=candidate)
+    candidate += h_new
+    np.tanh(candidate, out=candidate)
+    np.subtract(h_previous, candidate, out=h_new)    # h' = n + z (h - n)
+    h_new *= z
+    h_new += candidate
+
+
+def backward_step(gates, recurrent, h_previous, grad_output, dh, carry, work) -> None:
+    """One step back: from the activations ``forward_step`` left in ``gates``, W_hn h + b_hn
+    (``recurrent``'s n block) and dL/dh_t (``dh``, plus ``grad_output`` when given) write
+    dL/d(pre-activations) over ``gates`` and dL/d(W_hh h + b_hh) over ``recurrent``, both as
+    (n, 3H) blocks in column order, and dL/dh' * z (the direct path to h_{t-1}) into
+    ``carry`` (``work``: scratch of gates' size)."""
+    n, hidden = dh.shape
+    if grad_output is not None:
+        dh += grad_output
+    r, z, candidate = gates.reshape(3, n, hidden)
+    d_blocks = work.reshape(3, n, hidden)
+    d_r, d_z, d_n = d_blocks
+    hidden_n = recurrent[:, 2 * hidden:]
+    np.multiply(dh, z, out=carry)                # h' = n + z (h - n): dh' z reaches h
+    np.subtract(1, z, out=d_r)                   # d_r is scratch: 1 - z
+    np.subtract(h_previous, candidate, out=d_z)  # d z_pre = dh (h - n) z (1 - z)
+    d_z *= dh
+    d_z *= z
+    d_z *= d_r
+    np.multiply(candidate, candidate, out=d_n)   # d n_pre = dh (1 - z) (1 - n^2)
+    np.subtract(1, d_n, out=d_n)
+    d_n *= d_r
+    d_n *= dh
+    np.subtract(1, r, out=d_r)                   # d r_pre = d n_pre (W_hn h + b_hn) r (1 - r)
+    d_r *= r
+    d_r *= hidden_n
+    d_r *= d_n
+    np.multiply(d_n, r, out=hidden_n)            # d(W_hn h + b_hn) = d n_pre * r
+    np.copyto(recurrent[:, :2 * hidden].reshape(n, 2, hidden).transpose(1, 0, 2), d_blocks[:2])
+    np.copyto(gates.reshape(n, 3, hidden).transpose(1, 0, 2), d_blocks)
+
+
+class GRUSequence(SequenceKernel):
     """(output, h_n) = GRU over x of shape (time, batch, input_size), time-major."""
 
-    def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, lengths=None,
-                reverse=False):
-        check_inputs("gru", x, h0, weight_ih, weight_hh, bias_ih, bias_hh, gates=3)
-        steps, batch, _ = x.shape
-        H = weight_hh.shape[1]
-        lengths = check_lengths(lengths, steps, batch, "gru")
-        layout = SequenceLayout(steps, batch, lengths, reverse)
-        dtype = x.dtype
+    name, gates, state_count = "gru", 3, 1
+    sigmoid_blocks = 2
+    folded_hh_blocks = 2  # b_hr, b_hz join the input bias; b_hn stays inside r * (...)
 
-        half = np.array([0.5, 0.5, 1.0], dtype=dtype)[:, None, None]  # r, z see a / 2
-        w_ih = weight_ih.reshape(3, H, -1)   # (gate, hidden, input)
-        w_hh = weight_hh.reshape(3, H, H)
-        x_k = np.ascontiguousarray(layout.to_kernel(x)).reshape(steps * batch, -1)
-        # gates[k, t] is gate k's (batch, hidden) block at step t: every slice below is contiguous
-        gates = np.matmul(x_k, (w_ih * half).transpose(0, 2, 1)).reshape(3, steps, batch, H)
-        if bias_ih is not None:
-            gates += (bias_ih.reshape(3, 1, 1, H) * half[:, :, :, None])
-        # one matrix product per step (h @ [W_hr; W_hz; W_hn]^T), read gate-major afterwards
-        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).reshape(3 * H, H).T)
-        bias_hh_scaled = None if bias_hh is None else bias_hh * np.repeat(half.ravel(), H)
+    def run_forward(ctx, run: SequenceRun):
+        steps, batch, hidden = run.steps, run.batch, run.hidden
+        run.steps_pair = compiled.step_functions("gru", (forward_step, backward_step))
+        step = run.steps_pair[0]
+        active = run.layout.active
+        gates = run.input_projection()
+        w_hh_t = run.recurrent_weight()
+        bias_n = None if run.bias_hh is None else run.bias_hh[2 * hidden:]
+        h_all = run.initial(0)
+        recurrent = run.take((steps, batch, 3 * hidden))
+        if not run.layout.padded:  # every sequence runs every step: one view per array
+            for gates_t, recurrent_t, h_old, h_new in zip(gates, recurrent, h_all, h_all[1:]):
+                np.dot(h_old, w_hh_t, out=recurrent_t)
+                step(gates_t, recurrent_t, bias_n, h_old, h_new)
+        else:  # rows [:n] are the sequences still running at step t
+            for t, n in enumerate(active):
+                np.dot(h_all[t, :n], w_hh_t, out=recurrent[t, :n])
+                step(gates[t, :n], recurrent[t, :n], bias_n, h_all[t, :n], h_all[t + 1, :n])
+                h_all[t + 1, n:] = h_all[t, n:]  # finished sequences carry their last state
+        run.gates, run.recurrent = gates, recurrent
+        return run.finish(h_all)
 
-        h_all = np.empty((steps + 1, batch, H), dtype=dtype)
-        h_all[0] = layout.batch_to_kernel(h0)
-        hidden_n = (np.zeros if layout.padded else np.empty)((steps, batch, H), dtype=dtype)
-        recurrent = np.empty((batch, 3 * H), dtype=dtype)
-        scratch = np.empty((batch, H), dtype=dtype)
-        for t in range(steps):
-            n_active = layout.active[t]
-            gate, extra, h = gates[:, t, :n_active], recurrent[:n_active], h_all[t, :n_active]
-            np.matmul(h, w_hh_scaled_t, out=extra)
-            if bias_hh_scaled is not None:
-                extra += bias_hh_scaled
-            hidden = hidden_n[t, :n_active]
-            hidden[...] = extra[:, 2 * H:]                # W_hn h + b_hn, kept for backward
-            reset_update = gate[:2]
-            reset_update += extra[:, :2 * H].reshape(n_active, 2, H).transpose(1, 0, 2)
-            np.tanh(reset_update, out=reset_update)
-            reset_update *= 0.5
-            reset_update += 0.5
-            r, z, candidate = gate
-            tmp = scratch[:n_active]
-            np.multiply(r, hidden, out=tmp)
-            candidate += tmp
-            np.tanh(candidate, out=candidate)
-            np.subtract(h, candidate, out=tmp)
-            tmp *= z
-            np.add(candidate, tmp, out=h_all[t + 1, :n_active])
-            if n_active < batch:  # finished sequences carry their last state
-                h_all[t + 1, n_active:] = h_all[t, n_active:]
-
-        if any(ctx.needs_input_grad) and is_grad_enabled():
-            ctx.layout, ctx.x_k, ctx.w_ih, ctx.w_hh = layout, x_k, w_ih, w_hh
-            ctx.gates, ctx.hidden_n, ctx.h_all = gates, hidden_n, h_all
-            ctx.has_bias = (bias_ih is not None, bias_hh is not None)
-        output = layout.from_kernel(layout.zero_padding(h_all[1:]))
-        h_n = layout.batch_from_kernel(h_all[steps].copy())
-        return output, h_n
-
-    def backward(ctx, grad_output, grad_h_n):
-        if ctx.gates is None:
-            raise AnnieError("gru: backward through the same GRU output a second time; its "
-                             "buffers were reused by the first backward, so run forward again")
-        layout, gates, h_all, hidden_n = ctx.layout, ctx.gates, ctx.h_all, ctx.hidden_n
-        ctx.gates = None
-        _, steps, batch, H = gates.shape
-        dtype = gates.dtype
-        grad_out_k = None if grad_output is None else layout.to_kernel(grad_output)
-        dh = (np.zeros((batch, H), dtype=dtype) if grad_h_n is None
-              else np.array(layout.batch_to_kernel(grad_h_n), dtype=dtype))
-        d_hidden_n = (np.zeros if layout.padded else np.empty)((steps, batch, H), dtype=dtype)
-        one_minus_z, factor, carry = (np.empty((batch, H), dtype=dtype) for _ in range(3))
-        d_rows = np.empty((batch, 3 * H), dtype=dtype)  # d(W_hh h + b_hh) of one step
-        w_hh = ctx.w_hh.reshape(3 * H, H)
-        # Step t's dL/d(pre-activations) overwrite its gate activations (no longer needed):
-        # gates[:, t] becomes (d r_pre, d z_pre, d n_pre) and d_hidden_n[t] = d(W_hn h + b_hn).
-        for t in range(steps - 1, -1, -1):
-            n = layout.active[t]
-            gate, dh_t = gates[:, t, :n], dh[:n]
-            r, z, candidate = gate
-            a, b = one_minus_z[:n], factor[:n]
-            if grad_out_k is not None:
-                dh_t += grad_out_k[t, :n]
-            np.multiply(dh_t, z, out=carry[:n])          # h' = n + z (h - n): dh' z reaches h
-            np.subtract(1, z, out=a)
-            np.subtract(h_all[t, :n], candidate, out=b)  # d z_pre = dh (h - n) z (1 - z)
-            b *= dh_t
-            b *= a
-            z *= b
-            np.multiply(candidate, candidate, out=b)     # d n_pre = dh (1 - z) (1 - n^2)
-            np.subtract(1, b, out=b)
-            b *= a
-            np.multiply(b, dh_t, out=candidate)
-            np.multiply(candidate, r, out=d_hidden_n[t, :n])
-            np.subtract(1, r, out=a)           # d r_pre = d n_pre (W_hn h + b_hn) r (1 - r)
-            a *= r
-            a *= hidden_n[t, :n]
-            np.multiply(a, candidate, out=r)
-            np.copyto(d_rows[:n, :2 * H].reshape(n, 2, H).transpose(1, 0, 2), gate[:2])
-            d_rows[:n, 2 * H:] = d_hidden_n[t, :n]
-            np.matmul(d_rows[:n], w_hh, out=dh_t)
-            dh_t += carry[:n]
-        if layout.padded:
-            for t, n in enumerate(layout.active):
-                gates[:, t, n:] = 0
-        d_input = gates.reshape(3, steps * batch, H)     # d(W_ih x + b_ih), per gate
-        d_hidden_n = d_hidden_n.reshape(steps * batch, H)
-
-        needs = ctx.needs_input_grad
-        grad_x = grad_h0 = grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
-        if needs[0]:
-            grad_x_k = np.matmul(d_input, ctx.w_ih).sum(axis=0)
-            grad_x = layout.from_kernel(grad_x_k.reshape(steps, batch, -1))
-        if needs[1]:
-            grad_h0 = layout.batch_from_kernel(dh)
-        if needs[2]:
-            grad_w_ih = np.matmul(d_input.transpose(0, 2, 1), ctx.x_k).reshape(3 * H, -1)
-        if needs[3]:
-            h_previous = h_all[:-1].reshape(steps * batch, H)
-            grad_w_hh = np.empty((3, H, H), dtype=dtype)
-            np.matmul(d_input[:2].transpose(0, 2, 1), h_previous, out=grad_w_hh[:2])
-            np.matmul(d_hidden_n.T, h_previous, out=grad_w_hh[2])
-            grad_w_hh = grad_w_hh.reshape(3 * H, H)
-        if ctx.has_bias[0] and needs[4]:
-            grad_b_ih = d_input.sum(axis=1).reshape(3 * H)
-        if ctx.has_bias[1] and needs[5]:
-            grad_b_hh = np.concatenate([d_input[:2].sum(axis=1).reshape(2 * H),
-                                        d_hidden_n.sum(axis=0)])
-        return grad_x, grad_h0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
+    def run_backward(ctx, run: SequenceRun, grad_output, grad_finals):
+        steps, batch = run.steps, run.batch
+        step = run.steps_pair[1]
+        active = run.layout.active
+        gates, recurrent, h_all = run.gates, run.recurrent, run.h_all
+        grad_steps = run.grad_steps(grad_output)
+        dh = run.grad_final(grad_finals[0])
+        carry = np.empty_like(dh)
+        work = np.empty((batch, 3 * run.hidden), dtype=run.dtype)
+        w_hh = run.w_hh
+        if not run.layout.padded:
+            grads = [None] * steps if grad_steps is None else grad_steps
+            for gates_t, recurrent_t, h_old, grad_t in zip(gates[::-1], recurrent[::-1],
+                                                            h_all[-2::-1], grads[::-1]):
+                step(gates_t, recurrent_t, h_old, grad_t, dh, carry, work)
+                np.dot(recurrent_t, w_hh, out=dh)
+                dh += carry
+        else:
+            for t in range(steps - 1, -1, -1):
+                n = active[t]
+                grad_t = None if grad_steps is None else grad_steps[t, :n]
+                step(gates[t, :n], recurrent[t, :n], h_all[t, :n], grad_t, dh[:n], carry[:n],
+                     work[:n])
+                np.dot(recurrent[t, :n], w_hh, out=dh[:n])
+                dh[:n] += carry[:n]
+                gates[t, n:] = 0
+                recurrent[t, n:] = 0
+        return run.gradients(gates.reshape(steps * batch, -1),
+                             recurrent.reshape(steps * batch, -1), [dh])
 
 
 def gru(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, lengths=None,
-        reverse: bool = False) -> tuple[Tensor, Tensor]:
+        reverse: bool = False, workspace: ScratchPool | None = None) -> tuple[Tensor, Tensor]:
     """One GRU layer over x (time, batch, input_size) -> (output (time, batch, hidden),
     h_n (batch, hidden)); ``lengths`` skips each sequence's padding, ``reverse`` runs from each
-    sequence's last real step back to its first."""
+    sequence's last real step back to its first; ``workspace`` as for ``lstm``. An empty batch
+    gives empty outputs and zero-size gradients."""
     return GRUSequence.apply(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, lengths=lengths,
-                             reverse=reverse)
+                             reverse=reverse, workspace=workspace)

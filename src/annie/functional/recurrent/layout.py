@@ -34,6 +34,15 @@ def check_lengths(lengths, steps: int, batch: int, owner: str) -> np.ndarray | N
     return array.astype(np.int64, copy=False)
 
 
+def unpermute(array: np.ndarray, index: np.ndarray | None) -> np.ndarray:
+    """Undo ``array = original[index]`` along the first axis (None: nothing to undo)."""
+    if index is None:
+        return array
+    result = np.empty_like(array)
+    result[index] = array
+    return result
+
+
 class SequenceLayout:
     """The map between the caller's (time, batch, ...) arrays and the kernel's order."""
 
@@ -87,11 +96,7 @@ class SequenceLayout:
 
     def batch_from_kernel(self, array: np.ndarray) -> np.ndarray:
         """(batch, ...) in the kernel's order -> the caller's order."""
-        if self.order is None:
-            return array
-        result = np.empty_like(array)
-        result[self.order] = array
-        return result
+        return unpermute(array, self.order)
 
     def zero_padding(self, outputs: np.ndarray) -> np.ndarray:
         """Kernel-order outputs with the steps after each sequence's end set to zero."""
@@ -101,50 +106,6 @@ class SequenceLayout:
         for t, active in enumerate(self.active):
             outputs[t, active:] = 0
         return outputs
-
-
-def check_inputs(owner: str, x: np.ndarray, h0: np.ndarray, weight_ih: np.ndarray,
-                 weight_hh: np.ndarray, bias_ih, bias_hh, gates: int) -> None:
-    """Shapes and dtypes of a kernel's arrays: x (T, B, I), h0 (B, H), W_ih (G*H, I),
-    W_hh (G*H, H), biases (G*H,) with G the number of gates."""
-    if x.ndim != 3:
-        raise ShapeError(f"{owner}: x must be (time, batch, input_size), got shape {x.shape}")
-    steps, batch, input_size = x.shape
-    hidden_size = weight_hh.shape[1] if weight_hh.ndim == 2 else -1
-    if weight_hh.shape != (gates * hidden_size, hidden_size):
-        raise ShapeError(f"{owner}: weight_hh must be ({gates}*hidden_size, hidden_size), "
-                         f"got shape {weight_hh.shape}")
-    if weight_ih.shape != (gates * hidden_size, input_size):
-        raise ShapeError(f"{owner}: weight_ih must be ({gates * hidden_size}, {input_size}) for "
-                         f"input of shape {x.shape}, got shape {weight_ih.shape}")
-    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if bias is not None and bias.shape != (gates * hidden_size,):
-            raise ShapeError(f"{owner}: {name} must have shape ({gates * hidden_size},), "
-                             f"got shape {bias.shape}")
-    if h0.shape != (batch, hidden_size):
-        raise ShapeError(f"{owner}: initial state must have shape ({batch}, {hidden_size}), "
-                         f"got shape {h0.shape}")
-    if steps < 1:
-        raise ShapeError(f"{owner}: x must have at least one time step, got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{owner}: x must be a float array, got dtype {x.dtype}")
-    for name, array in (("h0", h0), ("weight_ih", weight_ih), ("weight_hh", weight_hh),
-                        ("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if array is not None and array.dtype != x.dtype:
-            raise DTypeError(f"{owner}: {name} has dtype {array.dtype} but x has {x.dtype}; "
-                             f"convert the model or the input (e.g. model.to(x.dtype))")
-
-
-def gate_rows(order: list[int], hidden_size: int) -> np.ndarray:
-    """Row indices that rearrange a (gates*H, ...) matrix's gate blocks into ``order``."""
-    return np.concatenate([np.arange(g * hidden_size, (g + 1) * hidden_size) for g in order])
-
-
-def scatter_rows(grad_kernel_order: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Undo ``matrix[rows]``: the gradient in the caller's gate order."""
-    result = np.empty_like(grad_kernel_order)
-    result[rows] = grad_kernel_order
-    return result
 
 
 class ScratchPool:

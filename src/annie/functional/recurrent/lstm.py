@@ -8,201 +8,140 @@ Per step (PyTorch's gate order i, f, g, o):
     o = sigmoid(W_io x + b_io + W_ho h + b_ho)     output gate
     c' = f * c + i * g,   h' = o * tanh(c')
 
-Speed: the input projection of all steps, biases included, is one matrix product (the input
-gets a column of ones, the weights a row holding the biases), stored time-major as
-``pre[t]`` of shape (batch, 4*hidden), so the loop adds each step's recurrent product
-h @ W_hh^T contiguously. Step t then writes its gate activations over pre[t], gate-major:
-``gates[t, k]`` is a contiguous (batch, hidden) block, so the cell update runs over contiguous
-memory; the blocks are in the order o, i, f, g so the three sigmoid gates are one slice, and
-sigmoid(a) = (1 + tanh(a / 2)) / 2 with the halving folded into a copy of their weights, so a
-single tanh covers all four gates. tanh(c_t) is kept for the backward pass. The backward pass
-computes dL/d(pre-activations) step by step while the step's values are in cache and writes
-them over the step's gate activations as a (batch, 4*hidden) block, so it ends holding a
-time-major (time*batch, 4*hidden) matrix: dW_ih with the biases' gradient (the column of ones),
-dW_hh and dL/dx are one matrix product each over all steps.
-The large internal arrays (pre-activations, cell states, tanh(c)) go back to the caller's
-workspace (a ScratchPool; nn.LSTM owns one) after backward and are reused by the next call of
-the same shape: fresh memory costs a page fault per 4 KiB on first write, as much as the
-arithmetic at these sizes.
+The kernel keeps the gate blocks in the order o, i, f, g, so the three sigmoid gates are one
+slice and a single tanh covers all four gates (see ``kernel.py`` for the shared layout). Step t
+writes its gate activations over its pre-activations ``pre[t]`` (gate-major, so the cell update
+runs over contiguous blocks), keeps tanh(c_t) for backward, and backward writes
+dL/d(pre-activations) over the activations once it has used them. The large
+internal arrays come from the caller's workspace (nn.LSTM owns one) and go back after backward:
+fresh memory costs a page fault per 4 KiB on first write, as much as the arithmetic here.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...errors import AnnieError, ShapeError
-from ...tensor import Function, Tensor, is_grad_enabled
-from .layout import (ScratchPool, SequenceLayout, check_inputs, check_lengths, gate_rows,
-                     scatter_rows)
-
-KERNEL_GATE_ORDER = [3, 0, 1, 2]  # o, i, f, g as blocks of PyTorch's i, f, g, o
-NO_POOL = ScratchPool(per_shape=0, shapes=0)  # without a workspace: fresh arrays, none kept
+from ...tensor import Tensor
+from . import compiled
+from .kernel import SequenceKernel, SequenceRun
+from .layout import ScratchPool
 
 
-class LSTMSequence(Function):
+def forward_step(gates, recurrent, c_previous, c_new, tanh_c, h_new) -> None:
+    """One step. On entry the (n, 4H) block ``gates`` holds the input part of the
+    pre-activations and ``recurrent`` h @ W_hh^T (o, i, f halved); the activations are written
+    over ``gates`` gate-major, as four contiguous (n, H) blocks o, i, f, g, so the cell update
+    runs over contiguous memory. c' = f c + i g, h' = o tanh(c')."""
+    n, hidden = c_new.shape
+    recurrent += gates
+    blocks = gates.reshape(4, n, hidden)
+    np.tanh(recurrent.reshape(n, 4, hidden).transpose(1, 0, 2), out=blocks)
+    sigmoids = blocks[:3]
+    sigmoids *= 0.5
+    sigmoids += 0.5
+    o, i, f, g = blocks
+    np.multiply(f, c_previous, out=c_new)
+    np.multiply(i, g, out=tanh_c)  # i * g, before tanh_c holds tanh(c')
+    c_new += tanh_c
+    np.tanh(c_new, out=tanh_c)
+    np.multiply(o, tanh_c, out=h_new)
+
+
+def backward_step(gates, tanh_c, c_previous, grad_output, dh, dc, dc_previous, work) -> None:
+    """One step back: from the activations ``forward_step`` left in ``gates``, dL/dh_t
+    (``dh``, plus ``grad_output`` when given) and dL/dc_t (``dc``, updated in place) write
+    dL/d(pre-activations) over ``gates`` as an (n, 4H) block in the kernel's column order and
+    dL/dc_{t-1} into ``dc_previous`` (``work``: scratch of gates' size). Each gate's gradient
+    is (gradient reaching its output) * (its partner in the product) * (its slope)."""
+    n, hidden = dh.shape
+    if grad_output is not None:
+        dh += grad_output
+    blocks = gates.reshape(4, n, hidden)
+    o, i, f, g = blocks
+    d_blocks = work.reshape(4, n, hidden)
+    d_o, d_i, d_f, d_g = d_blocks
+    np.multiply(tanh_c, tanh_c, out=d_g)        # dc += dh * o * (1 - tanh(c')^2)
+    np.subtract(1, d_g, out=d_g)
+    d_g *= o
+    d_g *= dh
+    dc += d_g
+    np.multiply(dh, tanh_c, out=d_o)            # d_o = dh * tanh(c') (* slope)
+    np.multiply(dc, g, out=d_i)                 # d_i = dc * g (* slope)
+    np.multiply(dc, c_previous, out=d_f)        # d_f = dc * c_{t-1} (* slope)
+    np.multiply(dc, f, out=dc_previous)         # dL/dc_{t-1} = dc * f
+    np.multiply(g, g, out=d_g)                  # d_g = dc * i * (1 - g^2)
+    np.subtract(1, d_g, out=d_g)
+    d_g *= i
+    d_g *= dc
+    sigmoids = blocks[:3]                       # sigmoid' = s (1 - s) for o, i, f
+    d_blocks[:3] *= sigmoids
+    np.subtract(1, sigmoids, out=sigmoids)
+    d_blocks[:3] *= sigmoids
+    np.copyto(gates.reshape(n, 4, hidden).transpose(1, 0, 2), d_blocks)
+
+
+class LSTMSequence(SequenceKernel):
     """(output, h_n, c_n) = LSTM over x of shape (time, batch, input_size), time-major."""
 
-    def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
-                lengths=None, reverse=False, workspace=None):
-        pool = workspace if workspace is not None else NO_POOL
-        check_inputs("lstm", x, h0, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
-        steps, batch, _ = x.shape
-        hidden = weight_hh.shape[1]
-        if c0.shape != h0.shape or c0.dtype != x.dtype:
-            raise ShapeError(f"lstm: c0 must match h0 (shape {h0.shape}, dtype {h0.dtype}), "
-                             f"got shape {c0.shape}, dtype {c0.dtype}")
-        lengths = check_lengths(lengths, steps, batch, "lstm")
-        layout = SequenceLayout(steps, batch, lengths, reverse)
-        dtype = x.dtype
+    name, gates, state_count = "lstm", 4, 2
+    gate_order = (3, 0, 1, 2)  # o, i, f, g
+    sigmoid_blocks = 3
 
-        rows = gate_rows(KERNEL_GATE_ORDER, hidden)
-        H = hidden
-        w_ih, w_hh = weight_ih[rows], weight_hh[rows]  # (4H, input), (4H, H), kernel gate order
-        half = np.repeat(np.array([0.5, 0.5, 0.5, 1.0], dtype=dtype), H)[:, None]  # o, i, f: a/2
-        has_bias = (bias_ih is not None, bias_hh is not None)
-        inputs = x.shape[2] + (1 if any(has_bias) else 0)  # the column of ones carries the bias
-        x_k = pool.take((steps, batch, inputs), dtype)
-        x_k[:, :, :x.shape[2]] = layout.to_kernel(x)
-        x_k = x_k.reshape(steps * batch, inputs)
-        w_in = np.empty((inputs, 4 * H), dtype=dtype)  # [W_ih^T; b_ih + b_hh], halved for o, i, f
-        w_in[:x.shape[2]] = (w_ih * half).T
-        if any(has_bias):
-            x_k[:, -1] = 1
-            w_in[-1] = 0
-            for b in (bias_ih, bias_hh):
-                if b is not None:
-                    w_in[-1] += b[rows]
-            w_in[-1] *= half[:, 0]
-        pre = pool.take((steps, batch, 4 * H), dtype)  # pre[t]: input part of step t
-        np.matmul(x_k, w_in, out=pre.reshape(steps * batch, 4 * H))
-        w_hh_scaled_t = np.ascontiguousarray((w_hh * half).T)     # (H, 4H)
-
-        # step t writes its gate activations over pre[t], gate-major: gates[t, k] is gate k's
-        # (batch, hidden) block, so every slice below is contiguous
-        gates = pre.reshape(steps, 4, batch, H)
-        h_all = np.empty((steps + 1, batch, H), dtype=dtype)
-        c_all = pool.take((steps + 1, batch, H), dtype)
-        tanh_c = pool.take((steps, batch, H), dtype)
-        h_all[0] = layout.batch_to_kernel(h0)
-        c_all[0] = layout.batch_to_kernel(c0)
-        recurrent = np.empty((batch, 4 * H), dtype=dtype)
-        product = np.empty((batch, H), dtype=dtype)
-        for t in range(steps):
-            n = layout.active[t]
-            gate, step_pre = gates[t, :, :n], recurrent[:n]
-            np.matmul(h_all[t, :n], w_hh_scaled_t, out=step_pre)
-            step_pre += pre[t, :n]  # pre[t] is free from here on
-            np.tanh(step_pre.reshape(n, 4, H).transpose(1, 0, 2), out=gate)
-            sigmoid_part = gate[:3]
-            sigmoid_part *= 0.5
-            sigmoid_part += 0.5
-            o, i, f, g = gate
-            c_new, tanh_ct = c_all[t + 1, :n], tanh_c[t, :n]
-            np.multiply(f, c_all[t, :n], out=c_new)
-            np.multiply(i, g, out=product[:n])
-            c_new += product[:n]
-            np.tanh(c_new, out=tanh_ct)
-            np.multiply(o, tanh_ct, out=h_all[t + 1, :n])
-            if n < batch:  # finished sequences carry their last state
-                h_all[t + 1, n:] = h_all[t, n:]
+    def run_forward(ctx, run: SequenceRun):
+        steps, batch, hidden = run.steps, run.batch, run.hidden
+        run.steps_pair = compiled.step_functions("lstm", (forward_step, backward_step))
+        step = run.steps_pair[0]
+        active = run.layout.active
+        gates = run.input_projection()
+        w_hh_t = run.recurrent_weight()
+        h_all = run.initial(0)
+        c_all = run.initial(1, pooled=True)
+        tanh_c = run.take((steps, batch, hidden))
+        recurrent = np.empty((batch, 4 * hidden), dtype=run.dtype)
+        if not run.layout.padded:  # every sequence runs every step: one view per array
+            for gates_t, c_old, c_new, tanh_t, h_old, h_new in zip(
+                    gates, c_all, c_all[1:], tanh_c, h_all, h_all[1:]):
+                np.dot(h_old, w_hh_t, out=recurrent)
+                step(gates_t, recurrent, c_old, c_new, tanh_t, h_new)
+        else:  # rows [:n] are the sequences still running at step t
+            for t, n in enumerate(active):
+                np.dot(h_all[t, :n], w_hh_t, out=recurrent[:n])
+                step(gates[t, :n], recurrent[:n], c_all[t, :n], c_all[t + 1, :n],
+                     tanh_c[t, :n], h_all[t + 1, :n])
+                h_all[t + 1, n:] = h_all[t, n:]  # finished sequences carry their last state
                 c_all[t + 1, n:] = c_all[t, n:]
+        run.gates, run.c_all, run.tanh_c = gates, c_all, tanh_c
+        return run.finish(h_all, c_all[steps])
 
-        saved = any(ctx.needs_input_grad) and is_grad_enabled()
-        if saved:
-            ctx.layout, ctx.rows, ctx.x_k = layout, rows, x_k
-            ctx.w_ih, ctx.w_hh = w_ih, w_hh
-            ctx.gates, ctx.h_all, ctx.c_all, ctx.tanh_c = gates, h_all, c_all, tanh_c
-            ctx.pre = pre
-            ctx.pool = pool
-            ctx.has_bias = has_bias
-        output = layout.from_kernel(layout.zero_padding(h_all[1:]))
-        h_n = layout.batch_from_kernel(h_all[steps].copy())
-        c_n = layout.batch_from_kernel(c_all[steps].copy())
-        if not saved:
-            pool.give(x_k.reshape(steps, batch, inputs), pre, c_all, tanh_c)
-        return output, h_n, c_n
-
-    def backward(ctx, grad_output, grad_h_n, grad_c_n):
-        if ctx.gates is None:
-            raise AnnieError("lstm: backward through the same LSTM output a second time; its "
-                             "buffers were reused by the first backward, so run forward again")
-        layout, gates, c_all, tanh_c = ctx.layout, ctx.gates, ctx.c_all, ctx.tanh_c
-        ctx.gates = None
-        steps, _, batch, H = gates.shape
-        dtype = gates.dtype
-        grad_out_k = None if grad_output is None else layout.to_kernel(grad_output)
-        dh = (np.zeros((batch, H), dtype=dtype) if grad_h_n is None
-              else np.array(layout.batch_to_kernel(grad_h_n), dtype=dtype))
-        dc = (np.zeros((batch, H), dtype=dtype) if grad_c_n is None
-              else np.array(layout.batch_to_kernel(grad_c_n), dtype=dtype))
+    def run_backward(ctx, run: SequenceRun, grad_output, grad_finals):
+        steps, batch = run.steps, run.batch
+        step = run.steps_pair[1]
+        active = run.layout.active
+        gates, c_all, tanh_c = run.gates, run.c_all, run.tanh_c
+        grad_steps = run.grad_steps(grad_output)
+        dh = run.grad_final(grad_finals[0])
+        dc = run.grad_final(grad_finals[1])
         dc_previous = np.empty_like(dc)
-        scratch = np.empty((batch, H), dtype=dtype)
-        sigmoid_slope = np.empty((3, batch, H), dtype=dtype)
-        d_gates = np.empty((4, batch, H), dtype=dtype)
-        # d_pre[t] = dL/d(pre-activations) of step t, (batch, 4H) in kernel gate order, written
-        # over step t's gate activations once they are used; finished sequences' rows are zero
-        d_pre = gates.reshape(steps, batch, 4 * H)
-        w_hh = ctx.w_hh
-        # dL/d(pre-activation) of each gate = (gradient reaching the gate's output) * (its
-        # partner in the product) * (its activation's slope).
-        for t in range(steps - 1, -1, -1):
-            n = layout.active[t]
-            gate, tmp, d_step = gates[t, :, :n], scratch[:n], d_gates[:, :n]
-            o, i, f, g = gate
-            dh_t, dc_t, tanh_ct = dh[:n], dc[:n], tanh_c[t, :n]
-            if grad_out_k is not None:
-                dh_t += grad_out_k[t, :n]
-            np.multiply(tanh_ct, tanh_ct, out=tmp)      # dc += dh * o * (1 - tanh(c')^2)
-            np.subtract(1, tmp, out=tmp)
-            tmp *= o
-            tmp *= dh_t
-            dc_t += tmp
-            slope = sigmoid_slope[:, :n]                # sigmoid' = s (1 - s) for o, i, f
-            np.subtract(1, gate[:3], out=slope)
-            slope *= gate[:3]
-            np.multiply(g, g, out=tmp)                  # d_g = dc * i * (1 - g^2)
-            np.subtract(1, tmp, out=tmp)
-            tmp *= i
-            np.multiply(tmp, dc_t, out=d_step[3])
-            np.multiply(dh_t, tanh_ct, out=o)           # d_o (before slope) = dh * tanh(c')
-            np.multiply(dc_t, g, out=i)                 # d_i = dc * g
-            np.multiply(dc_t, f, out=dc_previous[:n])   # dL/dc_{t-1} = dc * f
-            np.multiply(dc_t, c_all[t, :n], out=f)      # d_f = dc * c_{t-1}
-            np.multiply(gate[:3], slope, out=d_step[:3])
-            np.copyto(d_pre[t, :n].reshape(n, 4, H).transpose(1, 0, 2), d_step)
-            if n < batch:
-                d_pre[t, n:] = 0
-            np.matmul(d_pre[t, :n], w_hh, out=dh_t)     # dL/dh_{t-1} = [d_o d_i d_f d_g] W_hh
-            if n < batch:  # finished sequences keep their gradient until their last step
-                dc_previous[n:] = dc[n:]
-            dc, dc_previous = dc_previous, dc
-        d_pre = d_pre.reshape(steps * batch, 4 * H)
-        d_pre_t = d_pre.T
-
-        needs = ctx.needs_input_grad
-        rows, has_bias = ctx.rows, ctx.has_bias
-        grad_x = grad_h0 = grad_c0 = grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
-        if needs[0]:
-            grad_x_k = np.matmul(d_pre, ctx.w_ih)
-            grad_x = layout.from_kernel(grad_x_k.reshape(steps, batch, -1))
-        if needs[1]:
-            grad_h0 = layout.batch_from_kernel(dh)
-        if needs[2]:
-            grad_c0 = layout.batch_from_kernel(dc)
-        wants_bias = (has_bias[0] and needs[5]) or (has_bias[1] and needs[6])
-        if needs[3] or wants_bias:  # the column of ones in x_k gives the biases' gradient
-            grad_in = np.matmul(d_pre_t, ctx.x_k)
-            if needs[3]:
-                grad_w_ih = scatter_rows(grad_in[:, :ctx.w_ih.shape[1]], rows)
-            if wants_bias:
-                grad_bias = scatter_rows(grad_in[:, -1], rows)
-                grad_b_ih = grad_bias if has_bias[0] and needs[5] else None
-                grad_b_hh = grad_bias.copy() if has_bias[1] and needs[6] else None
-        if needs[4]:
-            h_previous = ctx.h_all[:-1].reshape(steps * batch, H)
-            grad_w_hh = scatter_rows(np.matmul(d_pre_t, h_previous), rows)
-        ctx.pool.give(ctx.x_k.reshape(steps, batch, -1), ctx.pre, c_all, tanh_c)
-        ctx.x_k = ctx.pre = ctx.c_all = ctx.tanh_c = None
-        return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
+        work = np.empty((batch, 4 * run.hidden), dtype=run.dtype)
+        w_hh = run.w_hh
+        if not run.layout.padded:
+            grads = [None] * steps if grad_steps is None else grad_steps
+            for gates_t, tanh_t, c_old, grad_t in zip(gates[::-1], tanh_c[::-1], c_all[-2::-1],
+                                                       grads[::-1]):
+                step(gates_t, tanh_t, c_old, grad_t, dh, dc, dc_previous, work)
+                np.dot(gates_t, w_hh, out=dh)   # dL/dh_{t-1} = [d_o d_i d_f d_g] W_hh
+                dc, dc_previous = dc_previous, dc
+        else:
+            for t in range(steps - 1, -1, -1):
+                n = active[t]
+                grad_t = None if grad_steps is None else grad_steps[t, :n]
+                step(gates[t, :n], tanh_c[t, :n], c_all[t, :n], grad_t, dh[:n], dc[:n],
+                     dc_previous[:n], work[:n])
+                np.dot(gates[t, :n], w_hh, out=dh[:n])
+                gates[t, n:] = 0
+                dc_previous[n:] = dc[n:]  # finished sequences keep theirs until their end
+                dc, dc_previous = dc_previous, dc
+        d_pre = gates.reshape(steps * batch, -1)
+        return run.gradients(d_pre, d_pre, [dh, dc])
 
 
 def lstm(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, lengths=None,
@@ -211,7 +150,8 @@ def lstm(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, lengths=No
     """One LSTM layer over x (time, batch, input_size) -> (output (time, batch, hidden),
     h_n (batch, hidden), c_n (batch, hidden)); ``lengths`` skips each sequence's padding,
     ``reverse`` runs from each sequence's last real step back to its first. A ``workspace``
-    (a ScratchPool the caller owns, as nn.LSTM does) lends the large internal arrays and takes
-    them back after backward, so repeated calls reuse memory instead of faulting fresh pages."""
+    (a ScratchPool the caller owns, as the nn layers do) lends the large internal arrays and
+    takes them back after backward, so repeated calls reuse memory instead of faulting fresh
+    pages. An empty batch (batch 0) gives empty outputs and zero-size gradients."""
     return LSTMSequence.apply(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh,
                               lengths=lengths, reverse=reverse, workspace=workspace)

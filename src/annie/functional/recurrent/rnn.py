@@ -13,40 +13,36 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
-from ...tensor import Function, Tensor, is_grad_enabled
-from .layout import SequenceLayout, check_inputs, check_lengths
+from ...tensor import Tensor
+from .kernel import SequenceKernel, SequenceRun
+from .layout import ScratchPool
 
 NONLINEARITIES = ("tanh", "relu")
 
 
-class RNNSequence(Function):
+class RNNSequence(SequenceKernel):
     """(output, h_n) = Elman RNN over x of shape (time, batch, input_size), time-major."""
 
-    def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, lengths=None,
-                reverse=False, nonlinearity="tanh"):
+    name, gates, state_count = "rnn", 1, 1
+
+    def forward(ctx, x, *arrays, nonlinearity="tanh", **options):
         if nonlinearity not in NONLINEARITIES:
             raise ConfigError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        check_inputs("rnn", x, h0, weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
-        steps, batch, _ = x.shape
-        H = weight_hh.shape[1]
-        lengths = check_lengths(lengths, steps, batch, "rnn")
-        layout = SequenceLayout(steps, batch, lengths, reverse)
-        dtype = x.dtype
+        return SequenceKernel.forward(ctx, x, *arrays, nonlinearity=nonlinearity, **options)
 
-        x_k = np.ascontiguousarray(layout.to_kernel(x)).reshape(steps * batch, -1)
-        h_all = np.empty((steps + 1, batch, H), dtype=dtype)
-        h_all[0] = layout.batch_to_kernel(h0)
-        np.matmul(x_k, weight_ih.T, out=h_all[1:].reshape(steps * batch, H))
-        for bias in (bias_ih, bias_hh):
-            if bias is not None:
-                h_all[1:] += bias
-        w_hh_t = np.ascontiguousarray(weight_hh.T)
-        recurrent = np.empty((batch, H), dtype=dtype)
+    def run_forward(ctx, run: SequenceRun, nonlinearity: str):
+        steps, batch, hidden = run.steps, run.batch, run.hidden
+        active = run.layout.active
+        h_all = run.initial(0)
+        # the input part of every step is written straight into the state history
+        run.input_projection(out=h_all[1:])
+        w_hh_t = run.recurrent_weight()
+        recurrent = np.empty((batch, hidden), dtype=run.dtype)
         use_tanh = nonlinearity == "tanh"
         for t in range(steps):
-            n = layout.active[t]
+            n = active[t]
             h_new = h_all[t + 1, :n]
-            np.matmul(h_all[t, :n], w_hh_t, out=recurrent[:n])
+            np.dot(h_all[t, :n], w_hh_t, out=recurrent[:n])
             h_new += recurrent[:n]
             if use_tanh:
                 np.tanh(h_new, out=h_new)
@@ -54,57 +50,42 @@ class RNNSequence(Function):
                 np.maximum(h_new, 0, out=h_new)
             if n < batch:  # finished sequences carry their last state
                 h_all[t + 1, n:] = h_all[t, n:]
+        run.use_tanh = use_tanh
+        return run.finish(h_all)
 
-        if any(ctx.needs_input_grad) and is_grad_enabled():
-            ctx.layout, ctx.x_k, ctx.weight_ih, ctx.weight_hh = layout, x_k, weight_ih, weight_hh
-            ctx.h_all, ctx.use_tanh = h_all, use_tanh
-            ctx.has_bias = (bias_ih is not None, bias_hh is not None)
-        output = layout.from_kernel(layout.zero_padding(h_all[1:]))
-        h_n = layout.batch_from_kernel(h_all[steps].copy())
-        return output, h_n
-
-    def backward(ctx, grad_output, grad_h_n):
-        layout, h_all = ctx.layout, ctx.h_all
-        steps, batch, H = h_all[1:].shape
-        dtype = h_all.dtype
-        states = h_all[1:]
-        # f'(a) from the output h = f(a): tanh' = 1 - h^2, relu' = [h > 0]
-        slope = 1 - states * states if ctx.use_tanh else (states > 0).astype(dtype)
-
-        grad_out_k = None if grad_output is None else layout.to_kernel(grad_output)
-        dh = (np.zeros((batch, H), dtype=dtype) if grad_h_n is None
-              else np.array(layout.batch_to_kernel(grad_h_n), dtype=dtype))
-        d_pre = (np.zeros if layout.padded else np.empty)((steps, batch, H), dtype=dtype)
-        w_hh = ctx.weight_hh
+    def run_backward(ctx, run: SequenceRun, grad_output, grad_finals):
+        steps, batch, hidden = run.steps, run.batch, run.hidden
+        active = run.layout.active
+        states = run.h_all[1:]
+        # f'(a) from the output h = f(a): tanh' = 1 - h^2, relu' = [h > 0]; becomes dL/da
+        d_pre = run.take((steps, batch, hidden))
+        if run.use_tanh:
+            np.multiply(states, states, out=d_pre)
+            np.subtract(1, d_pre, out=d_pre)
+        else:
+            np.greater(states, 0, out=d_pre)
+        grad_steps = run.grad_steps(grad_output)
+        dh = run.grad_final(grad_finals[0])
+        w_hh = run.w_hh
         for t in range(steps - 1, -1, -1):
-            n = layout.active[t]
-            dh_t = dh[:n]
-            if grad_out_k is not None:
-                dh_t += grad_out_k[t, :n]
-            np.multiply(dh_t, slope[t, :n], out=d_pre[t, :n])
-            np.matmul(d_pre[t, :n], w_hh, out=dh_t)
-
-        needs = ctx.needs_input_grad
-        d_flat = d_pre.reshape(steps * batch, H)
-        grad_x = grad_h0 = grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
-        if needs[0]:
-            grad_x = layout.from_kernel((d_flat @ ctx.weight_ih).reshape(steps, batch, -1))
-        if needs[1]:
-            grad_h0 = layout.batch_from_kernel(dh)
-        if needs[2]:
-            grad_w_ih = d_flat.T @ ctx.x_k
-        if needs[3]:
-            grad_w_hh = d_flat.T @ h_all[:-1].reshape(steps * batch, H)
-        if (ctx.has_bias[0] and needs[4]) or (ctx.has_bias[1] and needs[5]):
-            grad_bias = d_flat.sum(axis=0)
-            grad_b_ih = grad_bias if ctx.has_bias[0] and needs[4] else None
-            grad_b_hh = grad_bias.copy() if ctx.has_bias[1] and needs[5] else None
-        return grad_x, grad_h0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
+            n = active[t]
+            dh_t, d_step = dh[:n], d_pre[t, :n]
+            if grad_steps is not None:
+                dh_t += grad_steps[t, :n]
+            d_step *= dh_t
+            np.dot(d_step, w_hh, out=dh_t)
+            if n < batch:
+                d_pre[t, n:] = 0
+        d_flat = d_pre.reshape(steps * batch, hidden)
+        return run.gradients(d_flat, d_flat, [dh])
 
 
 def rnn(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, lengths=None,
-        reverse: bool = False, nonlinearity: str = "tanh") -> tuple[Tensor, Tensor]:
+        reverse: bool = False, nonlinearity: str = "tanh",
+        workspace: ScratchPool | None = None) -> tuple[Tensor, Tensor]:
     """One Elman RNN layer over x (time, batch, input_size) -> (output (time, batch, hidden),
-    h_n (batch, hidden)); h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu)."""
+    h_n (batch, hidden)); h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); ``lengths``,
+    ``reverse`` and ``workspace`` as for ``lstm``. An empty batch gives empty outputs and
+    zero-size gradients."""
     return RNNSequence.apply(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, lengths=lengths,
-                             reverse=reverse, nonlinearity=nonlinearity)
+                             reverse=reverse, nonlinearity=nonlinearity, workspace=workspace)

@@ -1,0 +1,90 @@
+"""The per-step seam: each recurrent cell's formula for one time step, written with annie's
+differentiable ops (the autodiff engine gives its gradient), and ``unroll``, the one loop that
+runs any cell over a sequence.
+
+The fused whole-sequence kernels (``rnn``, ``lstm``, ``gru``) compute the same function with
+backpropagation through time written by hand; they are the fast path and are tested equal to
+``unroll`` over these cells. The cells are what ``nn.RNNCell``/``LSTMCell``/``GRUCell`` run, what
+``RecurrentLayer.step`` exposes, and what ``diagnostics.gradient_flow`` observes step by step.
+
+A state is a tuple of (batch, hidden) tensors: (h,) for RNN and GRU, (h, c) for LSTM.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ...ops import getitem, stack, where
+from ...tensor import Tensor
+from ..activations import relu, sigmoid, tanh
+from ..linear import linear
+
+
+def _pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh) -> Tensor:
+    return linear(x, weight_ih, bias_ih) + linear(h, weight_hh, bias_hh)
+
+
+def _gate(tensor: Tensor, index: int, hidden: int) -> Tensor:
+    return tensor[:, index * hidden:(index + 1) * hidden]
+
+
+def rnn_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
+             nonlinearity: str = "tanh") -> tuple:
+    """Elman step: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); returns (h',)."""
+    a = _pre_activation(x, state[0], weight_ih, weight_hh, bias_ih, bias_hh)
+    return (tanh(a) if nonlinearity == "tanh" else relu(a),)
+
+
+def lstm_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None) -> tuple:
+    """LSTM step (gate order i, f, g, o as PyTorch):
+    i, f, o = sigmoid(W_i* x + b_i* + W_h* h + b_h*), g = tanh(W_ig x + b_ig + W_hg h + b_hg),
+    c' = f c + i g, h' = o tanh(c'); returns (h', c')."""
+    h, c = state
+    hidden = weight_hh.shape[1]
+    a = _pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+    i = sigmoid(_gate(a, 0, hidden))
+    f = sigmoid(_gate(a, 1, hidden))
+    g = tanh(_gate(a, 2, hidden))
+    o = sigmoid(_gate(a, 3, hidden))
+    c_new = f * c + i * g
+    return o * tanh(c_new), c_new
+
+
+def gru_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None) -> tuple:
+    """GRU step (gate order r, z, n as PyTorch): r, z = sigmoid(W_i* x + b_i* + W_h* h + b_h*),
+    n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h; returns (h',)."""
+    h = state[0]
+    hidden = weight_hh.shape[1]
+    from_input = linear(x, weight_ih, bias_ih)
+    from_state = linear(h, weight_hh, bias_hh)
+    r = sigmoid(_gate(from_input, 0, hidden) + _gate(from_state, 0, hidden))
+    z = sigmoid(_gate(from_input, 1, hidden) + _gate(from_state, 1, hidden))
+    n = tanh(_gate(from_input, 2, hidden) + r * _gate(from_state, 2, hidden))
+    return ((1 - z) * n + z * h,)
+
+
+def unroll(cell: Callable, x, initial: tuple, lengths=None, reverse: bool = False,
+           on_state: Callable | None = None) -> tuple:
+    """Run ``cell(x_t, state) -> state`` over x (time, batch, features), one step at a time;
+    returns (output (time, batch, hidden), final state tuple).
+
+    ``lengths`` (batch,): past a sequence's end its state is kept and its output is zero.
+    ``reverse``: each sequence runs from its last real step back to its first.
+    ``on_state(t, state) -> state`` (optional) sees every new state, t in the caller's time
+    order, and may hand back a replacement (``gradient_flow`` puts its probes there)."""
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    state = tuple(s if isinstance(s, Tensor) else Tensor(np.asarray(s)) for s in initial)
+    steps = x.shape[0]
+    outputs: list = [None] * steps
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    for t in order:
+        new_state = tuple(cell(getitem(x, t), state))
+        if lengths is not None:
+            running = (t < np.asarray(lengths))[:, None]
+            new_state = tuple(where(running, new, old) for new, old in zip(new_state, state))
+        if on_state is not None:
+            new_state = tuple(on_state(t, new_state))
+        state = new_state
+        outputs[t] = state[0] if lengths is None else where(running, state[0], 0.0)
+    return stack(outputs, axis=0), state

@@ -1,0 +1,301 @@
+"""The per-step seam of the recurrent layers and cells, the compiled steps and the empty batch.
+
+- the fused whole-sequence kernels equal the generic unrolled loop over each layer's cell
+  formula (``stepwise``): outputs, final states and every gradient in float64, stacked,
+  bidirectional, with lengths, on the NumPy steps and on the compiled (numba) steps;
+- the compiled per-step loops equal the NumPy steps (float32 and float64), compiled by numba
+  and, without numba, run as plain Python;
+- ``step``, ``stepwise``'s watch protocol, gradcheck of each kernel on both step paths;
+- an empty batch (0, T, F) gives zero-size outputs and gradients (PyTorch's shapes), T = 0 a
+  clear error (PyTorch refuses it too).
+"""
+import importlib
+import importlib.util
+
+import numpy as np
+import pytest
+
+import annie
+from annie import nn
+from annie.diagnostics import gradcheck
+from annie.errors import ConfigError, ShapeError
+from annie.functional.recurrent import compiled, gru, lstm, rnn
+
+lstm_module = importlib.import_module("annie.functional.recurrent.lstm")
+
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+LAYERS = {"rnn_tanh": (nn.RNN, {}), "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
+          "lstm": (nn.LSTM, {}), "gru": (nn.GRU, {})}
+STEP_PATHS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not HAS_NUMBA, reason="numba is not installed (pip install annie[fast])"))]
+
+
+@pytest.fixture(params=STEP_PATHS)
+def step_path(request, monkeypatch):
+    """Run the kernels on the NumPy steps or on the compiled ones."""
+    monkeypatch.setenv("ANNIE_NUMBA", "1" if request.param == "numba" else "0")
+    return request.param
+
+
+def _random(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _layer(kind, **options):
+    cls, extra = LAYERS[kind]
+    return cls(3, 4, dtype=np.float64, **extra, **options)
+
+
+def _run(layer, kind, x_data, h0_data, lengths):
+    """Outputs, final states and gradients (x, h0, parameters) of one forward/backward."""
+    x = annie.tensor(x_data, requires_grad=True)
+    h0 = annie.tensor(h0_data, requires_grad=True)
+    state = (h0, h0 * 0.5) if kind == "lstm" else h0
+    output, final = layer(x, state, lengths=lengths)
+    finals = final if kind == "lstm" else (final,)
+    weights = _random(output.shape, seed=3)
+    loss = (output * weights).sum() + sum((f * f).sum() for f in finals)
+    layer.zero_grad()
+    loss.backward()
+    return [output.data, *(f.data for f in finals), x.grad, h0.grad,
+            *(p.grad for p in layer.parameters())]
+
+
+# ----- fused kernels == the unrolled loop over the cell formula ---------------------------
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("num_layers,bidirectional,with_lengths",
+                         [(1, False, False), (2, True, True), (2, False, True)])
+def test_fused_kernels_equal_the_unrolled_cell_loop(kind, num_layers, bidirectional,
+                                                    with_lengths, step_path):
+    layer = _layer(kind, num_layers=num_layers, bidirectional=bidirectional)
+    lengths = np.array([7, 3, 5, 1]) if with_lengths else None
+    x_data = _random((4, 7, 3), seed=1)
+    h0_data = _random((num_layers * (1 + bidirectional), 4, 4), seed=2)
+    fused = _run(layer, kind, x_data, h0_data, lengths)
+    with layer.stepwise():
+        unrolled = _run(layer, kind, x_data, h0_data, lengths)
+    assert "_watch" not in vars(layer)  # the block ends: back to the fused kernels
+    for a, b in zip(fused, unrolled):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_step_is_one_step_of_the_layer_and_checks_its_arguments():
+    layer = _layer("lstm", num_layers=2, bidirectional=True)
+    x = _random((2, 1, 3))
+    output, (h_n, c_n) = layer(annie.tensor(x))
+    h, c = layer.step(annie.tensor(x[:, 0]), (np.zeros((2, 4)), np.zeros((2, 4))))
+    np.testing.assert_allclose(h.data, h_n.data[0], atol=1e-14)
+    np.testing.assert_allclose(c.data, c_n.data[0], atol=1e-14)
+    h_reverse, _ = layer.step(annie.tensor(x[:, 0]), (np.zeros((2, 4)), np.zeros((2, 4))),
+                              direction=1)
+    np.testing.assert_allclose(h_reverse.data, h_n.data[1], atol=1e-14)
+    with pytest.raises(ConfigError, match="no layer 2"):
+        layer.step(annie.tensor(x[:, 0]), (np.zeros((2, 4)),) * 2, layer=2)
+    with pytest.raises(ConfigError, match="direction 2"):
+        layer.step(annie.tensor(x[:, 0]), (np.zeros((2, 4)),) * 2, direction=2)
+
+
+def test_stepwise_watch_sees_every_sequence_and_can_replace_states():
+    layer = _layer("gru", num_layers=2, bidirectional=True)
+    x = annie.tensor(_random((2, 5, 3)))
+    seen = []
+
+    def watch(name, steps):
+        times = []
+        seen.append((name, steps, times))
+
+        def on_state(t, state):
+            times.append(t)
+            return (state[0] * 0.0,)  # a state replaced by zeros: the next step starts fresh
+        return on_state
+
+    with layer.stepwise(watch):
+        output, h_n = layer(x)
+    assert [(name, steps) for name, steps, _ in seen] == [
+        ("l0", 5), ("l0_reverse", 5), ("l1", 5), ("l1_reverse", 5)]
+    assert seen[0][2] == [0, 1, 2, 3, 4] and seen[1][2] == [4, 3, 2, 1, 0]
+    assert np.all(output.data == 0) and np.all(h_n.data == 0)
+    cell = nn.GRUCell(3, 4)
+    with cell.stepwise(watch):
+        cell(annie.tensor(_random((2, 3))))
+    assert seen[-1][:2] == ("", 1)
+
+
+# ----- compiled steps == NumPy steps ----------------------------------------------------------
+def _kernel_results(kind, dtype, lengths, reverse):
+    rng = np.random.default_rng(5)
+    steps, batch, inputs, hidden = 6, 3, 2, 5
+    gates = {"lstm": 4, "gru": 3}[kind]
+    arrays = [rng.standard_normal((steps, batch, inputs)), rng.standard_normal((batch, hidden))]
+    if kind == "lstm":
+        arrays.append(rng.standard_normal((batch, hidden)))
+    arrays += [0.5 * rng.standard_normal((gates * hidden, inputs)),
+               0.5 * rng.standard_normal((gates * hidden, hidden)),
+               0.5 * rng.standard_normal(gates * hidden), 0.5 * rng.standard_normal(gates * hidden)]
+    tensors = [annie.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    kernel = {"lstm": lstm, "gru": gru}[kind]
+    outputs = kernel(*tensors, lengths=lengths, reverse=reverse)
+    upstream = [rng.standard_normal(o.shape).astype(dtype) for o in outputs]
+    sum((o * u).sum() for o, u in zip(outputs, upstream)).backward()
+    return [o.data for o in outputs] + [t.grad for t in tensors]
+
+
+@pytest.mark.parametrize("loops", ["python", pytest.param("numba", marks=pytest.mark.skipif(
+    not HAS_NUMBA, reason="numba is not installed (pip install annie[fast])"))])
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lengths,reverse", [(None, False), (np.array([2, 6, 4]), True)])
+def test_compiled_steps_equal_numpy_steps(loops, kind, dtype, lengths, reverse, monkeypatch):
+    monkeypatch.setenv("ANNIE_NUMBA", "0")
+    reference = _kernel_results(kind, dtype, lengths, reverse)
+    steps = compiled.python_steps() if loops == "python" else compiled.numba_steps()
+    monkeypatch.setattr(compiled, "step_functions", lambda name, numpy_steps: steps[name])
+    actual = _kernel_results(kind, dtype, lengths, reverse)
+    tolerance = 1e-12 if dtype == np.float64 else 2e-5
+    for a, b in zip(reference, actual):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance)
+
+
+def test_numpy_steps_are_the_default_without_numba(monkeypatch):
+    monkeypatch.setenv("ANNIE_NUMBA", "0")
+    assert not compiled.enabled()
+    numpy_pair = (lstm_module.forward_step, lstm_module.backward_step)
+    assert compiled.step_functions("lstm", numpy_pair) is numpy_pair
+    monkeypatch.setenv("ANNIE_NUMBA", "1")
+    expected = numpy_pair if not HAS_NUMBA else compiled.numba_steps()["lstm"]
+    assert compiled.step_functions("lstm", numpy_pair) == expected
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_kernel_gradcheck_on_each_step_path(kind, step_path):
+    layer = _layer(kind, bidirectional=True)
+    x = annie.tensor(_random((2, 4, 3), seed=6), requires_grad=True)
+    h0 = annie.tensor(_random((2, 2, 4), seed=7), requires_grad=True)
+    lengths = np.array([4, 2])
+
+    def run(x, h0, *params):
+        state = (h0, h0 * 0.3) if kind == "lstm" else h0
+        output, final = layer(x, state, lengths=lengths)
+        return (output, *final) if kind == "lstm" else (output, final)
+
+    result = gradcheck(run, [x, h0, *layer.parameters()], raise_exception=False)
+    assert result.ok, str(result)
+
+
+# ----- empty batch, no time steps ----------------------------------------------------------
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_empty_batch_gives_empty_outputs_and_zero_size_gradients(kind, with_lengths, step_path):
+    layer = _layer(kind, num_layers=2, bidirectional=True)
+    x = annie.tensor(np.zeros((0, 5, 3)), requires_grad=True)
+    lengths = np.zeros(0, dtype=np.int64) if with_lengths else None
+    output, final = layer(x, lengths=lengths)
+    finals = final if kind == "lstm" else (final,)
+    assert output.shape == (0, 5, 8)
+    assert all(f.shape == (4, 0, 4) for f in finals)
+    (output.sum() + sum(f.sum() for f in finals)).backward()
+    assert x.grad.shape == (0, 5, 3)
+    for param in layer.parameters():  # PyTorch gives zero gradients of the weights' shapes
+        assert param.grad.shape == param.shape and not param.grad.any()
+    with layer.stepwise():
+        unrolled, _ = layer(annie.tensor(np.zeros((0, 5, 3))), lengths=lengths)
+    assert unrolled.shape == (0, 5, 8)
+
+
+@pytest.mark.parametrize("kernel,states,gates", [(rnn, 1, 1), (gru, 1, 3), (lstm, 2, 4)])
+def test_empty_batch_in_the_functional_kernels(kernel, states, gates):
+    x = annie.tensor(np.zeros((5, 0, 3)), requires_grad=True)
+    start = [annie.tensor(np.zeros((0, 4)), requires_grad=True) for _ in range(states)]
+    weights = [annie.tensor(_random(shape), requires_grad=True)
+               for shape in [(gates * 4, 3), (gates * 4, 4), (gates * 4,), (gates * 4,)]]
+    outputs = kernel(x, *start, *weights)
+    assert outputs[0].shape == (5, 0, 4) and all(o.shape == (0, 4) for o in outputs[1:])
+    sum(o.sum() for o in outputs).backward()
+    assert x.grad.shape == (5, 0, 3) and all(s.grad.shape == (0, 4) for s in start)
+    assert all(w.grad.shape == w.shape and not w.grad.any() for w in weights)
+
+
+@pytest.mark.parametrize("cell_class", [nn.RNNCell, nn.GRUCell, nn.LSTMCell])
+def test_empty_batch_in_the_cells(cell_class):
+    cell = cell_class(3, 4, dtype=np.float64)
+    x = annie.tensor(np.zeros((0, 3)), requires_grad=True)
+    state = cell(x)
+    h = state[0] if cell_class is nn.LSTMCell else state
+    assert h.shape == (0, 4)
+    h.sum().backward()
+    assert x.grad.shape == (0, 3)
+    assert all(p.grad.shape == p.shape and not p.grad.any() for p in cell.parameters())
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed (pip install annie[parity])")
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+def test_empty_batch_shapes_and_zero_time_steps_as_pytorch(name):
+    import torch
+    ours = getattr(nn, name)(3, 4, num_layers=2, bidirectional=True)
+    theirs = getattr(torch.nn, name)(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    output, final = ours(np.zeros((0, 5, 3), np.float32))
+    expected_output, expected_final = theirs(torch.zeros(0, 5, 3))
+    assert output.shape == tuple(expected_output.shape)
+    ours_h = final[0] if name == "LSTM" else final
+    theirs_h = expected_final[0] if name == "LSTM" else expected_final
+    assert ours_h.shape == tuple(theirs_h.shape)
+    with pytest.raises(RuntimeError):
+        theirs(torch.zeros(2, 0, 3))
+    with pytest.raises(ShapeError, match=f"{name}: the input has no time steps"):
+        ours(np.zeros((2, 0, 3), np.float32))
+
+
+@pytest.mark.parametrize("kernel,states,gates", [(rnn, 1, 1), (gru, 1, 3), (lstm, 2, 4)])
+def test_zero_time_steps_is_a_clear_error_in_the_kernels(kernel, states, gates):
+    with pytest.raises(ShapeError, match="at least one time step"):
+        kernel(np.zeros((0, 2, 3)), *[np.zeros((2, 4))] * states, np.zeros((gates * 4, 3)),
+               np.zeros((gates * 4, 4)))
+
+
+# ----- generation through the seam ---------------------------------------------------------
+def _char_model(cell):
+    annie.manual_seed(3)
+    chars = "abcdefgh"
+    model = nn.CharLanguageModel(len(chars), hidden_size=6, embedding_dim=5, cell=cell,
+                                 num_layers=2, chars=chars).double()
+    return model, chars
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_greedy_generation_step_by_step_equals_whole_sequence_passes(cell):
+    """Each generated character is one ``rnn.step`` per layer; the same text comes out of
+    re-running the fused kernels over the whole text so far and taking the argmax."""
+    model, chars = _char_model(cell)
+    text = model.generate("abc", 12, temperature=0)
+    expected = "abc"
+    with annie.no_grad():
+        for _ in range(12):
+            ids = np.array([[chars.index(c) for c in expected]])
+            logits, _ = model(ids)
+            expected += chars[int(np.argmax(logits.data[0, -1]))]
+    assert text == expected
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed (pip install annie[parity])")
+def test_greedy_generation_equals_pytorchs_step_loop():
+    import torch
+    model, chars = _char_model("lstm")
+    embedding = torch.nn.Embedding(8, 5).double()
+    layer = torch.nn.LSTM(5, 6, num_layers=2, batch_first=True).double()
+    head = torch.nn.Linear(6, 8).double()
+    state = model.state_dict()
+    with torch.no_grad():
+        embedding.weight.copy_(torch.from_numpy(state["embedding.weight"]))
+        for name, param in layer.named_parameters():
+            param.copy_(torch.from_numpy(state[f"rnn.{name}"]))
+        head.weight.copy_(torch.from_numpy(state["head.weight"]))
+        head.bias.copy_(torch.from_numpy(state["head.bias"]))
+        output, hidden = layer(embedding(torch.tensor([[chars.index("h")]])))
+        text = "h"
+        for _ in range(15):
+            token = int(head(output[0, -1]).argmax())
+            text += chars[token]
+            output, hidden = layer(embedding(torch.tensor([[token]])), hidden)
+    assert model.generate("h", 15, temperature=0) == text
