@@ -321,3 +321,38 @@ def test_annie_export_refuses_with_one_line(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith("annie: error: cannot export model (CharLanguageModel)")
     assert error.count("\n") == 1 and not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("target", ["model.annie", "run.json", "sub/notes.txt"])
+def test_export_run_never_writes_over_the_runs_own_files(tmp_path, capsys, target):
+    from annie.cli import main
+    run = tmp_path / "run"
+    (run / "sub").mkdir(parents=True)
+    annie.save(nn.Sequential(nn.Linear(2, 3)), run / "model.annie")
+    (run / "run.json").write_text("{}")
+    (run / "sub" / "notes.txt").write_text("kept")
+    before = (run / target).read_bytes()
+    assert main(["export", str(run), "--onnx", str(run / target)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("annie: error: ") and "run folder" in error and target in error
+    assert (run / target).read_bytes() == before
+    export_run(run, run / "model.onnx")  # a new file in the folder, and again over it
+    export_run(run, run / "model.onnx")
+    assert _session(run / "model.onnx").run(None, {"input": _floats(4, 2)})[0].shape == (4, 3)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_export_options_and_inputs_are_checked(tmp_path):
+    pytest.importorskip("sklearn")
+    from annie.sklearn import MLPClassifier
+    model = nn.Sequential(nn.Linear(3, 2))
+    with pytest.raises(annie.errors.ConfigError, match=r"opset must be an int from 17 to \d+"):
+        export(model, tmp_path / "m.onnx", _floats(1, 3), opset=onnx.defs.onnx_opset_version() + 1)
+    assert not (tmp_path / "m.onnx").exists()
+    export(model, tmp_path / "m.onnx", np.array([[1, 2, 3]]))  # integers for a float model
+    got, = _session(tmp_path / "m.onnx").run(None, {"input": _floats(5, 3)})
+    np.testing.assert_allclose(got, _annie(model, _floats(5, 3))[0], **TOLERANCE)
+    X = _floats(20, 3).astype(np.float64)
+    fitted = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, np.arange(20) % 2)
+    with pytest.raises(ExportError, match=r"got MLPClassifier; .*export its model_"):
+        export(fitted, tmp_path / "m.onnx", X[:1])

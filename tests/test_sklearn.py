@@ -131,6 +131,9 @@ def test_partial_fit_needs_classes_then_keeps_them():
     assert model.n_iter_ == 31 and model.score(X, y) > 0.8
     with pytest.raises(ValueError, match=r"classes \[5\] not in classes_"):
         model.partial_fit(X[:3], [0, 1, 5])
+    model.partial_fit(X, y, classes=[2, 1, 0])  # the same classes again: fine
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 3\] differs from classes_"):
+        model.partial_fit(X, y, classes=[0, 1, 2, 3])
 
 
 def test_partial_fit_continues_exactly_after_pickling():
@@ -218,6 +221,8 @@ def test_coefs_and_intercepts_in_scikit_learns_layout():
     (dict(loss="mse"), "loss must be one of log_loss, hinge, got 'mse'"),
     (dict(dtype="float16"), "dtype must be"),
     (dict(early_stopping=True, validation_fraction=1.0), "validation_fraction"),
+    (dict(shuffle="yes"), "shuffle must be True or False, got 'yes'"),
+    (dict(early_stopping=2), "early_stopping must be True or False, got 2"),
 ])
 def test_bad_parameters_are_refused_at_fit_naming_them(options, message):
     X, y = _iris()
@@ -281,15 +286,44 @@ def test_classifier_objective_equals_scikit_learns(classes):
     np.testing.assert_allclose(model.loss_curve_[0], expected, rtol=1e-9)
 
 
-def test_regressor_objective_is_scikit_learns_with_the_full_square():
+def _set_weights(model, weights, biases):
+    """Put scikit-learn-layout weights (inputs, outputs) and biases into an MLP estimator."""
+    linears = [layer for layer in model.model_ if isinstance(layer, annie.nn.Linear)]
+    for layer, weight, bias in zip(linears, weights, biases):
+        layer.weight.data[...] = weight.T
+        layer.bias.data[...] = bias
+
+
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_regressor_objective_and_step_equal_scikit_learns(n_targets):
+    """squared_error is scikit-learn's half squared error, so the loss (with the L2 term and
+    sample weights) equals scikit-learn's MLPRegressor's, and for one target so does one SGD
+    step from the same weights. (For several targets scikit-learn reports the mean over the
+    columns but steps along the gradient of their sum; annie minimises the mean it reports.)"""
     X, _ = _iris()
-    target = X[:, 0] * 2 - X[:, 1]
-    model = MLPRegressor(hidden_layer_sizes=(6,), solver="sgd", momentum=0.0,
-                         learning_rate_init=1e-12, batch_size=len(X), max_iter=1, alpha=0.0,
-                         random_state=0).fit(X, target)
-    half = _sklearn_loss_at(SkMLPRegressor, model.coefs_, model.intercepts_, X, target, None,
-                            alpha=0.0)  # scikit-learn's squared_error is half the MSE
-    np.testing.assert_allclose(model.loss_curve_[0], 2 * half, rtol=1e-9)
+    target = np.column_stack([X[:, 0] * 2 - X[:, 1], X[:, 2]])[:, :n_targets].squeeze()
+    weights = np.random.default_rng(2).uniform(0.2, 3.0, size=len(X))
+    options = dict(hidden_layer_sizes=(6,), solver="sgd", momentum=0.0, batch_size=len(X),
+                   max_iter=1, alpha=0.3, shuffle=False)
+    model = MLPRegressor(learning_rate_init=1e-12, random_state=0, **options).fit(
+        X, target, sample_weight=weights)
+    expected = _sklearn_loss_at(SkMLPRegressor, model.coefs_, model.intercepts_, X, target,
+                                weights, alpha=0.3)
+    np.testing.assert_allclose(model.loss_curve_[0], expected, rtol=1e-9)
+    if n_targets > 1:
+        return
+    start = (model.coefs_, model.intercepts_)
+    model.set_params(learning_rate_init=0.1, warm_start=True)
+    _set_weights(model, *start)
+    model.fit(X, target, sample_weight=weights)  # one plain SGD step of 0.1
+    theirs = SkMLPRegressor(learning_rate_init=0.1, warm_start=True, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs.fit(X, target, sample_weight=weights)
+        theirs.coefs_, theirs.intercepts_ = [w.copy() for w in start[0]], [b.copy() for b in start[1]]
+        theirs.fit(X, target, sample_weight=weights)
+    for ours, reference in zip(model.coefs_ + model.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-12)
 
 
 # ----- scikit-learn's tools ----------------------------------------------------------------
@@ -348,3 +382,84 @@ def test_sunspots_sequence_regressor_beside_scikit_learns_mlp():
                          random_state=0).fit(X_train, y_train)
     rnn_r2, mlp_r2 = rnn.score(X_test[:, :, None], y_test), mlp.score(X_test, y_test)
     assert rnn_r2 > 0.8 and rnn_r2 >= mlp_r2 - 0.03
+
+
+# ----- continuing a fit (warm_start, partial_fit) ------------------------------------------
+@pytest.mark.parametrize("estimator, change, continue_with", [
+    (MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True),
+     dict(hidden_layer_sizes=(5,)), "fit"),
+    (MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True),
+     dict(activation="tanh"), "fit"),
+    (MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True),
+     dict(dropout=0.5), "fit"),
+    (MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, warm_start=True),
+     dict(dtype="float32"), "fit"),
+    (MLPRegressor(hidden_layer_sizes=(8,)), dict(hidden_layer_sizes=(8, 8)), "partial_fit"),
+    (SequenceRegressor(hidden_size=4, max_iter=2, warm_start=True), dict(cell="gru"), "fit"),
+    (SequenceRegressor(hidden_size=4, max_iter=2, warm_start=True), dict(hidden_size=6), "fit"),
+    (SequenceRegressor(hidden_size=4), dict(num_layers=2), "partial_fit"),
+    (SequenceRegressor(hidden_size=4), dict(bidirectional=True), "partial_fit"),
+])
+def test_continuing_refuses_a_changed_architecture(estimator, change, continue_with):
+    X, target = _iris()
+    if isinstance(estimator, SequenceRegressor):
+        X, target = X[:, :, None], X[:, 0]
+    elif isinstance(estimator, MLPRegressor):
+        target = X[:, 0]
+    getattr(estimator, continue_with)(X, target)
+    before = [p.data.copy() for p in estimator.model_.parameters()]
+    estimator.set_params(**change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"{name} changed since the model was built"):
+        getattr(estimator, continue_with)(X, target)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, estimator.model_.parameters()))
+    estimator.set_params(warm_start=False).fit(X, target)  # a fresh fit builds the new model
+
+
+def test_continuing_accepts_training_parameter_changes():
+    X, y = _iris()
+    model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True,
+                          random_state=0).fit(X, y)
+    model.set_params(hidden_layer_sizes=8, learning_rate_init=0.01, alpha=0.1, max_iter=3,
+                     solver="sgd")  # 8 is the same architecture as (8,)
+    model.fit(X.astype(np.float32), y)  # dtype=None keeps the float64 model built first
+    assert model.n_iter_ == 5 and model.model_[0].weight.dtype == np.float64
+
+
+@pytest.mark.parametrize("estimator_class", [MLPClassifier, MLPRegressor, SequenceClassifier,
+                                             SequenceRegressor])
+def test_docstring_documents_every_parameter_for_the_html_repr(estimator_class):
+    """A notebook shows an estimator through scikit-learn's HTML repr, which reads the
+    docstring's numpydoc sections: no warnings, and every constructor parameter documented."""
+    import inspect
+
+    from sklearn.externals._numpydoc.docscrape import NumpyDocString
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        documented = {name for entry in NumpyDocString(estimator_class.__doc__)["Parameters"]
+                      for name in entry.name.split(", ")}
+        estimator_class()._repr_html_()
+    assert set(inspect.signature(estimator_class).parameters) <= documented
+
+
+def test_sparse_input_trains_as_its_dense_copy():
+    """A ColumnTransformer with one-hot columns returns a SciPy sparse matrix (as a TF-IDF
+    vectorizer does); the MLPs take it, and learn exactly what they learn from the dense copy."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"income": rng.normal(50, 10, 120),
+                          "city": rng.choice(list("ABCDEFGH"), 120),
+                          "job": rng.choice(list("klmnopqr"), 120)})
+    y = np.where(frame["income"] + 20 * (frame["city"] == "A") > 55, "rich", "poor")
+    columns = ColumnTransformer([("number", StandardScaler(), ["income"]),
+                                 ("words", OneHotEncoder(), ["city", "job"])])
+    encoded = columns.fit_transform(frame)
+    assert hasattr(encoded, "toarray")  # sparse
+    options = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    from_sparse = make_pipeline(columns, MLPClassifier(**options)).fit(frame, y)
+    from_dense = MLPClassifier(**options).fit(encoded.toarray(), y)
+    np.testing.assert_array_equal(from_sparse.predict_proba(frame),
+                                  from_dense.predict_proba(encoded.toarray()))
+    regressor = MLPRegressor(**options).fit(encoded.tocsc(), frame["income"])
+    np.testing.assert_array_equal(regressor.predict(encoded),
+                                  regressor.predict(encoded.toarray()))

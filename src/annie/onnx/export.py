@@ -21,7 +21,7 @@ from ..io.atomic import atomic_write_bytes
 from ..nn.module import Module
 from ..nn.rnn import RecurrentLayer
 from ..tensor import Tensor, no_grad
-from ..train.inputs import cast_inputs
+from ..train.inputs import cast_inputs, takes_token_ids
 from . import layers, models, recurrent  # noqa: F401 - they register the converters
 from .graph import Graph, Value
 from .registry import ExportError, convert, run_annie
@@ -43,9 +43,9 @@ def _as_example(example_input, model: Module) -> np.ndarray:
     if array.dtype.kind not in "iuf" or array.ndim == 0 or array.shape[0] == 0:
         raise ExportError(f"export: example_input must be a non-empty numeric array with a batch "
                           f"axis, got dtype {array.dtype} and shape {array.shape}")
-    if array.dtype.kind in "iu":
+    if array.dtype.kind in "iu" and takes_token_ids(model):
         return array.astype(np.int64)
-    return cast_inputs(model, array)
+    return cast_inputs(model, array)  # floats (integers too, for a model that reads floats)
 
 
 def _input_axes(model: Module, example: np.ndarray) -> tuple[int, int | None]:
@@ -108,9 +108,14 @@ def export(model: Module, path: str | os.PathLike, example_input, *, lengths=Non
     stateful recurrent layer), or for an example input the model cannot take.
     """
     if not isinstance(model, Module):
-        raise ExportError(f"export: model must be an annie Module, got {type(model).__name__}")
-    if not isinstance(opset, int) or opset < DEFAULT_OPSET:
-        raise ConfigError(f"export: opset must be an int >= {DEFAULT_OPSET}, got {opset!r}")
+        hint = "; a fitted annie.sklearn estimator: export its model_ (it outputs logits or " \
+               "values)" if isinstance(getattr(model, "model_", None), Module) else ""
+        raise ExportError(f"export: model must be an annie Module, got "
+                          f"{type(model).__name__}{hint}")
+    newest = onnx.defs.onnx_opset_version()  # what the installed onnx (and its checker) knows
+    if not isinstance(opset, int) or not DEFAULT_OPSET <= opset <= newest:
+        raise ConfigError(f"export: opset must be an int from {DEFAULT_OPSET} to {newest}, "
+                          f"got {opset!r}")
     example = _as_example(example_input, model)
     if lengths is not None:
         if not _takes_lengths(model):

@@ -67,16 +67,29 @@ def _read_summary(path: str) -> dict:
     return summary if isinstance(summary, dict) else {}
 
 
+def _check_not_a_run_file(run_dir: str, path: str) -> None:
+    """ConfigError when ``path`` is an existing file of the run folder other than an ONNX file
+    (``--onnx RUN/model.annie`` would replace the run's model)."""
+    folder, target = os.path.realpath(run_dir), os.path.realpath(path)
+    if os.path.isfile(target) and not target.endswith(".onnx") \
+            and os.path.commonpath([folder, target]) == folder:
+        raise ConfigError(f"{path!r} is the run folder's own file "
+                          f"{os.path.relpath(target, folder)!r}; the ONNX file must not replace "
+                          f"it (write e.g. {os.path.join(run_dir, 'model.onnx')!r})")
+
+
 def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, *,
                opset: int = DEFAULT_OPSET):
     """Export the model of run folder ``run_dir`` (its ``model.annie``) to the ONNX file
-    ``path``; returns the ``onnx.ModelProto``. ConfigError when ``run_dir`` holds no model,
-    ExportError when the model cannot be exported."""
+    ``path``; returns the ``onnx.ModelProto``. ConfigError when ``run_dir`` holds no model or
+    ``path`` is one of the run folder's own files, ExportError when the model cannot be
+    exported."""
     from ..io import load
     run_dir = os.fspath(run_dir)
     model_path = os.path.join(run_dir, MODEL_FILE)
     if not os.path.isfile(model_path):
         raise ConfigError(f"{run_dir!r} is not a run folder: {MODEL_FILE} is missing")
+    _check_not_a_run_file(run_dir, os.fspath(path))
     model = load(model_path)
     converter_for(model, "model")
     summary = _read_summary(os.path.join(run_dir, RUN_FILE))

@@ -49,6 +49,13 @@ def check_number(owner: str, name: str, value, low=None, high=None, low_open=Fal
     return value
 
 
+def check_bool(owner: str, name: str, value) -> bool:
+    """``value`` if it is True or False (NumPy's too), else ConfigError naming the parameter."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{owner}: {name} must be True or False, got {value!r}")
+    return value
+
+
 def store_parameters(estimator, arguments: dict) -> None:
     """Set each constructor argument as the attribute of the same name, unchanged (all that a
     scikit-learn ``__init__`` may do; ``fit`` checks them): ``store_parameters(self, locals())``."""
@@ -91,6 +98,9 @@ class NetworkEstimator(BaseEstimator):
     def _make_module(spec: dict):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # the constructor parameter behind each entry of ``_module_spec`` named otherwise
+    _SPEC_PARAMETERS: dict = {}
+
     def _encode_targets(self, y, first_pass: bool, classes):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -127,6 +137,8 @@ class NetworkEstimator(BaseEstimator):
         check_number(owner, "epsilon", self.epsilon, low=0, low_open=True)
         check_number(owner, "n_iter_no_change", self.n_iter_no_change, low=1, integer=True)
         check_number(owner, "dropout", self.dropout, low=0, high=1, high_open=True)
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            check_bool(owner, name, getattr(self, name))
         if self.early_stopping:
             check_number(owner, "validation_fraction", self.validation_fraction, low=0, high=1,
                          low_open=True, high_open=True)
@@ -190,6 +202,8 @@ class NetworkEstimator(BaseEstimator):
                 self._spec = self._module_spec(X, self.n_outputs_)
                 self.model_ = self._make_module(self._spec)
                 self._reset_progress()
+            else:
+                self._check_same_model(X)
             if not incremental or not hasattr(self, "_optimizer"):
                 self._optimizer_spec = optimizer_spec(self)
                 self._optimizer = make_optimizer(self._optimizer_spec, self.model_)
@@ -197,6 +211,21 @@ class NetworkEstimator(BaseEstimator):
             self._train(X, y, target, weight, per_sample, stratify, incremental)
         self._rng_state = record["end"]
         return self
+
+    def _check_same_model(self, X: np.ndarray) -> None:
+        """warm_start and partial_fit continue the model the first fit built: ValueError when a
+        parameter changed since (``set_params``) describes another model, rather than training
+        a model that the parameters no longer describe."""
+        spec = self._module_spec(X, self.n_outputs_)
+        if self.dtype is None:  # None follows the X of the first fit
+            spec["dtype"] = self._spec["dtype"]
+        changed = [f"{self._SPEC_PARAMETERS.get(key, key)} changed since the model was built "
+                   f"({key} {self._spec.get(key)!r} -> {value!r})"
+                   for key, value in spec.items() if value != self._spec.get(key)]
+        if changed:
+            raise ValueError(f"{type(self).__name__}: {'; '.join(changed)}. warm_start and "
+                             f"partial_fit continue the same model: fit with warm_start=False "
+                             f"(or a clone) to build a new one")
 
     def _train(self, X, y, target, weight, per_sample, stratify, incremental: bool) -> None:
         validation = None

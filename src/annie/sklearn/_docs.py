@@ -1,5 +1,6 @@
 """The parameter and attribute documentation the four estimators share (appended to each one's
-docstring), so each name is described once."""
+docstring in numpydoc's sections, which scikit-learn's HTML repr reads), so each name is
+described once. The training parameters take scikit-learn's MLP names and defaults."""
 
 MLP_PARAMETERS = """
     Parameters
@@ -31,8 +32,6 @@ SEQUENCE_PARAMETERS = """
 """
 
 TRAINING_PARAMETERS = """
-    Training parameters (scikit-learn's MLP names and defaults)
-    ------------------------------------------------------------
     solver : str, default="adam"
         The annie optimizer: "adam", "sgd", "adamw", "rmsprop", "adagrad", "adadelta" or
         "nadam" (no "lbfgs": annie trains with mini-batches).
@@ -58,7 +57,9 @@ TRAINING_PARAMETERS = """
     verbose : bool, default=False
         One line per epoch (annie's progress output).
     warm_start : bool, default=False
-        ``fit`` continues from the current weights instead of starting again.
+        ``fit`` continues from the current weights instead of starting again. Continuing
+        (also ``partial_fit``) needs the model's own parameters (sizes, activation, cell,
+        dropout, dtype) unchanged since it was built: a ValueError names the one that changed.
     momentum : float, default=0.9
         Momentum of "sgd".
     nesterovs_momentum : bool, default=True
@@ -115,8 +116,11 @@ CLASSIFIER_ATTRIBUTES = """
 
 REGRESSOR_PARAMETERS = """
     loss : {"squared_error", "absolute_error", "huber", "log_cosh"}, default="squared_error"
-        The regression loss (annie's mse, mae, huber with delta 1, log_cosh), averaged over the
-        target columns.
+        The regression loss, averaged over the target columns: "squared_error" is half the
+        squared error, 1/2 (y - f(x))^2, the objective of scikit-learn's MLPRegressor (so
+        ``alpha`` and ``learning_rate_init`` act as there; with several target columns
+        scikit-learn steps along the gradient of their sum while it reports their mean, annie
+        minimises the mean); then annie's mae, huber (delta 1) and log_cosh.
 """
 
 

@@ -8,8 +8,10 @@ over the outputs for one logit or multilabel); ``loss="hinge"`` is the one-vs-re
 sum_j max(0, 1 - t_j s_j) with t_j = +1 for the sample's class(es), -1 otherwise (no
 probabilities then: ``decision_function`` instead of ``predict_proba``).
 
-Regression: one output per target column; ``loss`` "squared_error" (MSE), "absolute_error"
-(MAE), "huber" (delta 1) or "log_cosh", averaged over the target columns.
+Regression: one output per target column; ``loss`` "squared_error" (half the squared error,
+1/2 (y - f(x))^2, scikit-learn's MLPRegressor objective, so ``alpha``, ``learning_rate_init``
+and ``tol`` act as there), "absolute_error" (MAE), "huber" (delta 1) or "log_cosh", averaged
+over the target columns.
 """
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ from ..tensor import Tensor, no_grad
 from ._training import as_columns
 
 CLASSIFIER_LOSSES = ("log_loss", "hinge")
-REGRESSION_LOSSES = {"squared_error": losses.mse, "absolute_error": losses.mae,
-                     "huber": losses.huber, "log_cosh": losses.log_cosh}
+# name -> (annie loss, factor): squared_error is half the MSE, as scikit-learn's MLP minimises
+REGRESSION_LOSSES = {"squared_error": (losses.mse, 0.5), "absolute_error": (losses.mae, 1.0),
+                     "huber": (losses.huber, 1.0), "log_cosh": (losses.log_cosh, 1.0)}
 
 
 def _check_loss(estimator, valid) -> str:
@@ -72,6 +75,10 @@ class ClassifierTask(ClassifierMixin):
         multilabel = kind == "multilabel-indicator"
         if first_pass:
             self._set_classes(y, multilabel, classes)
+        elif classes is not None and not multilabel and not np.array_equal(
+                unique_labels(np.asarray(classes)), self.classes_):
+            raise ValueError(f"{owner}: classes={list(classes)!r} differs from classes_ "
+                             f"{self.classes_.tolist()} set by the first call to partial_fit")
         elif multilabel != self._multilabel:
             raise ValueError(f"{owner}: was fitted on {'multilabel' if self._multilabel else 'class'} "
                              f"targets and cannot continue on {'multilabel' if multilabel else 'class'} ones")
@@ -176,7 +183,7 @@ class RegressorTask(RegressorMixin):
     _y_options: dict = {"y_numeric": True}
 
     def _encode_targets(self, y, first_pass: bool, classes):
-        function = REGRESSION_LOSSES[_check_loss(self, tuple(REGRESSION_LOSSES))]
+        function, factor = REGRESSION_LOSSES[_check_loss(self, tuple(REGRESSION_LOSSES))]
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if first_pass:
             self.n_outputs_ = n_outputs
@@ -185,7 +192,8 @@ class RegressorTask(RegressorMixin):
                              f"model was fitted with {self.n_outputs_}")
 
         def per_sample(prediction, target):
-            return function(as_columns(prediction), target, reduction="none").mean(axis=1)
+            value = function(as_columns(prediction), target, reduction="none").mean(axis=1)
+            return value * factor if factor != 1.0 else value
         return np.asarray(y, dtype=np.float64), per_sample, None
 
     def _values_of(self, outputs: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import math
 import numbers
 
 import numpy as np
+from scipy import sparse
 
 from .. import init, nn
 from ..errors import ConfigError
@@ -37,6 +38,8 @@ def hidden_sizes(owner: str, value) -> list[int]:
 class _MLP(NetworkEstimator):
     """What the MLP estimators share: 2-D X, the Sequential model."""
 
+    _SPEC_PARAMETERS = {"sizes": "hidden_layer_sizes"}
+
     def _activation_name(self) -> str:
         name = self.activation
         return SKLEARN_ACTIVATIONS.get(name, name) if isinstance(name, str) else name
@@ -51,7 +54,19 @@ class _MLP(NetworkEstimator):
                               f"('logistic' or an annie activation name): {error}") from None
 
     def _validate_X(self, X, reset: bool, **target):
-        return self._check_arrays(X, reset, target)
+        """X (and y) checked; a SciPy sparse X (one-hot or TF-IDF columns, say) is accepted
+        and made dense, since annie's layers compute on dense arrays (memory: n_samples x
+        n_features numbers)."""
+        checked = self._check_arrays(X, reset, target, accept_sparse=["csr", "csc", "coo"])
+        X = checked[0] if target else checked
+        if sparse.issparse(X):
+            X = X.toarray()
+        return (X, checked[1]) if target else X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def _module_spec(self, X: np.ndarray, n_outputs: int) -> dict:
         sizes = [X.shape[1], *hidden_sizes(type(self).__name__, self.hidden_layer_sizes),

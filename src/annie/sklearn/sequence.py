@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import nn
 from ..errors import ConfigError
-from ._base import NetworkEstimator, check_number, store_parameters
+from ._base import NetworkEstimator, check_bool, check_number, store_parameters
 from ._docs import (CLASSIFIER_ATTRIBUTES, CLASSIFIER_PARAMETERS, REGRESSOR_PARAMETERS,
                     SEQUENCE_PARAMETERS, TRAINING_PARAMETERS, append_doc)
 from ._tasks import ClassifierTask, RegressorTask
@@ -30,9 +30,7 @@ class _Sequence(NetworkEstimator):
             raise ConfigError(f"{owner}: cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         check_number(owner, "hidden_size", self.hidden_size, low=1, integer=True)
         check_number(owner, "num_layers", self.num_layers, low=1, integer=True)
-        if not isinstance(self.bidirectional, (bool, np.bool_)):
-            raise ConfigError(f"{owner}: bidirectional must be True or False, "
-                              f"got {self.bidirectional!r}")
+        check_bool(owner, "bidirectional", self.bidirectional)
         if self.clip_grad_norm is not None:
             check_number(owner, "clip_grad_norm", self.clip_grad_norm, low=0, low_open=True)
 
