@@ -287,7 +287,7 @@ def test_unregistered_class_names_are_refused(tmp_path, class_name):
 def test_constructor_refusing_arguments(tmp_path):
     spec = {"$t": "module", "class": "Linear", "args": ["rm -rf /", -1], "kwargs": {}}
     message = load_error(craft(tmp_path / "bad.annie", {"architecture": json.dumps(spec)}))
-    assert "rebuilding Linear" in message
+    assert "gives Linear invalid arguments" in message and "in_features" in message
 
 
 def test_mismatched_tensor_shapes_and_names(tmp_path):

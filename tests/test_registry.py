@@ -3,6 +3,8 @@ differences, the forward pass against its NumPy reference in float64, and dtype 
 for float32 and float64 inputs (outputs and gradients keep the inputs' dtype)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,45 @@ def test_dtype_preserved(case, dtype):
         assert grad.dtype == np.dtype(dtype), f"{case.name}: input {i} grad dtype {grad.dtype}"
         assert grad.shape == inputs[i].shape, f"{case.name}: input {i} grad shape {grad.shape}"
         assert np.all(np.isfinite(grad)), f"{case.name}: input {i} grad not finite"
+
+
+EMPTY_CASES = [case for case in CASES if case.batch]
+
+
+def test_the_empty_batch_check_covers_every_area():
+    areas = {name.split("_")[0] for name in (case.name for case in EMPTY_CASES)}
+    assert len(EMPTY_CASES) >= 100 and {"loss", "linear", "softmax", "sum"} <= areas
+
+
+@pytest.mark.parametrize("case", EMPTY_CASES, ids=[case.name for case in EMPTY_CASES])
+def test_empty_batch(case):
+    """A batch of 0 samples: the output is the reference's on the empty inputs (empty arrays,
+    a sum of 0, a mean of NaN as in NumPy and PyTorch) and every gradient has its input's
+    (zero-size) shape."""
+    arrays = [np.asarray(array) for array in
+              case.make_inputs(np.random.default_rng(1234), np.dtype(np.float64))]
+    arrays = [array[:0] if i in case.batch else array for i, array in enumerate(arrays)]
+    grad_indices = tuple(i for i in _grad_indices(case, arrays) if arrays[i].dtype.kind == "f")
+    inputs = [annie.tensor(array.copy(), requires_grad=i in grad_indices)
+              if array.dtype.kind == "f" else array for i, array in enumerate(arrays)]
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "mean of empty slice"
+        got = _outputs(case.fn(*inputs))
+        expected = _outputs(case.reference(*[array.copy() for array in arrays])) \
+            if case.reference is not None else None
+        total = None
+        for out in got:
+            if out.requires_grad:
+                term = out.sum()
+                total = term if total is None else total + term
+        if total is not None:
+            total.backward()
+    if expected is not None:
+        for out, ref in zip(got, expected):
+            ref = np.asarray(ref)
+            assert out.shape == ref.shape, f"{case.name}: shape {out.shape}, expected {ref.shape}"
+            np.testing.assert_allclose(out.data, ref, equal_nan=True, err_msg=case.name)
+    for i in grad_indices:
+        if total is None:
+            break
+        assert inputs[i].grad is not None and inputs[i].grad.shape == inputs[i].shape, case.name

@@ -176,3 +176,136 @@ INVALID = [
 def test_invalid_scheduler_arguments(make, message):
     with pytest.raises(ConfigError, match=message):
         make(sgd_with_groups([0.1]))
+
+
+# ----- resuming exactly, at and between boundaries --------------------------------------------------
+def test_steplr_built_on_a_restored_optimizer_does_not_step_twice():
+    for name, options in (("StepLR", {"step_size": 1, "gamma": 0.5}),
+                          ("ExponentialLR", {"gamma": 0.5})):
+        optimizer = sgd_with_groups([1.0])
+        scheduler = getattr(optim, name)(optimizer, **options)
+        for _ in range(3):
+            scheduler.step()
+        fresh = sgd_with_groups([1.0])
+        fresh.load_state_dict(optimizer.state_dict())
+        resumed = getattr(optim, name)(fresh, last_epoch=2, **options)
+        assert resumed.get_last_lr() == [0.125] == [fresh.param_groups[0]["lr"]], name
+        resumed.step()
+        assert resumed.get_last_lr() == [0.0625], name
+
+
+RESUME_EPOCHS = 24
+
+
+def _resumed(name, options, lrs, epochs_done, how):
+    optimizer = sgd_with_groups(lrs)
+    scheduler = getattr(optim, name)(optimizer, **options)
+    for _ in range(epochs_done):
+        scheduler.step()
+    saved_optimizer = optimizer.state_dict()
+    saved_scheduler = json.loads(json.dumps(scheduler.state_dict()))
+    optimizer = sgd_with_groups(lrs)
+    if how == "last_epoch":
+        optimizer.load_state_dict(saved_optimizer)
+        return getattr(optim, name)(optimizer, last_epoch=epochs_done - 1, **options)
+    if how == "scheduler_state_first":
+        scheduler = getattr(optim, name)(optimizer, **options)
+        scheduler.load_state_dict(saved_scheduler)
+        optimizer.load_state_dict(saved_optimizer)
+        return scheduler
+    optimizer.load_state_dict(saved_optimizer)  # optimizer first: the new scheduler's initial
+    scheduler = getattr(optim, name)(optimizer, **options)  # step sets epoch 0's rate
+    scheduler.load_state_dict(saved_scheduler)
+    return scheduler
+
+
+@pytest.mark.parametrize("how", ["last_epoch", "scheduler_state_first", "optimizer_state_first"])
+@pytest.mark.parametrize("config", sorted(problem.SCHEDULERS))
+def test_every_scheduler_resumes_on_the_closed_form_after_every_epoch(config, how):
+    name, options, lrs = problem.SCHEDULERS[config]
+    expected = np.array([[closed_form(name, options, base, epoch) for base in lrs]
+                         for epoch in range(RESUME_EPOCHS + 1)])
+    for epochs_done in range(1, RESUME_EPOCHS):  # at every boundary and between them
+        scheduler = _resumed(name, options, lrs, epochs_done, how)
+        rows = [scheduler.get_last_lr()]
+        assert rows[0] == [group["lr"] for group in scheduler.optimizer.param_groups]
+        for _ in range(RESUME_EPOCHS - epochs_done):
+            scheduler.step()
+            rows.append(scheduler.get_last_lr())
+        np.testing.assert_allclose(rows, expected[epochs_done:], rtol=1e-10, atol=1e-15,
+                                   err_msg=f"{config} resumed after {epochs_done} epochs, {how}")
+
+
+# ----- ReduceLROnPlateau: relative threshold by |best|, and the scheduler base's state -------------
+def _plateau_lrs(metrics, **options):
+    scheduler = optim.ReduceLROnPlateau(sgd_with_groups([1.0]), **options)
+    lrs = []
+    for metric in metrics:
+        scheduler.step(metric)
+        lrs.append(scheduler.get_last_lr()[0])
+    return lrs
+
+
+@pytest.mark.parametrize("value", [1.0, -1.0, 250.0, -250.0])
+def test_plateau_flat_metric_reduces_whatever_its_sign(value):
+    expected = [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01, 0.01]
+    np.testing.assert_allclose(_plateau_lrs([value] * 8, patience=2), expected, rtol=1e-12)
+    np.testing.assert_allclose(_plateau_lrs([value] * 8, mode="max", patience=2), expected,
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode, best, better, not_better", [
+    ("min", -1.0, -1.00011, -1.00009), ("min", 1.0, 0.99989, 0.99991),
+    ("max", -1.0, -0.99989, -0.99991), ("max", 1.0, 1.00011, 1.00009),
+])
+def test_plateau_relative_threshold_is_relative_to_the_size_of_best(mode, best, better,
+                                                                    not_better):
+    for value, improves in ((better, True), (not_better, False)):
+        scheduler = optim.ReduceLROnPlateau(sgd_with_groups([1.0]), mode=mode, threshold=1e-4)
+        scheduler.step(best)
+        scheduler.step(value)
+        assert (scheduler.best == value) == improves and scheduler.num_bad_epochs == (not improves)
+    worsening = optim.ReduceLROnPlateau(sgd_with_groups([1.0]), mode=mode)
+    worsening.step(best)
+    worsening.step(best + 2e-4 if mode == "min" else best - 2e-4)  # worse: never an improvement
+    assert worsening.best == best and worsening.num_bad_epochs == 1
+
+
+def test_plateau_negated_metrics_in_max_mode_mirror_min_mode():
+    metrics = problem.PLATEAU_METRICS
+    for options in problem.PLATEAU_CONFIGS.values():
+        if options.get("mode") == "max":
+            continue
+        assert _plateau_lrs(metrics, **options) == _plateau_lrs(-metrics, **options, mode="max")
+        assert _plateau_lrs(metrics - 5.0, **options) == _plateau_lrs(5.0 - metrics, **options,
+                                                                      mode="max")
+
+
+@pytest.mark.parametrize("optimizer_first", [False, True])
+def test_plateau_resumes_from_its_state_after_every_epoch(optimizer_first):
+    config = problem.PLATEAU_CONFIGS["plateau_cooldown_abs"]
+    metrics = problem.PLATEAU_METRICS
+    expected = _plateau_lrs(metrics, **config)
+    for done in range(1, len(metrics)):
+        optimizer = sgd_with_groups([1.0])
+        scheduler = optim.ReduceLROnPlateau(optimizer, **config)
+        for metric in metrics[:done]:
+            scheduler.step(metric)
+        saved = json.loads(json.dumps(scheduler.state_dict()))
+        saved_optimizer = optimizer.state_dict()
+        restored_optimizer = sgd_with_groups([1.0])
+        if optimizer_first:
+            restored_optimizer.load_state_dict(saved_optimizer)
+        restored = optim.ReduceLROnPlateau(restored_optimizer, **config)
+        restored.load_state_dict(saved)  # puts the saved rates back: the optimizer's state is
+        lrs = []                         # not needed for the rates
+        for metric in metrics[done:]:
+            restored.step(metric)
+            lrs.append(restored.get_last_lr()[0])
+        assert lrs == expected[done:], done
+
+
+def test_plateau_is_a_scheduler_using_the_base_state_methods():
+    assert issubclass(optim.ReduceLROnPlateau, optim.LRScheduler)
+    for method in ("state_dict", "load_state_dict", "get_last_lr"):
+        assert method not in vars(optim.ReduceLROnPlateau), method

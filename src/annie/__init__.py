@@ -10,7 +10,7 @@ import importlib
 from . import ops as _ops  # gives Tensor its operators and methods
 from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .errors import (AnnieError, ConfigError, DataError, DTypeError, NumericalError,
-                     SerializationError, ShapeError)
+                     SerializationError, ShapeError, WriteError)
 from .ops import (abs, clip, concat, exp, log, matmul, maximum, minimum, split, sqrt, stack,
                   where)
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
@@ -55,6 +55,6 @@ def __dir__():
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
            "get_default_dtype", "set_default_dtype", "AnnieError", "ShapeError", "DTypeError",
-           "ConfigError", "DataError", "SerializationError", "NumericalError", "abs", "clip",
-           "concat", "exp", "log", "matmul", "maximum", "minimum", "split", "sqrt", "stack",
-           "where", "__version__", *_LAZY]
+           "ConfigError", "DataError", "SerializationError", "WriteError", "NumericalError",
+           "abs", "clip", "concat", "exp", "log", "matmul", "maximum", "minimum", "split", "sqrt",
+           "stack", "where", "__version__", *_LAZY]

@@ -1,4 +1,4 @@
-"""The array namespace ``xp`` (NumPy), the default dtype and the random number generator.
+"""The default dtype and the random number generator.
 
 Everything random in annie draws from :func:`rng`, so ``annie.manual_seed(n)`` makes a run repeatable.
 """
@@ -7,8 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
-
-xp = np
 
 _default_dtype = np.dtype(np.float32)
 _generator = np.random.default_rng()

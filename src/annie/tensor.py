@@ -24,6 +24,13 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
+def is_graph_free() -> bool:
+    """True when ops record no graph and no anomaly hook watches them (inside ``no_grad()``,
+    outside ``detect_anomaly()``): a layer may then compute on raw arrays and wrap the result
+    with :func:`wrap_array`, skipping the per-op bookkeeping."""
+    return not _grad_enabled and not _anomaly_hooks
+
+
 @contextlib.contextmanager
 def no_grad():
     """Context in which ops record no graph: faster, for inference and parameter updates."""
@@ -106,8 +113,51 @@ class Tensor:
         """True for tensors made by the user (parameters, inputs), not by an op."""
         return self._ctx is None
 
+    # ----- the array protocol: a Tensor works where an array or a number is expected --------
     def __len__(self) -> int:
+        """The size of the first axis (a TypeError for a 0-d tensor, as for an ndarray)."""
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        """The sub-tensors along the first axis, ``self[0], self[1], ...`` (each differentiable)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for index in range(len(self.data)):
+            yield self[index]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """The values as an ndarray, for ``np.asarray(t)`` and NumPy functions and ufuncs
+        (``np.exp(t)`` returns an ndarray: NumPy computes outside the graph)."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return np.asarray(self.data, dtype=dtype)
+
+    def _one_value(self, what: str):
+        if self.data.size != 1:
+            raise ShapeError(f"{what}: only a one-element tensor converts to a Python number, "
+                             f"this one has {self.data.size} elements (shape {self.data.shape})")
+        return self.data.item()
+
+    def __float__(self) -> float:
+        return float(self._one_value("float()"))
+
+    def __int__(self) -> int:
+        return int(self._one_value("int()"))
+
+    def __index__(self) -> int:
+        """An integer one-element tensor used as an index (``range(t)``, ``list[t]``)."""
+        if self.data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors can be used as an index, got dtype "
+                            f"{self.data.dtype}")
+        return int(self._one_value("index"))
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value; other specs need one element."""
+        if not spec:
+            return str(self)
+        return format(self._one_value(f"format spec {spec!r}"), spec)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
@@ -132,9 +182,7 @@ class Tensor:
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ShapeError(f"item(): tensor has {self.data.size} elements, expected exactly 1")
-        return self.data.item()
+        return self._one_value("item()")
 
     def tolist(self):
         """The values as nested Python lists."""
@@ -154,11 +202,6 @@ class Tensor:
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
         self.grad = None
-
-    def astype(self, dtype) -> "Tensor":
-        """A copy converted to ``dtype`` (differentiable between float dtypes)."""
-        from .ops.elementwise import cast
-        return cast(self, dtype)
 
     # ----- autodiff ---------------------------------------------------------------------
     def backward(self, grad: Any = None) -> None:
@@ -342,16 +385,10 @@ class Function:
                 hook("forward", ctx, result if isinstance(result, tuple) else (result,), arrays)
         node = ctx if record else None
         if isinstance(result, tuple):
-            outputs = tuple(_wrap(array, node, i) for i, array in enumerate(result))
+            outputs = tuple(wrap_array(array, node, i) for i, array in enumerate(result))
             ctx.n_outputs = len(result)
         else:
-            outputs = Tensor.__new__(Tensor)
-            outputs.data = result if isinstance(result, np.ndarray) else np.asarray(result)
-            outputs.grad = None
-            outputs.requires_grad = record
-            outputs._ctx = node
-            outputs._index = 0
-            outputs.name = None
+            outputs = wrap_array(result, node)
             ctx.n_outputs = 1
         if record:
             ctx.parents = inputs if all_tensors else tuple(
@@ -360,27 +397,16 @@ class Function:
         return outputs
 
 
-def _wrap(array: np.ndarray, ctx, index: int) -> Tensor:
-    """A Tensor around an op's output array (``ctx`` None: not part of a graph)."""
+def wrap_array(array: Any, node: "Function | None" = None, index: int = 0) -> Tensor:
+    """A Tensor around an op's output array, with no copy and no conversion of float dtypes:
+    output ``index`` of the recorded op ``node``, or (``node`` None) a tensor with no graph and
+    no gradient. The one place tensors are made from computed arrays; ``Tensor()`` converts."""
     out = Tensor.__new__(Tensor)
     out.data = array if isinstance(array, np.ndarray) else np.asarray(array)
     out.grad = None
-    out.requires_grad = ctx is not None
-    out._ctx = ctx
+    out.requires_grad = node is not None
+    out._ctx = node
     out._index = index
-    out.name = None
-    return out
-
-
-def wrap_array(array: Any) -> Tensor:
-    """A Tensor around an op's output array with no graph and no gradient (no copy, no
-    conversion of float dtypes): the cheapest way to wrap a result computed on raw arrays."""
-    out = Tensor.__new__(Tensor)
-    out.data = array if isinstance(array, np.ndarray) else np.asarray(array)
-    out.grad = None
-    out.requires_grad = False
-    out._ctx = None
-    out._index = 0
     out.name = None
     return out
 

@@ -23,6 +23,10 @@ class Case:
     reference: takes the same inputs as float64 ndarrays and returns the expected output array
                (a NumPy or closed-form formula written independently of annie), or None.
     grad_inputs: indices of inputs to gradcheck (default: every float input).
+    batch:     indices of inputs whose first axis is the batch: tests/test_registry.py empties
+               that axis (size 0) and expects what PyTorch gives, an empty (or reduced) result
+               equal to the reference's on the empty inputs and zero-size gradients. Left empty
+               where a size-0 first axis has no meaning (a reduction over it, a fixed index).
     """
 
     name: str
@@ -33,6 +37,7 @@ class Case:
     atol: float = 1e-5
     rtol: float = 1e-3
     tags: tuple[str, ...] = field(default_factory=tuple)
+    batch: tuple[int, ...] = ()
 
 
 def all_cases() -> list[Case]:

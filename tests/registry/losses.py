@@ -248,3 +248,6 @@ CASES: list[Case] = [case for reduction in REDUCTIONS for case in _cases_for(red
          lambda x, y: L.CrossEntropy(label_smoothing=0.1, reduction="sum")(x, y),
          _logits_and_labels(), lambda x, y: _cross_entropy_reference(x, y, "sum", smoothing=0.1)),
 ]
+
+for _case in CASES:  # prediction and target both have the batch first
+    _case.batch = (0, 1)

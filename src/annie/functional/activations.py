@@ -123,32 +123,58 @@ class ELU(Function):
         return grad * local.astype(grad.dtype, copy=False)
 
 
+def _infinite(x: np.ndarray) -> np.ndarray | None:
+    """The mask of x = +-inf, or None when every element is finite or NaN (the common case)."""
+    infinite = np.isinf(x)
+    return infinite if infinite.any() else None
+
+
+def _limits(values: np.ndarray, x: np.ndarray, infinite: np.ndarray | None, at_plus: float,
+            at_minus: float) -> np.ndarray:
+    """values, with a function's limits at x = +inf and x = -inf put where x is infinite
+    (where a product like x * Phi(x) reads inf * 0)."""
+    if infinite is None:
+        return values
+    limits = np.where(x > 0, at_plus, at_minus).astype(values.dtype)
+    return np.where(infinite, limits, values)
+
+
 class GELU(Function):
     """x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 the standard normal CDF (exact, erf form);
-    derivative Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi)."""
+    derivative Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi). At x = -inf the value is
+    its limit 0 and the derivative its limits 0 (-inf) and 1 (+inf), not inf * 0."""
 
     def forward(ctx, x):
         ctx.x = x
         ctx.cdf = 0.5 * erfc(-x * _INV_SQRT_2)
-        return x * ctx.cdf
+        ctx.infinite = _infinite(x)
+        with np.errstate(invalid="ignore"):
+            return _limits(x * ctx.cdf, x, ctx.infinite, np.inf, 0.0)
 
     def backward(ctx, grad):
         x = ctx.x
-        density = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-        return grad * (ctx.cdf + x * density)
+        with np.errstate(invalid="ignore", over="ignore"):
+            density = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+            slope = _limits(ctx.cdf + x * density, x, ctx.infinite, 1.0, 0.0)
+        return grad * slope
 
 
 class SiLU(Function):
-    """x s(x) with s the sigmoid (swish);  derivative s (1 + x (1 - s))."""
+    """x s(x) with s the sigmoid (swish);  derivative s (1 + x (1 - s)). At x = +-inf the value
+    and the derivative are their limits (silu(-inf) = 0; slopes 1 and 0), not inf * 0."""
 
     def forward(ctx, x):
         ctx.x = x
         ctx.sigmoid = _stable_sigmoid(x)
-        return x * ctx.sigmoid
+        ctx.infinite = _infinite(x)
+        with np.errstate(invalid="ignore"):
+            return _limits(x * ctx.sigmoid, x, ctx.infinite, np.inf, 0.0)
 
     def backward(ctx, grad):
         s = ctx.sigmoid
-        return grad * s * (1 + ctx.x * (1 - s))
+        with np.errstate(invalid="ignore"):
+            slope = _limits(s * (1 + ctx.x * (1 - s)), ctx.x, ctx.infinite, 1.0, 0.0)
+        return grad * slope
 
 
 class Softplus(Function):

@@ -1,7 +1,8 @@
 """Layer normalization over the last axes, fused with its own backward.
 
 y = (x - mu) / sqrt(var + eps) * weight + bias, with mu and the biased var taken over the
-normalized (trailing) axes of each sample.
+normalized (trailing) axes of each sample (the variance as the mean of squared deviations,
+never E[x^2] - E[x]^2, so it cannot come out negative; rescaled where a square overflows).
 """
 from __future__ import annotations
 
@@ -13,6 +14,22 @@ from ..errors import ShapeError
 from ..tensor import Function, Tensor
 
 
+def _scaled_moments(x: np.ndarray, axes: tuple, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x - mu, 1 / sqrt(var + eps)) computed on x / m, m the largest |x| of each sample, so
+    that neither the mean nor the squares overflow where the result is representable
+    (float32 rows of magnitude 1e20): with xs = x / m, mus and vars its mean and variance,
+    x - mu = m (xs - mus) and 1 / sqrt(var + eps) = 1 / (m sqrt(vars + eps / m^2))."""
+    peak = np.max(np.abs(x), axis=axes, keepdims=True)
+    peak = np.where((peak > 0) & np.isfinite(peak), peak, 1).astype(x.dtype, copy=False)
+    scaled = x / peak
+    centered_scaled = scaled - np.mean(scaled, axis=axes, keepdims=True)
+    variance_scaled = np.mean(centered_scaled * centered_scaled, axis=axes, keepdims=True)
+    with np.errstate(over="ignore", under="ignore"):
+        inverse_std = 1.0 / (peak * np.sqrt(variance_scaled + eps / (peak * peak)))
+        centered = centered_scaled * peak
+    return centered, inverse_std
+
+
 class LayerNormFunction(Function):
     """With xhat = (x - mu) * r, r = 1 / sqrt(var + eps), gh = g * weight and means over the
     normalized axes:  dL/dx = r * (gh - mean(gh) - xhat * mean(gh * xhat)),
@@ -20,10 +37,14 @@ class LayerNormFunction(Function):
 
     def forward(ctx, x, weight=None, bias=None, normalized_ndim=1, eps=1e-5):
         axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
-        mean = np.mean(x, axis=axes, keepdims=True)
-        centered = x - mean
-        variance = np.mean(centered * centered, axis=axes, keepdims=True)
-        ctx.inverse_std = 1.0 / np.sqrt(variance + eps)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = np.mean(x, axis=axes, keepdims=True)
+            centered = x - mean
+            variance = np.mean(centered * centered, axis=axes, keepdims=True)
+        if np.isfinite(variance).all():
+            ctx.inverse_std = 1.0 / np.sqrt(variance + eps)
+        else:  # a mean or a square overflowed (or x holds inf/nan): the scaled computation
+            centered, ctx.inverse_std = _scaled_moments(x, axes, eps)
         ctx.normalized = centered * ctx.inverse_std
         ctx.axes, ctx.weight = axes, weight
         ctx.has_weight, ctx.has_bias = weight is not None, bias is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
+from ..ops.axes import pick_dim
 from ..tensor import Function, Tensor
 
 
@@ -23,6 +24,8 @@ def _checked_axis(name: str, x: Tensor, axis: int) -> int:
 
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
     """x minus its maximum along axis (every entry <= 0; an all -inf row stays finite-safe)."""
+    if x.shape[axis] == 0:  # nothing to normalise: the (empty) input as it is
+        return x
     peak = np.max(x, axis=axis, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0)
     return x - peak
@@ -56,13 +59,16 @@ class LogSoftmax(Function):
         return grad - np.exp(ctx.out) * np.sum(grad, axis=ctx.axis, keepdims=True)
 
 
-def softmax(x, axis: int = -1) -> Tensor:
-    """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``axis`` (the last by default)."""
+def softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``dim`` (default -1, the last axis;
+    ``axis`` is NumPy's name for it)."""
     x = _as_tensor(x)
-    return Softmax.apply(x, axis=_checked_axis("softmax", x, axis))
+    return Softmax.apply(x, axis=_checked_axis("softmax", x, pick_dim("softmax", dim, axis, -1)))
 
 
-def log_softmax(x, axis: int = -1) -> Tensor:
-    """log_softmax(x)_i = x_i - log sum_j e^(x_j) along ``axis`` (the last by default)."""
+def log_softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """log_softmax(x)_i = x_i - log sum_j e^(x_j) along ``dim`` (default -1, the last axis;
+    ``axis`` is NumPy's name for it)."""
     x = _as_tensor(x)
-    return LogSoftmax.apply(x, axis=_checked_axis("log_softmax", x, axis))
+    return LogSoftmax.apply(x, axis=_checked_axis("log_softmax", x,
+                                                  pick_dim("log_softmax", dim, axis, -1)))

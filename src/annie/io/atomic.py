@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from ..errors import SerializationError
+from ..errors import SerializationError, WriteError
 
 _CHUNK_BYTES = 1 << 20  # write large buffers in pieces of 1 MiB
 
@@ -50,7 +50,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb",
     """Context manager giving a file to write; on a clean exit it replaces ``path`` atomically.
 
     ``mode`` is ``"wb"`` or ``"w"`` (text, with ``encoding``, UTF-8 by default). If the block
-    raises, ``path`` is left as it was and the temporary file is deleted.
+    raises, ``path`` is left as it was and the temporary file is deleted; a failed write
+    (disk full, file-size limit) raises ``annie.errors.WriteError`` naming ``path``.
     """
     if mode not in ("wb", "w"):
         raise SerializationError(f"atomic_open: mode must be 'wb' or 'w', got {mode!r}")
@@ -73,9 +74,13 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb",
             os.fsync(handle.fileno())
         os.chmod(temp_name, file_mode)
         os.replace(temp_name, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
+        if isinstance(error, OSError) and not isinstance(error, WriteError):
+            reason = error.strerror or str(error)
+            raise WriteError(f"cannot write {str(path)!r}: {reason} (errno {error.errno}); the "
+                             f"previous file is unchanged", error.errno) from error
         raise
     fsync_directory(folder)
 

@@ -22,20 +22,23 @@ import numpy as np
 from .. import backend
 from ..errors import AnnieError, SerializationError
 from ..nn.container import ModuleList, Sequential
-from ..nn.module import Module
+from ..nn.module import Module, element_budget
 from . import format as file_format
 from . import registry
 from .atomic import atomic_write_bytes, atomic_write_text
 from .codec import TAG, Flattener, Unflattener
 
+BUILD_MARGIN_ELEMENTS = 1 << 20  # values a rebuild may make beyond twice the file's
 MODEL_FILE_NAME = "model.annie"  # the file inside a model folder
 ARCHITECTURE_FILE_NAME = "architecture.json"  # a readable copy beside it (not read back)
 
 
 # ----- architecture ----------------------------------------------------------------------
 def _constructor_arguments(module: Module) -> tuple[tuple, dict]:
-    if type(module) in (Sequential, ModuleList):  # they may have grown after construction
+    if type(module) is Sequential:  # containers may have grown after construction
         return tuple(module.children()), {}
+    if type(module) is ModuleList:
+        return (list(module.children()),), {}
     recorded = vars(module).get("_init_args")
     if recorded is None:
         return (), {}
@@ -59,12 +62,13 @@ def describe(module: Module, where: str = "model") -> dict:
                        for key, value in kwargs.items()}}
 
 
-def build(spec: Any, fail) -> Module:
-    """A fresh Module from ``describe``'s JSON; ``fail(problem)`` makes the error to raise."""
+def _decode(spec: Any, fail, decode_module) -> tuple[str, type, list, dict]:
+    """(class name, registered class, args, kwargs) of one module description; nested module
+    descriptions become ``decode_module(description)``."""
     def decode_other(value: dict) -> Any:
         if value.get(TAG) != "module":
             raise fail(f"unknown value tag {value.get(TAG)!r} in the architecture")
-        return build(value, fail)
+        return decode_module(value)
 
     if not isinstance(spec, dict) or spec.get(TAG) != "module":
         raise fail("architecture is not a module description")
@@ -78,11 +82,59 @@ def build(spec: Any, fail) -> Module:
     unflattener = Unflattener({}, fail, decode_other)
     args = [unflattener.decode(value) for value in args]
     kwargs = {key: unflattener.decode(value) for key, value in kwargs.items()}
+    return name, cls, args, kwargs
+
+
+def build(spec: Any, fail) -> Module:
+    """A fresh Module from ``describe``'s JSON; ``fail(problem)`` makes the error to raise."""
+    name, cls, args, kwargs = _decode(spec, fail, lambda child: build(child, fail))
     try:
         return cls(*args, **kwargs)
     except Exception as error:  # a constructor refusing the file's arguments
         raise fail(f"rebuilding {name} from the saved arguments failed: "
                    f"{type(error).__name__}: {error}") from None
+
+
+class _Unbuilt:
+    """A nested module description that the shape check walks without building it."""
+
+    def __init__(self, spec: Any):
+        self.spec = spec
+
+
+def declared_layout(spec: Any, fail, prefix: str = "") -> dict[str, tuple]:
+    """Name -> shape of every parameter that the architecture ``spec`` declares without
+    building anything: the layers with ``parameter_shapes`` (Linear, Embedding, LayerNorm),
+    also inside Sequential and ModuleList. Other modules are left to the build's size bound."""
+    name, cls, args, kwargs = _decode(spec, fail, _Unbuilt)
+    if cls is Sequential or cls is ModuleList:
+        children = args if cls is Sequential else (list(args[0]) if args else [])
+        layout: dict[str, tuple] = {}
+        for index, child in enumerate(children):
+            if isinstance(child, _Unbuilt):
+                layout.update(declared_layout(child.spec, fail, f"{prefix}{index}."))
+        return layout
+    if cls.parameter_shapes is None:
+        return {}
+    try:
+        shapes = cls.parameter_shapes(*args, **kwargs)
+    except Exception as error:  # arguments the constructor would refuse
+        raise fail(f"the architecture gives {name} invalid arguments: "
+                   f"{type(error).__name__}: {error}") from None
+    return {prefix + key: tuple(shape) for key, shape in shapes.items()}
+
+
+def _check_before_building(architecture: Any, tensors: dict[str, np.ndarray], fail) -> None:
+    """Refuse an architecture whose declared parameters are not the file's tensors, before
+    anything is built (a file cannot make annie allocate a layer its weights do not fill)."""
+    declared = declared_layout(architecture, fail)
+    missing = sorted(set(declared) - set(tensors))
+    if missing:
+        raise fail(f"weights do not match the architecture: missing {missing}")
+    for name, shape in declared.items():
+        if tuple(tensors[name].shape) != shape:
+            raise fail(f"tensor {name!r} has shape {tuple(tensors[name].shape)} in the file but "
+                       f"the architecture needs {shape}")
 
 
 def _build_keeping_rng(spec: Any, fail) -> Module:
@@ -154,7 +206,13 @@ def load(path: str | os.PathLike, *,
         raise fail("the file has no architecture")
     architecture = file_format.parse_json(metadata["architecture"], path, "architecture")
     training = file_format.parse_json(metadata.get("training", "true"), path, "training flag")
-    model = _build_keeping_rng(architecture, fail)
+    _check_before_building(architecture, tensors, fail)
+    # The rest of the architecture is built with at most about the values the file holds
+    # (doubled, with a margin: a constructor may make temporary parameters, as an orthogonal
+    # initialisation does), so no layer it did not declare can be larger than its weights.
+    stored = sum(int(array.size) for array in tensors.values())
+    with element_budget(2 * stored + BUILD_MARGIN_ELEMENTS):
+        model = _build_keeping_rng(architecture, fail)
     expected = _layout(model)
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))

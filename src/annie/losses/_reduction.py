@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError, DTypeError, ShapeError
+from ..errors import ConfigError, DTypeError, ShapeError, plain_numbers
 from ..tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -67,6 +67,14 @@ def check_same_shape(prediction: Tensor, target: Tensor | np.ndarray, loss_name:
                          f"has shape {tuple(np.shape(target))}; they must be equal")
 
 
+def weighted_term(weight: Any, term: np.ndarray) -> np.ndarray:
+    """weight * term, with 0 wherever the weight is 0 even if the term is infinite or undefined
+    (the convention 0 log 0 = 0 of ``xlogy``): a target, class weight or mask of 0 removes the
+    term, so a masked logit of -inf costs nothing where it is not the target."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.asarray(weight) == 0, 0, weight * term).astype(term.dtype, copy=False)
+
+
 def data_of(value: Any) -> Any:
     """The ndarray behind a Tensor (other values unchanged)."""
     return value.data if isinstance(value, Tensor) else value
@@ -91,7 +99,7 @@ class Loss:
 
     def __repr__(self) -> str:
         options = "".join(f", {name}={_short(value)}" for name, value in self.options.items())
-        return f"{type(self).__name__}(reduction={self.reduction!r}{options})"
+        return plain_numbers(f"{type(self).__name__}(reduction={self.reduction!r}{options})")
 
 
 def _short(value: Any) -> str:

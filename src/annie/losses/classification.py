@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import DataError, ShapeError
 from ..tensor import Function, Tensor
 from ._reduction import (Loss, as_float_target, as_prediction, check_reduction,
-                         check_same_shape, data_of, reduce)
+                         check_same_shape, data_of, reduce, weighted_term)
 
 LOG_FLOOR = -100.0  # binary_cross_entropy clamps each log at -100 (as PyTorch), so p = 0 is finite
 # its gradient divides by max(p (1 - p), 1e-12), the floor held as a float32 number (as PyTorch)
@@ -92,44 +92,70 @@ def _sigmoid(x: np.ndarray, exp_neg_abs: np.ndarray) -> np.ndarray:
 
 
 class BinaryCrossEntropyWithLogitsFunction(Function):
-    """Per element, logit x and log-weight l = 1 + (pos_weight - 1) y:
-    (1 - y) x + l softplus(-x)  (= -(pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))));
-    dL/dx = (1 - y) - l sigmoid(-x)  (= sigmoid(x) - y without pos_weight);
-    dL/dy = -x + (pos_weight - 1) softplus(-x)."""
+    """Per element, logit x, target y, positive weight w+ = pos_weight * y (y without pos_weight)
+    and negative weight w- = 1 - y:
+    w+ softplus(-x) + w- softplus(x)
+        (= -(pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))));
+    dL/dx = w- sigmoid(x) - w+ sigmoid(-x)  (= sigmoid(x) - y without pos_weight);
+    dL/dy = pos_weight softplus(-x) - softplus(x)  (= -x without pos_weight).
+
+    For finite x the loss is computed as (1 - y) x + (1 + (pos_weight - 1) y) softplus(-x), one
+    softplus. With x = +-inf (masked logits) each term is kept apart and a term whose weight is
+    0 is 0 (0 log 0 = 0): x = +inf with y = 1, or x = -inf with y = 0, costs exactly 0."""
 
     def forward(ctx, logits, target, weight=None, pos_weight=None):
         exp_neg_abs = np.exp(-np.abs(logits))
-        softplus_neg = np.maximum(-logits, 0) + np.log1p(exp_neg_abs)  # log(1 + exp(-x)), finite
-        log_weight = 1 + (pos_weight - 1) * target if pos_weight is not None else None
-        loss = (1 - target) * logits + (softplus_neg if log_weight is None else log_weight * softplus_neg)
-        ctx.logits, ctx.target, ctx.softplus_neg, ctx.exp_neg_abs = (logits, target, softplus_neg,
-                                                                     exp_neg_abs)
-        ctx.weight, ctx.pos_weight, ctx.log_weight = weight, pos_weight, log_weight
-        return loss * weight if weight is not None else loss
+        log1p_exp = np.log1p(exp_neg_abs)
+        softplus_neg = np.maximum(-logits, 0) + log1p_exp  # -log sigmoid(x)
+        positive = target if pos_weight is None else pos_weight * target
+        ctx.finite = bool(np.isfinite(logits).all())
+        if ctx.finite:
+            loss = (1 - target) * logits
+            loss += softplus_neg if pos_weight is None else (
+                1 + (pos_weight - 1) * target) * softplus_neg
+            ctx.softplus_pos = None
+        else:
+            ctx.softplus_pos = np.maximum(logits, 0) + log1p_exp  # -log(1 - sigmoid(x))
+            loss = (weighted_term(positive, softplus_neg)
+                    + weighted_term(1 - target, ctx.softplus_pos))
+        ctx.logits, ctx.target, ctx.exp_neg_abs = logits, target, exp_neg_abs
+        ctx.softplus_neg, ctx.weight, ctx.pos_weight, ctx.positive = (softplus_neg, weight,
+                                                                      pos_weight, positive)
+        if weight is None:
+            return loss
+        return loss * weight if ctx.finite else weighted_term(weight, loss)
 
     def backward(ctx, grad_output):
         if ctx.weight is not None:
             grad_output = grad_output * ctx.weight
         grad_logits = grad_target = None
         if ctx.needs_input_grad[0]:
-            if ctx.log_weight is None:
+            if ctx.pos_weight is None:
                 slope = _sigmoid(ctx.logits, ctx.exp_neg_abs) - ctx.target
             else:
-                slope = (1 - ctx.target) - ctx.log_weight * _sigmoid(-ctx.logits, ctx.exp_neg_abs)
+                slope = ((1 - ctx.target) * _sigmoid(ctx.logits, ctx.exp_neg_abs)
+                         - ctx.positive * _sigmoid(-ctx.logits, ctx.exp_neg_abs))
             grad_logits = grad_output * slope
         if ctx.needs_input_grad[1]:
-            slope = -ctx.logits
-            if ctx.pos_weight is not None:
-                slope = slope + (ctx.pos_weight - 1) * ctx.softplus_neg
-            grad_target = grad_output * slope
+            if ctx.finite:
+                slope = -ctx.logits
+                if ctx.pos_weight is not None:
+                    slope = slope + (ctx.pos_weight - 1) * ctx.softplus_neg
+                grad_target = grad_output * slope
+            else:
+                pos_weight = 1 if ctx.pos_weight is None else ctx.pos_weight
+                slope = weighted_term(pos_weight, ctx.softplus_neg) - ctx.softplus_pos
+                grad_target = weighted_term(grad_output, slope)
         return grad_logits, grad_target
 
 
 def binary_cross_entropy_with_logits(prediction: Any, target: Any, reduction: str = "mean",
                                      weight: Any = None, pos_weight: Any = None) -> Tensor:
     """Binary cross-entropy of logits x (probability sigmoid(x)), one fused and stable op:
-    L = 1/N sum_i [(1 - y_i) x_i + softplus(-x_i)], finite for any x. weight rescales each
-    element; pos_weight (broadcast along the last axis) weighs the positive term y log sigmoid(x)."""
+    L = 1/N sum_i [y_i softplus(-x_i) + (1 - y_i) softplus(x_i)], finite for any finite x, and
+    exactly 0 for x = +inf with y = 1 or x = -inf with y = 0 (masked logits). weight rescales
+    each element; pos_weight (broadcast along the last axis) weighs the positive term
+    y log sigmoid(x). A zero weight removes its term (0 log 0 = 0)."""
     reduction = check_reduction(reduction, "binary_cross_entropy_with_logits")
     prediction, target = _prepare(prediction, target, "binary_cross_entropy_with_logits")
     weight = _optional_weight(weight, prediction, "weight", "binary_cross_entropy_with_logits")

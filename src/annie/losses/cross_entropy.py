@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, DTypeError, ShapeError
 from ..tensor import Function, Tensor
-from ._reduction import Loss, as_prediction, check_reduction, data_of
+from ._reduction import Loss, as_prediction, check_reduction, data_of, weighted_term
 
 
 # ----- moving the class axis: (N, C, d1, ...) <-> rows (M, C) ------------------------------
@@ -140,13 +140,17 @@ class CrossEntropyFunction(Function):
         rows = _to_rows(logits)
         count, num_classes = rows.shape
         # log p = shifted - log(sum exp(shifted)) with shifted = x - max(x): exp never overflows
-        shifted = rows - rows.max(axis=1, keepdims=True)
+        # (a row of masked logits, all -inf, is shifted by 0: its log p is undefined, NaN)
+        peak = rows.max(axis=1, keepdims=True)
+        shifted = rows - np.where(np.isfinite(peak), peak, 0)
         probs = np.exp(shifted)
         sums = probs.sum(axis=1, keepdims=True)
-        log_sums = np.log(sums)
-        probs /= sums  # softmax, kept for backward
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_sums = np.log(sums)
+            probs /= sums  # softmax, kept for backward
         needs_all_log_probs = label_smoothing > 0 or not class_targets
-        log_probs = shifted - log_sums if needs_all_log_probs else None
+        with np.errstate(invalid="ignore"):
+            log_probs = shifted - log_sums if needs_all_log_probs else None
         smoothing = label_smoothing / num_classes
         if class_targets:
             labels = target.reshape(-1)
@@ -154,11 +158,15 @@ class CrossEntropyFunction(Function):
             safe_labels = np.where(valid, labels, 0)
             label_weight = weight[safe_labels] if weight is not None else np.ones(count, rows.dtype)
             label_weight = label_weight * valid
-            picked = shifted[np.arange(count), safe_labels] - log_sums[:, 0]  # log p of the label
-            per_row = -(label_weight * picked)
+            with np.errstate(invalid="ignore"):
+                picked = shifted[np.arange(count), safe_labels] - log_sums[:, 0]  # log p_label
+            # a label weight of 0 (ignored row, class weight 0) removes the term, even where
+            # the label's logit is -inf (0 log 0 = 0)
+            per_row = -weighted_term(label_weight, picked)
             if label_smoothing > 0:
-                weighted = log_probs * weight if weight is not None else log_probs
-                per_row = (1 - label_smoothing) * per_row - smoothing * weighted.sum(axis=1) * valid
+                weighted = weighted_term(weight, log_probs) if weight is not None else log_probs
+                per_row = ((1 - label_smoothing) * per_row
+                           - smoothing * weighted_term(valid, weighted.sum(axis=1)))
             denominator = label_weight.sum()
             ctx.labels, ctx.label_weight, ctx.valid = safe_labels, label_weight, valid
         else:
@@ -167,8 +175,8 @@ class CrossEntropyFunction(Function):
                 distribution = distribution * (1 - label_smoothing) + smoothing
             if weight is not None:
                 distribution = distribution * weight
-            per_row = -(log_probs * distribution).sum(axis=1)
-            denominator = count
+            per_row = -weighted_term(distribution, log_probs).sum(axis=1)
+            denominator = rows.dtype.type(count)  # (an empty batch: 0 / 0, NaN, as PyTorch)
             ctx.distribution = distribution
         value, ctx.scale = _reduce_rows(per_row, reduction, denominator, _position_shape(logits.shape))
         ctx.probs, ctx.log_probs, ctx.shape = probs, log_probs, logits.shape
@@ -230,17 +238,18 @@ class CrossEntropyFunction(Function):
             if ctx.class_targets and ctx.label_smoothing == 0 and ctx.weight is None:
                 # softmax - one-hot; label_weight is 1 on kept rows and 0 on ignored ones
                 kept_scale = ctx.label_weight[:, None] * row_scale
-                grad = probs * kept_scale
+                grad = weighted_term(kept_scale, probs)  # 0 on ignored rows, even all-masked ones
                 grad[np.arange(count), ctx.labels] -= kept_scale[:, 0]
             else:
                 distribution = ctx._target_distribution() if ctx.class_targets else ctx.distribution
-                grad = (probs * distribution.sum(axis=1, keepdims=True) - distribution) * row_scale
+                grad = (weighted_term(distribution.sum(axis=1, keepdims=True), probs)
+                        - distribution) * row_scale
             grad_logits = _from_rows(grad, ctx.shape)
         if not ctx.class_targets and ctx.needs_input_grad[1]:
-            # d loss / d target_c = -(1 - s) w_c log p_c
+            # d loss / d target_c = -(1 - s) w_c log p_c (0 where w_c = 0)
             grad = -(1 - ctx.label_smoothing) * ctx.log_probs
             if ctx.weight is not None:
-                grad = grad * ctx.weight
+                grad = weighted_term(ctx.weight, grad)
             grad_target = _from_rows(grad * row_scale, ctx.shape)
         return grad_logits, grad_target
 
@@ -290,7 +299,7 @@ class NLLLossFunction(Function):
         safe_labels = np.where(valid, labels, 0)
         label_weight = weight[safe_labels] if weight is not None else np.ones(count, rows.dtype)
         label_weight = label_weight * valid
-        per_row = -(label_weight * rows[np.arange(count), safe_labels])
+        per_row = -weighted_term(label_weight, rows[np.arange(count), safe_labels])
         value, ctx.scale = _reduce_rows(per_row, reduction, label_weight.sum(),
                                         _position_shape(log_probs.shape))
         ctx.labels, ctx.label_weight, ctx.shape = safe_labels, label_weight, log_probs.shape

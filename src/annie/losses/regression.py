@@ -6,11 +6,13 @@ returned as they are ("none"). Gradients flow to the prediction and to a target 
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..functional.norms import global_norm
 from ..tensor import Function, Tensor
 from ._reduction import (Loss, as_float_target, as_prediction, check_reduction,
                          check_same_shape, reduce)
@@ -49,19 +51,20 @@ def mse(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
 
 
 class RootMeanSquaredErrorFunction(Function):
-    """r = sqrt(S / n) with S = sum_i (f_i - y_i)^2 (n = N for "mean", 1 for "sum");
+    """r = sqrt(S / n) with S = sum_i (f_i - y_i)^2 (n = N for "mean", 1 for "sum"), taken as
+    ||f - y|| / sqrt(n) without overflow (``global_norm``: float32 errors of 1e20 give 1e20);
     dr/df_i = (f_i - y_i) / (n r), taken as 0 where r = 0 (a subgradient, like |x| at 0)."""
 
     def forward(ctx, prediction, target, reduction="mean"):
         difference = prediction - target
         count = difference.size if reduction == "mean" else 1
-        root = np.sqrt(np.sum(difference * difference) / count)
+        root = global_norm([difference]) / math.sqrt(count) if count else math.nan
         ctx.difference, ctx.count, ctx.root = difference, count, root
         return np.asarray(root, dtype=prediction.dtype)
 
     def backward(ctx, grad_output):
         if ctx.root > 0:
-            grad = ctx.difference * (grad_output / (ctx.count * ctx.root))
+            grad = (ctx.difference / ctx.root) * (grad_output / ctx.count)
         else:
             grad = np.zeros_like(ctx.difference)
         return (grad if ctx.needs_input_grad[0] else None,

@@ -7,6 +7,7 @@ from ..errors import ConfigError
 from ..registry import Registry
 from ..functional import activations as F
 from ..functional.softmax import log_softmax, softmax
+from ..ops.axes import pick_dim
 from .module import Module
 
 
@@ -141,28 +142,28 @@ HardSigmoid = Hardsigmoid
 
 
 class Softmax(Module):
-    """e^(x_i) / sum_j e^(x_j) along ``dim``."""
+    """e^(x_i) / sum_j e^(x_j) along ``dim`` (default -1; ``axis`` is an alias)."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None, *, axis: int | None = None):
         super().__init__()
-        self.dim = int(dim)
+        self.dim = int(pick_dim("Softmax", dim, axis, -1))
 
     def forward(self, x):
-        return softmax(x, axis=self.dim)
+        return softmax(x, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    """x_i - log sum_j e^(x_j) along ``dim``."""
+    """x_i - log sum_j e^(x_j) along ``dim`` (default -1; ``axis`` is an alias)."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None, *, axis: int | None = None):
         super().__init__()
-        self.dim = int(dim)
+        self.dim = int(pick_dim("LogSoftmax", dim, axis, -1))
 
     def forward(self, x):
-        return log_softmax(x, axis=self.dim)
+        return log_softmax(x, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

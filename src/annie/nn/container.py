@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..errors import ConfigError, ShapeError
-from ..tensor import Tensor, _anomaly_hooks, is_grad_enabled, wrap_array
+from ..tensor import Tensor, is_graph_free, wrap_array
 from .module import Module
 
 
@@ -30,7 +30,7 @@ class Sequential(Module):
         """Each layer's output is the next one's input; under ``no_grad()`` the leading layers
         that have an array path (``forward_array``) run on the raw array, no Tensor between."""
         done = 0
-        if not _anomaly_hooks and not is_grad_enabled() and isinstance(x, Tensor):
+        if is_graph_free() and isinstance(x, Tensor):
             array = x.data
             try:
                 for layer in self.layers:

@@ -23,8 +23,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  dtype=None):
         super().__init__()
-        self.num_embeddings = _positive_int("Embedding", "num_embeddings", num_embeddings)
-        self.embedding_dim = _positive_int("Embedding", "embedding_dim", embedding_dim)
+        self.num_embeddings, self.embedding_dim = self.parameter_shapes(
+            num_embeddings, embedding_dim)["weight"]
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ConfigError(f"Embedding: padding_idx {padding_idx} is out of range for "
@@ -34,6 +34,13 @@ class Embedding(Module):
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))
         self.reset_parameters()
+
+    @staticmethod
+    def parameter_shapes(num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                         dtype=None) -> dict[str, tuple]:
+        """{"weight": (num_embeddings, embedding_dim)}, checked, without allocating anything."""
+        return {"weight": (_positive_int("Embedding", "num_embeddings", num_embeddings),
+                           _positive_int("Embedding", "embedding_dim", embedding_dim))}
 
     def reset_parameters(self) -> None:
         """Draw the table from N(0, 1) and zero the padding row."""

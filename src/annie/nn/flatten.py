@@ -1,10 +1,8 @@
 """``Flatten``: merge a range of axes into one (e.g. images to vectors before a Linear)."""
 from __future__ import annotations
 
-import math
-
 from ..errors import ShapeError
-from ..ops.shape import reshape
+from ..ops.shape import flatten
 from ..tensor import Tensor
 from .module import Module
 
@@ -19,15 +17,11 @@ class Flatten(Module):
 
     def forward(self, x):
         x = x if isinstance(x, Tensor) else Tensor(x)
-        ndim = max(x.ndim, 1)
-        start = self.start_dim + ndim if self.start_dim < 0 else self.start_dim
-        end = self.end_dim + ndim if self.end_dim < 0 else self.end_dim
-        if not 0 <= start <= end < ndim:
+        try:
+            return flatten(x, self.start_dim, self.end_dim)
+        except ShapeError:
             raise ShapeError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}): "
-                             f"does not fit an input of shape {tuple(x.shape)}")
-        shape = x.shape
-        merged = math.prod(shape[start:end + 1])
-        return reshape(x, tuple(shape[:start]) + (merged,) + tuple(shape[end + 1:]))
+                             f"does not fit an input of shape {tuple(x.shape)}") from None
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -9,7 +9,7 @@ from .. import init
 from ..backend import get_default_dtype
 from ..errors import ConfigError, ShapeError
 from ..functional.linear import linear
-from ..tensor import Tensor, _anomaly_hooks, is_grad_enabled, wrap_array
+from ..tensor import Tensor, is_graph_free, wrap_array
 from .module import Module, Parameter
 
 
@@ -19,15 +19,25 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
         super().__init__()
+        shapes = self.parameter_shapes(in_features, out_features, bias)
+        self.out_features, self.in_features = shapes["weight"]
+        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.weight = Parameter(np.empty(shapes["weight"], dtype=dtype))
+        self.bias = Parameter(np.empty(shapes["bias"], dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    @staticmethod
+    def parameter_shapes(in_features: int, out_features: int, bias: bool = True,
+                         dtype=None) -> dict[str, tuple]:
+        """{"weight": (out_features, in_features), "bias": (out_features,)} for these
+        arguments, checked (ConfigError) and computed without allocating anything."""
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"Linear: {name} must be a positive integer, got {value!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
-        dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
-        self.bias = Parameter(np.empty(self.out_features, dtype=dtype)) if bias else None
-        self.reset_parameters()
+        shapes = {"weight": (int(out_features), int(in_features))}
+        if bias:
+            shapes["bias"] = (int(out_features),)
+        return shapes
 
     def reset_parameters(self) -> None:
         """Draw fresh weights as PyTorch does (kaiming_uniform with a=sqrt(5))."""
@@ -37,7 +47,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        if not _anomaly_hooks and not is_grad_enabled() and isinstance(x, Tensor):
+        if is_graph_free() and isinstance(x, Tensor):
             # Linear's own array path, also for a subclass whose forward calls this one
             return wrap_array(Linear.forward_array(self, x.data))
         if x.shape[-1] != self.in_features:

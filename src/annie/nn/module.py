@@ -6,6 +6,7 @@ set, and names them as PyTorch does (``0.weight``, ``rnn.weight_ih_l0``), so a P
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections import OrderedDict
@@ -13,8 +14,32 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, SerializationError, ShapeError
 from ..tensor import Tensor
+
+_element_budget: list[int] = []  # elements modules may still make, while inside element_budget()
+
+
+@contextlib.contextmanager
+def element_budget(elements: int):
+    """Inside: parameters and buffers made in all hold at most ``elements`` values, else a
+    SerializationError. ``annie.load`` rebuilds a saved architecture in one,
+    with the file's own tensor count as the bound, so a file cannot make a constructor build a
+    layer larger than the weights it holds (``np.empty`` reserves without touching memory, and
+    the check comes before anything is written into it)."""
+    _element_budget.append(int(elements))
+    try:
+        yield
+    finally:
+        _element_budget.pop()
+
+
+def _charge(array: np.ndarray, what: str) -> None:
+    if _element_budget:
+        _element_budget[-1] -= int(np.size(array))
+        if _element_budget[-1] < 0:
+            raise SerializationError(f"a {what} of shape {tuple(np.shape(array))} takes the "
+                                     f"architecture past the number of values the file holds")
 
 
 class Parameter(Tensor):
@@ -24,6 +49,8 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+        if _element_budget:
+            _charge(self.data, "parameter")
 
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__() + ")"
@@ -38,6 +65,11 @@ class Module:
     # no graph, which ``Sequential`` uses under ``no_grad()`` to skip per-layer Tensor wrapping.
     # A subclass that redefines ``forward`` without redefining it loses the inherited one.
     forward_array = None
+    # Optional ``parameter_shapes(*args, **kwargs) -> {name: shape}`` (a staticmethod): the
+    # shapes of the parameters the constructor makes from these arguments, computed without
+    # making them; ``annie.load`` checks a file's tensors against it before building anything.
+    # A subclass that redefines ``__init__`` without redefining it loses the inherited one.
+    parameter_shapes = None
 
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
@@ -51,6 +83,8 @@ class Module:
         redefines_forward = "forward" in cls.__dict__ or "__call__" in cls.__dict__
         if redefines_forward and "forward_array" not in cls.__dict__:
             cls.forward_array = None  # an inherited array path would skip the new forward
+        if "__init__" in cls.__dict__ and "parameter_shapes" not in cls.__dict__:
+            cls.parameter_shapes = None  # other arguments, other parameters
 
     # ----- running ----------------------------------------------------------------------
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
@@ -107,6 +141,8 @@ class Module:
 
     def register_buffer(self, name: str, value: np.ndarray) -> None:
         """Keep an array that is state but not learned (saved in ``state_dict``)."""
+        if _element_budget:
+            _charge(value, "buffer")
         self._buffers[name] = value
         object.__setattr__(self, name, value)
 

@@ -11,6 +11,16 @@ from ..functional.normalization import layer_norm
 from .module import Module, Parameter
 
 
+def _checked_shape(normalized_shape) -> tuple[int, ...]:
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(normalized_shape)
+    if len(shape) == 0 or any(isinstance(size, bool) or not isinstance(size, (int, np.integer))
+                              or size <= 0 for size in shape):
+        raise ConfigError(f"LayerNorm: normalized_shape must be positive integers, "
+                          f"got {normalized_shape!r}")
+    return tuple(int(size) for size in shape)
+
+
 class LayerNorm(Module):
     """y = (x - mu) / sqrt(var + eps) * weight + bias over the trailing ``normalized_shape``
     axes; weight starts at 1 and bias at 0 (learned when ``elementwise_affine``)."""
@@ -18,15 +28,9 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
                  elementwise_affine: bool = True, dtype=None):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
-            else tuple(normalized_shape)
-        if len(shape) == 0 or any(not isinstance(size, (int, np.integer)) or size <= 0
-                                  for size in shape):
-            raise ConfigError(f"LayerNorm: normalized_shape must be positive integers, "
-                              f"got {normalized_shape!r}")
         if eps <= 0:
             raise ConfigError(f"LayerNorm: eps must be positive, got {eps}")
-        self.normalized_shape = tuple(int(size) for size in shape)
+        self.normalized_shape = _checked_shape(normalized_shape)
         self.eps = float(eps)
         self.elementwise_affine = bool(elementwise_affine)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
@@ -36,6 +40,14 @@ class LayerNorm(Module):
         else:
             self.weight = None
             self.bias = None
+
+    @staticmethod
+    def parameter_shapes(normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                         elementwise_affine: bool = True, dtype=None) -> dict[str, tuple]:
+        """{"weight": normalized_shape, "bias": normalized_shape} (none without
+        ``elementwise_affine``), checked, without allocating anything."""
+        shape = _checked_shape(normalized_shape)
+        return {"weight": shape, "bias": shape} if elementwise_affine else {}
 
     def forward(self, x):
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)

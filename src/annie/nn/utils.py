@@ -8,6 +8,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import ConfigError, NumericalError
+from ..functional.norms import global_norm
 from ..tensor import Tensor
 
 
@@ -40,14 +41,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     params = _with_grads(parameters, "clip_grad_norm_")
     if not params:
         return 0.0
-    norm_type = float(norm_type)
-    if norm_type == math.inf:
-        total = max(float(np.max(np.abs(p.grad))) if p.grad.size else 0.0 for p in params)
-    elif norm_type == 2.0:
-        flat = [p.grad.reshape(-1) for p in params]
-        total = math.sqrt(sum(float(np.dot(g, g)) for g in flat))
-    else:
-        total = sum(float(np.sum(np.abs(p.grad) ** norm_type)) for p in params) ** (1 / norm_type)
+    total = global_norm([param.grad for param in params], float(norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise NumericalError(f"clip_grad_norm_: the total gradient norm of order {norm_type} is "
                              f"{total}; set error_if_nonfinite=False to clip anyway")

@@ -52,7 +52,7 @@ _methods = {
     "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "clip": clip,
     "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
     "flatten": flatten, "squeeze": squeeze, "unsqueeze": unsqueeze,
-    "broadcast_to": broadcast_to, "split": split, "matmul": matmul,
+    "broadcast_to": broadcast_to, "split": split, "matmul": matmul, "astype": cast,
 }
 for _name, _function in _methods.items():
     setattr(Tensor, _name, _function)

@@ -53,16 +53,19 @@ class Mul(Function):
 
 
 class Div(Function):
-    """a / b;  d/da = 1/b, d/db = -a/b^2."""
+    """a / b;  d/da = 1/b, d/db = -a/b^2, taken as -(a/b)/b so that b^2 cannot overflow where
+    the quotient is representable (b = 1e20 in float32)."""
 
     def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
-        return a / b
+        out = a / b
+        ctx.a, ctx.b, ctx.out = a, b, out
+        return out
 
     def backward(ctx, grad):
         a, b = ctx.a, ctx.b
         grad_a = unbroadcast(grad / b, _shape(a)) if ctx.needs_input_grad[0] else None
-        grad_b = unbroadcast(-grad * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        grad_b = (unbroadcast(-grad * ctx.out / b, _shape(b)) if ctx.needs_input_grad[1]
+                  else None)
         return grad_a, grad_b
 
 
@@ -77,7 +80,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** b;  d/da = b a^(b-1), d/db = a^b log(a) (where a > 0)."""
+    """a ** b;  d/da = b a^(b-1) (0 where b = 0: a^0 = 1 is constant, also at a = 0, where
+    the formula would give 0 * inf), d/db = a^b log(a) (where a > 0, else 0)."""
 
     def forward(ctx, a, b):
         out = np.power(a, b)
@@ -88,7 +92,11 @@ class Pow(Function):
         a, b, out = ctx.a, ctx.b, ctx.out
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_a = unbroadcast(grad * b * np.power(a, b - 1), _shape(a))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slope = b * np.power(a, b - 1)
+            if np.any(b == 0):
+                slope = np.where(b == 0, 0, slope).astype(slope.dtype, copy=False)
+            grad_a = unbroadcast(grad * slope, _shape(a))
         if ctx.needs_input_grad[1]:
             safe_log = np.log(np.where(a > 0, a, 1))
             grad_b = unbroadcast(grad * out * safe_log, _shape(b))

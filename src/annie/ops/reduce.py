@@ -1,9 +1,10 @@
-"""Reductions: sum, mean, max, min over an axis (or all), with ``keepdims``."""
+"""Reductions: sum, mean, max, min over an axis (``dim``, or all), with ``keepdim``."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..tensor import Function, Tensor
+from .axes import pick_dim, pick_keepdim
 
 
 def _normalize_axis(axis, ndim: int):
@@ -80,21 +81,31 @@ class Min(_Extreme):
     reducer = staticmethod(np.min)
 
 
-def sum(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the op's name
-    """Sum of elements over ``axis`` (all when None)."""
-    return Sum.apply(a, axis=axis, keepdims=keepdims)
+def sum(a, dim=None, keepdim: bool | None = None, *, axis=None,  # noqa: A001 - the op's name
+        keepdims: bool | None = None) -> Tensor:
+    """Sum of elements over ``dim`` (an int or a tuple; all when None), keeping the reduced
+    axes as size 1 with ``keepdim``. ``axis``/``keepdims`` are NumPy's names for the same."""
+    return Sum.apply(a, axis=pick_dim("sum", dim, axis),
+                     keepdims=pick_keepdim("sum", keepdim, keepdims))
 
 
-def mean(a, axis=None, keepdims: bool = False) -> Tensor:
-    """Mean of elements over ``axis`` (all when None)."""
-    return Mean.apply(a, axis=axis, keepdims=keepdims)
+def mean(a, dim=None, keepdim: bool | None = None, *, axis=None,
+         keepdims: bool | None = None) -> Tensor:
+    """Mean of elements over ``dim`` (all when None); ``axis``/``keepdims`` are aliases."""
+    return Mean.apply(a, axis=pick_dim("mean", dim, axis),
+                      keepdims=pick_keepdim("mean", keepdim, keepdims))
 
 
-def max(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the op's name
-    """Maximum over ``axis`` (all when None)."""
-    return Max.apply(a, axis=axis, keepdims=keepdims)
+def max(a, dim=None, keepdim: bool | None = None, *, axis=None,  # noqa: A001 - the op's name
+        keepdims: bool | None = None) -> Tensor:
+    """Maximum over ``dim`` (all when None); ``axis``/``keepdims`` are aliases. (Unlike
+    PyTorch's ``max(dim)``, the values only: use ``argmax`` on ``.data`` for the indices.)"""
+    return Max.apply(a, axis=pick_dim("max", dim, axis),
+                     keepdims=pick_keepdim("max", keepdim, keepdims))
 
 
-def min(a, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the op's name
-    """Minimum over ``axis`` (all when None)."""
-    return Min.apply(a, axis=axis, keepdims=keepdims)
+def min(a, dim=None, keepdim: bool | None = None, *, axis=None,  # noqa: A001 - the op's name
+        keepdims: bool | None = None) -> Tensor:
+    """Minimum over ``dim`` (all when None); ``axis``/``keepdims`` are aliases."""
+    return Min.apply(a, axis=pick_dim("min", dim, axis),
+                     keepdims=pick_keepdim("min", keepdim, keepdims))

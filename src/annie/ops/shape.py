@@ -5,8 +5,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..tensor import Function, Tensor, unbroadcast
+from .axes import pick, pick_dim
 
 
 class Reshape(Function):
@@ -142,22 +143,24 @@ def getitem(a, index) -> Tensor:
     return GetItem.apply(a, index=index)
 
 
-def concat(tensors: Sequence, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concat(tensors: Sequence, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing axis ``dim`` (default 0; ``axis`` is an alias)."""
     if len(tensors) == 0:
         raise ShapeError("concat: needs at least one tensor")
-    return Concat.apply(*tensors, axis=axis)
+    return Concat.apply(*tensors, axis=pick_dim("concat", dim, axis, 0))
 
 
-def stack(tensors: Sequence, axis: int = 0) -> Tensor:
-    """Stack tensors of one shape along a new axis."""
+def stack(tensors: Sequence, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Stack tensors of one shape along a new axis ``dim`` (default 0; ``axis`` is an alias)."""
     if len(tensors) == 0:
         raise ShapeError("stack: needs at least one tensor")
-    return Stack.apply(*tensors, axis=axis)
+    return Stack.apply(*tensors, axis=pick_dim("stack", dim, axis, 0))
 
 
-def split(a, sections, axis: int = 0) -> list:
-    """Split a along axis into equal parts (an int) or at the given indices (a list), as NumPy."""
+def split(a, sections, dim: int | None = None, *, axis: int | None = None) -> list:
+    """Split a along ``dim`` (default 0; ``axis`` is an alias) into equal parts (an int) or at
+    the given indices (a list), as NumPy's ``split``."""
+    axis = pick_dim("split", dim, axis, 0)
     size = a.shape[axis]
     if isinstance(sections, (int, np.integer)):
         if sections <= 0 or size % sections:
@@ -178,16 +181,20 @@ def broadcast_to(a, shape) -> Tensor:
     return BroadcastTo.apply(a, shape=tuple(shape))
 
 
-def unsqueeze(a, axis: int) -> Tensor:
-    """a with a new axis of size 1 at ``axis``."""
+def unsqueeze(a, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """a with a new axis of size 1 at position ``dim`` (``axis`` is an alias)."""
+    axis = pick_dim("unsqueeze", dim, axis)
+    if axis is None:
+        raise ConfigError("unsqueeze: dim is required (the position of the new axis)")
     shape = list(a.shape)
     axis = axis if axis >= 0 else axis + len(shape) + 1
     shape.insert(axis, 1)
     return Reshape.apply(a, shape=tuple(shape))
 
 
-def squeeze(a, axis=None) -> Tensor:
-    """a without axes of size 1 (only ``axis`` when given)."""
+def squeeze(a, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """a without axes of size 1 (only axis ``dim`` when given; ``axis`` is an alias)."""
+    axis = pick_dim("squeeze", dim, axis)
     if axis is None:
         shape = tuple(s for s in a.shape if s != 1)
     else:
@@ -198,7 +205,19 @@ def squeeze(a, axis=None) -> Tensor:
     return Reshape.apply(a, shape=shape)
 
 
-def flatten(a, start_axis: int = 1) -> Tensor:
-    """a with all axes from ``start_axis`` on merged into one."""
-    start_axis = start_axis % a.ndim
-    return Reshape.apply(a, shape=a.shape[:start_axis] + (-1,))
+def flatten(a, start_dim: int | None = None, end_dim: int = -1, *,
+            start_axis: int | None = None) -> Tensor:
+    """a with axes ``start_dim`` (default 1, keeping the batch axis) to ``end_dim`` (default
+    the last) merged into one; ``start_axis`` is an alias of ``start_dim``."""
+    start = pick("flatten", "start_dim", start_dim, "start_axis", start_axis, 1)
+    shape = a.shape
+    ndim = len(shape)
+    first = start + ndim if start < 0 else start
+    last = end_dim + ndim if end_dim < 0 else end_dim
+    if not 0 <= first <= last < ndim:
+        raise ShapeError(f"flatten(start_dim={start}, end_dim={end_dim}): does not fit a "
+                         f"tensor of shape {tuple(shape)}")
+    merged = 1
+    for size in shape[first:last + 1]:
+        merged *= size
+    return Reshape.apply(a, shape=shape[:first] + (merged,) + shape[last + 1:])

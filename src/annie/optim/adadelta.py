@@ -41,8 +41,7 @@ class Adadelta(Optimizer):
         rho, eps = group["rho"], group["eps"]
         state["step"] += 1
         std, delta = self._buffer(param, 1), self._buffer(param, 2)
-        g = self._effective_grad(param, grad, group["weight_decay"], group["maximize"],
-                                 out=self._buffer(param, 0))
+        g = self._effective_grad(param, grad, group)
 
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg *= rho

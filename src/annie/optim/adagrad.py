@@ -43,8 +43,7 @@ class Adagrad(Optimizer):
         state["step"] += 1
         step = state["step"]
         work = self._buffer(param, 1)
-        g = self._effective_grad(param, grad, group["weight_decay"], group["maximize"],
-                                 out=self._buffer(param, 0))
+        g = self._effective_grad(param, grad, group)
         decayed_lr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
 
         squared_sum = state["sum"]

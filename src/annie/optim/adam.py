@@ -45,18 +45,12 @@ class Adam(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
         work = self._buffer(param, 1)
-
-        if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0
-        g = self._effective_grad(param, grad, weight_decay, group["maximize"],
-                                 out=self._buffer(param, 0))
+        g = self._effective_grad(param, grad, group)  # (decoupled decay applied to param here)
 
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg *= beta1

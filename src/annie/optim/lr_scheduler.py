@@ -4,6 +4,13 @@ optimizer's steps; ``get_last_lr()`` gives the rates now set in the optimizer's 
 Creating a scheduler records each group's ``initial_lr`` and applies the epoch-0 rate. Each
 scheduler updates the *current* rate multiplicatively (as PyTorch does), so two schedulers on
 one optimizer compose; the closed form each one follows is in its docstring.
+
+A schedule resumes exactly, at and between its boundaries, either way:
+- ``load_state_dict(scheduler.state_dict())``, before or after the optimizer's state is loaded
+  (it also puts the saved rates back into the optimizer);
+- a new scheduler with ``last_epoch=k`` (k + 1 ``step()`` calls were made) on an optimizer
+  whose state was loaded: creating it keeps the optimizer's rates, which are already those of
+  epoch k + 1, instead of stepping them once more.
 """
 from __future__ import annotations
 
@@ -31,8 +38,7 @@ class LRScheduler:
     epoch ``last_epoch`` computed from the current rates."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        _check_optimizer(type(self).__name__, optimizer)
-        self.optimizer = optimizer
+        self._attach(optimizer)
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -51,12 +57,17 @@ class LRScheduler:
         """The learning rates for epoch ``last_epoch`` (called by ``step``)."""
         raise NotImplementedError
 
+    def _attach(self, optimizer: Optimizer) -> None:
+        _check_optimizer(type(self).__name__, optimizer)
+        self.optimizer = optimizer
+
     def step(self) -> None:
         """Advance one epoch and set the new rates in the optimizer."""
         self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        if not (self._is_initial and self.last_epoch > 0):  # (resuming: the rates are set)
+            for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+                group["lr"] = lr
+        self._last_lr = self._current_lrs()
 
     def get_last_lr(self) -> list[float]:
         """The learning rate of each parameter group after the latest ``step()``."""
@@ -71,9 +82,19 @@ class LRScheduler:
                 for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the attributes saved by ``state_dict()``."""
+        """Restore the attributes saved by ``state_dict()`` and put the saved rates (and the
+        base rates) back into the optimizer's groups, so the order of loading does not matter."""
         self.__dict__.update({key: value for key, value in state_dict.items()
                               if key != "optimizer"})
+        groups = self.optimizer.param_groups
+        saved_lrs = self.__dict__.get("_last_lr")
+        if saved_lrs is not None and len(saved_lrs) == len(groups):
+            for group, lr in zip(groups, saved_lrs):
+                group["lr"] = lr
+        base_lrs = self.__dict__.get("base_lrs")
+        if base_lrs is not None and len(base_lrs) == len(groups):
+            for group, base in zip(groups, base_lrs):
+                group["initial_lr"] = base
 
 
 class StepLR(LRScheduler):
@@ -101,7 +122,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        if self._is_initial:
+        if self.last_epoch == 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
@@ -115,20 +136,12 @@ class CosineAnnealingLR(LRScheduler):
         _check_positive_int("CosineAnnealingLR", "T_max", T_max)
         self.T_max = T_max
         self.eta_min = eta_min
-        self._step_count = 0
         super().__init__(optimizer, last_epoch)
-
-    def step(self) -> None:
-        self._step_count += 1
-        super().step()
 
     def get_lr(self) -> list[float]:
         epoch, period, eta_min = self.last_epoch, self.T_max, self.eta_min
-        if self._is_initial:
+        if epoch == 0:
             return self._current_lrs()
-        if self._step_count == 1 and epoch > 0:  # resumed at a later epoch: closed form
-            return [eta_min + (base - eta_min) * (1 + math.cos(epoch * math.pi / period)) / 2
-                    for base in self.base_lrs]
         if (epoch - 1 - period) % (2 * period) == 0:  # leaving the minimum: add the step
             return [lr + (base - eta_min) * (1 - math.cos(math.pi / period)) / 2
                     for lr, base in zip(self._current_lrs(), self.base_lrs)]
@@ -157,7 +170,7 @@ class LinearLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._current_lrs()]
-        if self._is_initial or self.last_epoch > self.total_iters:
+        if self.last_epoch > self.total_iters:
             return self._current_lrs()
         change = self.end_factor - self.start_factor
         ratio = 1.0 + change / (self.total_iters * self.start_factor
@@ -165,19 +178,22 @@ class LinearLR(LRScheduler):
         return [lr * ratio for lr in self._current_lrs()]
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Multiply the rate by ``factor`` when a metric has not improved for ``patience`` epochs.
 
-    Improvement in mode "min", threshold_mode "rel": metric < best * (1 - threshold)
-    ("abs": metric < best - threshold; mode "max" mirrors both). After a reduction, ``cooldown``
-    epochs pass before bad epochs count again; a rate never goes below ``min_lr`` and changes
-    smaller than ``eps`` are skipped. Call ``step(metric)`` once per epoch.
+    Improvement in mode "min": metric < best - threshold * |best| (threshold_mode "rel"; the
+    margin is relative to the size of ``best``, so it means "better by that fraction" for
+    negative metrics too: R^2, mean bias error, log-likelihoods), or metric < best - threshold
+    ("abs"); mode "max" mirrors both. After a reduction, ``cooldown`` epochs pass before bad
+    epochs count again; a rate never goes below ``min_lr`` and changes smaller than ``eps`` are
+    skipped. Call ``step(metric)`` once per epoch. (State, ``get_last_lr`` and restoring come
+    from ``LRScheduler``; there is no epoch-indexed formula, so no ``get_lr``.)
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr: float | list[float] = 0, eps: float = 1e-8) -> None:
-        _check_optimizer("ReduceLROnPlateau", optimizer)
+        self._attach(optimizer)
         if not factor < 1.0:
             raise ConfigError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor!r}")
         if mode not in ("min", "max"):
@@ -193,7 +209,6 @@ class ReduceLROnPlateau:
             self.min_lrs = list(min_lr)
         else:
             self.min_lrs = [min_lr] * len(groups)
-        self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
@@ -201,18 +216,18 @@ class ReduceLROnPlateau:
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
-        self._last_lr = [group["lr"] for group in groups]
+        self._last_lr = self._current_lrs()
 
     def _is_better(self, value: float) -> bool:
+        if math.isinf(self.best):  # no value seen yet: any finite one improves
+            return value < self.best if self.mode == "min" else value > self.best
+        margin = (self.threshold * abs(self.best) if self.threshold_mode == "rel"
+                  else self.threshold)
         if self.mode == "min":
-            limit = (self.best * (1 - self.threshold) if self.threshold_mode == "rel"
-                     else self.best - self.threshold)
-            return value < limit
-        limit = (self.best * (1 + self.threshold) if self.threshold_mode == "rel"
-                 else self.best + self.threshold)
-        return value > limit
+            return value < self.best - margin
+        return value > self.best + margin
 
-    def step(self, metrics: float) -> None:
+    def step(self, metrics: float) -> None:  # type: ignore[override]
         """Record this epoch's metric (e.g. validation loss) and reduce the rates if needed."""
         value = float(metrics)
         self.last_epoch += 1
@@ -231,18 +246,4 @@ class ReduceLROnPlateau:
                     group["lr"] = new_lr
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rate of each parameter group after the latest ``step()``."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Every attribute except the optimizer (``best`` may be +-inf)."""
-        return {key: (list(value) if isinstance(value, list) else value)
-                for key, value in self.__dict__.items() if key != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the attributes saved by ``state_dict()``."""
-        self.__dict__.update({key: value for key, value in state_dict.items()
-                              if key != "optimizer"})
+        self._last_lr = self._current_lrs()

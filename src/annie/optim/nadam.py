@@ -45,19 +45,12 @@ class NAdam(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, weight_decay = group["lr"], group["weight_decay"]
-        momentum_decay = group["momentum_decay"]
+        lr, momentum_decay = group["lr"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
         denominator, work = self._buffer(param, 1), self._buffer(param, 2)
-
-        if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0
-        g = self._effective_grad(param, grad, weight_decay, group["maximize"],
-                                 out=self._buffer(param, 0))
+        g = self._effective_grad(param, grad, group)  # (decoupled decay applied to param here)
 
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))

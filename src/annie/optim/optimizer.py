@@ -10,6 +10,8 @@ the per-parameter state on first use (``_init_state``) and updates one parameter
                              "param_groups": [{..., "params": [index, ...]}]}
 
 State values are ndarrays and Python numbers only, so a state dict can be saved without pickle.
+Weight decay, as an L2 penalty or decoupled (AdamW), and ``maximize`` are applied in one place,
+``_effective_grad``, which every ``_update`` calls first.
 
 For an optimizer whose ``_update`` is elementwise (``elementwise_update = True``: all of this
 package's), ``step`` runs ``_update`` once per group on flat arrays (the group's parameters and
@@ -23,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, plain_numbers
 from ..tensor import Tensor, enable_grad
 from .flat import FlatGroup, build_flat_group
 
@@ -178,13 +180,24 @@ class Optimizer:
             buffer = self._scratch[key] = np.empty_like(param)
         return buffer
 
-    @staticmethod
-    def _effective_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float,
-                        maximize: bool, out: np.ndarray) -> np.ndarray:
-        """The gradient the update uses: g = (-grad if maximize else grad) + weight_decay * param
-        (L2 penalty), written to ``out`` when it differs from ``grad`` (never changes ``grad``)."""
+    def _effective_grad(self, param: np.ndarray, grad: np.ndarray, group: dict[str, Any]
+                        ) -> np.ndarray:
+        """The gradient the update uses, after weight decay (the one place it is applied):
+
+        g = (-grad if maximize else grad) + weight_decay * param       (L2 penalty), or, for a
+        group with ``decoupled_weight_decay`` (AdamW's rule, Loshchilov & Hutter): first
+        param = param * (1 - lr * weight_decay) in place, then g = +-grad.
+
+        ``grad`` itself is never changed; a new g is written to work buffer 0.
+        """
+        weight_decay, maximize = group["weight_decay"], group["maximize"]
+        if group.get("decoupled_weight_decay", False):
+            if weight_decay != 0:
+                param *= 1 - group["lr"] * weight_decay
+            weight_decay = 0
         if weight_decay == 0 and not maximize:
             return grad
+        out = self._buffer(param, 0)
         if weight_decay == 0:
             return np.negative(grad, out=out)
         np.multiply(param, weight_decay, out=out)
@@ -274,7 +287,7 @@ class Optimizer:
             for key in sorted(group):
                 if key != "params":
                     lines.append(f"    {key}: {group[key]}")
-        return "\n".join(lines) + "\n)"
+        return plain_numbers("\n".join(lines) + "\n)")
 
 
 def _restore_option(value: Any) -> Any:

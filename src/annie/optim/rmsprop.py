@@ -18,6 +18,14 @@ class RMSprop(Optimizer):
     otherwise: s = sqrt(v) + eps
     momentum > 0: b = momentum * b + g / s;  theta = theta - lr * b
     otherwise:    theta = theta - lr * g / s
+
+    Centered, the variance v - g_avg^2 is not taken as that difference, which cancels
+    catastrophically (in float32 it rounds below zero when the gradient barely varies, and the
+    root is NaN). It is kept as its own state ``grad_var``, updated by the recurrence that the
+    difference satisfies exactly (West, 1979; with d = g - g_avg before g_avg's update):
+    grad_var = alpha * (grad_var + (1 - alpha) * d^2), a sum of non-negative terms.
+    ``square_avg`` and ``grad_avg`` are kept as PyTorch keeps them; a state without ``grad_var``
+    (a PyTorch state dict) starts it at max(square_avg - grad_avg^2, 0).
     """
 
     elementwise_update = True
@@ -42,6 +50,7 @@ class RMSprop(Optimizer):
             state["momentum_buffer"] = np.zeros_like(param)
         if group["centered"]:
             state["grad_avg"] = np.zeros_like(param)
+            state["grad_var"] = np.zeros_like(param)
         return state
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
@@ -49,23 +58,16 @@ class RMSprop(Optimizer):
         lr, alpha, momentum = group["lr"], group["alpha"], group["momentum"]
         state["step"] += 1
         work = self._buffer(param, 1)
-        g = self._effective_grad(param, grad, group["weight_decay"], group["maximize"],
-                                 out=self._buffer(param, 0))
+        g = self._effective_grad(param, grad, group)
 
         square_avg = state["square_avg"]
+        if group["centered"]:
+            self._update_variance(g, square_avg, state, alpha, work)
         square_avg *= alpha
         np.multiply(g, g, out=work)
         add_scaled(square_avg, work, 1 - alpha, work)
 
-        if group["centered"]:
-            grad_avg = state.setdefault("grad_avg", np.zeros_like(param))
-            grad_avg *= alpha
-            add_scaled(grad_avg, g, 1 - alpha, work)
-            np.multiply(grad_avg, grad_avg, out=work)
-            np.subtract(square_avg, work, out=work)
-            scale = np.sqrt(work, out=work)
-        else:
-            scale = np.sqrt(square_avg, out=work)
+        scale = np.sqrt(state["grad_var"] if group["centered"] else square_avg, out=work)
         scale += group["eps"]
 
         if momentum > 0:
@@ -76,3 +78,19 @@ class RMSprop(Optimizer):
         else:
             np.divide(g, scale, out=work)
             add_scaled(param, work, -lr, work)
+
+    def _update_variance(self, g: np.ndarray, square_avg: np.ndarray, state: dict[str, Any],
+                         alpha: float, work: np.ndarray) -> None:
+        """Advance grad_avg and grad_var (centered), before square_avg's update."""
+        grad_avg = state.setdefault("grad_avg", np.zeros_like(g))
+        if "grad_var" not in state:  # a PyTorch state, or centered switched on
+            variance = square_avg - grad_avg * grad_avg
+            state["grad_var"] = np.maximum(variance, 0, out=variance)
+        grad_var = state["grad_var"]
+        deviation = np.subtract(g, grad_avg, out=self._buffer(g, 2))
+        grad_avg *= alpha
+        add_scaled(grad_avg, g, 1 - alpha, work)
+        np.multiply(deviation, deviation, out=deviation)
+        deviation *= 1 - alpha
+        grad_var += deviation
+        grad_var *= alpha

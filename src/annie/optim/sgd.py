@@ -46,8 +46,7 @@ class SGD(Optimizer):
                 group: dict[str, Any]) -> None:
         lr, momentum = group["lr"], group["momentum"]
         work = self._buffer(param, 1)
-        direction = self._effective_grad(param, grad, group["weight_decay"], group["maximize"],
-                                         out=self._buffer(param, 0))
+        direction = self._effective_grad(param, grad, group)
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:

@@ -133,6 +133,8 @@ def r2(prediction, target) -> float:
     """Coefficient of determination R^2 = 1 - sum (y - p)^2 / sum (y - mean y)^2, averaged over
     output columns (scikit-learn's ``r2_score`` with uniform averaging)."""
     prediction, target = _regression_pair(prediction, target)
+    if target.size == 0:
+        return float("nan")  # no samples: undefined, like the other metrics' mean of nothing
     if target.ndim == 1:
         prediction, target = prediction[:, None], target[:, None]
     prediction = prediction.reshape(len(prediction), -1)
