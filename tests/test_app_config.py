@@ -169,3 +169,15 @@ def test_registry_descriptions_are_first_docstring_sentences():
     with pytest.raises(ConfigError, match="already registered"):
         registry.register("ONE", len)
     assert "One" in registry and "two" not in registry and list(registry) == ["one"]
+
+
+def test_a_tune_table_is_left_to_annie_tune(tmp_path):
+    # one file serves `annie tune` and `annie train`: train reads its own tables and the
+    # values they set, and passes over [tune]; a misspelt table is still refused
+    config_file = write(tmp_path / "iris.toml",
+                        '[data]\ndataset = "iris"\n[train]\nepochs = 3\n'
+                        '[tune]\n"optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }\n')
+    config = run_config.load_config(config_file)
+    assert "tune" not in config and config["train"]["epochs"] == 3
+    with pytest.raises(ConfigError, match="tunes"):
+        run_config.load_config(write(tmp_path / "bad.toml", '[tunes]\nx = 1\n'))

@@ -8,6 +8,8 @@
     annie list
     annie compare [--quick] [--out DIR] [--cell lstm|gru|rnn] [--epochs N] [--seed N]
     annie export RUN_DIR --onnx MODEL.onnx
+    annie playground [--port P] [--host 127.0.0.1] [--no-browser]
+    annie tune CONFIG.toml --trials N [--workers K] [--storage URL] [--study NAME] [--out DIR]
 
 A bad configuration or argument ends with exit code 2 and one line ``annie: error: ...``.
 """
@@ -114,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir")
     export.add_argument("--onnx", required=True, metavar="MODEL.onnx",
                         help="the ONNX file to write (needs the onnx package: annie[onnx])")
+    playground = commands.add_parser("playground", help="the lecture as a live page in your "
+                                                        "browser, trained by annie")
+    playground.add_argument("--port", type=_non_negative_int, default=8765,
+                            help="port (default 8765; 0: any free port)")
+    playground.add_argument("--host", default="127.0.0.1",
+                            help="address to listen on (default 127.0.0.1: this machine only)")
+    playground.add_argument("--no-browser", action="store_true",
+                            help="do not open the page in a browser")
+    from .tune.command import add_parser as add_tune_parser
+    add_tune_parser(commands, _positive_int)
     return parser
 
 
@@ -257,9 +269,20 @@ def _command_export(args) -> None:
     print(f"wrote {args.onnx}")
 
 
+def _command_playground(args) -> None:
+    from .playground import serve
+    serve(args.host, args.port, open_browser=not args.no_browser)
+
+
+def _command_tune(args) -> None:
+    from .tune.command import run
+    run(args)
+
+
 COMMANDS = {"demo": _command_demo, "train": _command_train, "evaluate": _command_evaluate,
             "predict": _command_predict, "list": _command_list, "compare": _command_compare,
-            "export": _command_export}
+            "export": _command_export, "playground": _command_playground,
+            "tune": _command_tune}
 
 
 def main(argv: list[str] | None = None) -> int:

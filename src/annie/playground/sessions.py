@@ -1,0 +1,313 @@
+"""Sessions: one per browser tab, each with its two labs and its own worker thread.
+
+The worker trains a running lab in chunks of about CHUNK_SECONDS and publishes a snapshot (the
+JSON the page draws) every ``PUBLISH_EVERY`` seconds, or at once after a command. Request
+threads only read published snapshots, so the server answers while training runs.
+
+annie keeps two things process-wide: the ``no_grad`` switch and the random generator. So every
+call into annie here (training chunks, rebuilding, snapshots, saving) holds ``ANNIE_LOCK``, and
+each lab swaps in its own random state (``Lab.random_state``); chunks are short, so sessions
+take turns every few tens of milliseconds.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import shutil
+import tempfile
+import sys
+import threading
+import time
+import traceback
+
+import numpy as np
+
+from ..errors import AnnieError
+from . import export
+from .lab import Lab
+from .mlp_lab import MlpLab
+from .rnn_lab import RnnLab
+from .toy_data import read_upload
+
+class TurnLock:
+    """A lock granted in the order it was asked for. (Python's Lock is not fair: a worker that
+    releases it and asks again at once can keep a request waiting for seconds.)"""
+
+    def __init__(self):
+        self._turns = threading.Condition(threading.Lock())
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> "TurnLock":
+        with self._turns:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+        return self
+
+    def __exit__(self, *error) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
+ANNIE_LOCK = TurnLock()
+CHUNK_SECONDS = 0.05
+PUBLISH_EVERY = {"mlp": 0.2, "rnn": 0.5}  # seconds between snapshots while training
+MEASURE_SHARE = 0.2  # at most this share of the training time goes to measuring for snapshots
+UNSEEN_PAUSE = 120.0  # training pauses when the page has not been heard from for this long
+ACTIONS = ("play", "pause", "step", "reset")
+
+
+class SessionError(AnnieError):
+    """A request names a session (or tab, or action) that does not exist."""
+
+
+class SessionLimitError(AnnieError):
+    """Too many sessions are open to start another."""
+
+
+class Session:
+    """A browser tab's labs, their published snapshots and the worker thread training them."""
+
+    def __init__(self, session_id: str):
+        self.id = session_id
+        self.folder = tempfile.mkdtemp(prefix="annie-playground-")  # uploads and exports
+        for name in ("mlp", "rnn"):  # each lab's data files for annie train's recipes
+            os.mkdir(os.path.join(self.folder, name))
+        with ANNIE_LOCK:
+            self.labs: dict[str, Lab] = {
+                "mlp": MlpLab(folder=os.path.join(self.folder, "mlp")),
+                "rnn": RnnLab(folder=os.path.join(self.folder, "rnn"))}
+        self.changed = threading.Condition()
+        self.versions = {name: 0 for name in self.labs}
+        self.states: dict[str, str] = {}
+        self.pending = {name: 0 for name in self.labs}  # steps left of a Step command
+        self.published_at = {name: 0.0 for name in self.labs}
+        self.publish_cost = {name: 0.0 for name in self.labs}  # seconds a measured snapshot took
+        self.closed = False
+        self.last_seen = time.monotonic()
+        with ANNIE_LOCK:
+            for name in self.labs:
+                self._publish(name)
+        self.worker = threading.Thread(target=self._work, name=f"annie-playground-{session_id[:8]}",
+                                       daemon=True)
+        self.worker.start()
+
+    # ----- requests --------------------------------------------------------------------------
+    def lab(self, name: str) -> Lab:
+        """The lab called ``name`` ("mlp" or "rnn")."""
+        if name not in self.labs:
+            raise SessionError(f"no tab {name!r}; the tabs are {', '.join(self.labs)}")
+        return self.labs[name]
+
+    def configure(self, name: str, changes) -> bool:
+        """Change controls of a lab (see ``Lab.configure``); returns whether it was rebuilt."""
+        lab = self.lab(name)
+        with ANNIE_LOCK:
+            rebuilt = False
+            try:
+                rebuilt = lab.configure(changes)
+                if rebuilt:
+                    self.pending[name] = 0
+            finally:  # a live change does not wait for the losses to be measured again
+                self._publish(name, measure=rebuilt)
+        return rebuilt
+
+    def command(self, name: str, action: str) -> None:
+        """Play, Pause, Step (one epoch) or Reset a lab."""
+        lab = self.lab(name)
+        if action not in ACTIONS:
+            raise SessionError(f"unknown action {action!r}; the actions are {', '.join(ACTIONS)}")
+        with ANNIE_LOCK:
+            if action == "play":
+                lab.running, lab.message = True, None
+            elif action == "pause":
+                lab.running, self.pending[name] = False, 0
+            elif action == "step":
+                lab.running, lab.message = False, None
+                self.pending[name] = lab.steps_per_epoch
+            else:
+                lab.rebuild()
+                self.pending[name] = 0
+            self._publish(name, measure=action == "pause")
+        with self.changed:
+            self.changed.notify_all()
+
+    def upload(self, content: bytes, shown_name: str) -> None:
+        """Use an uploaded CSV (already size-checked) in the MLP lab; the file lives in the
+        session's temporary folder only."""
+        path = os.path.join(self.folder, "upload.csv")
+        with open(path, "wb") as handle:
+            handle.write(content)
+        with ANNIE_LOCK:
+            try:
+                self.labs["mlp"].set_upload(read_upload(path, shown_name))
+                self.pending["mlp"] = 0
+            finally:
+                self._publish("mlp")
+
+    def state(self, name: str) -> str:
+        """The last published snapshot of a lab, as JSON text."""
+        self.lab(name)
+        with self.changed:
+            return self.states[name]
+
+    def wait(self, seen: dict, timeout: float) -> dict:
+        """Snapshots newer than the versions in ``seen`` ({lab: version}), waiting up to
+        ``timeout`` seconds for one; {} on timeout or when the session closes."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.closed or any(
+                self.versions[name] != seen.get(name) for name in self.labs), timeout)
+            if self.closed:
+                return {}
+            return {name: (self.versions[name], self.states[name]) for name in self.labs
+                    if self.versions[name] != seen.get(name)}
+
+    def touch(self) -> None:
+        """Note that the page is still there (sessions idle too long are closed)."""
+        self.last_seen = time.monotonic()
+
+    def close(self) -> None:
+        """Stop the worker and delete the temporary folder."""
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
+        if threading.current_thread() is not self.worker:
+            self.worker.join(timeout=5)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # ----- worker ------------------------------------------------------------------------------
+    def _publish(self, name: str, measure: bool = True) -> None:
+        """Snapshot a lab (the caller holds ANNIE_LOCK) and wake the waiting streams;
+        ``measure``: measure the losses (and gradients) of the current weights first, else
+        show the last measured ones. How long measuring took sets the pace of snapshots while
+        training (see ``_due``)."""
+        started = time.monotonic()
+        state = self.labs[name].snapshot(measure)
+        if measure:
+            self.publish_cost[name] = time.monotonic() - started
+        state["export"] = export.problems(self.labs[name])
+        state["pending_steps"] = self.pending[name]
+        with self.changed:
+            self.versions[name] += 1
+            state["version"] = self.versions[name]
+            self.states[name] = json.dumps(_finite(state), allow_nan=False)
+            if measure:
+                self.published_at[name] = time.monotonic()
+            self.changed.notify_all()
+
+    def _busy(self) -> list[str]:
+        return [name for name, lab in self.labs.items() if lab.running or self.pending[name] > 0]
+
+    def _work(self) -> None:
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: self.closed or self._busy(), timeout=1.0)
+                if self.closed:
+                    return
+                busy = self._busy()
+            if busy and time.monotonic() - self.last_seen > UNSEEN_PAUSE:
+                for name in busy:  # the tab is gone (its event stream would touch us)
+                    self.command(name, "pause")
+                continue
+            for name in busy:
+                self._train_chunk(name)
+
+    def _train_chunk(self, name: str) -> None:
+        lab = self.labs[name]
+        with ANNIE_LOCK:
+            if self.closed or not (lab.running or self.pending[name] > 0):
+                return
+            stepping = self.pending[name] > 0 and not lab.running
+            try:
+                taken = lab.train_for(CHUNK_SECONDS, self.pending[name] if stepping else None)
+            except AnnieError as error:  # e.g. a shape problem in a user's data
+                lab.running, lab.message, taken = False, str(error), 0
+                self.pending[name] = 0
+            except Exception as error:  # noqa: BLE001 (logged; the worker must live on)
+                traceback.print_exc(file=sys.stderr)
+                lab.running, taken = False, 0
+                lab.message = f"training stopped: internal error ({type(error).__name__}); " \
+                              f"see the server's log"
+                self.pending[name] = 0
+            if stepping:
+                self.pending[name] = max(0, self.pending[name] - max(taken, 1))
+                if lab.message:
+                    self.pending[name] = 0
+            if self._due(name) or not lab.running and self.pending[name] == 0:
+                self._publish(name)
+
+    def _due(self, name: str) -> bool:
+        """Time for a snapshot: PUBLISH_EVERY seconds since the last, and at least
+        1 / MEASURE_SHARE times what measuring costs (the lock is shared by every session)."""
+        wait = max(PUBLISH_EVERY[name], self.publish_cost[name] / MEASURE_SHARE)
+        return time.monotonic() - self.published_at[name] >= wait
+
+
+def _finite(value):
+    """``value`` with NumPy scalars as Python numbers and NaN/inf as None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+class SessionStore:
+    """The open sessions, at most ``max_sessions``; a session the page has not contacted for
+    ``idle_seconds`` is closed when the next one is created."""
+
+    def __init__(self, max_sessions: int = 16, idle_seconds: float = 1800.0):
+        self.max_sessions, self.idle_seconds = max_sessions, idle_seconds
+        self.sessions: dict[str, Session] = {}
+        self.lock = threading.Lock()
+
+    def create(self) -> Session:
+        """A new session with a random id; SessionError when too many are open."""
+        now = time.monotonic()
+        with self.lock:
+            idle = [key for key, session in self.sessions.items()
+                    if now - session.last_seen > self.idle_seconds]
+            expired = [self.sessions.pop(key) for key in idle]
+            full = len(self.sessions) >= self.max_sessions
+        for session in expired:
+            session.close()
+        if full:
+            raise SessionLimitError(f"{self.max_sessions} sessions are open; close a playground tab "
+                               f"and reload")
+        session = Session(secrets.token_urlsafe(16))
+        with self.lock:
+            self.sessions[session.id] = session
+        return session
+
+    def get(self, session_id: str) -> Session:
+        """The open session ``session_id``; SessionError when there is none."""
+        with self.lock:
+            session = self.sessions.get(session_id)
+        if session is None:
+            raise SessionError("this page's session has ended (the server restarted or the "
+                               "tab was idle); reload the page")
+        session.touch()
+        return session
+
+    def close(self, session_id: str) -> None:
+        """Close one session (no error if it is already gone)."""
+        with self.lock:
+            session = self.sessions.pop(session_id, None)
+        if session is not None:
+            session.close()
+
+    def close_all(self) -> None:
+        """Close every session (server shutdown)."""
+        with self.lock:
+            sessions, self.sessions = list(self.sessions.values()), {}
+        for session in sessions:
+            session.close()
