@@ -16,8 +16,29 @@ def parser(description: str) -> argparse.ArgumentParser:
                         help="tiny settings that run in seconds (also ANNIE_EXAMPLES_QUICK=1)")
     result.add_argument("--out", default=DEFAULT_OUT,
                         help="folder for the figures (default: examples/output)")
-    result.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    result.add_argument("--seed", type=at_least(0), default=0, help="random seed (default 0)")
     return result
+
+
+def at_least(minimum: int):
+    """An argparse type for a count (epochs, steps, units, a seed): an integer >= ``minimum``,
+    so that 0 or a negative number is refused with exit code 2 instead of being run."""
+    def parse_count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse_count
+
+
+def quick_or_full(value, quick: bool, quick_value, full_value):
+    """``value`` when the command line gave one, else the quick or the full default."""
+    if value is not None:
+        return value
+    return quick_value if quick else full_value
 
 
 def parse(argument_parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
@@ -26,8 +47,12 @@ def parse(argument_parser: argparse.ArgumentParser, argv=None) -> argparse.Names
     args = argument_parser.parse_args(argv)
     args.quick = args.quick or "1" in (os.environ.get("ANNIE_EXAMPLES_QUICK"),
                                        os.environ.get("ANNIE_EXAMPLES_SMALL"))
-    if args.seed < 0:
-        argument_parser.error(f"--seed must be a non-negative integer, got {args.seed}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        argument_parser.error(f"--out {args.out!r} is a file, not a folder")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as error:
+        argument_parser.error(f"--out {args.out!r}: cannot create the folder ({error.strerror})")
     return args
 
 

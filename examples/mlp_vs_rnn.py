@@ -26,7 +26,7 @@ from annie import losses, nn, optim
 from annie.data import load_digits, train_test_split
 from annie.train import compare_mlp_rnn, format_comparison, plot_comparison
 
-from _common import parse, parser, pyplot_or_none, save
+from _common import at_least, parse, parser, pyplot_or_none, quick_or_full, save
 
 LECTURE_POINTS = """\
 What the lecture's table says, and what to look for in the numbers above:
@@ -87,9 +87,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     """Run the comparison, print the table and save the figure; returns the rows."""
     argument_parser = parser(__doc__.splitlines()[0])
     argument_parser.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
-    argument_parser.add_argument("--epochs", type=int, default=None)
+    argument_parser.add_argument("--epochs", type=at_least(1), default=None,
+                                 help="epochs per model (default 40; quick 1)")
     args = parse(argument_parser, argv)
-    epochs = args.epochs or (1 if args.quick else 40)
+    epochs = quick_or_full(args.epochs, args.quick, 1, 40)
     rows = compare_mlp_rnn(cell=args.cell, hidden_size=8 if args.quick else 32, epochs=epochs,
                            seed=args.seed)
     print(format_comparison(rows))

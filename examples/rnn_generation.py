@@ -26,7 +26,7 @@ import annie
 from annie import losses, nn, optim
 from annie.data import CharVocab, load_shakespeare, load_sunspots, make_windows
 
-from _common import Progress, parse, parser, pyplot_or_none, save
+from _common import Progress, at_least, parse, parser, pyplot_or_none, quick_or_full, save
 
 LOG2 = math.log(2.0)
 
@@ -72,7 +72,7 @@ def text_generation(steps: int, hidden_size: int, cell: str, seq_len: int = 64,
     bits = held_out_bits_per_char(model, test_ids, seq_len)
     counts = np.bincount(train_ids, minlength=len(vocab)) + 1.0  # add-one smoothing
     unigram = -np.mean(np.log2((counts / counts.sum())[test_ids[1:]]))
-    print(f"one-to-many text generation ({cell}) held-out bits per character: {bits:.3f}")
+    print(f"generation from a seed, text ({cell}) held-out bits per character: {bits:.3f}")
     print(f"baseline (unigram character frequencies) bits per character: {unigram:.3f}")
     sample = model.generate("ROSALIND. ", 200, temperature=0.8)
     print("sample (temperature 0.8):")
@@ -102,8 +102,8 @@ def series_continuation(epochs: int, hidden_size: int, cell: str, window: int = 
         paths.append((start + window, forecast * scale))
     rmse = float(np.sqrt(np.mean(np.square(errors)))) * scale
     baseline = float(np.sqrt(np.mean(np.square(persistence)))) * scale
-    print(f"one-to-many series continuation (sunspots, {horizon} years from a {window}-year "
-          f"seed, {cell}) held-out RMSE: {rmse:.2f}")
+    print(f"generation from a seed, series continuation (sunspots, {horizon} years from a "
+          f"{window}-year seed, {cell}) held-out RMSE: {rmse:.2f}")
     print(f"baseline (persistence: repeat the last value) RMSE: {baseline:.2f}")
     return {"rmse": rmse, "baseline": baseline, "series": series, "paths": paths,
             "first_test": len(series) - test_years}
@@ -131,16 +131,17 @@ def main(argv: list[str] | None = None) -> dict:
     """Run both generation tasks; returns their metrics and baselines."""
     argument_parser = parser(__doc__.splitlines()[0])
     argument_parser.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
-    argument_parser.add_argument("--steps", type=int, default=None,
+    argument_parser.add_argument("--steps", type=at_least(1), default=None,
                                  help="text-model training steps")
     args = parse(argument_parser, argv)
     annie.manual_seed(args.seed)
+    steps = quick_or_full(args.steps, args.quick, 3, 300)
     if args.quick:
-        text = text_generation(args.steps or 3, 16, args.cell, seq_len=16, batch_size=8,
+        text = text_generation(steps, 16, args.cell, seq_len=16, batch_size=8,
                                train_chars=4000)
         series = series_continuation(1, 8, args.cell)
     else:
-        text = text_generation(args.steps or 300, 128, args.cell)
+        text = text_generation(steps, 128, args.cell)
         series = series_continuation(60, 32, args.cell)
     plot_continuation(series, args.out)
     return {"text": text, "series": series}

@@ -36,7 +36,7 @@ from annie import losses, nn, optim
 from annie.data import make_adding_problem
 from annie.diagnostics import gradient_flow
 
-from _common import parse, parser
+from _common import at_least, parse, parser
 from rnn_long_memory import LastStepRegressor
 
 
@@ -147,11 +147,9 @@ def exploding(X, y, hidden_size: int, gain: float, epochs: int, batch_size: int,
 
 def main(argv=None) -> None:
     argument_parser = parser(__doc__.split("\n")[0])
-    argument_parser.add_argument("--steps", type=int, default=100,
-                                 help="sequence length T (>= 100)")
+    argument_parser.add_argument("--steps", type=at_least(2), default=100,
+                                 help="sequence length T (default 100)")
     args = parse(argument_parser, argv)
-    if args.steps < 1:
-        argument_parser.error(f"--steps must be positive, got {args.steps}")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pyplot = pyplot_or_none()

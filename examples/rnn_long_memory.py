@@ -29,7 +29,7 @@ from annie import losses, nn, optim
 from annie.data import ADDING_BASELINE_MSE, make_adding_problem
 from annie.diagnostics import gradient_flow
 
-from _common import Progress, parse, parser, pyplot_or_none, save
+from _common import Progress, at_least, parse, parser, pyplot_or_none, quick_or_full, save
 
 
 class LastStepRegressor(nn.Module):
@@ -149,20 +149,16 @@ def main(argv=None) -> dict:
     argument_parser = parser(__doc__.splitlines()[0])
     argument_parser.add_argument("--models", nargs="+", choices=sorted(MODELS),
                                  default=list(MODELS), help="which models to train")
-    argument_parser.add_argument("--steps", type=int, default=None,
+    argument_parser.add_argument("--steps", type=at_least(1), default=None,
                                  help="training steps per model (default 4000; quick 30)")
-    argument_parser.add_argument("--length", type=int, default=None,
+    argument_parser.add_argument("--length", type=at_least(2), default=None,
                                  help="sequence length T (default 100; quick 20)")
-    argument_parser.add_argument("--hidden-size", type=int, default=None,
+    argument_parser.add_argument("--hidden-size", type=at_least(1), default=None,
                                  help="hidden units (default 128; quick 16)")
     args = parse(argument_parser, argv)
-    args.length = args.length or (20 if args.quick else 100)
-    if args.length < 2:
-        argument_parser.error(f"--length must be at least 2, got {args.length}")
-    steps = args.steps or (30 if args.quick else 4000)
-    hidden_size = args.hidden_size or (16 if args.quick else 128)
-    if steps < 1 or hidden_size < 1:
-        argument_parser.error("--steps and --hidden-size must be positive")
+    args.length = quick_or_full(args.length, args.quick, 20, 100)
+    steps = quick_or_full(args.steps, args.quick, 30, 4000)
+    hidden_size = quick_or_full(args.hidden_size, args.quick, 16, 128)
     annie.manual_seed(args.seed)
     X_test, y_test = make_adding_problem(200 if args.quick else 1000, args.length)
     results = {}

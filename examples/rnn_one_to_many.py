@@ -23,7 +23,7 @@ from annie import losses, nn, optim
 from annie.data import DIGIT_NAMES as NAMES
 from annie.data import load_digit_captions
 
-from _common import Progress, parse, parser, pyplot_or_none, save
+from _common import Progress, at_least, parse, parser, pyplot_or_none, quick_or_full, save
 
 
 def train_captioner(task, epochs: int, hidden_size: int, cell: str, batch_size: int = 32,
@@ -85,12 +85,11 @@ def main(argv: list[str] | None = None) -> dict:
     """Train the captioner on the digits; prints held-out scores and the baseline."""
     argument_parser = parser(__doc__.splitlines()[0])
     argument_parser.add_argument("--cell", default="gru", choices=["gru", "lstm", "rnn"])
-    argument_parser.add_argument("--beam-width", type=int, default=3)
-    argument_parser.add_argument("--epochs", type=int, default=None)
+    argument_parser.add_argument("--beam-width", type=at_least(1), default=3)
+    argument_parser.add_argument("--epochs", type=at_least(1), default=None,
+                                 help="training epochs (default 30; quick 1)")
     args = parse(argument_parser, argv)
-    if args.beam_width < 1:
-        argument_parser.error(f"--beam-width must be at least 1, got {args.beam_width}")
-    epochs = args.epochs or (1 if args.quick else 30)
+    epochs = quick_or_full(args.epochs, args.quick, 1, 30)
     annie.manual_seed(args.seed)
     task = load_digit_captions(test_size=0.25, seed=args.seed)
     if args.quick:

@@ -14,15 +14,16 @@ from annie import losses, nn, optim
 from annie.data import load_digits, train_test_split
 from annie.train.metrics import confusion_matrix
 
-from _common import parse, parser, pyplot_or_none, save
+from _common import at_least, parse, parser, pyplot_or_none, quick_or_full, save
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Train the MLP on the bundled digits and return {"accuracy", "baseline"} on the test split."""
     argument_parser = parser(__doc__.splitlines()[0])
-    argument_parser.add_argument("--epochs", type=int, default=None)
+    argument_parser.add_argument("--epochs", type=at_least(1), default=None,
+                                 help="training epochs (default 30; quick 2)")
     args = parse(argument_parser, argv)
-    epochs = args.epochs or (2 if args.quick else 30)
+    epochs = quick_or_full(args.epochs, args.quick, 2, 30)
     annie.manual_seed(args.seed)
 
     X, y = load_digits()

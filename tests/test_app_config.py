@@ -198,3 +198,15 @@ def test_the_irnn_from_a_configuration_is_saved_as_one(tmp_path):
     fresh = recipe.build_model(recipe.prepare()).encoder.rnn
     assert fresh.nonlinearity == "relu"
     np.testing.assert_array_equal(fresh.weight_hh_l0.data, np.eye(fresh.hidden_size))
+
+
+def test_a_tune_table_is_left_to_annie_tune(tmp_path):
+    # one file serves `annie tune` and `annie train`: train reads its own tables and the
+    # values they set, and passes over [tune]; a misspelt table is still refused
+    config_file = write(tmp_path / "iris.toml",
+                        '[data]\ndataset = "iris"\n[train]\nepochs = 3\n'
+                        '[tune]\n"optimizer.lr" = { low = 1e-4, high = 1e-1, log = true }\n')
+    config = run_config.load_config(config_file)
+    assert "tune" not in config and config["train"]["epochs"] == 3
+    with pytest.raises(ConfigError, match="tunes"):
+        run_config.load_config(write(tmp_path / "bad.toml", '[tunes]\nx = 1\n'))

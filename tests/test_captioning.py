@@ -234,3 +234,32 @@ def test_paired_form_equals_the_plain_model_and_trains_with_fit(tmp_path):
         paired(pixels[:, :4])
     with pytest.raises(annie.DTypeError, match="whole token ids"):
         paired(np.concatenate([pixels, np.full((3, 2), 0.5, np.float32)], axis=1))
+
+
+def test_bad_inputs_are_refused_with_their_names():
+    model = captioner()
+    for penalty in (float("nan"), float("inf"), -1.0, "1", None):
+        with pytest.raises(ConfigError, match="length_penalty must be a finite number >= 0"):
+            model.decode(images(2), 3, beam_width=2, length_penalty=penalty)
+    with pytest.raises(ShapeError, match=r"T >= 1, got shape \(2, 0\)"):
+        model(images(2), np.zeros((2, 0), np.int64))
+    with pytest.raises(annie.DTypeError, match="predicted must be a list of texts"):
+        nn.character_error_rate("abc", ["abd"])
+    with pytest.raises(annie.DTypeError, match="references must be a list of texts"):
+        nn.character_error_rate(["abc"], "abd")
+
+
+def test_an_empty_batch_writes_nothing():
+    model = captioner("lstm", num_layers=2)
+    for width in (1, 3):
+        assert model.decode(np.zeros((0, 5), np.float32), 4, beam_width=width).shape == (0, 4)
+    assert model(np.zeros((0, 5), np.float32), np.zeros((0, 3), np.int64)).shape == (0, 3, VOCAB)
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.array([-1]), "digits 0..9, got -1"), (np.array([3, 10]), "digits 0..9, got 10"),
+    (np.array([2.0]), "integer array"), (np.array([[1, 2]]), r"shape \(1, 2\)")])
+def test_caption_targets_refuse_what_is_not_a_digit(labels, message):
+    vocab = annie.data.load_digit_captions().vocab
+    with pytest.raises(annie.DataError, match=message):
+        annie.data.caption_targets(labels, vocab)

@@ -83,6 +83,11 @@ def test_word_vocab_errors():
         WordVocab(["a", "a"])
     with pytest.raises(DataError, match="outside the vocabulary"):
         WordVocab(["a"]).decode([7])
+    with pytest.raises(DataError, match="expected a list of texts, got one str 'a film'"):
+        WordVocab(["a", "film"]).encode_batch("a film")
+    for bad in (4, -1):  # -1 used to count the last word
+        with pytest.raises(DataError, match=f"id {bad} is outside the vocabulary"):
+            WordVocab(["a", "film"]).bag_of_words(np.array([[2, bad]]))
 
 
 def test_sentiment_task_split_is_stratified_and_the_vocabulary_sees_training_only():

@@ -69,7 +69,7 @@ def test_example_runs_quick_and_writes_its_figures(name, tmp_path, capsys, monke
     pairs = [(line, following) for line, following in zip(output.splitlines(),
                                                           output.splitlines()[1:])
              if "held-out" in line and "baseline" not in line and line.startswith(
-                 ("one-", "many-"))]
+                 ("one-", "many-", "generation"))]
     assert len(pairs) == METRICS.get(name, len(pairs))
     for held_out, baseline in pairs:
         assert re.search(NUMBER, held_out), held_out
@@ -90,11 +90,46 @@ def test_generation_sample_is_as_long_as_asked(tmp_path, capsys, monkeypatch):
     assert len(result["text"]["sample"]) == len("ROSALIND. ") + 200
 
 
-def test_examples_refuse_a_bad_argument(tmp_path, capsys, monkeypatch):
+# every count an example takes, given 0 or a negative number: refused, never run as "the default"
+BAD_COUNTS = [("rnn_one_to_many.py", "--beam-width", "0", 1),
+              ("rnn_one_to_many.py", "--epochs", "0", 1),
+              ("rnn_one_to_many.py", "--epochs", "-2", 1),
+              ("rnn_one_to_one.py", "--epochs", "0", 1),
+              ("mlp_vs_rnn.py", "--epochs", "0", 1),
+              ("mlp_vs_rnn.py", "--epochs", "-1", 1),
+              ("rnn_generation.py", "--steps", "0", 1),
+              ("rnn_generation.py", "--steps", "-3", 1),
+              ("rnn_long_memory.py", "--steps", "0", 1),
+              ("rnn_long_memory.py", "--hidden-size", "0", 1),
+              ("rnn_long_memory.py", "--length", "1", 2),
+              ("rnn_gradient_problems.py", "--steps", "1", 2),
+              ("digits_mlp.py", "--seed", "-1", 0),
+              ("rnn_one_to_one.py", "--epochs", "two", None)]
+
+
+@pytest.mark.parametrize("name, flag, value, minimum", BAD_COUNTS)
+def test_examples_refuse_a_bad_count(name, flag, value, minimum, tmp_path, capsys,
+                                     monkeypatch):
     with pytest.raises(SystemExit) as stop:
-        run_example("rnn_one_to_many.py", tmp_path, capsys, monkeypatch, "--beam-width", "0")
+        run_example(name, tmp_path, capsys, monkeypatch, flag, value)
     assert stop.value.code == 2
-    assert "--beam-width must be at least 1, got 0" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    expected = (f"must be at least {minimum}, got {value}" if minimum is not None
+                else f"expected an integer, got {value!r}")
+    assert f"argument {flag}: {expected}" in error, error
+
+
+@pytest.mark.parametrize("make_out", [lambda tmp: tmp / "a_file.png",
+                                      lambda tmp: tmp / "a_file.png" / "below"])
+def test_examples_refuse_an_out_folder_they_cannot_make(make_out, tmp_path, capsys,
+                                                        monkeypatch):
+    (tmp_path / "a_file.png").write_bytes(b"not a folder")
+    out = make_out(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        run_example("rnn_one_to_one.py", out, capsys, monkeypatch)
+    assert stop.value.code == 2
+    assert f"--out {str(out)!r}" in capsys.readouterr().err
+    assert (tmp_path / "a_file.png").read_bytes() == b"not a folder"
 
 
 def test_the_figures_the_docs_show_are_there():

@@ -116,6 +116,9 @@ def test_bad_arguments():
         draw_graph(loss, rankdir="up")
     with pytest.raises(ConfigError, match="Tensor"):
         draw_graph(np.ones(2))
+    for bad in (-1, 2.5, None):
+        with pytest.raises(ConfigError, match="max_values must be an integer >= 0"):
+            draw_graph(loss, max_values=bad)
 
 
 def test_dot_file_is_written(tmp_path):

@@ -89,6 +89,26 @@ def test_sentiment_split_is_word_ids_with_the_training_vocabulary():
     assert split.info["sizes"]["vocab_size"] > int(split.X_test.max())
 
 
+def test_a_sentiment_run_folder_keeps_the_vocabulary_to_read_new_sentences(tmp_path, capsys):
+    settings = ["data.max_samples=300", "data.max_length=20", "train.epochs=1",
+                "model.hidden_size=4", "model.embedding_dim=4", "train.plot=false"]
+    arguments = ["train", "rnn_many_to_one_sentiment", "--out", str(tmp_path / "run"), "--quiet"]
+    assert cli.main(arguments + [item for pair in zip(["--set"] * len(settings), settings)
+                                 for item in pair]) == 0
+    capsys.readouterr()
+    info = json.loads((tmp_path / "run" / "run.json").read_text())["info"]
+    vocab = annie.data.WordVocab.from_state_dict(info["vocabulary"])
+    assert len(vocab) == info["sizes"]["vocab_size"] and info["max_length"] == 20
+    # the held-out sentences, encoded with the run folder's vocabulary, are the held-out ids
+    task = annie.data.load_sentiment_task(test_size=0.2, seed=0, max_length=20, max_samples=300)
+    ids, _ = vocab.encode_batch(task.texts_test, max_length=info["max_length"])
+    with np.load(tmp_path / "run" / "heldout.npz") as heldout:
+        np.testing.assert_array_equal(ids, heldout["X"])
+    model = annie.load(tmp_path / "run" / "model.annie")
+    new, _ = vocab.encode_batch(["A gorgeous, witty film.", "zzz qqq"])
+    assert annie.predict(model, new).shape == (2, 2)
+
+
 def test_adding_split_has_one_marker_per_half_and_the_mean_baseline():
     split = prepare("rnn_long_memory_adding", ["data.n_samples=400", "data.steps=20"])
     assert split.X_train.shape == (384, 20, 2) and split.X_test.shape == (16, 20, 2)

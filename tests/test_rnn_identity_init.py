@@ -45,3 +45,19 @@ def test_irnn_save_load_round_trip(tmp_path):
 def test_unknown_recurrent_init_lists_identity():
     with pytest.raises(ConfigError, match="identity"):
         nn.RNN(2, 3, recurrent_init="eye")
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: nn.RNN(4, 3, nonlinearity="relu", recurrent_init="identity"),
+    lambda: nn.LSTM(4, 3, forget_bias=1.0, recurrent_init="orthogonal", num_layers=2),
+    lambda: nn.GRU(4, 3, recurrent_init="identity", bidirectional=True),
+    lambda: nn.LSTM(4, 3)])
+def test_repr_names_every_setting_so_it_rebuilds_the_same_layer(layer):
+    original = layer()
+    text = repr(original)
+    rebuilt = eval(text, {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU})
+    assert repr(rebuilt) == text
+    for setting in ("recurrent_init", "forget_bias", "nonlinearity", "num_layers",
+                    "bidirectional"):
+        assert getattr(rebuilt, setting, None) == getattr(original, setting, None), (setting,
+                                                                                    text)

@@ -58,6 +58,15 @@ def test_token_models_refuse_float_token_ids():
         model(np.array([[0, 0, 0]]))
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_padded_token_models_take_an_empty_batch(cell):
+    classifier = nn.SequenceClassifier(vocab_size=9, embedding_dim=4, hidden_size=5,
+                                       num_classes=2, padding_idx=0, cell=cell)
+    assert classifier(np.zeros((0, 3), np.int64)).shape == (0, 2)
+    tagger = nn.SequenceTagger(vocab_size=9, hidden_size=5, num_tags=4, padding_idx=0, cell=cell)
+    assert tagger(np.zeros((0, 3), np.int64)).shape == (0, 3, 4)
+
+
 def test_regressor_output_and_forecast_feed_predictions_back():
     model = nn.SequenceRegressor(input_size=1, hidden_size=5, cell="gru")
     window = np.linspace(-1, 1, 6).astype(np.float32)

@@ -35,6 +35,7 @@ _LAZY = {
     "save": ("annie.io", "save"),
     "load": ("annie.io", "load"),
     "detect_anomaly": ("annie.diagnostics", "detect_anomaly"),
+    "tune": ("annie.tune", None),  # a package that is also callable: annie.tune(config, ...)
 }
 
 

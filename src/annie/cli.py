@@ -9,6 +9,7 @@
     annie compare [--quick] [--out DIR] [--cell lstm|gru|rnn] [--epochs N] [--seed N]
     annie export RUN_DIR --onnx MODEL.onnx
     annie playground [--port P] [--host 127.0.0.1] [--no-browser]
+    annie tune CONFIG.toml --trials N [--workers K] [--storage URL] [--study NAME] [--out DIR]
 
 A bad configuration or argument ends with exit code 2 and one line ``annie: error: ...``.
 """
@@ -123,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="address to listen on (default 127.0.0.1: this machine only)")
     playground.add_argument("--no-browser", action="store_true",
                             help="do not open the page in a browser")
+    from .tune.command import add_parser as add_tune_parser
+    add_tune_parser(commands, _positive_int)
     return parser
 
 
@@ -271,9 +274,15 @@ def _command_playground(args) -> None:
     serve(args.host, args.port, open_browser=not args.no_browser)
 
 
+def _command_tune(args) -> None:
+    from .tune.command import run
+    run(args)
+
+
 COMMANDS = {"demo": _command_demo, "train": _command_train, "evaluate": _command_evaluate,
             "predict": _command_predict, "list": _command_list, "compare": _command_compare,
-            "export": _command_export, "playground": _command_playground}
+            "export": _command_export, "playground": _command_playground,
+            "tune": _command_tune}
 
 
 def main(argv: list[str] | None = None) -> int:

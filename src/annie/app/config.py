@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from . import recipes
-from .schema import CORE, OPEN_SECTIONS, Key, split_name
+from .schema import CORE, OPEN_SECTIONS, OTHER_COMMANDS_SECTIONS, Key, split_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,6 +88,8 @@ def merge(config: dict, document: dict, source: str, base_dir: str | None = None
     keys = schema()
     sections = _sections()
     for name, value in document.items():
+        if name in OTHER_COMMANDS_SECTIONS and isinstance(value, dict):
+            continue
         if name in sections:
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: {name!r} must be a table [{name}], got {value!r}")

@@ -124,7 +124,7 @@ def _check_trained(result: RunResult) -> None:
 
 def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int = 1,
                  resume: bool = False, overwrite: bool = False,
-                 source: str = "config") -> RunResult:
+                 source: str = "config", callbacks: tuple = ()) -> RunResult:
     """Train the model a validated configuration describes into the run folder ``out_dir``.
 
     The run is written in ``<out_dir>.partial`` and renamed into place when complete; an
@@ -132,10 +132,11 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
     complete); a run another command is training is refused (``rundir.lock``); a run whose
     training diverged is not saved. ``resume=True`` continues an interrupted run, or a
     finished one with more train.epochs, exactly where its checkpoint left it. ``source``
-    (the configuration file) begins the messages of problems found in the data."""
+    (the configuration file) begins the messages of problems found in the data. ``callbacks``
+    go to ``fit`` after the configuration's own (e.g. a tuning trial's pruning callback)."""
     recipe = recipes.resolve(config, source)
     if out_dir is None:
-        return _train(config, recipe, None, verbose, None)
+        return _train(config, recipe, None, verbose, None, callbacks)
     with rundir.lock(out_dir):
         rundir.check_target(out_dir, overwrite, resume)
         resume_from = None
@@ -143,11 +144,11 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
             from ..train.checkpoint import has_checkpoint
             resume_from = rundir.resume_folder(out_dir, has_checkpoint)
             _check_resume(config, resume_from, out_dir)
-        return _train(config, recipe, out_dir, verbose, resume_from)
+        return _train(config, recipe, out_dir, verbose, resume_from, callbacks)
 
 
-def _train(config: dict, recipe: Recipe, out_dir, verbose: int, resume_from: str | None
-           ) -> RunResult:
+def _train(config: dict, recipe: Recipe, out_dir, verbose: int, resume_from: str | None,
+           callbacks: tuple = ()) -> RunResult:
     """Read and split the data, train (in ``<out_dir>.partial`` when given) and score; commit
     the run folder. An error removes the unfinished folder unless it is an interrupted run's
     (which keeps its checkpoint for another --resume)."""
@@ -171,7 +172,7 @@ def _train(config: dict, recipe: Recipe, out_dir, verbose: int, resume_from: str
                           split.y_train, epochs=train["epochs"], batch_size=train["batch_size"],
                           validation_split=train["validation_split"],
                           metrics=recipe.fit_metrics(split),
-                          callbacks=_callbacks(config, optimizer),
+                          callbacks=[*_callbacks(config, optimizer), *callbacks],
                           clip_grad_norm=train["clip_grad_norm"] or None, verbose=verbose,
                           seed=config["seed"], checkpoint_dir=staging,
                           checkpoint_every=train["checkpoint_every"] or "epoch", resume=resume)

@@ -88,6 +88,10 @@ def positive_int_list(value) -> str | None:
 #: Sections whose further keys are passed to a class (checked against its arguments).
 OPEN_SECTIONS = ("loss", "optimizer", "scheduler")
 
+#: Tables another command reads from the same file; ``annie train`` passes over them, so one
+#: file serves both (``annie tune`` checks its ``[tune]`` table itself).
+OTHER_COMMANDS_SECTIONS = ("tune",)
+
 #: The keys every run kind reads ("section.key"; top-level keys have no section).
 CORE: dict[str, Key] = {
     "seed": Key((int,), 0, "seed of every random choice (split, initialisation, shuffling)",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import DataError
 from .batching import train_test_split
 from .bundled import load_digits
 from .text import CharVocab
@@ -61,7 +62,14 @@ def caption_texts(ids: np.ndarray, vocab: CharVocab) -> list[str]:
 
 def caption_targets(labels: np.ndarray, vocab: CharVocab) -> np.ndarray:
     """Each digit's name as character ids followed by the end mark, padded with -100:
-    int64 (len(labels), 6)."""
+    int64 (len(labels), 6). Raises DataError for a label that is not an integer 0..9."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(f"caption_targets: labels must be a 1-D integer array, got shape "
+                        f"{labels.shape} dtype {labels.dtype}")
+    outside = labels[(labels < 0) | (labels > 9)]
+    if outside.size:
+        raise DataError(f"caption_targets: labels must be digits 0..9, got {outside[0]}")
     width = max(len(name) for name in DIGIT_NAMES) + 1
     targets = np.full((len(labels), width), -100, dtype=np.int64)
     for row, label in enumerate(labels):

@@ -82,7 +82,11 @@ class WordVocab:
         """Texts as one right-padded id matrix int64 (n, T) (padding id 0) and their lengths
         int64 (n,), what ``model(ids, lengths=lengths)`` takes. T is the longest text, or
         ``max_length``: longer texts keep their first ``max_length`` words. A text without any
-        word becomes one ``<unk>`` (a recurrent layer needs at least one step)."""
+        word becomes one ``<unk>`` (a recurrent layer needs at least one step). ``texts`` is a
+        list of texts: a single str is refused (it would be read as one text per character)."""
+        if isinstance(texts, str):
+            raise DataError(f"WordVocab.encode_batch: expected a list of texts, got one str "
+                            f"{texts[:40]!r}; pass [text]")
         if max_length is not None and (isinstance(max_length, bool)
                                        or not isinstance(max_length, int) or max_length < 1):
             raise ConfigError(f"WordVocab.encode_batch: max_length must be a positive integer "
@@ -113,6 +117,10 @@ class WordVocab:
         if ids.ndim != 2 or ids.dtype.kind not in "iu":
             raise DataError(f"WordVocab.bag_of_words: expected a (n, T) integer id matrix, got "
                             f"shape {ids.shape} dtype {ids.dtype}")
+        outside = ids[(ids < 0) | (ids >= len(self.words))]
+        if outside.size:
+            raise DataError(f"WordVocab.bag_of_words: id {int(outside[0])} is outside the "
+                            f"vocabulary (valid ids 0..{len(self.words) - 1})")
         counts = np.zeros((len(ids), len(self.words)), dtype=get_default_dtype())
         rows = np.repeat(np.arange(len(ids)), ids.shape[1])
         np.add.at(counts, (rows, ids.reshape(-1)), 1)

@@ -126,6 +126,9 @@ def graph_dot(tensor: Tensor, backward: bool = False, names=None, max_values: in
         raise ConfigError(f"draw_graph: expected an annie Tensor, got {type(tensor).__name__}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ConfigError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
+    if isinstance(max_values, bool) or not isinstance(max_values, (int, np.integer)) \
+            or max_values < 0:
+        raise ConfigError(f"draw_graph: max_values must be an integer >= 0, got {max_values!r}")
     received = {}
     if backward:
         if tensor.data.size != 1:
@@ -187,8 +190,9 @@ def draw_graph(tensor: Tensor, path=None, *, backward: bool = False, names=None,
     ``path`` (optional): ``.dot`` / ``.gv`` writes the DOT text; ``.svg``, ``.png`` or ``.pdf``
     renders it, which needs the ``graphviz`` Python package (``pip install 'annie[graph]'``)
     and the Graphviz program ``dot`` (e.g. ``apt-get install graphviz``). Files are written
-    atomically. Raises ConfigError for another suffix or a missing package or program, and
-    ShapeError for ``backward=True`` on a tensor with more than one value.
+    atomically. Raises ConfigError for another suffix, a negative ``max_values`` or a missing
+    package or program, and ShapeError for ``backward=True`` on a tensor with more than one
+    value.
     """
     text = graph_dot(tensor, backward=backward, names=names, max_values=max_values,
                      rankdir=rankdir)

@@ -100,9 +100,9 @@ class ImageCaptioner(Module):
         """[bos, y_1, ..., y_{T-1}] for each row of ``target`` (batch, T), negative ids (padding
         labels) replaced by ``eos_index`` (or ``bos_index`` when there is no eos)."""
         target = token_ids(target, "ImageCaptioner")
-        if target.ndim != 2:
-            raise ShapeError(f"ImageCaptioner: target must be (batch, T) token ids, got shape "
-                             f"{target.shape}")
+        if target.ndim != 2 or target.shape[1] == 0:
+            raise ShapeError(f"ImageCaptioner: target must be (batch, T) token ids with T >= 1, "
+                             f"got shape {target.shape}")
         filler = self.bos_index if self.eos_index is None else self.eos_index
         shifted = np.concatenate([np.full((len(target), 1), self.bos_index, dtype=np.int64),
                                   target[:, :-1].astype(np.int64)], axis=1)
@@ -141,13 +141,15 @@ class ImageCaptioner(Module):
         probabilities); a sequence ends at ``eos_index`` (it then keeps its score) or after
         ``max_len`` tokens. The best finished sequence wins, scored log p / length **
         ``length_penalty`` (0: plain log probability; 1: per-token mean). After eos a row is
-        filled with eos. Raises ConfigError for max_len < 1 or beam_width < 1.
+        filled with eos. Raises ConfigError for max_len < 1, beam_width < 1 or a
+        length_penalty that is not a finite number >= 0.
         """
         max_len = _positive("max_len", max_len)
         beam_width = _positive("beam_width", beam_width)
-        if length_penalty < 0:
-            raise ConfigError(f"ImageCaptioner.decode: length_penalty must be >= 0, got "
-                              f"{length_penalty}")
+        if (isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float))
+                or not np.isfinite(length_penalty) or length_penalty < 0):
+            raise ConfigError(f"ImageCaptioner.decode: length_penalty must be a finite number "
+                              f">= 0, got {length_penalty!r}")
         was_training = self.training
         self.eval()
         try:
@@ -269,7 +271,12 @@ def edit_distance(predicted: Sequence, reference: Sequence) -> int:
 
 def character_error_rate(predicted: Sequence[str], references: Sequence[str]) -> float:
     """CER = sum of edit distances / total reference characters (0 is perfect; it can exceed
-    1 when predictions are much longer than the references)."""
+    1 when predictions are much longer than the references). ``predicted`` and ``references``
+    are lists of texts; a single str is refused (it would be read as a list of characters)."""
+    for name, texts in (("predicted", predicted), ("references", references)):
+        if isinstance(texts, str):
+            raise DTypeError(f"character_error_rate: {name} must be a list of texts, got one "
+                             f"str {texts!r}; pass [{texts!r}]")
     if len(predicted) != len(references):
         raise ShapeError(f"character_error_rate: {len(predicted)} predictions for "
                          f"{len(references)} references")

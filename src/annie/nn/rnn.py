@@ -235,6 +235,8 @@ class RecurrentLayer(Stepwise, Module):
             text += ", bidirectional=True"
         if self.stateful:
             text += ", stateful=True"
+        if self.recurrent_init != "uniform":
+            text += f", recurrent_init={self.recurrent_init!r}"
         return text
 
 
@@ -288,6 +290,10 @@ class LSTM(RecurrentLayer):
         self.forget_bias = float(forget_bias)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, recurrent_init, dtype, stateful)
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        return text + (f", forget_bias={self.forget_bias}" if self.forget_bias else "")
 
     def reset_parameters(self) -> None:
         """PyTorch's uniform init, then ``forget_bias`` added to the forget gate's bias_ih."""

@@ -1,11 +1,14 @@
 """Ready-made recurrent models for the four RNN types of the lecture.
 
 - many-to-one: ``SequenceClassifier`` (a label per sequence), ``SequenceRegressor`` (the next
-  value of a series; ``forecast`` continues a series one-to-many by feeding predictions back);
+  value of a series; ``forecast`` continues a series by feeding predictions back);
 - many-to-many aligned: ``SequenceTagger`` (a label per step);
 - many-to-many encoder-decoder: ``Seq2Seq`` (teacher forcing in ``forward``, greedy ``decode``),
   and ``PairedSeq2Seq``, the same model reading (source, target) pairs as one array for ``fit``;
-- one-to-many: ``CharLanguageModel`` (``generate(seed, length, temperature)``).
+- generation from a seed: ``CharLanguageModel`` (``generate(seed, length, temperature)``);
+  it reads its seed before it writes, so strictly it is many-to-many run one step at a time.
+  The lecture's one-to-many (a static input -> a sequence) is ``ImageCaptioner``
+  (``annie.nn.captioning``).
 
 Every constructor takes plain numbers and strings (``cell="lstm" | "gru" | "rnn"``, the plain
 RNN's ``nonlinearity="tanh" | "relu"``, ``recurrent_init`` as ``nn.RNN`` takes it), so a model is
@@ -110,7 +113,7 @@ class SequenceEncoder(Module):
             return lengths
         tokens = token_ids(x, type(self).__name__)
         counted = (tokens != self.padding_idx).sum(axis=1)
-        if counted.min() < 1:
+        if counted.size and counted.min() < 1:
             raise DataError(f"{type(self).__name__}: a sequence holds only padding "
                             f"(padding_idx={self.padding_idx}); every sequence needs a token")
         return counted
@@ -174,8 +177,9 @@ class SequenceRegressor(Module):
         return squeeze(prediction, -1) if self.output_size == 1 else prediction
 
     def forecast(self, window, steps: int) -> np.ndarray:
-        """One-to-many: continue a series ``steps`` values past ``window`` (time,) or (time,
-        features), feeding each prediction back as the newest input and dropping the oldest."""
+        """Generation from a seed: continue a series ``steps`` values past ``window`` (time,)
+        or (time, features), feeding each prediction back as the newest input and dropping the
+        oldest."""
         if self.encoder.input_size != self.output_size:
             raise ConfigError(f"SequenceRegressor.forecast needs output_size == input_size, "
                               f"got {self.output_size} and {self.encoder.input_size}")
@@ -302,8 +306,9 @@ class PairedSeq2Seq(Seq2Seq):
 
 
 class CharLanguageModel(Module):
-    """One-to-many character model: embedding, recurrent layer, linear; logits for the next
-    character p(x_{t+1} | x_<=t) = softmax(W h_t + b). ``forward`` returns (logits, state).
+    """Character language model (generation from a seed): embedding, recurrent layer, linear;
+    logits for the next character p(x_{t+1} | x_<=t) = softmax(W h_t + b). ``forward`` returns
+    (logits, state).
     ``chars`` (optional) stores the vocabulary's characters so a loaded model can generate."""
 
     def __init__(self, vocab_size: int, hidden_size: int = 128, embedding_dim: int = 32,

@@ -136,14 +136,17 @@ class SequenceClassifierRecipe(SequenceRecipe):
 
     def _sentences(self) -> Split:
         """Word ids padded with 0 (the classifier counts each sentence's length from its
-        padding), the vocabulary built on the training sentences only."""
+        padding), the vocabulary built on the training sentences only and kept in the run's
+        info (``WordVocab.from_state_dict(info["vocabulary"])`` encodes new sentences)."""
         task = data.load_sentiment_task(test_size=self.get("data.test_size"),
                                         seed=self.get("seed"),
                                         max_length=self.get("data.max_length"),
                                         max_samples=self.get("data.max_samples"))
         info = {"sizes": {"vocab_size": len(task.vocab), "num_classes": 2, "padding_idx": 0},
                 "classes": list(data.SENTIMENT_CLASS_NAMES),
-                "majority": int(np.bincount(task.y_train, minlength=2).argmax())}
+                "majority": int(np.bincount(task.y_train, minlength=2).argmax()),
+                "max_length": self.get("data.max_length"),
+                "vocabulary": task.vocab.state_dict()}
         return Split(task.X_train, task.y_train, task.X_test, task.y_test, info)
 
     def prepare_file(self, path: str) -> Split:

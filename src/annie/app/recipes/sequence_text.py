@@ -1,5 +1,5 @@
 """The sequence kinds on characters: a tagger (many-to-many aligned), an encoder-decoder
-(many-to-many) and a character language model (one-to-many) that writes a sample."""
+(many-to-many) and a character language model that writes a sample from a seed."""
 from __future__ import annotations
 
 import math
@@ -140,8 +140,8 @@ GENERATE_KEYS = {
 
 
 class CharLanguageModelRecipe(CharacterRecipe):
-    """one-to-many: next-character model that generates text (Shakespeare's 'As You Like It',
-    or a UTF-8 text file of your own)."""
+    """generation from a seed: next-character model that writes text (Shakespeare's 'As You
+    Like It', or a UTF-8 text file of your own)."""
 
     model_type = "char_lm"
     task = "language modelling"

@@ -1,0 +1,208 @@
+"""Running trials in one process: the objective (configure, train, score), the ``fit``
+callback that reports each epoch's metric to Optuna so the pruner can stop a poor trial, and
+the loop that stops when the study holds ``n_trials`` finished trials.
+
+The study's total counts trials that are finished (complete or pruned) or running in any
+process, so several workers sharing one study end with exactly ``n_trials`` finished trials
+(a worker that finds the total reached after a trial has started hands that trial back as
+failed with a note, instead of running it).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import signal
+import socket
+import threading
+import warnings
+
+from ..errors import ConfigError, NumericalError
+from ..train.callbacks import Callback
+from . import bridge, space, studies
+from .spec import TuneSpec
+
+NOTE = "note"  # the user attribute that says why a trial stopped early
+
+
+class _Surplus(Exception):
+    """A trial started after the study reached its total (two workers asked at once)."""
+
+
+class _HideSurplus(logging.Filter):
+    """Keep Optuna's log free of the surplus trials' "failed" warnings (the note says it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], _Surplus):
+            return False
+        return "_Surplus" not in record.getMessage() and \
+            not record.getMessage().endswith("failed with value None.")
+
+
+class InterruptCallback(Callback):
+    """Turn a Ctrl-C noticed by :func:`interrupts_between_batches` into KeyboardInterrupt
+    after the current batch: the trial then ends (failed) while no database work is under
+    way, so the storage is never left in the middle of a write."""
+
+    def __init__(self, interrupts: dict):
+        self.interrupts = interrupts
+
+    def on_batch_end(self, batch: int, loss: float) -> None:
+        """Raise KeyboardInterrupt once a Ctrl-C has arrived."""
+        if self.interrupts["count"]:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupts_between_batches():
+    """While trials run, a first SIGINT (Ctrl-C) only sets a flag that training checks after
+    each batch; a second one interrupts at once. Yields {"count": SIGINTs so far}."""
+    interrupts = {"count": 0}
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or \
+            previous is signal.SIG_IGN:   # e.g. a background job: keep ignoring Ctrl-C
+        yield interrupts
+        return
+
+    def note(signum, frame):
+        interrupts["count"] += 1
+        if interrupts["count"] > 1:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield interrupts
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class PruningCallback(Callback):
+    """Report ``metric`` after every epoch to the Optuna ``trial``; when the pruner says the
+    trial is worse than earlier ones at this epoch, stop it (``optuna.TrialPruned``). A
+    metric that is NaN or infinite (a diverged run) stops the trial the same way."""
+
+    def __init__(self, trial, metric: str):
+        self.trial, self.metric = trial, metric
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        """Report the epoch's metric; raise ``TrialPruned`` when the trial should stop."""
+        import optuna
+        if self.metric not in logs:
+            raise ConfigError(f"tune.metric {self.metric!r} is not among what training "
+                              f"reports each epoch: {', '.join(sorted(logs))}")
+        value = float(logs[self.metric])
+        if not math.isfinite(value):
+            note = f"diverged: {self.metric} = {value} after epoch {epoch + 1}"
+            self.trial.set_user_attr(NOTE, note)
+            self.trial.set_user_attr("epochs", epoch + 1)
+            raise optuna.TrialPruned(note)
+        self.trial.report(value, epoch)
+        if self.trial.should_prune():
+            note = f"pruned after epoch {epoch + 1}: {self.metric} = {value:.6g}"
+            self.trial.set_user_attr(NOTE, note)
+            self.trial.set_user_attr("epochs", epoch + 1)
+            raise optuna.TrialPruned(note)
+
+
+def _running_ahead(study, number: int) -> int:
+    """Finished or running trials numbered below ``number``."""
+    states = ("COMPLETE", "PRUNED", "RUNNING")
+    return sum(1 for trial in study.get_trials(deepcopy=False)
+               if trial.number < number and trial.state.name in states)
+
+
+def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
+                   interrupts: dict | None = None, storage=None):
+    """The function Optuna calls with each trial: its configuration trained and scored.
+
+    With a database ``storage`` the trial's first heartbeat is recorded before anything else
+    (Optuna's heartbeat thread may record it only later, and a trial killed before its first
+    heartbeat would never be found stale)."""
+    import optuna
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    heartbeat = storage if hasattr(storage, "get_heartbeat_interval") and \
+        storage.get_heartbeat_interval() else None
+
+    def objective(trial) -> float:
+        if heartbeat is not None:
+            heartbeat.record_heartbeat(trial._trial_id)
+        if _running_ahead(study, trial.number) >= n_trials:
+            trial.set_user_attr(NOTE, f"not run: the study already had {n_trials} trials")
+            study.stop()
+            raise _Surplus()
+        trial.set_user_attr("worker", worker)
+        values = space.suggest(tune.parameters, trial)
+        trial_config = bridge.apply(config, values, f"trial {trial.number}")
+        callbacks = [PruningCallback(trial, tune.metric)]
+        if interrupts is not None:
+            callbacks.append(InterruptCallback(interrupts))
+        try:
+            trained = bridge.train(trial_config, callbacks)
+        except NumericalError as error:   # training diverged (NaN or inf): a poor trial
+            note = f"diverged: {error}"
+            trial.set_user_attr(NOTE, note)
+            raise optuna.TrialPruned(note) from None
+        history = trained.history
+        trial.set_user_attr("epochs", len(history))
+        series = history.history.get(tune.metric, [])
+        value = series[trained.kept_epoch] if series else float("nan")
+        if not math.isfinite(value):  # e.g. stopped in its first epoch by a NaN loss
+            note = f"diverged: {history.stop_reason or f'{tune.metric} = {value}'}"
+            trial.set_user_attr(NOTE, note)
+            raise optuna.TrialPruned(note)
+        return float(value)
+
+    return objective
+
+
+def _line(trial, metric: str, label: str) -> str:
+    """One line per finished trial: number, state, value, time, parameters."""
+    seconds = trial.duration.total_seconds() if trial.duration is not None else float("nan")
+    value = f"{metric} = {trial.value:.6g}" if trial.value is not None else \
+        trial.user_attrs.get(NOTE, "")
+    params = ", ".join(f"{key} = {label_value}" for key, label_value in trial.params.items())
+    prefix = f"[{label}] " if label else ""
+    state = {"FAIL": "failed"}.get(trial.state.name, trial.state.name.lower())
+    return f"{prefix}trial {trial.number} {state}: {value} ({seconds:.1f} s) {params}".rstrip()
+
+
+def run_trials(study, config: dict, tune: TuneSpec, n_trials: int,
+               timeout: float | None = None, label: str = "", verbose: int = 1,
+               storage=None) -> None:
+    """Run trials in this process until the study holds ``n_trials`` finished ones (counting
+    every worker's), ``timeout`` seconds have passed (no new trial starts after that), or the
+    grid is exhausted. ``storage``: the study's database storage (for heartbeats)."""
+    import optuna
+    with quiet_experimental():
+        optuna.storages.fail_stale_trials(study)
+    if studies.finished(study) + studies.counts(study).get("RUNNING", 0) >= n_trials:
+        return
+    states = optuna.trial.TrialState
+    callbacks = [optuna.study.MaxTrialsCallback(
+        n_trials, states=(states.COMPLETE, states.PRUNED, states.RUNNING))]
+    if verbose:
+        callbacks.append(lambda _, trial: print(_line(trial, tune.metric, label), flush=True))
+    hide, handlers = _HideSurplus(), logging.getLogger("optuna").handlers
+    for handler in handlers:  # Optuna's modules log through the handlers of "optuna"
+        handler.addFilter(hide)
+    try:
+        with quiet_experimental(), interrupts_between_batches() as interrupts:
+            callbacks.append(lambda study, _: study.stop() if interrupts["count"] else None)
+            study.optimize(make_objective(study, config, tune, n_trials, interrupts, storage),
+                           timeout=timeout, callbacks=callbacks, catch=(_Surplus,))
+    finally:
+        for handler in handlers:
+            handler.removeFilter(hide)
+    if interrupts["count"]:  # a Ctrl-C between two trials: no trial was running
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def quiet_experimental():
+    """Silence Optuna's ExperimentalWarning (heartbeats and fail_stale_trials are used as
+    documented)."""
+    import optuna
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield

@@ -1,0 +1,156 @@
+"""Several processes on one study: two local workers on one SQLite file end with exactly the
+asked total and distinct trial numbers; each worker has one BLAS thread; a killed worker's
+trial is failed by its heartbeat and retried by the rerun; Ctrl-C keeps every finished trial
+and the study continues."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tune_helpers import (TUNE, annie_command, finished_count, load_study, states,
+                          write_config)
+
+from annie import cli
+from annie.tune import workers
+
+WAIT_SECONDS = 120  # an upper bound for a few tiny trials on a busy machine, never reached
+
+
+def _wait_for(condition, what: str, process=None):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the process ended (code {process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _states(url, name="iris_tune") -> list[str]:
+    try:
+        return states(load_study(url, name))
+    except Exception:   # the database or the study is not created yet
+        return []
+
+
+def _finished(found_states) -> int:
+    return sum(state in ("COMPLETE", "PRUNED") for state in found_states)
+
+
+def test_a_worker_has_one_blas_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    del threadpoolctl
+    environment = workers.worker_environment("sqlite:///unused.db", "{}")
+    script = ("import json, numpy, threadpoolctl; "
+              "print(json.dumps([pool['num_threads'] for pool in "
+              "threadpoolctl.threadpool_info() if pool['user_api'] == 'blas']))")
+    output = subprocess.run([sys.executable, "-c", script], env=environment, check=True,
+                            capture_output=True, text=True).stdout
+    counts = json.loads(output)
+    assert counts and all(count == 1 for count in counts)
+
+
+KILLED_RUN = """
+import os, signal, sys
+import annie
+from annie.train import Callback
+from annie.tune import bridge
+
+class KillAfterTwoEpochs(Callback):   # SIGKILL: no cleanup of any kind
+    def on_epoch_end(self, epoch, logs):
+        if epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+trained = []
+def train_then_kill_the_third(config, callbacks):
+    trained.append(config)
+    extra = [KillAfterTwoEpochs()] if len(trained) == 3 else []
+    return train(config, [*callbacks, *extra])
+
+train, bridge.train = bridge.train, train_then_kill_the_third
+annie.tune(sys.argv[1], n_trials=6, out_dir=sys.argv[2], heartbeat_interval=1, verbose=0,
+           figures=False)
+"""
+
+
+def test_a_killed_workers_study_resumes(tmp_path):
+    path = write_config(tmp_path, epochs=4, tune=TUNE + 'pruner = "none"\n')
+    out = tmp_path / "out"
+    url = "sqlite:///" + str(out / "study.db")
+    process = subprocess.run([sys.executable, "-c", KILLED_RUN, str(path), str(out)],
+                             timeout=WAIT_SECONDS)
+    assert process.returncode == -signal.SIGKILL   # killed in its third trial
+    killed = load_study(url, "iris_tune")
+    assert states(killed) == ["COMPLETE", "COMPLETE", "RUNNING"]
+    killed_trial = killed.trials[2]
+    assert sorted(killed_trial.intermediate_values) == [0, 1]
+    kept = {t.number: t.value for t in killed.trials[:2]}
+    time.sleep(3.5)   # two heartbeat intervals (1 s) pass: the killed trial is now stale
+
+    import annie
+    annie.tune(str(path), n_trials=6, out_dir=str(out), heartbeat_interval=1, verbose=0,
+               figures=False)
+    resumed = load_study(url, "iris_tune")
+    assert finished_count(resumed) == 6 and "RUNNING" not in states(resumed)
+    assert resumed.trials[2].state.name == "FAIL"
+    for number, value in kept.items():   # nothing finished was lost
+        assert resumed.trials[number].value == value
+    retried = [t for t in resumed.trials if t.system_attrs.get("failed_trial") == 2]
+    assert len(retried) == 1 and retried[0].params == killed_trial.params
+    assert retried[0].state.name == "COMPLETE"
+
+
+def _as_in_a_terminal():
+    """Ctrl-C's default action, as for a command in a terminal (a background job of a
+    script inherits SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_two_workers_share_one_sqlite_study_and_ctrl_c_keeps_finished_trials(tmp_path,
+                                                                            capfd):
+    path = write_config(tmp_path, epochs=20, tune=TUNE + 'pruner = "none"\n')
+    out = tmp_path / "out"
+    url = "sqlite:///" + str(out / "study.db")
+    process = annie_command("tune", str(path), "--trials", "40", "--workers", "2", "--out",
+                            str(out), "--no-figures", stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_in_a_terminal)
+    try:
+        _wait_for(lambda: _finished(_states(url)) >= 2, "two finished trials", process)
+    finally:
+        process.send_signal(signal.SIGINT)   # what Ctrl-C sends to the command
+        stdout, stderr = process.communicate(timeout=WAIT_SECONDS)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stdout and "run the same command again" in stdout
+    study = load_study(url, "iris_tune")
+    assert "RUNNING" not in states(study)   # the interrupted trials are marked failed
+    done = finished_count(study)
+    assert 2 <= done < 40
+    kept = {t.number: t.value for t in study.trials if t.state.name == "COMPLETE"}
+    before = len(study.trials)
+    rows = (out / "trials.csv").read_text().splitlines()
+    assert len(rows) == 1 + before   # the report was written on the way out
+
+    # the same command continues the study to exactly its total, two workers sharing it
+    code = cli.main(["tune", str(path), "--trials", str(done + 8), "--workers", "2",
+                     "--out", str(out), "--no-figures"])
+    stdout, err = capfd.readouterr()   # the workers' lines come from their processes
+    assert code == 0, err
+    study = load_study(url, "iris_tune")
+    assert finished_count(study) == done + 8 and "RUNNING" not in states(study)
+    numbers = [trial.number for trial in study.trials]
+    assert len(set(numbers)) == len(numbers)
+    assert all(study.trials[number].value == value for number, value in kept.items())
+    new = [t for t in study.trials if t.number >= before and t.state.name == "COMPLETE"]
+    assert len({trial.user_attrs["worker"] for trial in new}) == 2   # both did trials
+    assert "[worker 1]" in stdout and "[worker 2]" in stdout
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_environment():
+    yield
+    assert workers.STORAGE_VARIABLE not in os.environ
