@@ -1,9 +1,11 @@
 """The exceptions annie raises. Every message names the argument, layer, shape or value at fault,
 and prints numbers plainly: a NumPy scalar formatted with ``!r`` (``np.int64(5)``,
 ``np.float32(1.5)``, ``np.True_`` under NumPy 2), alone or inside a tuple or list, reads ``5``,
-``1.5``, ``True`` in the message, whichever code raised it."""
+``1.5``, ``True`` in the message, whichever code raised it. ``check_positive_int`` is the one
+check of count and size arguments, raising the ConfigError every caller words the same."""
 from __future__ import annotations
 
+import numbers
 import re
 
 _NUMPY_SCALAR_REPR = re.compile(
@@ -58,3 +60,23 @@ class WriteError(SerializationError, OSError):
 
 class NumericalError(AnnieError, FloatingPointError):
     """A forward or backward computation produced NaN or inf."""
+
+
+def is_positive_int(value) -> bool:
+    """True for an integer >= 1: a Python or NumPy integer, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+
+def check_positive_int(value, name: str, owner: str | None = None, *,
+                       allow_none: bool = False) -> int | None:
+    """``value`` as an int when it is a positive integer (see ``is_positive_int``), None for
+    None when ``allow_none``; else a ConfigError "owner: name must be a positive integer
+    [or None], got value". The one check of every count, size and length argument."""
+    if allow_none and value is None:
+        return None
+    if not is_positive_int(value):
+        where = f"{owner}: " if owner else ""
+        alternative = " or None" if allow_none else ""
+        raise ConfigError(f"{where}{name} must be a positive integer{alternative}, "
+                          f"got {value!r}")
+    return int(value)

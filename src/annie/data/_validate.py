@@ -31,13 +31,6 @@ def check_same_length(X: np.ndarray, y: np.ndarray | None, where: str) -> None:
             f"y has {len(y)} (shape {y.shape})")
 
 
-def check_positive_int(value: Any, name: str) -> int:
-    """``value`` as an int, or ConfigError when it is not an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def make_generator(seed: int | None) -> np.random.Generator:
     """A generator seeded with ``seed``; annie's own (``annie.backend.rng()``) when None."""
     from .. import backend

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, DTypeError, ShapeError
+from ..errors import ConfigError, DTypeError, ShapeError, check_positive_int
 from ..functional.activations import relu, tanh
 from ..functional.softmax import log_softmax
 from ..ops import stack
@@ -24,9 +24,7 @@ from .sequence_models import CELLS, recurrent_layer, token_ids
 
 
 def _positive(name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"ImageCaptioner: {name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_positive_int(value, name, "ImageCaptioner")
 
 
 class ImageCaptioner(Module):

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import init
 from ..backend import get_default_dtype
-from ..errors import ConfigError, DTypeError, ShapeError
+from ..errors import ConfigError, DTypeError, ShapeError, check_positive_int
 from ..functional.dropout import dropout
 from ..functional.recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell, unroll
 from ..functional.recurrent.layout import ScratchPool, check_lengths
@@ -26,12 +26,6 @@ from .module import Module, Parameter
 from .rnn_cells import Stepwise
 
 RECURRENT_INITS = ("uniform", "orthogonal", "identity")
-
-
-def _positive_int(owner: str, name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class RecurrentLayer(Stepwise, Module):
@@ -45,9 +39,9 @@ class RecurrentLayer(Stepwise, Module):
                  recurrent_init: str = "uniform", dtype=None, stateful: bool = False):
         super().__init__()
         owner = type(self).__name__
-        self.input_size = _positive_int(owner, "input_size", input_size)
-        self.hidden_size = _positive_int(owner, "hidden_size", hidden_size)
-        self.num_layers = _positive_int(owner, "num_layers", num_layers)
+        self.input_size = check_positive_int(input_size, "input_size", owner)
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size", owner)
+        self.num_layers = check_positive_int(num_layers, "num_layers", owner)
         if (not isinstance(dropout, (int, float)) or isinstance(dropout, bool)
                 or not 0 <= dropout < 1):
             raise ConfigError(f"{owner}: dropout must be a probability in [0, 1), got {dropout!r}")

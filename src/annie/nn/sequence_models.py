@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import rng
-from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..errors import ConfigError, DataError, DTypeError, ShapeError, check_positive_int
 from ..losses import cross_entropy
 from ..ops import concat, getitem, squeeze, swapaxes, unsqueeze
 from ..tensor import Tensor, no_grad
@@ -289,9 +289,7 @@ class PairedSeq2Seq(Seq2Seq):
                  recurrent_init: str = "uniform"):
         super().__init__(source_vocab_size, target_vocab_size, hidden_size, embedding_dim, cell,
                          num_layers, bos_index, source_padding_idx, nonlinearity, recurrent_init)
-        if source_length < 1:
-            raise ConfigError(f"PairedSeq2Seq: source_length must be >= 1, got {source_length}")
-        self.source_length = int(source_length)
+        self.source_length = check_positive_int(source_length, "source_length", "PairedSeq2Seq")
 
     def forward(self, pairs, target=None, source_lengths=None) -> Tensor:
         """Teacher-forced logits (batch, T, target_vocab_size) for rows [source | target]."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, is_positive_int
 from ..tensor import Tensor, no_grad
 
 
@@ -167,8 +167,8 @@ def summarize(model, input_shape=None, dtype=None) -> ModelSummary:
     if input_shape is not None:
         if isinstance(input_shape, (int, np.integer)):
             input_shape = (input_shape,)
-        if not (isinstance(input_shape, (tuple, list)) and all(
-                isinstance(size, (int, np.integer)) and size > 0 for size in input_shape)):
+        if not (isinstance(input_shape, (tuple, list))
+                and all(is_positive_int(size) for size in input_shape)):
             raise ConfigError(f"summary: input_shape must be the shape of one sample, a tuple "
                               f"of positive ints such as (64,) or (time, features), got "
                               f"{input_shape!r}")

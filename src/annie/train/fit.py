@@ -12,14 +12,13 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .. import backend
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, check_positive_int
 from ..tensor import Tensor, no_grad
 from . import tbptt as truncation
 from .callbacks import Callback, CallbackList, FitState, TerminateOnNaN
 from .checkpoint import BackupAndRestore
 from .history import History
-from .inputs import (as_data_array, cast_inputs, check_positive_int, prepare,
-                     resolve_loss, resolve_metrics)
+from .inputs import as_data_array, cast_inputs, prepare, resolve_loss, resolve_metrics
 from .loss_average import LossAverage
 from .progress import Progress
 from .step import EpochTotals, FitSettings, Stepper, model_output as _output

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from .. import backend
-from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..errors import DataError, DTypeError, ShapeError
 from ..registry import as_callable
 from ..tensor import Tensor
 
@@ -172,13 +172,6 @@ def resolve_metrics(metrics, loss_fn=None, who: str = "fit") -> list:
             return metric(sigmoid(Tensor(np.asarray(prediction))).data, target)
         return wrapped
     return [(name, on_probabilities(metric)) for name, metric in resolved]
-
-
-def check_positive_int(value, name: str, who: str) -> int:
-    """``value`` as an int if it is a positive integer (not a bool), else ConfigError."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{who}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _first_bad_label(y: np.ndarray, num_classes: int) -> str:
