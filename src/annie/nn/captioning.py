@@ -148,13 +148,8 @@ class ImageCaptioner(Module):
                 or not np.isfinite(length_penalty) or length_penalty < 0):
             raise ConfigError(f"ImageCaptioner.decode: length_penalty must be a finite number "
                               f">= 0, got {length_penalty!r}")
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                return self._beam_search(images, max_len, beam_width, float(length_penalty))
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            return self._beam_search(images, max_len, beam_width, float(length_penalty))
 
     def _beam_search(self, images, max_len: int, width: int, length_penalty: float):
         state = self.initial_state(images)

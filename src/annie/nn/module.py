@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import ConfigError, SerializationError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 
 
 class _Budgets(threading.local):
@@ -176,6 +176,20 @@ class Module:
     def eval(self) -> "Module":
         """Switch to evaluation mode (dropout off)."""
         return self.train(False)
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator["Module"]:
+        """Context for predicting, decoding and exporting: inside, evaluation mode (dropout
+        off) and no graph recorded; on leaving, every sub-module's own train/eval mode comes
+        back. ``with model.evaluating(): model(x)``."""
+        modes = [(module, module.training) for module in self.modules()]
+        self.eval()
+        try:
+            with no_grad():
+                yield self
+        finally:
+            for module, mode in modes:
+                object.__setattr__(module, "training", mode)
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter."""

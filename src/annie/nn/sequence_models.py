@@ -25,7 +25,7 @@ from ..backend import rng
 from ..errors import ConfigError, DataError, DTypeError, ShapeError, check_positive_int
 from ..losses import cross_entropy
 from ..ops import concat, getitem, squeeze, swapaxes, unsqueeze
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .embedding import Embedding
 from .linear import Linear
 from .module import Module
@@ -188,16 +188,11 @@ class SequenceRegressor(Module):
         dtype = self.head.weight.dtype
         current = current.astype(dtype)
         predictions = []
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                for _ in range(int(steps)):
-                    value = self(Tensor(current[None])).data.reshape(1, -1).astype(dtype)
-                    predictions.append(value[0])
-                    current = np.concatenate([current[1:], value], axis=0)
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            for _ in range(int(steps)):
+                value = self(Tensor(current[None])).data.reshape(1, -1).astype(dtype)
+                predictions.append(value[0])
+                current = np.concatenate([current[1:], value], axis=0)
         result = np.stack(predictions) if predictions else np.zeros((0, self.output_size), dtype)
         return result[:, 0] if self.output_size == 1 else result
 
@@ -260,20 +255,15 @@ class Seq2Seq(Module):
 
     def decode(self, source, max_len: int, source_lengths=None) -> np.ndarray:
         """Greedy decoding: int64 (batch, max_len), each step's argmax fed back as next input."""
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                _, state = self.encoder(source, source_lengths)
-                batch = state[0].shape[1] if isinstance(state, tuple) else state.shape[1]
-                token = np.full((batch, 1), self.bos_index, dtype=np.int64)
-                decoded = []
-                for _ in range(int(max_len)):
-                    output, state = self.decoder(self.target_embedding(token), state)
-                    token = np.argmax(self.head(output).data, axis=-1).astype(np.int64)
-                    decoded.append(token[:, 0])
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            _, state = self.encoder(source, source_lengths)
+            batch = state[0].shape[1] if isinstance(state, tuple) else state.shape[1]
+            token = np.full((batch, 1), self.bos_index, dtype=np.int64)
+            decoded = []
+            for _ in range(int(max_len)):
+                output, state = self.decoder(self.target_embedding(token), state)
+                token = np.argmax(self.head(output).data, axis=-1).astype(np.int64)
+                decoded.append(token[:, 0])
         return np.stack(decoded, axis=1) if decoded else np.zeros((batch, 0), np.int64)
 
 
@@ -381,20 +371,15 @@ class CharLanguageModel(Module):
         unknown = [char for char in seed if char not in char_to_id]
         if unknown:
             raise DataError(f"generate: seed character {unknown[0]!r} is not in the vocabulary")
-        was_training = self.training
-        self.eval()
         generated = []
-        try:
-            with no_grad():
-                ids = np.array([[char_to_id[char] for char in seed]], dtype=np.int64)
-                logits, state = self(ids)  # the seed: the fused kernels over all its steps
-                states = self._layer_states(state)
-                last = logits.data[0, -1]
-                for position in range(int(length)):
-                    next_id = self._sample(last, temperature)
-                    generated.append(chars[next_id])
-                    if position + 1 < length:
-                        last = self._step(next_id, states)
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            ids = np.array([[char_to_id[char] for char in seed]], dtype=np.int64)
+            logits, state = self(ids)  # the seed: the fused kernels over all its steps
+            states = self._layer_states(state)
+            last = logits.data[0, -1]
+            for position in range(int(length)):
+                next_id = self._sample(last, temperature)
+                generated.append(chars[next_id])
+                if position + 1 < length:
+                    last = self._step(next_id, states)
         return seed + "".join(generated)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import ConfigError, DataError, check_positive_int
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from . import tbptt as truncation
 from .callbacks import Callback, CallbackList, FitState, TerminateOnNaN
 from .checkpoint import BackupAndRestore
@@ -30,14 +30,9 @@ __all__ = ["fit", "evaluate", "predict", "resolve_loss"]
 def _forward_in_batches(model, X: np.ndarray, batch_size: int):
     """Outputs batch by batch in evaluation mode; stateful recurrent layers start every batch
     from zeros here (rows are independent sequences) and keep the state they carried."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad(), truncation.paused_state(truncation.stateful_layers(model)):
-            for start in range(0, len(X), batch_size):
-                yield start, _output(model(Tensor(X[start:start + batch_size])))
-    finally:
-        model.train(was_training)
+    with model.evaluating(), truncation.paused_state(truncation.stateful_layers(model)):
+        for start in range(0, len(X), batch_size):
+            yield start, _output(model(Tensor(X[start:start + batch_size])))
 
 
 def predict(model, X, batch_size: int = 32) -> np.ndarray:
