@@ -11,7 +11,8 @@ import pytest
 
 import annie
 from annie import data, nn, optim
-from annie.errors import ConfigError, check_positive_int, is_positive_int
+from annie.errors import (ConfigError, check_non_negative_int, check_positive_int,
+                          is_positive_int)
 
 SRC = pathlib.Path(annie.__file__).parent
 
@@ -66,10 +67,34 @@ def test_the_check_itself():
     with pytest.raises(ConfigError, match=r"^f: n must be a positive integer or None, got 0$"):
         check_positive_int(0, "n", "f", allow_none=True)
     assert not any(is_positive_int(value) for value in (0, -1, 1.0, True, np.bool_(True), "1"))
+    assert check_non_negative_int(np.uint8(0), "n") == 0
+    with pytest.raises(ConfigError, match=r"^n must be a non-negative integer or None, got -1$"):
+        check_non_negative_int(-1, "n", allow_none=True)
 
 
-#: x <= 0 and x < 1 (refused), x > 0 and x >= 1 (accepted): the bounds of a positive integer
-POSITIVE_BOUNDS = {(ast.LtE, 0), (ast.Lt, 1), (ast.Gt, 0), (ast.GtE, 1)}
+#: the bounds of a positive integer (x <= 0 or x < 1 refused, x > 0 or x >= 1 accepted) and of
+#: a non-negative one (x < 0 refused, x >= 0 accepted)
+INTEGER_BOUNDS = {(ast.LtE, 0), (ast.Lt, 1), (ast.Gt, 0), (ast.GtE, 1), (ast.Lt, 0),
+                  (ast.GtE, 0)}
+
+
+#: (the call with the value to check, the message's "owner: name" part)
+NON_NEGATIVE = [
+    (lambda n: annie.manual_seed(n), "manual_seed: seed"),
+    (lambda n: annie.train.EarlyStopping(patience=n), "EarlyStopping: patience"),
+    (lambda n: annie.diagnostics.draw_graph(annie.tensor([1.0]), max_values=n),
+     "draw_graph: max_values"),
+    (lambda n: data.train_test_split(np.zeros((4, 1)), np.zeros(4), seed=n), "seed"),
+]
+
+
+@pytest.mark.parametrize("bad", [-1, 0.5, True, "3"])
+@pytest.mark.parametrize("call, where", NON_NEGATIVE, ids=[where for _, where in NON_NEGATIVE])
+def test_every_non_negative_integer_argument_refuses_the_rest(call, where, bad):
+    with pytest.raises(ConfigError, match=rf"^{where} must be a non-negative integer"
+                                          rf"( or None)?, got {bad!r}$"):
+        call(bad)
+    call(np.int64(0))
 
 
 def _hand_written_positive_int_checks(tree: ast.AST, text: str) -> list[str]:
@@ -83,19 +108,20 @@ def _hand_written_positive_int_checks(tree: ast.AST, text: str) -> list[str]:
             and "float" not in segment and "Real" not in segment
         bounds = [compare for compare in ast.walk(node) if isinstance(compare, ast.Compare)
                   and len(compare.ops) == 1 and isinstance(compare.comparators[0], ast.Constant)
-                  and (type(compare.ops[0]), compare.comparators[0].value) in POSITIVE_BOUNDS]
+                  and (type(compare.ops[0]), compare.comparators[0].value) in INTEGER_BOUNDS]
         if types and bounds:
             found.append(f"line {node.lineno}: {segment[:80]}")
     return found
 
 
-def test_no_module_writes_the_positive_integer_check_again():
-    """isinstance(x, int...) and x <= 0 (or < 1, > 0, >= 1) lives in annie.errors alone; other
-    modules call check_positive_int or is_positive_int."""
+def test_no_module_writes_the_integer_checks_again():
+    """isinstance(x, int...) and x <= 0 (or < 1, > 0, >= 1, < 0, >= 0) lives in annie.errors
+    alone; other modules call check_positive_int, is_positive_int or check_non_negative_int."""
     copies = {}
     for path in SRC.rglob("*.py"):
-        if path.name == "errors.py" and path.parent == SRC:
-            continue
+        if path.relative_to(SRC).as_posix() in ("errors.py", "tune/spec.py"):
+            continue  # tune/spec.py: [tune] settings use the configuration's own phrases
+            # ("must be >= 0"), as annie.app.schema's checks of [train] keys do
         text = path.read_text(encoding="utf-8")
         found = _hand_written_positive_int_checks(ast.parse(text), text)
         if found:

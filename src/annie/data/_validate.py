@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError, check_non_negative_int
 from ..tensor import Tensor
 
 
@@ -37,6 +37,4 @@ def make_generator(seed: int | None) -> np.random.Generator:
 
     if seed is None:
         return backend.rng()
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(check_non_negative_int(seed, "seed", allow_none=True))

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, check_non_negative_int
 from ..tensor import Tensor
 
 # the module itself (``annie.tensor`` the attribute is the function that makes a Tensor): its
@@ -126,9 +126,7 @@ def graph_dot(tensor: Tensor, backward: bool = False, names=None, max_values: in
         raise ConfigError(f"draw_graph: expected an annie Tensor, got {type(tensor).__name__}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ConfigError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    if isinstance(max_values, bool) or not isinstance(max_values, (int, np.integer)) \
-            or max_values < 0:
-        raise ConfigError(f"draw_graph: max_values must be an integer >= 0, got {max_values!r}")
+    check_non_negative_int(max_values, "max_values", "draw_graph")
     received = {}
     if backward:
         if tensor.data.size != 1:
