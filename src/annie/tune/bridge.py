@@ -29,7 +29,13 @@ FIXED_KEYS = {
     "data.target": "it selects what is predicted",
     "data.task": "it selects what is predicted",
     "data.test_size": "it changes the held-out split",
+    "data.horizon": "it selects what is predicted",
+    "data.n_samples": "it changes the generated data the metric is measured on",
+    "data.steps": "it changes the generated data the metric is measured on",
+    "data.max_samples": "it changes the data the metric is measured on",
     "train.validation_split": "it changes the data the metric is measured on",
+    "seed": "it changes which samples are in the training, validation and test splits, so "
+            "the search would pick the luckiest split",
 }
 #: Arguments of an optimizer, scheduler or loss that a configuration never sets.
 _NOT_SETTABLE = {"self", "params", "optimizer", "last_epoch", "prediction", "target",
