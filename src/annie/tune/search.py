@@ -76,7 +76,8 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
         raise ConfigError("tune: several workers need a storage they share: give a storage "
                           "URL or an output folder (for its SQLite file)")
     storage = studies.open_storage(url, heartbeat_interval)
-    study = studies.create_or_open(storage, name, base, search, url)
+    with studies.storage_errors(url):
+        study = studies.create_or_open(storage, name, base, search, url)
     if verbose:
         settings = search.settings
         print(f"annie tune: study {name!r} ({studies.masked(url)}): {n_trials} trials, "
@@ -94,7 +95,8 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
                 verbose))
     except KeyboardInterrupt:
         interrupted = True
-    _finish(study, base, search, url, n_trials, out_dir, verbose, figures, interrupted)
+    with studies.storage_errors(url):
+        _finish(study, base, search, url, n_trials, out_dir, verbose, figures, interrupted)
     if interrupted:
         raise KeyboardInterrupt
     local_workers.check_exit_codes(codes)

@@ -19,12 +19,60 @@ import re
 import time
 import warnings
 
-from ..errors import ConfigError
+import contextlib
+
+from ..errors import AnnieError, ConfigError
 from .spec import TuneSpec
 
 ATTRIBUTE = "annie"  # the study's user attribute holding its configuration and [tune] table
 STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql")
 FINISHED = ("COMPLETE", "PRUNED")
+
+
+class StorageLost(AnnieError):
+    """The study's database failed in the middle of a search (server stopped, network gone):
+    every finished trial is in the database; the same command continues once it is back."""
+
+
+def is_storage_error(error: BaseException | None) -> bool:
+    """Whether ``error``, or an exception it was raised from or while handling, is a database
+    failure (SQLAlchemy's errors, Optuna's StorageInternalError)."""
+    import optuna
+    from sqlalchemy.exc import SQLAlchemyError
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, (SQLAlchemyError, optuna.exceptions.StorageInternalError)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _root_message(error: BaseException) -> str:
+    """The first line of the deepest database error in ``error``'s chain."""
+    found = error
+    while error is not None:
+        if is_storage_error(error):
+            found = error
+        error = error.__cause__ or error.__context__
+        if error is found:
+            break
+    text = str(getattr(found, "orig", None) or found).strip()
+    return text.splitlines()[0] if text else type(found).__name__
+
+
+@contextlib.contextmanager
+def storage_errors(url: str | None):
+    """Turn a database failure inside the block into one StorageLost naming the database
+    (instead of the driver's tracebacks)."""
+    try:
+        yield
+    except Exception as error:
+        if not is_storage_error(error):
+            raise
+        raise StorageLost(f"the study's database {masked(url)} failed: {_root_message(error)}; "
+                          f"every finished trial is kept in it: run the same command again "
+                          f"to continue once it is back") from None
 
 
 def import_optuna():

@@ -18,7 +18,7 @@ import socket
 import threading
 import warnings
 
-from ..errors import ConfigError, NumericalError
+from ..errors import AnnieError, ConfigError, NumericalError
 from ..train.callbacks import Callback
 from . import bridge, space, studies
 from .spec import TuneSpec
@@ -30,14 +30,18 @@ class _Surplus(Exception):
     """A trial started after the study reached its total (two workers asked at once)."""
 
 
-class _HideSurplus(logging.Filter):
-    """Keep Optuna's log free of the surplus trials' "failed" warnings (the note says it)."""
+class _QuietFailures(logging.Filter):
+    """Keep Optuna's log free of the "trial failed" warnings (with a traceback each) of trials
+    that annie reports itself in one line: a surplus trial (its note says it), a Ctrl-C, an
+    annie error (e.g. a metric a trial does not report) and a failed database."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], _Surplus):
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, (_Surplus, KeyboardInterrupt, AnnieError)) or \
+                studies.is_storage_error(error):
             return False
-        return "_Surplus" not in record.getMessage() and \
-            not record.getMessage().endswith("failed with value None.")
+        message = record.getMessage()
+        return "_Surplus" not in message and not message.endswith("failed with value None.")
 
 
 class InterruptCallback(Callback):
@@ -173,6 +177,12 @@ def run_trials(study, config: dict, tune: TuneSpec, n_trials: int,
     """Run trials in this process until the study holds ``n_trials`` finished ones (counting
     every worker's), ``timeout`` seconds have passed (no new trial starts after that), or the
     grid is exhausted. ``storage``: the study's database storage (for heartbeats)."""
+    with studies.storage_errors(getattr(storage, "url", None)):
+        _run_trials(study, config, tune, n_trials, timeout, label, verbose, storage)
+
+
+def _run_trials(study, config: dict, tune: TuneSpec, n_trials: int, timeout: float | None,
+                label: str, verbose: int, storage) -> None:
     import optuna
     with quiet_experimental():
         optuna.storages.fail_stale_trials(study)
@@ -183,7 +193,7 @@ def run_trials(study, config: dict, tune: TuneSpec, n_trials: int,
         n_trials, states=(states.COMPLETE, states.PRUNED, states.RUNNING))]
     if verbose:
         callbacks.append(lambda _, trial: print(_line(trial, tune.metric, label), flush=True))
-    hide, handlers = _HideSurplus(), logging.getLogger("optuna").handlers
+    hide, handlers = _QuietFailures(), logging.getLogger("optuna").handlers
     for handler in handlers:  # Optuna's modules log through the handlers of "optuna"
         handler.addFilter(hide)
     try:
