@@ -1,6 +1,6 @@
-"""What a search says when it is stopped or its database fails: Ctrl-C, a lost database and
-an error inside a trial end with one line each (no tracebacks from Optuna's log or the
-database driver), and every finished trial stays in the study.
+"""What a search says when it is stopped or its database fails: Ctrl-C, SIGTERM and a lost
+database end with one line each (no tracebacks from Optuna's log or the database driver),
+and every finished trial stays in the study.
 
 Each case runs ``annie tune`` in a fresh process, as a user would, with a training step that
 acts in the middle of its third trial."""
@@ -27,6 +27,9 @@ studies.open_storage = keep
 def ctrl_c():
     os.kill(os.getpid(), signal.SIGINT)
 
+def sigterm():   # kill, timeout, a batch scheduler
+    os.kill(os.getpid(), signal.SIGTERM)
+
 def lose_the_database():   # every later query fails, as with a stopped server
     import sqlalchemy
     from sqlalchemy import orm
@@ -39,7 +42,8 @@ class OnFirstEpoch(Callback):
         if epoch == 0:
             ACTION()
 
-ACTION = {"ctrl_c": ctrl_c, "lose_the_database": lose_the_database}[sys.argv[1]]
+ACTION = {"ctrl_c": ctrl_c, "sigterm": sigterm,
+          "lose_the_database": lose_the_database}[sys.argv[1]]
 started = []
 def train_and_act_in_the_third(config, callbacks):
     started.append(config)
@@ -67,6 +71,14 @@ def test_ctrl_c_stops_with_one_line_and_keeps_the_finished_trials(tmp_path):
     assert done.stderr.strip().splitlines() == ["annie: interrupted"]
     assert "interrupted: every finished trial is kept" in done.stdout
     assert states(study) == ["COMPLETE", "COMPLETE", "FAIL"]
+
+
+def test_sigterm_stops_like_ctrl_c_with_exit_code_143(tmp_path):
+    done, study = _run(tmp_path, "sigterm")
+    assert done.returncode == 143, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "interrupted: every finished trial is kept" in done.stdout
+    assert states(study) == ["COMPLETE", "COMPLETE", "FAIL"]   # the reports were written
 
 
 def test_a_lost_database_ends_with_one_line(tmp_path):

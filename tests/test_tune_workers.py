@@ -154,3 +154,41 @@ def test_two_workers_share_one_sqlite_study_and_ctrl_c_keeps_finished_trials(tmp
 def _no_leftover_environment():
     yield
     assert workers.STORAGE_VARIABLE not in os.environ
+
+
+def _worker_processes(study_name: str) -> list[str]:
+    """Command lines of the running worker processes of ``study_name`` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "annie.tune.workers" in command and f"--study {study_name} " in command:
+            found.append(command)
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists processes through /proc")
+def test_sigterm_to_the_command_stops_its_workers_and_writes_the_reports(tmp_path):
+    path = write_config(tmp_path, epochs=20, tune=TUNE + 'pruner = "none"\n',
+                        name="sigterm_search.toml")
+    out = tmp_path / "out"
+    url = "sqlite:///" + str(out / "study.db")
+    process = annie_command("tune", str(path), "--trials", "40", "--workers", "2", "--out",
+                            str(out), "--no-figures", stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: _finished(_states(url, "sigterm_search")) >= 2,
+                  "two finished trials", process)
+    finally:
+        process.send_signal(signal.SIGTERM)   # kill, timeout, a batch scheduler
+        stdout, stderr = process.communicate(timeout=WAIT_SECONDS)
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr, stderr
+    assert _worker_processes("sigterm_search") == []   # no worker left running
+    study = load_study(url, "sigterm_search")
+    assert "RUNNING" not in states(study) and finished_count(study) >= 2
+    rows = (out / "trials.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(study.trials)   # the report was written on the way out

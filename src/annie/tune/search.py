@@ -54,7 +54,8 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
 
     Raises ConfigError for a bad configuration or ``[tune]`` table, or a study of the same
     name started with another configuration. Ctrl-C stops the workers, keeps every finished
-    trial and writes the reports, then raises KeyboardInterrupt.
+    trial and writes the reports, then raises KeyboardInterrupt; SIGTERM does the same and
+    raises ``annie.tune.trials.Terminated`` (a KeyboardInterrupt).
     """
     studies.import_optuna()
     _check_count(n_trials, "n_trials")
@@ -84,21 +85,23 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
               f"{workers} worker(s), {search.metric} ({search.direction}), sampler "
               f"{settings['sampler']}, pruner {settings['pruner']}; "
               f"{studies.finished(study)} finished before", flush=True)
-    codes, interrupted = [], False
+    codes, interrupted = [], None
     try:
-        if workers == 1:
-            trials.run_trials(study, base, search, n_trials, timeout, verbose=verbose,
-                              storage=storage)
-        else:
-            codes = local_workers.wait(local_workers.start(
-                workers, url, name, base, search, n_trials, timeout, heartbeat_interval,
-                verbose))
-    except KeyboardInterrupt:
-        interrupted = True
+        with trials.terminate_as_interrupt():
+            if workers == 1:
+                trials.run_trials(study, base, search, n_trials, timeout, verbose=verbose,
+                                  storage=storage)
+            else:
+                codes = local_workers.wait(local_workers.start(
+                    workers, url, name, base, search, n_trials, timeout, heartbeat_interval,
+                    verbose))
+    except KeyboardInterrupt as stop:   # Ctrl-C, or SIGTERM (Terminated)
+        interrupted = stop
     with studies.storage_errors(url):
-        _finish(study, base, search, url, n_trials, out_dir, verbose, figures, interrupted)
-    if interrupted:
-        raise KeyboardInterrupt
+        _finish(study, base, search, url, n_trials, out_dir, verbose, figures,
+                interrupted is not None)
+    if interrupted is not None:
+        raise interrupted
     local_workers.check_exit_codes(codes)
     return study
 

@@ -44,41 +44,78 @@ class _QuietFailures(logging.Filter):
         return "_Surplus" not in message and not message.endswith("failed with value None.")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler, ``kill``, ``timeout``) stops a search as Ctrl-C does; the
+    ``annie`` command then exits with 143 (128 + SIGTERM) instead of 130."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+def stopped(signum) -> KeyboardInterrupt:
+    """The exception that signal ``signum`` stops a search with."""
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 class InterruptCallback(Callback):
-    """Turn a Ctrl-C noticed by :func:`interrupts_between_batches` into KeyboardInterrupt
-    after the current batch: the trial then ends (failed) while no database work is under
-    way, so the storage is never left in the middle of a write."""
+    """Turn a Ctrl-C (or SIGTERM) noticed by :func:`interrupts_between_batches` into
+    KeyboardInterrupt after the current batch: the trial then ends (failed) while no database
+    work is under way, so the storage is never left in the middle of a write."""
 
     def __init__(self, interrupts: dict):
         self.interrupts = interrupts
 
     def on_batch_end(self, batch: int, loss: float) -> None:
-        """Raise KeyboardInterrupt once a Ctrl-C has arrived."""
+        """Raise KeyboardInterrupt (Terminated for SIGTERM) once a signal has arrived."""
         if self.interrupts["count"]:
-            raise KeyboardInterrupt
+            raise stopped(self.interrupts["signal"])
 
 
 @contextlib.contextmanager
 def interrupts_between_batches():
-    """While trials run, a first SIGINT (Ctrl-C) only sets a flag that training checks after
-    each batch; a second one interrupts at once. Yields {"count": SIGINTs so far}."""
-    interrupts = {"count": 0}
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or \
-            previous is signal.SIG_IGN:   # e.g. a background job: keep ignoring Ctrl-C
+    """While trials run, a first SIGINT (Ctrl-C) or SIGTERM only sets a flag that training
+    checks after each batch; a second one interrupts at once. Yields {"count": signals so
+    far, "signal": the first one}. A signal ignored when the search starts (a background
+    job's Ctrl-C) stays ignored."""
+    interrupts = {"count": 0, "signal": None}
+    if threading.current_thread() is not threading.main_thread():
         yield interrupts
         return
 
     def note(signum, frame):
         interrupts["count"] += 1
+        interrupts["signal"] = interrupts["signal"] or signum
         if interrupts["count"] > 1:
-            raise KeyboardInterrupt
+            raise stopped(signum)
 
-    signal.signal(signal.SIGINT, note)
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(signum, note)
     try:
         yield interrupts
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the block, so a terminated
+    ``annie tune`` stops its workers and writes its reports as Ctrl-C does."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or \
+            previous is signal.SIG_IGN:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class PruningCallback(Callback):
@@ -205,7 +242,7 @@ def _run_trials(study, config: dict, tune: TuneSpec, n_trials: int, timeout: flo
         for handler in handlers:
             handler.removeFilter(hide)
     if interrupts["count"]:  # a Ctrl-C between two trials: no trial was running
-        raise KeyboardInterrupt
+        raise stopped(interrupts["signal"])
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import sys
 
 from ..errors import AnnieError, ConfigError
 from .spec import TuneSpec, from_description
+from .trials import Terminated
 
 STORAGE_VARIABLE = "ANNIE_TUNE_STORAGE"
 SEARCH_VARIABLE = "ANNIE_TUNE_SEARCH"  # JSON: the configuration and the [tune] table
@@ -59,14 +60,15 @@ def start(count: int, storage_url: str, study_name: str, config: dict, tune: Tun
 
 
 def wait(processes: list) -> list[int]:
-    """Wait for every worker; on Ctrl-C pass one SIGINT to each, wait for them to finish
-    their bookkeeping, then raise KeyboardInterrupt. Returns the exit codes."""
+    """Wait for every worker; on Ctrl-C (SIGTERM) pass one SIGINT (SIGTERM) to each, wait for
+    them to finish their bookkeeping, then raise it again. Returns the exit codes."""
     try:
         return [process.wait() for process in processes]
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:   # Ctrl-C, or SIGTERM (Terminated): passed on
+        forwarded = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         for process in processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.send_signal(forwarded)
         for process in processes:
             try:
                 process.wait(timeout=INTERRUPT_GRACE_SECONDS)
@@ -109,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     except AnnieError as error:
         print(f"annie: error: worker {args.index}: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as stop:
+        return getattr(stop, "exit_code", 130)
     return 0
 
 
