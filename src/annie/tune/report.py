@@ -38,15 +38,33 @@ def trials_csv(study, tune: TuneSpec) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["number", "state", tune.metric, "duration_s", "epochs", "worker", *keys,
                      "note"])
-    for trial in study.get_trials(deepcopy=False):
+    found = study.get_trials(deepcopy=False)
+    retried = {trial.system_attrs["failed_trial"]: trial.number for trial in found
+               if "failed_trial" in trial.system_attrs}
+    for trial in found:
         values = space.decode(tune.parameters, trial.params)
         seconds = "" if trial.duration is None else f"{trial.duration.total_seconds():.3f}"
         writer.writerow([trial.number, trial.state.name, _cell(trial.value), seconds,
                          _cell(trial.user_attrs.get("epochs")),
                          _cell(trial.user_attrs.get("worker")),
                          *[_cell(values.get(key)) for key in keys],
-                         trial.user_attrs.get(NOTE, "")])
+                         _note(trial, retried)])
     return buffer.getvalue()
+
+
+def _note(trial, retried: dict) -> str:
+    """Why a trial stopped early or failed; for a trial whose worker stopped, the trial that
+    tried its parameters again."""
+    note = trial.user_attrs.get(NOTE, "")
+    if trial.number in retried:
+        note = f"{note or 'its worker stopped (no heartbeat)'}; retried as trial " \
+               f"{retried[trial.number]}"
+    return note
+
+
+def _not_run(trial) -> bool:
+    """A trial handed back unrun because the study had reached its total."""
+    return trial.state.name == "FAIL" and trial.user_attrs.get(NOTE, "").startswith("not run")
 
 
 def best_trial(study):
@@ -153,9 +171,10 @@ def summary(study, tune: TuneSpec, url: str | None, n_trials: int) -> list[str]:
     """The lines printed at the end: counts, the best trial and its parameters."""
     found = studies.counts(study)
     finished = studies.finished(study)
+    failed = found.get("FAIL", 0) - sum(map(_not_run, study.get_trials(deepcopy=False)))
     lines = [f"study {study.study_name!r} ({studies.masked(url)}): {finished} of {n_trials} "
              f"trials finished ({found.get('COMPLETE', 0)} complete, "
-             f"{found.get('PRUNED', 0)} pruned), {found.get('FAIL', 0)} failed, "
+             f"{found.get('PRUNED', 0)} pruned), {failed} failed, "
              f"{found.get('RUNNING', 0)} running"]
     if found.get("RUNNING"):
         lines.append("  running trials belong to other workers, or to a killed one: those "

@@ -6,7 +6,8 @@ import os
 from typing import Sequence
 
 from ..errors import ConfigError
-from . import bridge, report, spec as tune_spec, studies, trials, workers as local_workers
+from . import (bridge, report, spec as tune_spec, stopped, studies, trials,
+               workers as local_workers)
 
 
 def _read(config) -> tuple[str, dict, str, str | None]:
@@ -46,7 +47,7 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
     ``storage``: an SQLAlchemy URL (``sqlite:///study.db``, ``postgresql://user:pw@host/db``);
     default: ``study.db`` in ``out_dir``, or in memory when there is no ``out_dir``.
     ``study_name``: default the configuration file's name. ``workers``: local processes
-    with one BLAS thread each (1: this process). ``timeout``: seconds after which no new
+    with one BLAS thread each (1: this process; never more than the trials left to run). ``timeout``: seconds after which no new
     trial starts. ``out_dir``: where ``best.toml``, ``trials.csv`` and (``figures=True``,
     with matplotlib) the figures go; ``verbose=0`` prints nothing.
     ``heartbeat_interval``: seconds between a running trial's heartbeats; a trial silent for
@@ -79,6 +80,9 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
     storage = studies.open_storage(url, heartbeat_interval)
     with studies.storage_errors(url):
         study = studies.create_or_open(storage, name, base, search, url)
+        stopped.fail_dead_local_trials(study)
+        left = n_trials - studies.finished(study) - studies.counts(study).get("RUNNING", 0)
+    workers = max(1, min(workers, left))   # no more processes than trials to run
     if verbose:
         settings = search.settings
         print(f"annie tune: study {name!r} ({studies.masked(url)}): {n_trials} trials, "

@@ -25,6 +25,7 @@ from ..errors import AnnieError, ConfigError
 from .spec import TuneSpec
 
 ATTRIBUTE = "annie"  # the study's user attribute holding its configuration and [tune] table
+NOTE = "note"        # a trial's user attribute: why it stopped early, or was failed
 STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql")
 FINISHED = ("COMPLETE", "PRUNED")
 

@@ -12,18 +12,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import signal
-import socket
 import threading
 import warnings
 
 from ..errors import AnnieError, ConfigError, NumericalError
 from ..train.callbacks import Callback
-from . import bridge, space, studies
+from . import bridge, space, stopped, studies
 from .spec import TuneSpec
 
-NOTE = "note"  # the user attribute that says why a trial stopped early
+NOTE = studies.NOTE  # the user attribute that says why a trial stopped early
 
 
 class _Surplus(Exception):
@@ -51,7 +49,7 @@ class Terminated(KeyboardInterrupt):
     exit_code = 128 + signal.SIGTERM
 
 
-def stopped(signum) -> KeyboardInterrupt:
+def signal_exception(signum) -> KeyboardInterrupt:
     """The exception that signal ``signum`` stops a search with."""
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
@@ -67,7 +65,7 @@ class InterruptCallback(Callback):
     def on_batch_end(self, batch: int, loss: float) -> None:
         """Raise KeyboardInterrupt (Terminated for SIGTERM) once a signal has arrived."""
         if self.interrupts["count"]:
-            raise stopped(self.interrupts["signal"])
+            raise signal_exception(self.interrupts["signal"])
 
 
 @contextlib.contextmanager
@@ -85,7 +83,7 @@ def interrupts_between_batches():
         interrupts["count"] += 1
         interrupts["signal"] = interrupts["signal"] or signum
         if interrupts["count"] > 1:
-            raise stopped(signum)
+            raise signal_exception(signum)
 
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     for signum, handler in previous.items():
@@ -161,7 +159,6 @@ def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
     (Optuna's heartbeat thread may record it only later, and a trial killed before its first
     heartbeat would never be found stale)."""
     import optuna
-    worker = f"{socket.gethostname()}:{os.getpid()}"
     heartbeat = storage if hasattr(storage, "get_heartbeat_interval") and \
         storage.get_heartbeat_interval() else None
 
@@ -172,7 +169,7 @@ def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
             trial.set_user_attr(NOTE, f"not run: the study already had {n_trials} trials")
             study.stop()
             raise _Surplus()
-        trial.set_user_attr("worker", worker)
+        stopped.mark_worker(trial)
         values = space.suggest(tune.parameters, trial)
         trial_config = bridge.apply(config, values, f"trial {trial.number}")
         callbacks = [PruningCallback(trial, tune.metric)]
@@ -221,6 +218,7 @@ def run_trials(study, config: dict, tune: TuneSpec, n_trials: int,
 def _run_trials(study, config: dict, tune: TuneSpec, n_trials: int, timeout: float | None,
                 label: str, verbose: int, storage) -> None:
     import optuna
+    stopped.fail_dead_local_trials(study)
     with quiet_experimental():
         optuna.storages.fail_stale_trials(study)
     if studies.finished(study) + studies.counts(study).get("RUNNING", 0) >= n_trials:
@@ -242,7 +240,7 @@ def _run_trials(study, config: dict, tune: TuneSpec, n_trials: int, timeout: flo
         for handler in handlers:
             handler.removeFilter(hide)
     if interrupts["count"]:  # a Ctrl-C between two trials: no trial was running
-        raise stopped(interrupts["signal"])
+        raise signal_exception(interrupts["signal"])
 
 
 @contextlib.contextmanager

@@ -78,12 +78,22 @@ def wait(processes: list) -> list[int]:
         raise
 
 
+def _ending(index: int, code: int) -> str:
+    if code < 0:   # ended by a signal: kill -9, the out-of-memory killer, ...
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"worker {index} was killed ({name}); its running trial is failed and " \
+               f"retried by the next run"
+    return f"worker {index} stopped on an error (exit code {code}; its message is above)"
+
+
 def check_exit_codes(codes: list[int]) -> None:
-    """A ConfigError when a worker stopped on an error (its message is printed above)."""
-    failed = [(index, code) for index, code in enumerate(codes, start=1) if code != 0]
+    """A ConfigError when a worker was killed or stopped on an error."""
+    failed = [_ending(index, code) for index, code in enumerate(codes, start=1) if code != 0]
     if failed:
-        listed = ", ".join(f"worker {index} (exit code {code})" for index, code in failed)
-        raise ConfigError(f"{listed} stopped on an error; its message is above")
+        raise ConfigError("; ".join(failed))
 
 
 def main(argv: list[str] | None = None) -> int:
