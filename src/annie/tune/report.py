@@ -11,10 +11,12 @@ and the summary printed at the end.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
+import warnings
 
 from ..errors import ConfigError
 from . import bridge, space, studies
@@ -95,6 +97,16 @@ def best_toml(study, config: dict, tune: TuneSpec) -> str | None:
     return header + bridge.to_toml(best)
 
 
+FIGURES = ("history.png", "importances.png", "intermediate.png", "contour.png")
+
+
+def _importance_evaluator():
+    """fANOVA (a random forest over the trials; scikit-learn), seeded: the same study always
+    gives the same importances."""
+    import optuna
+    return optuna.importance.FanovaImportanceEvaluator(seed=0)
+
+
 def _numeric_keys(study, tune: TuneSpec) -> list[str]:
     """The numeric parameters, most important first when importances can be computed."""
     keys = [parameter.key for parameter in tune.parameters
@@ -102,11 +114,58 @@ def _numeric_keys(study, tune: TuneSpec) -> list[str]:
     try:
         import optuna
         with quiet_experimental():
-            importances = optuna.importance.get_param_importances(study, params=keys)
+            importances = optuna.importance.get_param_importances(
+                study, evaluator=_importance_evaluator(), params=keys)
         keys.sort(key=lambda key: -importances.get(key, 0.0))
     except (ValueError, RuntimeError, ImportError):
         pass  # too few trials, or scikit-learn missing: keep the [tune] table's order
     return keys
+
+
+def _drawings(study, tune: TuneSpec, plots) -> tuple[dict, list[str]]:
+    """{file name: a function drawing it} for the figures this study can show, and a note for
+    each figure it cannot (yet)."""
+    found = study.get_trials(deepcopy=False)
+    complete = sum(trial.state.name == "COMPLETE" for trial in found)
+    numeric = _numeric_keys(study, tune) if complete >= 2 else []
+    drawings, notes = {}, []
+    if complete:
+        drawings["history.png"] = lambda: plots.plot_optimization_history(
+            study, target_name=tune.metric)
+    else:
+        notes.append("history.png not drawn: no trial has completed yet")
+    if complete >= 2:
+        drawings["importances.png"] = lambda: plots.plot_param_importances(
+            study, evaluator=_importance_evaluator(), target_name=tune.metric)
+    else:
+        notes.append("importances.png not drawn: it needs two complete trials")
+    if any(trial.intermediate_values for trial in found):
+        drawings["intermediate.png"] = lambda: plots.plot_intermediate_values(study)
+    else:
+        notes.append("intermediate.png not drawn: no trial has finished an epoch yet")
+    if len(numeric) >= 2:
+        drawings["contour.png"] = lambda: plots.plot_contour(study, params=numeric[:2],
+                                                             target_name=tune.metric)
+    elif complete >= 2 or len(tune.parameters) < 2:
+        notes.append("contour.png not drawn: it needs two numeric parameters (ranges)")
+    else:
+        notes.append("contour.png not drawn: it needs two complete trials")
+    return drawings, notes
+
+
+@contextlib.contextmanager
+def _quiet_plotting():
+    """Optuna's and matplotlib's warnings stay off the terminal while figures are drawn (what
+    a figure cannot show is said in a note)."""
+    import optuna
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        with warnings.catch_warnings(), quiet_experimental():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 def write_figures(study, tune: TuneSpec, folder: str) -> tuple[list[str], list[str]]:
@@ -117,33 +176,36 @@ def write_figures(study, tune: TuneSpec, folder: str) -> tuple[list[str], list[s
         from optuna.visualization import matplotlib as plots
     except (ConfigError, ImportError) as error:
         return [], [f"no figures: {error}"]
-    numeric = _numeric_keys(study, tune)
-    drawings = {
-        "history.png": lambda: plots.plot_optimization_history(study, target_name=tune.metric),
-        "importances.png": lambda: plots.plot_param_importances(study, target_name=tune.metric),
-        "intermediate.png": lambda: plots.plot_intermediate_values(study),
-    }
-    if len(numeric) >= 2:
-        drawings["contour.png"] = lambda: plots.plot_contour(study, params=numeric[:2],
-                                                             target_name=tune.metric)
-    written, notes = [], []
-    for name, draw in drawings.items():
-        try:
-            with quiet_experimental():
+    written = []
+    with _quiet_plotting():
+        drawings, notes = _drawings(study, tune, plots)
+        for name, draw in drawings.items():
+            try:
                 axes = draw()
-        except (ValueError, RuntimeError, ImportError) as error:
-            notes.append(f"{name} not drawn: {error}")
-            continue
-        figure = getattr(axes, "figure", None) or axes.flat[0].figure
-        figure.set_size_inches(8, 6)
-        figure.tight_layout()
-        path = os.path.join(folder, name)
-        save_figure(figure, path)
-        pyplot.close(figure)
-        written.append(path)
-    if len(numeric) < 2:
-        notes.append("contour.png not drawn: it needs two numeric parameters (ranges)")
+            except (ValueError, RuntimeError, ImportError) as error:
+                notes.append(f"{name} not drawn: {error}")
+                continue
+            figure = getattr(axes, "figure", None) or axes.flat[0].figure
+            figure.set_size_inches(8, 6)
+            figure.tight_layout()
+            path = os.path.join(folder, name)
+            save_figure(figure, path)
+            pyplot.close(figure)
+            written.append(path)
     return written, notes
+
+
+def _remove_older_figures(folder: str, drawn: list[str]) -> list[str]:
+    """Remove the figures of an earlier run (or another study) that this run did not draw, so
+    that no figure in ``folder`` disagrees with its best.toml and trials.csv; notes."""
+    removed = []
+    for name in FIGURES:
+        path = os.path.join(folder, name)
+        if path not in drawn and os.path.isfile(path):
+            os.remove(path)
+            removed.append(name)
+    return [f"removed {', '.join(removed)} of an earlier run (not drawn this time)"] \
+        if removed else []
 
 
 def write(study, config: dict, tune: TuneSpec, folder: str,
@@ -161,10 +223,8 @@ def write(study, config: dict, tune: TuneSpec, folder: str,
         notes.append("best.toml not written: no trial has completed yet")
     atomic_write_text(os.path.join(folder, "trials.csv"), trials_csv(study, tune))
     written.append(os.path.join(folder, "trials.csv"))
-    if figures:
-        drawn, figure_notes = write_figures(study, tune, folder)
-        written, notes = written + drawn, notes + figure_notes
-    return written, notes
+    drawn, figure_notes = write_figures(study, tune, folder) if figures else ([], [])
+    return written + drawn, notes + figure_notes + _remove_older_figures(folder, drawn)
 
 
 def summary(study, tune: TuneSpec, url: str | None, n_trials: int) -> list[str]:
