@@ -40,8 +40,9 @@ def test_figures_of_an_earlier_run_are_not_left_behind(tmp_path, capsys):
     assert cli.main(["tune", str(write_config(tmp_path, name="other.toml", tune="""
 [tune]
 pruner = "none"
+sampler = "grid"
 "model.hidden" = [[4], [8]]
-""")), "--trials", "3", "--out", str(out)]) == 0
+""")), "--trials", "2", "--out", str(out)]) == 0
     output = capsys.readouterr().out
     assert _figures(out) == ["history.png", "importances.png", "intermediate.png"]
     assert "removed contour.png of an earlier run" in output
