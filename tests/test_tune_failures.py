@@ -9,6 +9,8 @@ import sys
 
 from tune_helpers import TUNE, load_study, states, write_config
 
+from annie import cli
+
 WAIT_SECONDS = 120   # an upper bound for a few tiny trials, never reached
 
 RUN = """
@@ -57,11 +59,39 @@ sys.exit(cli.main(["tune", sys.argv[2], "--trials", "5", "--out", sys.argv[3],
 """
 
 
-def _run(tmp_path, action: str):
-    path, out = write_config(tmp_path, tune=TUNE + 'pruner = "none"\n'), tmp_path / "out"
+def _run(tmp_path, action: str, tune: str = TUNE + 'pruner = "none"\n'):
+    path, out = write_config(tmp_path, tune=tune), tmp_path / "out"
     done = subprocess.run([sys.executable, "-c", RUN, action, str(path), str(out)],
                           capture_output=True, text=True, timeout=WAIT_SECONDS)
     return done, load_study("sqlite:///" + str(out / "study.db"), "iris_tune")
+
+
+GRID = """
+[tune]
+sampler = "grid"
+pruner = "none"
+"model.hidden" = [[2], [4], [8], [16]]
+"""
+
+
+def test_a_grid_point_interrupted_by_ctrl_c_is_tried_by_the_rerun(tmp_path, capsys):
+    done, study = _run(tmp_path, "ctrl_c", GRID)
+    assert done.returncode == 130, done.stderr
+    assert states(study)[:3] == ["COMPLETE", "COMPLETE", "FAIL"]
+    interrupted = study.trials[2].params["model.hidden"]
+    path, out = tmp_path / "iris_tune.toml", tmp_path / "out"
+    assert cli.main(["tune", str(path), "--trials", "10", "--out", str(out),
+                     "--no-figures"]) == 0
+    study = load_study("sqlite:///" + str(out / "study.db"), "iris_tune")
+    complete = sorted(t.params["model.hidden"] for t in study.trials
+                      if t.state.name == "COMPLETE")
+    assert complete == ["[16]", "[2]", "[4]", "[8]"]   # each point once, none lost
+    assert interrupted in complete
+    assert "every point of the grid (4) has been tried" in capsys.readouterr().out
+    before = len(study.trials)   # the grid is done: a rerun runs nothing more
+    assert cli.main(["tune", str(path), "--trials", "10", "--out", str(out), "--quiet",
+                     "--no-figures"]) == 0
+    assert len(load_study("sqlite:///" + str(out / "study.db"), "iris_tune").trials) == before
 
 
 def test_ctrl_c_stops_with_one_line_and_keeps_the_finished_trials(tmp_path):

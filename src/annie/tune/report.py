@@ -19,7 +19,7 @@ import os
 import warnings
 
 from ..errors import ConfigError
-from . import bridge, space, studies
+from . import bridge, grid, space, studies
 from .spec import TuneSpec
 from .trials import NOTE, quiet_experimental
 
@@ -239,6 +239,9 @@ def summary(study, tune: TuneSpec, url: str | None, n_trials: int) -> list[str]:
     if found.get("RUNNING"):
         lines.append("  running trials belong to other workers, or to a killed one: those "
                      "are marked failed after two heartbeats and retried by the next run")
+    if grid.is_grid(tune) and finished < n_trials and not found.get("WAITING") and \
+            not found.get("RUNNING"):
+        lines.append(f"  every point of the grid ({len(grid.points(tune))}) has been tried")
     trial = best_trial(study)
     if trial is None:
         lines.append("no trial has completed yet")

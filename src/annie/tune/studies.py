@@ -22,6 +22,7 @@ import warnings
 import contextlib
 
 from ..errors import AnnieError, ConfigError
+from . import grid
 from .spec import TuneSpec
 
 ATTRIBUTE = "annie"  # the study's user attribute holding its configuration and [tune] table
@@ -152,9 +153,8 @@ def make_sampler(tune: TuneSpec, worker_index: int = 0):
     seed = None if settings["sampler_seed"] is None else settings["sampler_seed"] + worker_index
     if settings["sampler"] == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if settings["sampler"] == "grid":
-        grid = {parameter.key: parameter.grid_values() for parameter in tune.parameters}
-        return optuna.samplers.GridSampler(grid, seed=seed)
+    if settings["sampler"] == "grid":   # every trial is a queued point (annie.tune.grid)
+        return optuna.samplers.RandomSampler(seed=seed)
     with warnings.catch_warnings():  # constant_liar: parallel workers avoid the same point
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(n_startup_trials=settings["sampler_startup_trials"],
@@ -200,7 +200,9 @@ def create_or_open(storage, name: str, config: dict, tune: TuneSpec, url: str | 
     try:
         study = optuna.create_study(storage=storage, study_name=name, sampler=sampler,
                                     pruner=pruner, direction=tune.direction)
-        study.set_user_attr(ATTRIBUTE, description)
+        if grid.is_grid(tune):
+            grid.fill(study, tune)
+        study.set_user_attr(ATTRIBUTE, description)   # last: the study is ready
         return study
     except optuna.exceptions.DuplicatedStudyError:
         pass
@@ -216,9 +218,9 @@ def create_or_open(storage, name: str, config: dict, tune: TuneSpec, url: str | 
 
 
 def _stored_description(storage, name: str, url: str | None,
-                        wait_seconds: float = 10.0) -> dict:
+                        wait_seconds: float = 60.0) -> dict:
     """The study's configuration and [tune] table; a study created an instant ago by another
-    process may not have them yet, so wait briefly."""
+    process may not have them yet (it may be queueing a grid's points), so wait briefly."""
     optuna = import_optuna()
     deadline = time.monotonic() + wait_seconds
     while True:

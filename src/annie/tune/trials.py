@@ -18,7 +18,7 @@ import warnings
 
 from ..errors import AnnieError, ConfigError, NumericalError
 from ..train.callbacks import Callback
-from . import bridge, space, stopped, studies
+from . import bridge, grid, space, stopped, studies
 from .spec import TuneSpec
 
 NOTE = studies.NOTE  # the user attribute that says why a trial stopped early
@@ -165,10 +165,12 @@ def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
     def objective(trial) -> float:
         if heartbeat is not None:
             heartbeat.record_heartbeat(trial._trial_id)
+        queued = grid.queued_params(study, trial)   # a grid point, or a retried trial
+        if grid.is_grid(tune) and queued is None:
+            _hand_back(study, trial, "not run: every point of the grid is taken")
         if _running_ahead(study, trial.number) >= n_trials:
-            trial.set_user_attr(NOTE, f"not run: the study already had {n_trials} trials")
-            study.stop()
-            raise _Surplus()
+            grid.requeue(study, trial)
+            _hand_back(study, trial, f"not run: the study already had {n_trials} trials")
         stopped.mark_worker(trial)
         values = space.suggest(tune.parameters, trial)
         trial_config = bridge.apply(config, values, f"trial {trial.number}")
@@ -181,6 +183,9 @@ def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
             note = f"diverged: {error}"
             trial.set_user_attr(NOTE, note)
             raise optuna.TrialPruned(note) from None
+        except KeyboardInterrupt:   # Ctrl-C or SIGTERM: a grid point goes back in the queue
+            grid.requeue(study, trial)
+            raise
         history = trained.history
         trial.set_user_attr("epochs", len(history))
         series = history.history.get(tune.metric, [])
@@ -192,6 +197,13 @@ def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
         return float(value)
 
     return objective
+
+
+def _hand_back(study, trial, note: str) -> None:
+    """End ``trial`` unrun (recorded as failed, with ``note``) and stop this worker."""
+    trial.set_user_attr(NOTE, note)
+    study.stop()
+    raise _Surplus()
 
 
 def _line(trial, metric: str, label: str) -> str:
@@ -221,7 +233,8 @@ def _run_trials(study, config: dict, tune: TuneSpec, n_trials: int, timeout: flo
     stopped.fail_dead_local_trials(study)
     with quiet_experimental():
         optuna.storages.fail_stale_trials(study)
-    if studies.finished(study) + studies.counts(study).get("RUNNING", 0) >= n_trials:
+    if studies.finished(study) + studies.counts(study).get("RUNNING", 0) >= n_trials or \
+            (grid.is_grid(tune) and not grid.waiting(study)):
         return
     states = optuna.trial.TrialState
     callbacks = [optuna.study.MaxTrialsCallback(
@@ -234,6 +247,8 @@ def _run_trials(study, config: dict, tune: TuneSpec, n_trials: int, timeout: flo
     try:
         with quiet_experimental(), interrupts_between_batches() as interrupts:
             callbacks.append(lambda study, _: study.stop() if interrupts["count"] else None)
+            if grid.is_grid(tune):   # the grid is done when its queue is empty
+                callbacks.append(lambda study, _: None if grid.waiting(study) else study.stop())
             study.optimize(make_objective(study, config, tune, n_trials, interrupts, storage),
                            timeout=timeout, callbacks=callbacks, catch=(_Surplus,))
     finally:
