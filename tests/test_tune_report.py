@@ -1,12 +1,15 @@
-"""The figures of a search show what the study holds now: none is drawn from no complete
-trial (an empty frame), and none of an earlier run or another study is left beside a
-best.toml and trials.csv it disagrees with."""
+"""What a search writes: figures that show what the study holds now (none drawn from no
+complete trial, none of an earlier run or another study left beside a best.toml and
+trials.csv it disagrees with), and values written as the [tune] table gives them."""
+import csv
+
 import numpy as np
 
 from tune_helpers import write_config
 
 import annie
 from annie import cli
+from annie.app import config as run_config
 
 FIGURES = ("history.png", "importances.png", "intermediate.png", "contour.png")
 
@@ -50,3 +53,22 @@ sampler = "grid"
     assert cli.main(["tune", str(path), "--trials", "5", "--out", str(out), "--no-figures",
                      "--set", "tune.pruner=none"]) == 0
     assert _figures(out) == []
+
+
+def test_values_on_a_float_grid_are_written_as_the_grid_has_them(tmp_path, capsys):
+    path, out = write_config(tmp_path, tune="""
+[tune]
+sampler = "random"
+sampler_seed = 0
+pruner = "none"
+"model.dropout" = { low = 0.0, high = 0.9, step = 0.1 }
+"""), tmp_path / "out"
+    assert cli.main(["tune", str(path), "--trials", "8", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    with open(out / "trials.csv", newline="") as handle:
+        written = sorted(row["model.dropout"] for row in csv.DictReader(handle))
+    grid = [f"0.{digit}" for digit in range(10)]
+    assert set(written) <= set(grid), written   # 0.3, not 0.30000000000000004
+    assert "0000000" not in printed
+    best = run_config.load_config(out / "best.toml")
+    assert str(best["model"]["dropout"]) in written

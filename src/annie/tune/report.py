@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import os
 import warnings
 
@@ -24,12 +23,6 @@ from .spec import TuneSpec
 from .trials import NOTE, quiet_experimental
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value)
-    return str(value)
 
 
 def trials_csv(study, tune: TuneSpec) -> str:
@@ -46,10 +39,10 @@ def trials_csv(study, tune: TuneSpec) -> str:
     for trial in found:
         values = space.decode(tune.parameters, trial.params)
         seconds = "" if trial.duration is None else f"{trial.duration.total_seconds():.3f}"
-        writer.writerow([trial.number, trial.state.name, _cell(trial.value), seconds,
-                         _cell(trial.user_attrs.get("epochs")),
-                         _cell(trial.user_attrs.get("worker")),
-                         *[_cell(values.get(key)) for key in keys],
+        writer.writerow([trial.number, trial.state.name, space.text(trial.value), seconds,
+                         space.text(trial.user_attrs.get("epochs")),
+                         space.text(trial.user_attrs.get("worker")),
+                         *[space.text(values.get(key)) for key in keys],
                          _note(trial, retried)])
     return buffer.getvalue()
 
@@ -249,5 +242,5 @@ def summary(study, tune: TuneSpec, url: str | None, n_trials: int) -> list[str]:
     lines.append(f"best: trial {trial.number}, {tune.metric} = {trial.value:.6g} "
                  f"({tune.direction})")
     for key, value in space.decode(tune.parameters, trial.params).items():
-        lines.append(f"  {key} = {_cell(value)}")
+        lines.append(f"  {key} = {space.text(value)}")
     return lines

@@ -206,12 +206,13 @@ def _hand_back(study, trial, note: str) -> None:
     raise _Surplus()
 
 
-def _line(trial, metric: str, label: str) -> str:
+def _line(trial, tune: TuneSpec, label: str) -> str:
     """One line per finished trial: number, state, value, time, parameters."""
     seconds = trial.duration.total_seconds() if trial.duration is not None else float("nan")
-    value = f"{metric} = {trial.value:.6g}" if trial.value is not None else \
+    value = f"{tune.metric} = {trial.value:.6g}" if trial.value is not None else \
         trial.user_attrs.get(NOTE, "")
-    params = ", ".join(f"{key} = {label_value}" for key, label_value in trial.params.items())
+    params = ", ".join(f"{key} = {space.text(item)}" for key, item in
+                       space.decode(tune.parameters, trial.params).items())
     prefix = f"[{label}] " if label else ""
     state = {"FAIL": "failed"}.get(trial.state.name, trial.state.name.lower())
     return f"{prefix}trial {trial.number} {state}: {value} ({seconds:.1f} s) {params}".rstrip()
@@ -240,7 +241,7 @@ def _run_trials(study, config: dict, tune: TuneSpec, n_trials: int, timeout: flo
     callbacks = [optuna.study.MaxTrialsCallback(
         n_trials, states=(states.COMPLETE, states.PRUNED, states.RUNNING))]
     if verbose:
-        callbacks.append(lambda _, trial: print(_line(trial, tune.metric, label), flush=True))
+        callbacks.append(lambda _, trial: print(_line(trial, tune, label), flush=True))
     hide, handlers = _QuietFailures(), logging.getLogger("optuna").handlers
     for handler in handlers:  # Optuna's modules log through the handlers of "optuna"
         handler.addFilter(hide)
