@@ -152,8 +152,11 @@ def test_a_tune_table_that_is_not_a_table_and_bad_arguments(tmp_path, capsys):
     for arguments, fragment in ((["--trials", "0"], "--trials"),
                                 (["--workers", "two"], "--workers"),
                                 (["--timeout", "-5"], "--timeout"),
-                                (["--storage", "study.db"], "sqlite:///study.db")):
-        code = cli.main(["tune", str(good), "--out", str(tmp_path / "o"), *arguments])
+                                (["--storage", "study.db"], "sqlite:///study.db"),
+                                (["--study", ""], "--study '': give the study a name"),
+                                (["--out", str(good)], "is a file: give a folder")):
+        code = cli.main(["tune", str(good), "--out", str(tmp_path / "o"), *arguments,
+                         "--quiet"])
         err = capsys.readouterr().err
         assert code == 2 and fragment in err, (arguments, err)
 
@@ -164,3 +167,13 @@ def test_the_python_api_raises_config_errors():
     with pytest.raises(ConfigError, match="several workers need a storage"):
         annie.tune({"data": {"dataset": "iris"}, "train": {"validation_split": 0.2},
                     "tune": {"optimizer.lr": [0.01, 0.1]}}, n_trials=2, workers=2)
+
+
+def test_an_installed_preset_is_tuned_by_its_name(tmp_path):
+    out = tmp_path / "out"
+    code = cli.main(["tune", "iris", "--trials", "2", "--out", str(out), "--no-figures",
+                     "--quiet", "--set", "train.epochs=2",
+                     "--set", "tune.optimizer.lr=[0.01, 0.1]"])
+    assert code == 0
+    best = (out / "best.toml").read_text()
+    assert 'dataset = "iris"' in best and "epochs = 2" in best

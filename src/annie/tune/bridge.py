@@ -42,6 +42,12 @@ _NOT_SETTABLE = {"self", "params", "optimizer", "last_epoch", "prediction", "tar
                  "reduction", "logits"}
 
 
+def config_path(argument: str) -> str:
+    """A configuration named on the command line: a file, or an installed preset's name."""
+    from ..app import presets
+    return presets.config_path(argument)
+
+
 def read_document(path: str | os.PathLike) -> dict:
     """The parsed TOML file (a ConfigError names a missing file or a syntax error)."""
     from ..app import config as run_config
