@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NumericalError
 
 TUNE_SECTION = "tune"
 
@@ -170,11 +170,17 @@ class Trained:
 
 
 def train(config: dict, callbacks: list) -> Trained:
-    """Train ``config`` silently, writing no files, with ``callbacks`` added to ``fit``;
-    NumericalError when the training diverged."""
+    """Train ``config`` silently, writing no files and never scoring the held-out (test)
+    data, with ``callbacks`` added to ``fit``; NumericalError when the training diverged (a
+    batch loss became NaN or inf)."""
     from ..app import run
-    result = run.train_config(config, None, verbose=0, callbacks=tuple(callbacks))
+    from ..train.callbacks import TerminateOnNaN
+    terminate = TerminateOnNaN()   # fit's own guard, kept here to see whether it stopped
+    result = run.train_config(config, None, verbose=0, callbacks=(*callbacks, terminate),
+                              score=False)
     history = result.history
+    if terminate.stopped_batch is not None:
+        raise NumericalError(history.stop_reason or "the loss became NaN or inf")
     kept = len(history) - 1
     if config["train"]["early_stopping_patience"] > 0 and "val_loss" in history.history:
         # EarlyStopping restores the weights of the first epoch with the lowest val_loss
