@@ -132,6 +132,8 @@ def test_a_rerun_at_once_fails_and_retries_a_trial_whose_process_is_gone(tmp_pat
     worker = killed.trials[2].user_attrs["worker"]
     assert notes[2] == f"its worker {worker} stopped (the process is gone); retried as " \
                        f"trial {retried[0].number}"
+    assert notes[retried[0].number] == ""   # the retry does not inherit the failed one's
+    assert retried[0].user_attrs["worker"] != worker
 
 
 def test_no_more_workers_start_than_trials_are_left(tmp_path, monkeypatch):

@@ -94,7 +94,7 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
         with trials.terminate_as_interrupt():
             if workers == 1:
                 trials.run_trials(study, base, search, n_trials, timeout, verbose=verbose,
-                                  storage=storage)
+                                  storage=storage, url=url)
             else:
                 codes = local_workers.wait(local_workers.start(
                     workers, url, name, base, search, n_trials, timeout, heartbeat_interval,

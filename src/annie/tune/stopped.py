@@ -38,11 +38,14 @@ def worker_label() -> str:
 
 
 def mark_worker(trial) -> None:
-    """Record on ``trial`` which process runs it."""
+    """Record on ``trial`` which process runs it (a retried trial starts with the failed
+    one's attributes: its worker, machine and note are replaced)."""
     trial.set_user_attr(WORKER, worker_label())
     machine = machine_id()
-    if machine is not None:
+    if machine is not None or MACHINE in trial.user_attrs:
         trial.set_user_attr(MACHINE, machine)
+    if trial.user_attrs.get(NOTE):
+        trial.set_user_attr(NOTE, "")
 
 
 def _alive(pid: int) -> bool:

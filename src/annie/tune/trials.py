@@ -165,13 +165,14 @@ def make_objective(study, config: dict, tune: TuneSpec, n_trials: int,
     def objective(trial) -> float:
         if heartbeat is not None:
             heartbeat.record_heartbeat(trial._trial_id)
+        stopped.mark_worker(trial)
+        stopped.fail_dead_local_trials(study)   # a sibling worker killed: retried next
         queued = grid.queued_params(study, trial)   # a grid point, or a retried trial
         if grid.is_grid(tune) and queued is None:
             _hand_back(study, trial, "not run: every point of the grid is taken")
         if _running_ahead(study, trial.number) >= n_trials:
             grid.requeue(study, trial)
             _hand_back(study, trial, f"not run: the study already had {n_trials} trials")
-        stopped.mark_worker(trial)
         values = space.suggest(tune.parameters, trial)
         trial_config = bridge.apply(config, values, f"trial {trial.number}")
         callbacks = [PruningCallback(trial, tune.metric)]
@@ -220,11 +221,12 @@ def _line(trial, tune: TuneSpec, label: str) -> str:
 
 def run_trials(study, config: dict, tune: TuneSpec, n_trials: int,
                timeout: float | None = None, label: str = "", verbose: int = 1,
-               storage=None) -> None:
+               storage=None, url: str | None = None) -> None:
     """Run trials in this process until the study holds ``n_trials`` finished ones (counting
     every worker's), ``timeout`` seconds have passed (no new trial starts after that), or the
-    grid is exhausted. ``storage``: the study's database storage (for heartbeats)."""
-    with studies.storage_errors(getattr(storage, "url", None)):
+    grid is exhausted. ``storage``: the study's database storage (for heartbeats), ``url``
+    its URL (for messages)."""
+    with studies.storage_errors(url or getattr(storage, "url", None)):
         _run_trials(study, config, tune, n_trials, timeout, label, verbose, storage)
 
 

@@ -84,8 +84,8 @@ def _ending(index: int, code: int) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        return f"worker {index} was killed ({name}); its running trial is failed and " \
-               f"retried by the next run"
+        return f"worker {index} was killed ({name}); its running trial is marked failed " \
+               f"and tried again"
     return f"worker {index} stopped on an error (exit code {code}; its message is above)"
 
 
@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         storage = studies.open_storage(url, args.heartbeat)
         study = studies.open_for_worker(storage, args.study, url, tune, args.index)
         trials.run_trials(study, config, tune, args.trials, args.timeout,
-                          label=f"worker {args.index}", verbose=args.verbose, storage=storage)
+                          label=f"worker {args.index}", verbose=args.verbose, storage=storage,
+                          url=url)
     except AnnieError as error:
         print(f"annie: error: worker {args.index}: {error}", file=sys.stderr)
         return 2
