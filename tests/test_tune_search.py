@@ -136,6 +136,19 @@ def test_a_diverged_trial_is_pruned_with_a_note():
     assert all(math.isfinite(value) for value in trial.intermediate_values.values())
 
 
+def test_a_trial_never_scores_the_test_split(monkeypatch):
+    from annie.app.recipes import classifier
+
+    def refuse(self, model, split):
+        raise AssertionError("a trial scored the held-out (test) data")
+
+    monkeypatch.setattr(classifier.TabularClassifier, "score", refuse)   # iris's recipe
+    config = {"data": {"dataset": "iris"}, "train": {"validation_split": 0.2, "epochs": 2},
+              "tune": {"optimizer.lr": [0.01, 0.1], "sampler": "grid"}}
+    study = annie.tune(config, n_trials=2, verbose=0)
+    assert [trial.state.name for trial in study.trials] == ["COMPLETE", "COMPLETE"]
+
+
 def test_annie_tune_is_a_package_and_a_function():
     import annie.tune.space   # importing a submodule keeps annie.tune callable
     assert callable(annie.tune) and annie.tune.space is space

@@ -102,6 +102,16 @@ BAD_TABLES = [
     ('"optimizer.lr" = 0.1', ["'optimizer.lr' = 0.1", "a list of choices"]),
     ('sampler = "random"', ["nothing to search"]),
     ('sampler_seed = -1\n"optimizer.lr" = [0.1]', ["sampler_seed must be >= 0"]),
+    # keys that change the data the metric is measured on: the seed draws the splits
+    ('"seed" = [0, 1, 2]', ["'seed' cannot be searched", "luckiest split"]),
+    # the loss's own keys change the scale of the loss the metric is
+    ('"loss.name" = ["cross_entropy", "nll_loss"]', ["'loss.name' cannot be searched with "
+                                                     "metric 'val_loss'", "val_accuracy"]),
+    ('metric = "loss"\n"loss.label_smoothing" = { low = 0.0, high = 0.2 }',
+     ["'loss.label_smoothing' cannot be searched with metric 'loss'"]),
+    # a choice under which training would not report the metric, found before any trial
+    ('metric = "val_accuracy"\n"train.metrics" = [["accuracy"], ["f1"]]',
+     ["metric 'val_accuracy' is not reported by a trial with train.metrics = ['f1']"]),
 ]
 
 
@@ -116,6 +126,13 @@ def test_bad_tune_tables_exit_2_naming_the_key(tmp_path, capsys, table, fragment
     for fragment in fragments:
         assert fragment in err, (fragment, err)
     assert not out.exists()   # refused before anything was trained or written
+
+
+def test_the_loss_may_be_searched_when_the_metric_is_not_the_loss():
+    search = parse({"metric": "val_accuracy", "loss.name": ["cross_entropy", "nll_loss"],
+                    "train.metrics": [["accuracy"], ["accuracy", "f1"]]})
+    assert [parameter.key for parameter in search.parameters] == ["loss.name",
+                                                                   "train.metrics"]
 
 
 def test_a_validation_metric_needs_a_validation_split(tmp_path, capsys):
@@ -135,8 +152,11 @@ def test_a_tune_table_that_is_not_a_table_and_bad_arguments(tmp_path, capsys):
     for arguments, fragment in ((["--trials", "0"], "--trials"),
                                 (["--workers", "two"], "--workers"),
                                 (["--timeout", "-5"], "--timeout"),
-                                (["--storage", "study.db"], "sqlite:///study.db")):
-        code = cli.main(["tune", str(good), "--out", str(tmp_path / "o"), *arguments])
+                                (["--storage", "study.db"], "sqlite:///study.db"),
+                                (["--study", ""], "--study '': give the study a name"),
+                                (["--out", str(good)], "is a file: give a folder")):
+        code = cli.main(["tune", str(good), "--out", str(tmp_path / "o"), *arguments,
+                         "--quiet"])
         err = capsys.readouterr().err
         assert code == 2 and fragment in err, (arguments, err)
 
@@ -147,3 +167,13 @@ def test_the_python_api_raises_config_errors():
     with pytest.raises(ConfigError, match="several workers need a storage"):
         annie.tune({"data": {"dataset": "iris"}, "train": {"validation_split": 0.2},
                     "tune": {"optimizer.lr": [0.01, 0.1]}}, n_trials=2, workers=2)
+
+
+def test_an_installed_preset_is_tuned_by_its_name(tmp_path):
+    out = tmp_path / "out"
+    code = cli.main(["tune", "iris", "--trials", "2", "--out", str(out), "--no-figures",
+                     "--quiet", "--set", "train.epochs=2",
+                     "--set", "tune.optimizer.lr=[0.01, 0.1]"])
+    assert code == 0
+    best = (out / "best.toml").read_text()
+    assert 'dataset = "iris"' in best and "epochs = 2" in best

@@ -309,9 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         text = f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
         print(f"annie: error: {_one_line(text)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:   # Ctrl-C; annie tune's SIGTERM carries exit_code 143
         print("annie: interrupted", file=sys.stderr)
-        return 130
+        return getattr(error, "exit_code", 130)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,7 +41,7 @@ class RunResult:
 
     model: object
     history: object
-    scores: Scores
+    scores: Scores | None   # None: trained with score=False
     recipe: Recipe
     out_dir: str | None
     seconds: float
@@ -124,7 +124,8 @@ def _check_trained(result: RunResult) -> None:
 
 def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int = 1,
                  resume: bool = False, overwrite: bool = False,
-                 source: str = "config", callbacks: tuple = ()) -> RunResult:
+                 source: str = "config", callbacks: tuple = (),
+                 score: bool = True) -> RunResult:
     """Train the model a validated configuration describes into the run folder ``out_dir``.
 
     The run is written in ``<out_dir>.partial`` and renamed into place when complete; an
@@ -133,10 +134,12 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
     training diverged is not saved. ``resume=True`` continues an interrupted run, or a
     finished one with more train.epochs, exactly where its checkpoint left it. ``source``
     (the configuration file) begins the messages of problems found in the data. ``callbacks``
-    go to ``fit`` after the configuration's own (e.g. a tuning trial's pruning callback)."""
+    go to ``fit`` after the configuration's own (e.g. a tuning trial's pruning callback).
+    ``score=False`` (only without ``out_dir``) leaves the held-out data unscored: the result's
+    ``scores`` is None (a tuning trial never looks at the test split)."""
     recipe = recipes.resolve(config, source)
     if out_dir is None:
-        return _train(config, recipe, None, verbose, None, callbacks)
+        return _train(config, recipe, None, verbose, None, callbacks, score)
     with rundir.lock(out_dir):
         rundir.check_target(out_dir, overwrite, resume)
         resume_from = None
@@ -148,7 +151,7 @@ def train_config(config: dict, out_dir: str | os.PathLike | None, verbose: int =
 
 
 def _train(config: dict, recipe: Recipe, out_dir, verbose: int, resume_from: str | None,
-           callbacks: tuple = ()) -> RunResult:
+           callbacks: tuple = (), score: bool = True) -> RunResult:
     """Read and split the data, train (in ``<out_dir>.partial`` when given) and score; commit
     the run folder. An error removes the unfinished folder unless it is an interrupted run's
     (which keeps its checkpoint for another --resume)."""
@@ -176,10 +179,11 @@ def _train(config: dict, recipe: Recipe, out_dir, verbose: int, resume_from: str
                           clip_grad_norm=train["clip_grad_norm"] or None, verbose=verbose,
                           seed=config["seed"], checkpoint_dir=staging,
                           checkpoint_every=train["checkpoint_every"] or "epoch", resume=resume)
-            scores = recipe.score(model, split)
+            scores = recipe.score(model, split) if score else None
         seconds = time.perf_counter() - started
         result = RunResult(model, history, scores, recipe, None, seconds)
-        _check_trained(result)
+        if scores is not None:
+            _check_trained(result)
         if staging is not None:
             _write_run(result, config, split, staging)
             result.out_dir = rundir.commit(staging, out_dir)

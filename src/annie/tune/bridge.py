@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NumericalError
 
 TUNE_SECTION = "tune"
 
@@ -29,11 +29,23 @@ FIXED_KEYS = {
     "data.target": "it selects what is predicted",
     "data.task": "it selects what is predicted",
     "data.test_size": "it changes the held-out split",
+    "data.horizon": "it selects what is predicted",
+    "data.n_samples": "it changes the generated data the metric is measured on",
+    "data.steps": "it changes the generated data the metric is measured on",
+    "data.max_samples": "it changes the data the metric is measured on",
     "train.validation_split": "it changes the data the metric is measured on",
+    "seed": "it changes which samples are in the training, validation and test splits, so "
+            "the search would pick the luckiest split",
 }
 #: Arguments of an optimizer, scheduler or loss that a configuration never sets.
 _NOT_SETTABLE = {"self", "params", "optimizer", "last_epoch", "prediction", "target",
                  "reduction", "logits"}
+
+
+def config_path(argument: str) -> str:
+    """A configuration named on the command line: a file, or an installed preset's name."""
+    from ..app import presets
+    return presets.config_path(argument)
 
 
 def read_document(path: str | os.PathLike) -> dict:
@@ -158,11 +170,17 @@ class Trained:
 
 
 def train(config: dict, callbacks: list) -> Trained:
-    """Train ``config`` silently, writing no files, with ``callbacks`` added to ``fit``;
-    NumericalError when the training diverged."""
+    """Train ``config`` silently, writing no files and never scoring the held-out (test)
+    data, with ``callbacks`` added to ``fit``; NumericalError when the training diverged (a
+    batch loss became NaN or inf)."""
     from ..app import run
-    result = run.train_config(config, None, verbose=0, callbacks=tuple(callbacks))
+    from ..train.callbacks import TerminateOnNaN
+    terminate = TerminateOnNaN()   # fit's own guard, kept here to see whether it stopped
+    result = run.train_config(config, None, verbose=0, callbacks=(*callbacks, terminate),
+                              score=False)
     history = result.history
+    if terminate.stopped_batch is not None:
+        raise NumericalError(history.stop_reason or "the loss became NaN or inf")
     kept = len(history) - 1
     if config["train"]["early_stopping_patience"] > 0 and "val_loss" in history.history:
         # EarlyStopping restores the weights of the first epoch with the lowest val_loss

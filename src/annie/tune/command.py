@@ -25,7 +25,9 @@ def add_parser(commands, positive_int) -> None:
     parser = commands.add_parser(
         "tune", help="search the hyperparameters a configuration's [tune] table names "
                      "(Optuna; one process to many machines)")
-    parser.add_argument("config", help="a TOML configuration with a [tune] table")
+    parser.add_argument("config", help="a TOML configuration with a [tune] table, or an "
+                                       "installed preset's name (annie list) with --set "
+                                       "tune.KEY=... for what to search")
     parser.add_argument("--trials", type=positive_int, default=20,
                         help="the study's total of finished trials, however many workers "
                              "share it; a rerun continues the study (default 20)")
@@ -51,9 +53,16 @@ def add_parser(commands, positive_int) -> None:
 
 def run(args) -> None:
     """Run ``annie tune`` with parsed arguments (errors are AnnieErrors: exit code 2)."""
+    from ..errors import ConfigError
+    from . import bridge
     from .search import tune
+    config = bridge.config_path(args.config)   # a file, or an installed preset's name
     out = args.out or os.path.join(
-        "runs", "tune-" + os.path.splitext(os.path.basename(args.config))[0])
-    tune(args.config, args.trials, storage=args.storage, study_name=args.study, out_dir=out,
+        "runs", "tune-" + os.path.splitext(os.path.basename(config))[0])
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ConfigError(f"--out {out!r} is a file: give a folder for the reports")
+    if args.study is not None and not args.study.strip():
+        raise ConfigError("--study '': give the study a name")
+    tune(config, args.trials, storage=args.storage, study_name=args.study, out_dir=out,
          workers=args.workers, timeout=args.timeout, overrides=args.set,
          verbose=0 if args.quiet else 1, figures=not args.no_figures)

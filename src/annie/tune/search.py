@@ -6,7 +6,8 @@ import os
 from typing import Sequence
 
 from ..errors import ConfigError, check_positive_int
-from . import bridge, report, spec as tune_spec, studies, trials, workers as local_workers
+from . import (bridge, report, spec as tune_spec, stopped, studies, trials,
+               workers as local_workers)
 
 
 def _read(config) -> tuple[str, dict, str, str | None]:
@@ -45,7 +46,7 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
     ``storage``: an SQLAlchemy URL (``sqlite:///study.db``, ``postgresql://user:pw@host/db``);
     default: ``study.db`` in ``out_dir``, or in memory when there is no ``out_dir``.
     ``study_name``: default the configuration file's name. ``workers``: local processes
-    with one BLAS thread each (1: this process). ``timeout``: seconds after which no new
+    with one BLAS thread each (1: this process; never more than the trials left to run). ``timeout``: seconds after which no new
     trial starts. ``out_dir``: where ``best.toml``, ``trials.csv`` and (``figures=True``,
     with matplotlib) the figures go; ``verbose=0`` prints nothing.
     ``heartbeat_interval``: seconds between a running trial's heartbeats; a trial silent for
@@ -53,7 +54,8 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
 
     Raises ConfigError for a bad configuration or ``[tune]`` table, or a study of the same
     name started with another configuration. Ctrl-C stops the workers, keeps every finished
-    trial and writes the reports, then raises KeyboardInterrupt.
+    trial and writes the reports, then raises KeyboardInterrupt; SIGTERM does the same and
+    raises ``annie.tune.trials.Terminated`` (a KeyboardInterrupt).
     """
     studies.import_optuna()
     _check_count(n_trials, "n_trials")
@@ -75,27 +77,34 @@ def tune(config, n_trials: int = 20, *, storage: str | None = None,
         raise ConfigError("tune: several workers need a storage they share: give a storage "
                           "URL or an output folder (for its SQLite file)")
     storage = studies.open_storage(url, heartbeat_interval)
-    study = studies.create_or_open(storage, name, base, search, url)
+    with studies.storage_errors(url):
+        study = studies.create_or_open(storage, name, base, search, url)
+        stopped.fail_dead_local_trials(study)
+        left = n_trials - studies.finished(study) - studies.counts(study).get("RUNNING", 0)
+    workers = max(1, min(workers, left))   # no more processes than trials to run
     if verbose:
         settings = search.settings
         print(f"annie tune: study {name!r} ({studies.masked(url)}): {n_trials} trials, "
               f"{workers} worker(s), {search.metric} ({search.direction}), sampler "
               f"{settings['sampler']}, pruner {settings['pruner']}; "
               f"{studies.finished(study)} finished before", flush=True)
-    codes, interrupted = [], False
+    codes, interrupted = [], None
     try:
-        if workers == 1:
-            trials.run_trials(study, base, search, n_trials, timeout, verbose=verbose,
-                              storage=storage)
-        else:
-            codes = local_workers.wait(local_workers.start(
-                workers, url, name, base, search, n_trials, timeout, heartbeat_interval,
-                verbose))
-    except KeyboardInterrupt:
-        interrupted = True
-    _finish(study, base, search, url, n_trials, out_dir, verbose, figures, interrupted)
-    if interrupted:
-        raise KeyboardInterrupt
+        with trials.terminate_as_interrupt():
+            if workers == 1:
+                trials.run_trials(study, base, search, n_trials, timeout, verbose=verbose,
+                                  storage=storage, url=url)
+            else:
+                codes = local_workers.wait(local_workers.start(
+                    workers, url, name, base, search, n_trials, timeout, heartbeat_interval,
+                    verbose))
+    except KeyboardInterrupt as stop:   # Ctrl-C, or SIGTERM (Terminated)
+        interrupted = stop
+    with studies.storage_errors(url):
+        _finish(study, base, search, url, n_trials, out_dir, verbose, figures,
+                interrupted is not None)
+    if interrupted is not None:
+        raise interrupted
     local_workers.check_exit_codes(codes)
     return study
 

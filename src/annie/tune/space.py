@@ -45,12 +45,15 @@ class FloatRange:
     step: float | None = None
 
     def suggest(self, trial) -> float:
-        """The trial's value (Optuna's ``suggest_float``)."""
-        return trial.suggest_float(self.key, self.low, self.high, log=self.log, step=self.step)
+        """The trial's value (Optuna's ``suggest_float``, decoded)."""
+        return self.decode(trial.suggest_float(self.key, self.low, self.high, log=self.log,
+                                               step=self.step))
 
     def decode(self, label) -> float:
-        """The configuration value of an Optuna parameter value."""
-        return float(label)
+        """The configuration value of an Optuna parameter value; on a grid of ``step`` the
+        grid's value as written (0.3, not Optuna's 0.30000000000000004)."""
+        value = float(label)
+        return float(f"{value:.12g}") if self.step is not None else value
 
     def corners(self) -> list:
         """The values checked against the configuration before the search starts."""
@@ -62,7 +65,7 @@ class FloatRange:
             raise ConfigError(f"tune.sampler = 'grid' needs finite values: {self.key!r} is a "
                               f"continuous range; give a list of values or a step")
         count = int(round((self.high - self.low) / self.step))
-        return [round(self.low + index * self.step, 12) for index in range(count + 1)]
+        return [self.decode(self.low + index * self.step) for index in range(count + 1)]
 
     def describe(self) -> dict:
         """A JSON-ready description (kept with the study to recognise it on a rerun)."""
@@ -143,6 +146,16 @@ class Choice:
 
 
 Parameter = FloatRange | IntRange | Choice
+
+
+def text(value) -> str:
+    """A configuration value as the reports write it: lists, tables and booleans as in TOML
+    and JSON (``[64, 64]``, ``true``), None as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, dict, bool)):
+        return json.dumps(value)
+    return str(value)
 
 
 def _closest_hint(name: str, choices) -> str:

@@ -106,17 +106,45 @@ def _setting(name: str, value, where: str):
     return value
 
 
-def _check_metric(settings: dict, config: dict, where: str) -> None:
+def _check_metric(settings: dict, config: dict, where: str, trial_value: str = "") -> None:
+    """The metric is one that training reports each epoch; ``trial_value`` ("train.metrics =
+    ['f1']") names the searched value that this configuration has, when it is one."""
     metric = settings["metric"]
     reported = bridge.epoch_metrics(config)
     if metric.startswith("val_") and not bridge.has_validation(config):
         raise ConfigError(f"{where}: metric {metric!r} is measured on validation data: set "
                           f"train.validation_split (e.g. 0.2); the test split stays untouched")
-    if metric not in reported:
-        close = difflib.get_close_matches(metric, reported, n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"{where}: unknown metric {metric!r}{hint} (training reports: "
-                          f"{', '.join(reported)}; add metrics to train.metrics)")
+    if metric in reported:
+        return
+    if trial_value:
+        raise ConfigError(f"{where}: metric {metric!r} is not reported by a trial with "
+                          f"{trial_value} (it reports: {', '.join(reported)}); remove that "
+                          f"choice or score by another metric")
+    close = difflib.get_close_matches(metric, reported, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(f"{where}: unknown metric {metric!r}{hint} (training reports: "
+                      f"{', '.join(reported)}; add metrics to train.metrics)")
+
+
+def _check_comparable(settings: dict, parameters: list, config: dict, where: str) -> None:
+    """Trials must be scored on one scale: a searched key may not change what the metric
+    itself measures (the loss's own keys when the metric is the loss; train.top_k when it is
+    the top-k accuracy)."""
+    metric = settings["metric"]
+    measured = metric.removeprefix("val_")
+    for parameter in parameters:
+        if measured == "loss" and parameter.key.startswith("loss."):
+            others = [name for name in bridge.epoch_metrics(config)
+                      if name.startswith("val_") and name != "val_loss"]
+            example = others[0] if others else "val_accuracy or val_rmse"
+            raise ConfigError(f"{where}: {parameter.key!r} cannot be searched with metric "
+                              f"{metric!r}: it changes the loss that {metric} measures, so "
+                              f"trials would be compared on different scales; score them by "
+                              f"a metric of their predictions (e.g. metric = {example!r}, "
+                              f"listed in train.metrics)")
+        if measured == "top_k_accuracy" and parameter.key == "train.top_k":
+            raise ConfigError(f"{where}: 'train.top_k' cannot be searched with metric "
+                              f"{metric!r}: it changes what {metric} measures")
 
 
 def parse(table: dict, config: dict, where: str) -> TuneSpec:
@@ -143,10 +171,12 @@ def parse(table: dict, config: dict, where: str) -> TuneSpec:
         name = settings["metric"].removeprefix("val_")
         settings["direction"] = "maximize" if name in HIGHER_IS_BETTER else "minimize"
     _check_metric(settings, config, where)
+    _check_comparable(settings, parameters, config, where)
     for parameter in parameters:
         for candidate in parameter.corners():
-            bridge.apply(config, {parameter.key: candidate},
-                         f"{where} {parameter.key} = {candidate!r}")
+            value = f"{parameter.key} = {candidate!r}"
+            trial_config = bridge.apply(config, {parameter.key: candidate}, f"{where} {value}")
+            _check_metric(settings, trial_config, where, value)
     if settings["sampler"] == "grid":
         for parameter in parameters:
             parameter.grid_values()

@@ -19,12 +19,62 @@ import re
 import time
 import warnings
 
-from ..errors import ConfigError
+import contextlib
+
+from ..errors import AnnieError, ConfigError
+from . import grid
 from .spec import TuneSpec
 
 ATTRIBUTE = "annie"  # the study's user attribute holding its configuration and [tune] table
+NOTE = "note"        # a trial's user attribute: why it stopped early, or was failed
 STORAGE_SCHEMES = ("sqlite", "postgresql", "mysql")
 FINISHED = ("COMPLETE", "PRUNED")
+
+
+class StorageLost(AnnieError):
+    """The study's database failed in the middle of a search (server stopped, network gone):
+    every finished trial is in the database; the same command continues once it is back."""
+
+
+def is_storage_error(error: BaseException | None) -> bool:
+    """Whether ``error``, or an exception it was raised from or while handling, is a database
+    failure (SQLAlchemy's errors, Optuna's StorageInternalError)."""
+    import optuna
+    from sqlalchemy.exc import SQLAlchemyError
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, (SQLAlchemyError, optuna.exceptions.StorageInternalError)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _root_message(error: BaseException) -> str:
+    """The first line of the deepest database error in ``error``'s chain."""
+    found = error
+    while error is not None:
+        if is_storage_error(error):
+            found = error
+        error = error.__cause__ or error.__context__
+        if error is found:
+            break
+    text = str(getattr(found, "orig", None) or found).strip()
+    return text.splitlines()[0] if text else type(found).__name__
+
+
+@contextlib.contextmanager
+def storage_errors(url: str | None):
+    """Turn a database failure inside the block into one StorageLost naming the database
+    (instead of the driver's tracebacks)."""
+    try:
+        yield
+    except Exception as error:
+        if not is_storage_error(error):
+            raise
+        raise StorageLost(f"the study's database {masked(url)} failed: {_root_message(error)}; "
+                          f"every finished trial is kept in it: run the same command again "
+                          f"to continue once it is back") from None
 
 
 def import_optuna():
@@ -103,9 +153,8 @@ def make_sampler(tune: TuneSpec, worker_index: int = 0):
     seed = None if settings["sampler_seed"] is None else settings["sampler_seed"] + worker_index
     if settings["sampler"] == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if settings["sampler"] == "grid":
-        grid = {parameter.key: parameter.grid_values() for parameter in tune.parameters}
-        return optuna.samplers.GridSampler(grid, seed=seed)
+    if settings["sampler"] == "grid":   # every trial is a queued point (annie.tune.grid)
+        return optuna.samplers.RandomSampler(seed=seed)
     with warnings.catch_warnings():  # constant_liar: parallel workers avoid the same point
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(n_startup_trials=settings["sampler_startup_trials"],
@@ -151,7 +200,9 @@ def create_or_open(storage, name: str, config: dict, tune: TuneSpec, url: str | 
     try:
         study = optuna.create_study(storage=storage, study_name=name, sampler=sampler,
                                     pruner=pruner, direction=tune.direction)
-        study.set_user_attr(ATTRIBUTE, description)
+        if grid.is_grid(tune):
+            grid.fill(study, tune)
+        study.set_user_attr(ATTRIBUTE, description)   # last: the study is ready
         return study
     except optuna.exceptions.DuplicatedStudyError:
         pass
@@ -167,9 +218,9 @@ def create_or_open(storage, name: str, config: dict, tune: TuneSpec, url: str | 
 
 
 def _stored_description(storage, name: str, url: str | None,
-                        wait_seconds: float = 10.0) -> dict:
+                        wait_seconds: float = 60.0) -> dict:
     """The study's configuration and [tune] table; a study created an instant ago by another
-    process may not have them yet, so wait briefly."""
+    process may not have them yet (it may be queueing a grid's points), so wait briefly."""
     optuna = import_optuna()
     deadline = time.monotonic() + wait_seconds
     while True:

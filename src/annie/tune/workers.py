@@ -22,6 +22,7 @@ import sys
 
 from ..errors import AnnieError, ConfigError
 from .spec import TuneSpec, from_description
+from .trials import Terminated
 
 STORAGE_VARIABLE = "ANNIE_TUNE_STORAGE"
 SEARCH_VARIABLE = "ANNIE_TUNE_SEARCH"  # JSON: the configuration and the [tune] table
@@ -59,14 +60,15 @@ def start(count: int, storage_url: str, study_name: str, config: dict, tune: Tun
 
 
 def wait(processes: list) -> list[int]:
-    """Wait for every worker; on Ctrl-C pass one SIGINT to each, wait for them to finish
-    their bookkeeping, then raise KeyboardInterrupt. Returns the exit codes."""
+    """Wait for every worker; on Ctrl-C (SIGTERM) pass one SIGINT (SIGTERM) to each, wait for
+    them to finish their bookkeeping, then raise it again. Returns the exit codes."""
     try:
         return [process.wait() for process in processes]
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:   # Ctrl-C, or SIGTERM (Terminated): passed on
+        forwarded = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         for process in processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.send_signal(forwarded)
         for process in processes:
             try:
                 process.wait(timeout=INTERRUPT_GRACE_SECONDS)
@@ -76,12 +78,22 @@ def wait(processes: list) -> list[int]:
         raise
 
 
+def _ending(index: int, code: int) -> str:
+    if code < 0:   # ended by a signal: kill -9, the out-of-memory killer, ...
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"worker {index} was killed ({name}); its running trial is marked failed " \
+               f"and tried again"
+    return f"worker {index} stopped on an error (exit code {code}; its message is above)"
+
+
 def check_exit_codes(codes: list[int]) -> None:
-    """A ConfigError when a worker stopped on an error (its message is printed above)."""
-    failed = [(index, code) for index, code in enumerate(codes, start=1) if code != 0]
+    """A ConfigError when a worker was killed or stopped on an error."""
+    failed = [_ending(index, code) for index, code in enumerate(codes, start=1) if code != 0]
     if failed:
-        listed = ", ".join(f"worker {index} (exit code {code})" for index, code in failed)
-        raise ConfigError(f"{listed} stopped on an error; its message is above")
+        raise ConfigError("; ".join(failed))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,12 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         storage = studies.open_storage(url, args.heartbeat)
         study = studies.open_for_worker(storage, args.study, url, tune, args.index)
         trials.run_trials(study, config, tune, args.trials, args.timeout,
-                          label=f"worker {args.index}", verbose=args.verbose, storage=storage)
+                          label=f"worker {args.index}", verbose=args.verbose, storage=storage,
+                          url=url)
     except AnnieError as error:
         print(f"annie: error: worker {args.index}: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as stop:
+        return getattr(stop, "exit_code", 130)
     return 0
 
 
