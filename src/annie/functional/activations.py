@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
+from ..ops.elementwise import selected
 from ..tensor import Function, Tensor
 from .erf import erfc
 
@@ -76,7 +77,8 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 
 class ReLU(Function):
-    """max(0, x);  derivative 1 for x > 0, else 0."""
+    """max(0, x);  derivative 1 for x > 0, else 0 (also where the upstream gradient is
+    infinite: sqrt(relu(x)) has derivative 0 for x < 0, as in PyTorch)."""
 
     inference = staticmethod(_relu)  # max(0, x) with nothing saved
 
@@ -85,7 +87,7 @@ class ReLU(Function):
         return _relu(x)
 
     def backward(ctx, grad):
-        return grad * ctx.positive
+        return selected(ctx.positive, grad)  # 0 for x <= 0, even where grad is infinite
 
 
 class LeakyReLU(Function):
@@ -193,6 +195,19 @@ class Softplus(Function):
         return np.where(ctx.linear, grad, grad * ctx.sigmoid)
 
 
+class Softsign(Function):
+    """x / (1 + |x|);  derivative 1 / (1 + |x|)^2, taken as (grad / d) / d so that d^2 cannot
+    overflow. At x = +-inf the value is its limit +-1 and the derivative 0, not inf / inf."""
+
+    def forward(ctx, x):
+        ctx.denominator = 1 + np.abs(x)
+        with np.errstate(invalid="ignore"):
+            return _limits(x / ctx.denominator, x, _infinite(x), 1.0, -1.0)
+
+    def backward(ctx, grad):
+        return grad / ctx.denominator / ctx.denominator
+
+
 class Hardsigmoid(Function):
     """relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1);  derivative 1/6 for -3 < x < 3, else 0."""
 
@@ -206,7 +221,7 @@ class Hardsigmoid(Function):
         return np.clip(x / 6 + 0.5, 0, 1)
 
     def backward(ctx, grad):
-        return grad * ctx.inside / 6
+        return selected(ctx.inside, grad / 6)
 
 
 def identity(x) -> Tensor:
@@ -265,9 +280,8 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 
 def softsign(x) -> Tensor:
-    """softsign(x) = x / (1 + |x|) (composite of ops: its gradient comes from them)."""
-    x = _as_tensor(x)
-    return x / (x.abs() + 1.0)
+    """softsign(x) = x / (1 + |x|), with its limits +-1 at x = +-inf."""
+    return Softsign.apply(_as_tensor(x))
 
 
 def hard_sigmoid(x) -> Tensor:

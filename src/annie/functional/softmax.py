@@ -23,12 +23,20 @@ def _checked_axis(name: str, x: Tensor, axis: int) -> int:
 
 
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
-    """x minus its maximum along axis (every entry <= 0; an all -inf row stays finite-safe)."""
+    """x minus its maximum m along axis (every entry <= 0). Where m is infinite: a row of
+    -inf (every entry masked) is left as it is (its softmax is undefined, NaN, as in PyTorch);
+    in a row holding +inf, the +inf entries become 0 and the others -inf, so softmax gives
+    the limit (the mass shared by the +inf entries) instead of inf - inf = NaN."""
     if x.shape[axis] == 0:  # nothing to normalise: the (empty) input as it is
         return x
     peak = np.max(x, axis=axis, keepdims=True)
-    peak = np.where(np.isfinite(peak), peak, 0)
-    return x - peak
+    finite = np.isfinite(peak)
+    if finite.all():
+        return x - peak
+    with np.errstate(invalid="ignore"):
+        shifted = x - np.where(finite, peak, 0)
+        top = np.where(x == np.inf, 0, -np.inf).astype(x.dtype, copy=False)
+    return np.where(peak == np.inf, top, shifted)
 
 
 class Softmax(Function):

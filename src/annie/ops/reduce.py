@@ -5,6 +5,7 @@ import numpy as np
 
 from ..tensor import Function, Tensor
 from .axes import pick_dim, pick_keepdim
+from .elementwise import selected
 
 
 def _normalize_axis(axis, ndim: int):
@@ -54,7 +55,8 @@ class Mean(Function):
 
 
 class _Extreme(Function):
-    """max/min over axes; the gradient goes to the extreme elements, split evenly among ties."""
+    """max/min over axes; the gradient goes to the extreme elements, split evenly among ties
+    (0 for the others)."""
 
     reducer = staticmethod(np.max)
 
@@ -68,7 +70,8 @@ class _Extreme(Function):
     def backward(ctx, grad):
         mask = ctx.mask
         counts = mask.sum(axis=ctx.axes, keepdims=True)
-        return mask * (_expand(grad, ctx.axes, ctx.keepdims) / counts)
+        # the other elements get exactly 0, also where grad is infinite (log of a max of 0)
+        return selected(mask, _expand(grad, ctx.axes, ctx.keepdims) / counts)
 
 
 class Max(_Extreme):
