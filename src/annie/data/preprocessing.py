@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..functional.norms import mean_and_std
 from ._validate import to_array
 
 
@@ -144,14 +145,14 @@ class _Scaler:
 class StandardScaler(_Scaler):
     """Standardize each feature: z = (x - mean) / std, with the population std (ddof=0).
 
-    A feature with zero variance gets std 1, so it becomes 0 instead of NaN.
+    A feature with zero variance gets std 1, so it becomes 0 instead of NaN (a constant
+    feature has a standard deviation of exactly 0: ``functional.norms.mean_and_std``).
     """
 
     _state_keys = ("mean", "scale")
 
     def _fit_statistics(self, array, axes):
-        self.mean = array.mean(axis=axes)
-        std = array.std(axis=axes)
+        self.mean, std = mean_and_std(array, axis=axes)
         self.scale = np.where(std > 0, std, 1.0)
 
     def _offset_scale(self):

@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from .. import losses
 from ..errors import ConfigError
-from ..functional import sigmoid, softmax
+from ..functional import log_softmax, sigmoid, softmax
 from ..tensor import Tensor, no_grad
 from ._training import as_columns
 
@@ -43,6 +43,11 @@ def _check_loss(estimator, valid) -> str:
 def _probabilities(function, outputs: np.ndarray) -> np.ndarray:
     with no_grad():
         return function(Tensor(outputs)).data
+
+
+def _log_sigmoid(logits: np.ndarray) -> np.ndarray:
+    """log sigmoid(s) = -(max(-s, 0) + log1p(e^-|s|)), finite for every finite s."""
+    return -(np.maximum(-logits, 0) + np.log1p(np.exp(-np.abs(logits))))
 
 
 # ----- classification ----------------------------------------------------------------------
@@ -118,10 +123,18 @@ class ClassifierTask(ClassifierMixin):
     def _proba_of(self, outputs: np.ndarray) -> np.ndarray:
         if self._multilabel:
             return _probabilities(sigmoid, outputs)
-        if len(self.classes_) == 2:
-            positive = _probabilities(sigmoid, outputs[:, 0])
-            return np.column_stack([1 - positive, positive])
+        if len(self.classes_) == 2:  # sigmoid(-s), not 1 - sigmoid(s), which cancels to 0
+            return np.column_stack([_probabilities(sigmoid, -outputs[:, 0]),
+                                    _probabilities(sigmoid, outputs[:, 0])])
         return _probabilities(softmax, outputs)
+
+    def _log_proba_of(self, outputs: np.ndarray) -> np.ndarray:
+        """log of ``_proba_of``, from the logits: finite where a probability underflows."""
+        if self._multilabel:
+            return _log_sigmoid(outputs)
+        if len(self.classes_) == 2:
+            return np.column_stack([_log_sigmoid(-outputs[:, 0]), _log_sigmoid(outputs[:, 0])])
+        return _probabilities(log_softmax, outputs)
 
     def _labels_of(self, outputs: np.ndarray):
         if self.loss == "log_loss":  # from the probabilities, so predict agrees with them
@@ -156,9 +169,9 @@ class ClassifierTask(ClassifierMixin):
 
     @available_if(lambda self: self.loss == "log_loss")
     def predict_log_proba(self, X) -> np.ndarray:
-        """log(predict_proba(X))."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        """log(predict_proba(X)), computed from the logits (log-sigmoid, log-softmax): finite
+        where a probability rounds to 0 (a logit of 40 gives log p = -40, not -inf)."""
+        return self._log_proba_of(self._outputs(X))
 
     @available_if(lambda self: self.loss == "hinge")
     def decision_function(self, X) -> np.ndarray:

@@ -8,11 +8,13 @@ against labels ``(batch, time)`` are flattened to one prediction per step.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
+from ..functional.norms import global_norm
 from ..registry import Registry
 
 
@@ -124,9 +126,12 @@ def mae(prediction, target) -> float:
 
 
 def rmse(prediction, target) -> float:
-    """Root mean squared error: sqrt(mean (prediction - target)^2)."""
+    """Root mean squared error: sqrt(mean (prediction - target)^2), taken as
+    ||prediction - target|| / sqrt(n) (no overflow of the squares: errors of 1e200 give 1e200)."""
     prediction, target = _regression_pair(prediction, target)
-    return float(np.sqrt(np.mean((prediction - target) ** 2)))
+    if target.size == 0:
+        return float("nan")
+    return global_norm([prediction - target]) / math.sqrt(target.size)
 
 
 def r2(prediction, target) -> float:
@@ -139,6 +144,11 @@ def r2(prediction, target) -> float:
         prediction, target = prediction[:, None], target[:, None]
     prediction = prediction.reshape(len(prediction), -1)
     target = target.reshape(len(target), -1)
+    # R^2 does not change when a column of both is divided by the same number: dividing by
+    # the largest magnitude keeps the squares finite (values of 1e200) and away from underflow
+    scale = np.maximum(np.max(np.abs(target), axis=0), np.max(np.abs(prediction), axis=0))
+    scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+    prediction, target = prediction / scale, target / scale
     residual = np.sum((target - prediction) ** 2, axis=0)
     total = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
     scores = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
