@@ -4,7 +4,9 @@ Every metric takes ``(prediction, target)`` in that order, as annie's losses do,
 float (``confusion_matrix`` returns a matrix). For classification, ``prediction`` may be class
 scores (logits or probabilities, one column per class: the class is the arg-max), one column of
 probabilities (class 1 when >= 0.5), or class labels. Recurrent outputs ``(batch, time, classes)``
-against labels ``(batch, time)`` are flattened to one prediction per step.
+against labels ``(batch, time)`` are flattened to one prediction per step; a target of -100
+(``IGNORED_LABEL``, the losses' default ``ignore_index``: a padded step) is not a target and is
+left out, as the losses leave it out.
 """
 from __future__ import annotations
 
@@ -18,13 +20,18 @@ from ..functional.norms import global_norm
 from ..registry import Registry
 
 
+#: the label of padded steps (the losses' default ``ignore_index``): not counted by the metrics
+IGNORED_LABEL = -100
+
+
 def _as_array(value) -> np.ndarray:
     return np.asarray(getattr(value, "data", value))
 
 
 def predicted_labels(prediction, target) -> tuple[np.ndarray, np.ndarray]:
     """Turn scores into class labels and flatten both to 1-D: arg-max over the class axis,
-    a 0.5 threshold for a single probability column, labels left as they are."""
+    a 0.5 threshold for a single probability column, labels left as they are; positions whose
+    target is ``IGNORED_LABEL`` (-100, padding) are dropped."""
     prediction, target = _as_array(prediction), _as_array(target)
     if target.ndim == prediction.ndim and target.ndim >= 2 and target.shape[-1] > 1:
         target = target.argmax(axis=-1)  # one-hot targets
@@ -43,7 +50,8 @@ def predicted_labels(prediction, target) -> tuple[np.ndarray, np.ndarray]:
         raise ShapeError(f"metric: {labels.shape[0]} predicted labels for {target.shape[0]} "
                          f"targets (prediction shape {prediction.shape}, target shape "
                          f"{target.shape})")
-    return labels.astype(np.int64), target.astype(np.int64)
+    kept = target != IGNORED_LABEL
+    return labels[kept].astype(np.int64), target[kept].astype(np.int64)
 
 
 def accuracy(prediction, target) -> float:
@@ -53,13 +61,18 @@ def accuracy(prediction, target) -> float:
 
 
 def top_k_accuracy(prediction, target, k: int = 5) -> float:
-    """Fraction of samples whose true class is among the k highest scores."""
+    """Fraction of samples whose true class is among the k highest scores (targets of -100
+    left out)."""
     scores, target = _as_array(prediction), _as_array(target)
     if scores.ndim < 2:
         raise ShapeError(f"top_k_accuracy: prediction must be class scores of shape "
                          f"(N, classes), got {scores.shape}")
     scores = scores.reshape(-1, scores.shape[-1])
     target = target.reshape(-1)
+    kept = target != IGNORED_LABEL
+    scores, target = scores[kept], target[kept]
+    if not target.size:
+        return float("nan")
     k = min(int(k), scores.shape[1])
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     return float(np.mean(np.any(top == target[:, None], axis=1)))
