@@ -11,14 +11,22 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, DTypeError, ShapeError
 from ..functional.norms import mean_and_std
+from ..tensor import Tensor
 from ._validate import to_array
 
 
 def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndarray:
     """Class indices of any shape -> one-hot array of shape (*labels.shape, num_classes).
 
-    out[..., k] = 1 where labels == k, else 0; num_classes defaults to max(labels) + 1.
+    out[..., k] = 1 where labels == k, else 0; num_classes defaults to max(labels) + 1. No
+    labels with ``num_classes`` given give an empty (0, num_classes) array (as PyTorch's
+    ``one_hot``); without it there is no class count to infer (DataError).
     """
+    if isinstance(labels, Tensor):
+        labels = labels.data
+    labels = np.asarray(labels)
+    if labels.ndim and labels.shape[0] == 0 and num_classes is not None:
+        return np.zeros(labels.shape + (_class_count(num_classes),), dtype=dtype)
     labels = to_array(labels, "one_hot: labels")
     if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
@@ -30,17 +38,20 @@ def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndar
     labels = labels.astype(np.int64)
     if labels.min() < 0:
         raise DataError(f"one_hot: labels must be >= 0, got {int(labels.min())}")
-    if num_classes is None:
-        num_classes = int(labels.max()) + 1
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes <= 0:
-        raise ConfigError(f"one_hot: num_classes must be a positive integer, got {num_classes!r}")
+    num_classes = int(labels.max()) + 1 if num_classes is None else _class_count(num_classes)
     if labels.max() >= num_classes:
         raise DataError(f"one_hot: label {int(labels.max())} is out of range for "
                         f"num_classes={num_classes} (valid 0..{num_classes - 1})")
     encoded = np.zeros(labels.shape + (int(num_classes),), dtype=dtype)
     np.put_along_axis(encoded, labels[..., None], 1, axis=-1)
     return encoded
+
+
+def _class_count(num_classes) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes <= 0:
+        raise ConfigError(f"one_hot: num_classes must be a positive integer, got {num_classes!r}")
+    return int(num_classes)
 
 
 class _Scaler:

@@ -7,19 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
-from ..ops.axes import pick_dim
+from ..ops.axes import checked_dim, pick_dim
 from ..tensor import Function, Tensor
 
 
 def _as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _checked_axis(name: str, x: Tensor, axis: int) -> int:
-    if not -x.ndim <= axis < x.ndim or x.ndim == 0:
-        raise ShapeError(f"{name}: axis {axis} is out of range for a tensor of shape {x.shape}")
-    return int(axis)
 
 
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
@@ -71,12 +64,13 @@ def softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``dim`` (default -1, the last axis;
     ``axis`` is NumPy's name for it)."""
     x = _as_tensor(x)
-    return Softmax.apply(x, axis=_checked_axis("softmax", x, pick_dim("softmax", dim, axis, -1)))
+    return Softmax.apply(x, axis=checked_dim("softmax", pick_dim("softmax", dim, axis, -1),
+                                             x.shape))
 
 
 def log_softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """log_softmax(x)_i = x_i - log sum_j e^(x_j) along ``dim`` (default -1, the last axis;
     ``axis`` is NumPy's name for it)."""
     x = _as_tensor(x)
-    return LogSoftmax.apply(x, axis=_checked_axis("log_softmax", x,
-                                                  pick_dim("log_softmax", dim, axis, -1)))
+    return LogSoftmax.apply(x, axis=checked_dim("log_softmax",
+                                                pick_dim("log_softmax", dim, axis, -1), x.shape))
