@@ -134,6 +134,17 @@ class Tensor:
             return np.array(self.data, dtype=dtype, copy=True)
         return np.asarray(self.data, dtype=dtype)
 
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions (``np.mean(t)``, ``np.sum``, ``np.max``, ``np.concatenate``, ...) take
+        a tensor's values and return arrays, as ufuncs do: outside the graph. (Without this,
+        NumPy would call the tensor's own ``mean(axis, dtype=, out=)``, which has other
+        arguments.)"""
+        return func(*_values(args), **_values(kwargs))
+
+    def __contains__(self, value) -> bool:
+        """``value in t``: whether any element equals ``value`` (as in PyTorch)."""
+        return bool(np.any(self.data == (value.data if isinstance(value, Tensor) else value)))
+
     def _one_value(self, what: str):
         if self.data.size != 1:
             raise ShapeError(f"{what}: only a one-element tensor converts to a Python number, "
@@ -227,6 +238,17 @@ class Tensor:
             _accumulate_leaf(self, grad)
             return
         run_backward(self._ctx, self._index, grad)
+
+
+def _values(value: Any) -> Any:
+    """``value`` with every Tensor inside (lists, tuples, dicts) replaced by its array."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_values(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _values(item) for key, item in value.items()}
+    return value
 
 
 def _accumulate_leaf(tensor: Tensor, grad: np.ndarray, fresh: bool = False) -> None:

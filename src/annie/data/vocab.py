@@ -2,6 +2,7 @@
 padded batches with their lengths) and bag-of-words counts for an MLP on the same ids."""
 from __future__ import annotations
 
+import numbers
 import re
 from collections import Counter
 from typing import Iterable, Sequence
@@ -50,10 +51,12 @@ class WordVocab:
                    max_size: int | None = None) -> "WordVocab":
         """The words of ``texts`` (through ``tokenize``) seen at least ``min_count`` times,
         the ``max_size`` most frequent at most (padding and unknown included)."""
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        if isinstance(min_count, bool) or not isinstance(min_count, numbers.Integral) \
+                or min_count < 1:
             raise ConfigError(f"WordVocab.from_texts: min_count must be a positive integer, got "
                               f"{min_count!r}")
-        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)
+        if max_size is not None and (isinstance(max_size, bool)
+                                     or not isinstance(max_size, numbers.Integral)
                                      or max_size < 3):
             raise ConfigError(f"WordVocab.from_texts: max_size must be an integer >= 3 or None, "
                               f"got {max_size!r}")
@@ -88,7 +91,8 @@ class WordVocab:
             raise DataError(f"WordVocab.encode_batch: expected a list of texts, got one str "
                             f"{texts[:40]!r}; pass [text]")
         if max_length is not None and (isinstance(max_length, bool)
-                                       or not isinstance(max_length, int) or max_length < 1):
+                                       or not isinstance(max_length, numbers.Integral)
+                                       or max_length < 1):
             raise ConfigError(f"WordVocab.encode_batch: max_length must be a positive integer "
                               f"or None, got {max_length!r}")
         if len(texts) == 0:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.axes import checked_dim, pick_dim
+from ..ops.axes import picked_dim
 from ..tensor import Function, Tensor
 
 
@@ -64,13 +64,11 @@ def softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``dim`` (default -1, the last axis;
     ``axis`` is NumPy's name for it)."""
     x = _as_tensor(x)
-    return Softmax.apply(x, axis=checked_dim("softmax", pick_dim("softmax", dim, axis, -1),
-                                             x.shape))
+    return Softmax.apply(x, axis=picked_dim("softmax", dim, axis, x.shape, -1))
 
 
 def log_softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """log_softmax(x)_i = x_i - log sum_j e^(x_j) along ``dim`` (default -1, the last axis;
     ``axis`` is NumPy's name for it)."""
     x = _as_tensor(x)
-    return LogSoftmax.apply(x, axis=checked_dim("log_softmax",
-                                                pick_dim("log_softmax", dim, axis, -1), x.shape))
+    return LogSoftmax.apply(x, axis=picked_dim("log_softmax", dim, axis, x.shape, -1))

@@ -89,7 +89,8 @@ def _reduced_axes(owner: str, a, dim, axis, extreme: bool = False) -> tuple[int,
     """The checked axes of a reduction (``checked_dims``); for max/min also a ShapeError when
     one of them is empty (a maximum of nothing has no value; PyTorch refuses it too)."""
     shape = np.shape(a.data if isinstance(a, Tensor) else a)
-    axes = checked_dims(owner, pick_dim(owner, dim, axis), shape)
+    name = "axis" if axis is not None and dim is None else "dim"
+    axes = checked_dims(owner, pick_dim(owner, dim, axis), shape, name=name)
     if extreme and any(shape[ax] == 0 for ax in (range(len(shape)) if axes is None else axes)):
         raise ShapeError(f"{owner}: reduces an axis of size 0 (tensor of shape {tuple(shape)}, "
                          f"dim {'all' if axes is None else axes}); the {owner} of no values is "

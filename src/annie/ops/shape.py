@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ConfigError, ShapeError
 from ..tensor import Function, Tensor, unbroadcast
-from .axes import checked_dim, pick, pick_dim
+from .axes import checked_dim, pick, picked_dim
 
 
 class Reshape(Function):
@@ -156,7 +156,7 @@ def concat(tensors: Sequence, dim: int | None = None, *, axis: int | None = None
     """Join tensors along an existing axis ``dim`` (default 0; ``axis`` is an alias)."""
     if len(tensors) == 0:
         raise ShapeError("concat: needs at least one tensor")
-    axis = checked_dim("concat", pick_dim("concat", dim, axis, 0), np.shape(tensors[0]))
+    axis = picked_dim("concat", dim, axis, np.shape(tensors[0]), 0)
     return Concat.apply(*tensors, axis=axis)
 
 
@@ -164,15 +164,14 @@ def stack(tensors: Sequence, dim: int | None = None, *, axis: int | None = None)
     """Stack tensors of one shape along a new axis ``dim`` (default 0; ``axis`` is an alias)."""
     if len(tensors) == 0:
         raise ShapeError("stack: needs at least one tensor")
-    axis = checked_dim("stack", pick_dim("stack", dim, axis, 0), np.shape(tensors[0]),
-                       new_axis=True)
+    axis = picked_dim("stack", dim, axis, np.shape(tensors[0]), 0, new_axis=True)
     return Stack.apply(*tensors, axis=axis)
 
 
 def split(a, sections, dim: int | None = None, *, axis: int | None = None) -> list:
     """Split a along ``dim`` (default 0; ``axis`` is an alias) into equal parts (an int) or at
     the given indices (a list), as NumPy's ``split``."""
-    axis = checked_dim("split", pick_dim("split", dim, axis, 0), a.shape)
+    axis = picked_dim("split", dim, axis, a.shape, 0)
     size = a.shape[axis]
     if isinstance(sections, (int, np.integer)):
         if sections <= 0 or size % sections:
@@ -194,21 +193,19 @@ def broadcast_to(a, shape) -> Tensor:
 
 def unsqueeze(a, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """a with a new axis of size 1 at position ``dim`` (``axis`` is an alias)."""
-    axis = pick_dim("unsqueeze", dim, axis)
-    if axis is None:
+    if dim is None and axis is None:
         raise ConfigError("unsqueeze: dim is required (the position of the new axis)")
     shape = list(a.shape)
-    shape.insert(checked_dim("unsqueeze", axis, a.shape, new_axis=True), 1)
+    shape.insert(picked_dim("unsqueeze", dim, axis, a.shape, new_axis=True), 1)
     return Reshape.apply(a, shape=tuple(shape))
 
 
 def squeeze(a, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """a without axes of size 1 (only axis ``dim`` when given; ``axis`` is an alias)."""
-    axis = pick_dim("squeeze", dim, axis)
-    if axis is None:
+    if dim is None and axis is None:
         shape = tuple(s for s in a.shape if s != 1)
     else:
-        axis = checked_dim("squeeze", axis, a.shape)
+        axis = picked_dim("squeeze", dim, axis, a.shape)
         if a.shape[axis] != 1:
             return Reshape.apply(a, shape=a.shape)
         shape = a.shape[:axis] + a.shape[axis + 1:]

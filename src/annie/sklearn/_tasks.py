@@ -82,8 +82,9 @@ class ClassifierTask(ClassifierMixin):
             self._set_classes(y, multilabel, classes)
         elif classes is not None and not multilabel and not np.array_equal(
                 unique_labels(np.asarray(classes)), self.classes_):
-            raise ValueError(f"{owner}: classes={list(classes)!r} differs from classes_ "
-                             f"{self.classes_.tolist()} set by the first call to partial_fit")
+            raise ValueError(f"{owner}: classes={np.asarray(classes).tolist()!r} differs from "
+                             f"classes_ {self.classes_.tolist()} set by the first call to "
+                             f"partial_fit")
         elif multilabel != self._multilabel:
             raise ValueError(f"{owner}: was fitted on {'multilabel' if self._multilabel else 'class'} "
                              f"targets and cannot continue on {'multilabel' if multilabel else 'class'} ones")
@@ -116,7 +117,7 @@ class ClassifierTask(ClassifierMixin):
             return
         self.classes_ = unique_labels(y if classes is None else np.asarray(classes))
         if len(self.classes_) < 2:
-            raise ValueError(f"{owner}: y holds only 1 class ({self.classes_[0]!r}); a "
+            raise ValueError(f"{owner}: y holds only 1 class ({self.classes_.tolist()[0]!r}); a "
                              f"classifier needs at least 2 classes")
         self.n_outputs_ = 1 if len(self.classes_) == 2 else len(self.classes_)
 

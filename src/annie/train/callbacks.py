@@ -10,6 +10,7 @@ A callback sees the run through ``self.state`` (a :class:`FitState`: model, opti
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
@@ -179,11 +180,12 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False):
-        if not isinstance(patience, int) or patience < 0:
+        if (isinstance(patience, bool) or not isinstance(patience, numbers.Integral)
+                or patience < 0):
             raise ConfigError(f"EarlyStopping: patience must be a non-negative int, got {patience!r}")
         self.tracker = _Monitor(monitor, mode, min_delta, "EarlyStopping")
         self.monitor = monitor
-        self.patience = patience
+        self.patience = int(patience)
         self.restore_best_weights = restore_best_weights
         self.wait = 0
         self.best_epoch: int | None = None

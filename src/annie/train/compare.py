@@ -7,6 +7,7 @@ metric, the trivial baseline, the parameter count and the training time per epoc
 """
 from __future__ import annotations
 
+import numbers
 import time
 from typing import Sequence
 
@@ -97,7 +98,7 @@ def compare_mlp_rnn(tasks: Sequence[str] = TASKS, cell: str = "lstm", hidden_siz
     if cell not in ("lstm", "gru", "rnn"):
         raise ConfigError(f"compare_mlp_rnn: cell must be 'lstm', 'gru' or 'rnn', got {cell!r}")
     for name, value in (("hidden_size", hidden_size), ("epochs", epochs), ("window", window)):
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"compare_mlp_rnn: {name} must be a positive integer, got {value!r}")
     backend.manual_seed(seed)
     rows: list[dict] = []
