@@ -65,6 +65,22 @@ def test_rmse_and_r2_of_values_near_the_float64_range():
             r2_score(target, prediction), rel=1e-13)
 
 
+def test_r2_of_a_constant_target_and_of_a_large_offset():
+    target = np.full(1000, 0.1)
+    # sum (y - mean y)^2 is exactly 0: R^2 is 0 for a wrong prediction (scikit-learn's rule
+    # for a zero denominator), not 1 - residual / (rounding residue) = -5e26
+    assert metrics.r2(target + 1e-3, target) == 0.0
+    assert metrics.r2(target, target) == 1.0
+    target = 1e8 + np.array([0.1, 0.2, 0.3, 0.45])
+    prediction = 1e8 + np.array([0.12, 0.18, 0.33, 0.4])
+    exact_target = [Fraction(float(v)) for v in target]
+    mean = sum(exact_target) / len(exact_target)
+    exact = 1 - (sum((Fraction(float(t)) - Fraction(float(q))) ** 2
+                     for t, q in zip(target, prediction))
+                 / sum((t - mean) ** 2 for t in exact_target))
+    assert metrics.r2(prediction, target) == pytest.approx(float(exact), rel=1e-14)
+
+
 def _exact_moments(values):
     """(mean, deviations, variance) of the float values in exact rational arithmetic."""
     values = [Fraction(float(value)) for value in values]

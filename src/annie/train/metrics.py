@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
-from ..functional.norms import global_norm
+from ..functional.norms import global_norm, mean_and_std
 from ..registry import Registry
 
 
@@ -157,13 +157,16 @@ def r2(prediction, target) -> float:
         prediction, target = prediction[:, None], target[:, None]
     prediction = prediction.reshape(len(prediction), -1)
     target = target.reshape(len(target), -1)
-    # R^2 does not change when a column of both is divided by the same number: dividing by
-    # the largest magnitude keeps the squares finite (values of 1e200) and away from underflow
+    # R^2 does not change when a column of both is scaled by the same number: a power of two
+    # near the largest magnitude (an exact scaling) keeps the squares finite (values of 1e200)
+    # and away from underflow
     scale = np.maximum(np.max(np.abs(target), axis=0), np.max(np.abs(prediction), axis=0))
-    scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
-    prediction, target = prediction / scale, target / scale
+    exponent = np.frexp(np.where((scale > 0) & np.isfinite(scale), scale, 1.0))[1]
+    prediction, target = np.ldexp(prediction, -exponent), np.ldexp(target, -exponent)
     residual = np.sum((target - prediction) ** 2, axis=0)
-    total = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
+    # n var(y) from deviations corrected for the rounding of the mean: exactly 0 for a
+    # constant column (not a rounding residue that would make R^2 -1e26)
+    total = len(target) * mean_and_std(target, axis=0)[1] ** 2
     scores = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
                       np.where(residual == 0, 1.0, 0.0))
     return float(np.mean(scores))
