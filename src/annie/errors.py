@@ -100,3 +100,15 @@ def _check_int(value, name: str, owner: str | None, minimum: int, allow_none: bo
         raise ConfigError(f"{where}{name} must be {_INTEGER_WORDS[minimum]}{alternative}, "
                           f"got {value!r}")
     return int(value)
+def finite_number(owner: str, name: str, value, positive: bool = False) -> float:
+    """``value`` as a float if it is a finite real number (> 0 with ``positive``), else a
+    ConfigError naming ``owner`` and ``name``: a NaN or infinite hyperparameter (an eps, a
+    slope, a scale) would make every output NaN without a word."""
+    import math
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or (positive and not value > 0):
+        kind = "a positive finite number" if positive else "a finite number"
+        raise ConfigError(f"{owner}: {name} must be {kind}, got {value!r}")
+    return float(value)

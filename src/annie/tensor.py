@@ -170,6 +170,10 @@ class Tensor:
         The differentiable forms are annie's ops (``t.mean()``, ``annie.ops.concat``)."""
         return func(*_values(args), **_values(kwargs))
 
+    def __contains__(self, value) -> bool:
+        """``value in t``: whether any element equals ``value`` (as in PyTorch)."""
+        return bool(np.any(self.data == (value.data if isinstance(value, Tensor) else value)))
+
     def _one_value(self, what: str):
         if self.data.size != 1:
             raise ShapeError(f"{what}: only a one-element tensor converts to a Python number, "

@@ -54,6 +54,8 @@ CASES = [
     Case("softplus_beta2_threshold5", lambda x: F.softplus(x, beta=2.0, threshold=5.0),
          _normal((3, 5), 2.0), lambda x: _softplus(x, 2.0, 5.0)),
     Case("softsign", F.softsign, _normal((3, 5)), lambda x: x / (1.0 + np.abs(x))),
+    Case("erf", F.erf, _normal((3, 5), 1.5), _erf),
+    Case("erfc", F.erfc, _normal((3, 5), 1.5), lambda x: 1.0 - _erf(x)),
     Case("hard_sigmoid", F.hard_sigmoid, _normal((4, 5), 3.0),
          lambda x: np.minimum(np.maximum(x + 3.0, 0.0), 6.0) / 6.0),
     Case("softmax", F.softmax, _normal((3, 5)), lambda x: _softmax(x, -1)),

@@ -10,14 +10,24 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, DataError, DTypeError, ShapeError, check_positive_int
+from ..functional.norms import mean_and_std
+from ..tensor import Tensor
 from ._validate import to_array
 
 
 def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndarray:
     """Class indices of any shape -> one-hot array of shape (*labels.shape, num_classes).
 
-    out[..., k] = 1 where labels == k, else 0; num_classes defaults to max(labels) + 1.
+    out[..., k] = 1 where labels == k, else 0; num_classes defaults to max(labels) + 1. No
+    labels with ``num_classes`` given give an empty (0, num_classes) array (as PyTorch's
+    ``one_hot``); without it there is no class count to infer (DataError).
     """
+    if isinstance(labels, Tensor):
+        labels = labels.data
+    labels = np.asarray(labels)
+    if labels.ndim and labels.shape[0] == 0 and num_classes is not None:
+        return np.zeros(labels.shape + (check_positive_int(num_classes, "num_classes", "one_hot"),),
+                        dtype=dtype)
     labels = to_array(labels, "one_hot: labels")
     if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
@@ -143,14 +153,14 @@ class _Scaler:
 class StandardScaler(_Scaler):
     """Standardize each feature: z = (x - mean) / std, with the population std (ddof=0).
 
-    A feature with zero variance gets std 1, so it becomes 0 instead of NaN.
+    A feature with zero variance gets std 1, so it becomes 0 instead of NaN (a constant
+    feature has a standard deviation of exactly 0: ``functional.norms.mean_and_std``).
     """
 
     _state_keys = ("mean", "scale")
 
     def _fit_statistics(self, array, axes):
-        self.mean = array.mean(axis=axes)
-        std = array.std(axis=axes)
+        self.mean, std = mean_and_std(array, axis=axes)
         self.scale = np.where(std > 0, std, 1.0)
 
     def _offset_scale(self):

@@ -2,6 +2,7 @@
 padded batches with their lengths) and bag-of-words counts for an MLP on the same ids."""
 from __future__ import annotations
 
+import numbers
 import re
 from collections import Counter
 from typing import Iterable, Sequence
@@ -51,7 +52,8 @@ class WordVocab:
         """The words of ``texts`` (through ``tokenize``) seen at least ``min_count`` times,
         the ``max_size`` most frequent at most (padding and unknown included)."""
         check_positive_int(min_count, "min_count", "WordVocab.from_texts")
-        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)
+        if max_size is not None and (isinstance(max_size, bool)
+                                     or not isinstance(max_size, numbers.Integral)
                                      or max_size < 3):
             raise ConfigError(f"WordVocab.from_texts: max_size must be an integer >= 3 or None, "
                               f"got {max_size!r}")

@@ -36,6 +36,12 @@ class GradcheckResult:
                 f"numeric {self.numeric:.8g} (|difference| {self.max_error:.3g})")
 
 
+def _index(flat_index: int, shape: tuple) -> tuple[int, ...]:
+    """The multi-index of a flat position, as plain ints (messages print (1, 0), not
+    NumPy's (np.int64(1), np.int64(0)))."""
+    return tuple(int(i) for i in np.unravel_index(flat_index, shape))
+
+
 def _as_float64_inputs(inputs: Sequence) -> list:
     converted = []
     for item in inputs:
@@ -98,13 +104,14 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6, at
             value = analytic.reshape(-1)[j]
             if not np.isfinite(value):
                 raise NumericalError(f"gradcheck: analytic gradient of input {i} is {value} at "
-                                     f"index {np.unravel_index(j, tensor.shape)}")
+                                     f"index {_index(j, tensor.shape)}")
             error = abs(value - numeric)
             excess = error - (atol + rtol * abs(numeric))
             if excess > worst_excess:
                 worst_excess = excess
-                result.worst_input, result.worst_index = i, np.unravel_index(j, tensor.shape)
-                result.analytic, result.numeric, result.max_error = float(value), float(numeric), error
+                result.worst_input, result.worst_index = i, _index(j, tensor.shape)
+                result.analytic, result.numeric = float(value), float(numeric)
+                result.max_error = float(error)
             if excess > 0:
                 result.ok = False
     if not result.ok and raise_exception:

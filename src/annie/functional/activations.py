@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, finite_number
+from ..ops.elementwise import selected
 from ..tensor import Function, Tensor
 from .erf import erfc
 
@@ -76,7 +77,8 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 
 class ReLU(Function):
-    """max(0, x);  derivative 1 for x > 0, else 0."""
+    """max(0, x);  derivative 1 for x > 0, else 0 (also where the upstream gradient is
+    infinite: sqrt(relu(x)) has derivative 0 for x < 0, as in PyTorch)."""
 
     inference = staticmethod(_relu)  # max(0, x) with nothing saved
 
@@ -85,7 +87,7 @@ class ReLU(Function):
         return _relu(x)
 
     def backward(ctx, grad):
-        return grad * ctx.positive
+        return selected(ctx.positive, grad)  # 0 for x <= 0, even where grad is infinite
 
 
 class LeakyReLU(Function):
@@ -232,7 +234,7 @@ class Hardsigmoid(Function):
         return np.clip(x / 6 + 0.5, 0, 1)
 
     def backward(ctx, grad):
-        return grad * ctx.inside / 6
+        return selected(ctx.inside, grad / 6)
 
 
 def identity(x) -> Tensor:
@@ -257,12 +259,13 @@ def relu(x) -> Tensor:
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     """leaky_relu(x) = x if x > 0 else negative_slope * x."""
-    return LeakyReLU.apply(_as_tensor(x), negative_slope=float(negative_slope))
+    return LeakyReLU.apply(_as_tensor(x), negative_slope=finite_number(
+        "leaky_relu", "negative_slope", negative_slope))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
     """elu(x) = x if x > 0 else alpha (e^x - 1)."""
-    return ELU.apply(_as_tensor(x), alpha=float(alpha))
+    return ELU.apply(_as_tensor(x), alpha=finite_number("elu", "alpha", alpha))
 
 
 def selu(x) -> Tensor:
@@ -285,9 +288,9 @@ swish = silu
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """softplus(x) = log(1 + e^(beta x)) / beta, reverting to x where beta x > threshold."""
-    if beta <= 0:
-        raise ConfigError(f"softplus: beta must be positive, got {beta}")
-    return Softplus.apply(_as_tensor(x), beta=float(beta), threshold=float(threshold))
+    beta = finite_number("softplus", "beta", beta, positive=True)
+    threshold = finite_number("softplus", "threshold", threshold)
+    return Softplus.apply(_as_tensor(x), beta=beta, threshold=threshold)
 
 
 def softsign(x) -> Tensor:

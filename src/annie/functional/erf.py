@@ -7,11 +7,14 @@ float64 on three ranges of |x|:
   |x| <= 0.46875:   erf(x)  = x * P1(x^2) / Q1(x^2)
   0.46875 < |x| <= 4: erfc(x) = exp(-x^2) * P2(x) / Q2(x)
   |x| > 4:          erfc(x) = exp(-x^2) / x * (1/sqrt(pi) + 1/x^2 * P3(1/x^2) / Q3(1/x^2))
-The work is done in float64 and the result is returned in the input's float dtype.
+The work is done in float64 and the result is returned in the input's float dtype. ``erf`` and
+``erfc`` of a Tensor are differentiable ops.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from ..tensor import Function, Tensor
 
 _SMALL = 0.46875
 _LARGE = 4.0
@@ -93,8 +96,8 @@ def _result_dtype(x) -> np.dtype:
     return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
 
 
-def erf(x) -> np.ndarray:
-    """erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise (Cody's approximation)."""
+def _erf_values(x) -> np.ndarray:
+    """erf of an array (Cody's approximation, in float64, returned in x's float dtype)."""
     dtype = _result_dtype(x)
     values = np.asarray(x, dtype=np.float64)
     out = np.empty_like(values)
@@ -107,8 +110,8 @@ def erf(x) -> np.ndarray:
     return out.astype(dtype, copy=False)
 
 
-def erfc(x) -> np.ndarray:
-    """erfc(x) = 1 - erf(x), elementwise, without the cancellation of 1 - erf(x) for large x."""
+def _erfc_values(x) -> np.ndarray:
+    """erfc of an array, without the cancellation of 1 - erf(x) for large x."""
     dtype = _result_dtype(x)
     values = np.asarray(x, dtype=np.float64)
     out = np.empty_like(values)
@@ -121,3 +124,47 @@ def erfc(x) -> np.ndarray:
     out[negative] = 2.0 - _erfc_positive(-values[negative])
     out[np.isnan(values)] = np.nan
     return out.astype(dtype, copy=False)
+
+
+def _gaussian_slope(x: np.ndarray) -> np.ndarray:
+    """d erf(x)/dx = 2/sqrt(pi) exp(-x^2) (0 at x = +-inf), in x's dtype."""
+    with np.errstate(over="ignore"):
+        return (2.0 * _INV_SQRT_PI * np.exp(-np.square(x, dtype=np.float64))).astype(x.dtype)
+
+
+class Erf(Function):
+    """erf(x);  d/dx = 2/sqrt(pi) exp(-x^2)."""
+
+    def forward(ctx, x):
+        ctx.x = x
+        return _erf_values(x)
+
+    def backward(ctx, grad):
+        return grad * _gaussian_slope(ctx.x)
+
+
+class Erfc(Function):
+    """erfc(x) = 1 - erf(x);  d/dx = -2/sqrt(pi) exp(-x^2)."""
+
+    def forward(ctx, x):
+        ctx.x = x
+        return _erfc_values(x)
+
+    def backward(ctx, grad):
+        return -grad * _gaussian_slope(ctx.x)
+
+
+def erf(x):
+    """erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, elementwise (Cody's approximation).
+    An array gives an array; a Tensor gives a Tensor with the gradient 2/sqrt(pi) exp(-x^2)."""
+    if isinstance(x, Tensor):
+        return Erf.apply(x)
+    return _erf_values(x)
+
+
+def erfc(x):
+    """erfc(x) = 1 - erf(x), elementwise, without the cancellation of 1 - erf(x) for large x.
+    An array gives an array; a Tensor gives a Tensor with the gradient -2/sqrt(pi) exp(-x^2)."""
+    if isinstance(x, Tensor):
+        return Erfc.apply(x)
+    return _erfc_values(x)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
-from ..ops.axes import pick_dim
+from ..ops.axes import picked_dim
 from ..tensor import Function, Tensor
 
 
@@ -16,19 +15,21 @@ def _as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _checked_axis(name: str, x: Tensor, axis: int) -> int:
-    if not -x.ndim <= axis < x.ndim or x.ndim == 0:
-        raise ShapeError(f"{name}: axis {axis} is out of range for a tensor of shape {x.shape}")
-    return int(axis)
-
-
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
-    """x minus its maximum along axis (every entry <= 0; an all -inf row stays finite-safe)."""
+    """x minus its maximum m along axis (every entry <= 0). Where m is infinite: a row of
+    -inf (every entry masked) is left as it is (its softmax is undefined, NaN, as in PyTorch);
+    in a row holding +inf, the +inf entries become 0 and the others -inf, so softmax gives
+    the limit (the mass shared by the +inf entries) instead of inf - inf = NaN."""
     if x.shape[axis] == 0:  # nothing to normalise: the (empty) input as it is
         return x
     peak = np.max(x, axis=axis, keepdims=True)
-    peak = np.where(np.isfinite(peak), peak, 0)
-    return x - peak
+    finite = np.isfinite(peak)
+    if finite.all():
+        return x - peak
+    with np.errstate(invalid="ignore"):
+        shifted = x - np.where(finite, peak, 0)
+        top = np.where(x == np.inf, 0, -np.inf).astype(x.dtype, copy=False)
+    return np.where(peak == np.inf, top, shifted)
 
 
 class Softmax(Function):
@@ -63,12 +64,11 @@ def softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """softmax(x)_i = e^(x_i) / sum_j e^(x_j) along ``dim`` (default -1, the last axis;
     ``axis`` is NumPy's name for it)."""
     x = _as_tensor(x)
-    return Softmax.apply(x, axis=_checked_axis("softmax", x, pick_dim("softmax", dim, axis, -1)))
+    return Softmax.apply(x, axis=picked_dim("softmax", dim, axis, x.shape, -1))
 
 
 def log_softmax(x, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """log_softmax(x)_i = x_i - log sum_j e^(x_j) along ``dim`` (default -1, the last axis;
     ``axis`` is NumPy's name for it)."""
     x = _as_tensor(x)
-    return LogSoftmax.apply(x, axis=_checked_axis("log_softmax", x,
-                                                  pick_dim("log_softmax", dim, axis, -1)))
+    return LogSoftmax.apply(x, axis=picked_dim("log_softmax", dim, axis, x.shape, -1))

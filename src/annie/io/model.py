@@ -206,6 +206,8 @@ def load(path: str | os.PathLike, *,
         raise fail("the file has no architecture")
     architecture = file_format.parse_json(metadata["architecture"], path, "architecture")
     training = file_format.parse_json(metadata.get("training", "true"), path, "training flag")
+    if not isinstance(training, bool):
+        raise fail(f"the training flag must be true or false, got {training!r}")
     _check_before_building(architecture, tensors, fail)
     # The rest of the architecture is built with at most about the values the file holds
     # (doubled, with a margin: a constructor may make temporary parameters, as an orthogonal
@@ -224,7 +226,7 @@ def load(path: str | os.PathLike, *,
             raise fail(f"tensor {name!r} has shape {tensors[name].shape} in the file but the "
                        f"architecture needs {shape}")
     _put_arrays(model, tensors)
-    model.train(bool(training))
+    model.train(training)
     return model
 
 

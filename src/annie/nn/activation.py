@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, finite_number
 from ..registry import Registry
 from ..functional import activations as F
 from ..functional.softmax import log_softmax, softmax
@@ -54,7 +54,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = finite_number("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -72,7 +72,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = finite_number("ELU", "alpha", alpha)
 
     def forward(self, x):
         return F.elu(x, self.alpha)
@@ -110,10 +110,8 @@ class Softplus(Module):
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
-        if beta <= 0:
-            raise ConfigError(f"Softplus: beta must be positive, got {beta}")
-        self.beta = float(beta)
-        self.threshold = float(threshold)
+        self.beta = finite_number("Softplus", "beta", beta, positive=True)
+        self.threshold = finite_number("Softplus", "threshold", threshold)
 
     def forward(self, x):
         return F.softplus(x, self.beta, self.threshold)

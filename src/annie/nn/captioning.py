@@ -8,6 +8,7 @@ array, for ``annie.fit``. ``edit_distance`` and ``character_error_rate`` score w
 """
 from __future__ import annotations
 
+import numbers
 from typing import Sequence
 
 import numpy as np
@@ -144,7 +145,7 @@ class ImageCaptioner(Module):
         """
         max_len = _positive("max_len", max_len)
         beam_width = _positive("beam_width", beam_width)
-        if (isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float))
+        if (isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real)
                 or not np.isfinite(length_penalty) or length_penalty < 0):
             raise ConfigError(f"ImageCaptioner.decode: length_penalty must be a finite number "
                               f">= 0, got {length_penalty!r}")

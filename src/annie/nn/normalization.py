@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from ..backend import get_default_dtype
-from ..errors import ConfigError, is_positive_int
+from ..errors import ConfigError, finite_number, is_positive_int
 from ..functional.normalization import layer_norm
 from .module import Module, Parameter
 
@@ -27,10 +27,8 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
                  elementwise_affine: bool = True, dtype=None):
         super().__init__()
-        if eps <= 0:
-            raise ConfigError(f"LayerNorm: eps must be positive, got {eps}")
+        self.eps = finite_number("LayerNorm", "eps", eps, positive=True)
         self.normalized_shape = _checked_shape(normalized_shape)
-        self.eps = float(eps)
         self.elementwise_affine = bool(elementwise_affine)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         if self.elementwise_affine:

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..backend import get_default_dtype
 from ..errors import ConfigError, DataError, DTypeError, ShapeError, check_positive_int
+from ..functional.norms import mean_and_std
 from ..tensor import Tensor
 from .module import Module
 
@@ -33,8 +34,9 @@ class Normalization(Module):
         self.register_buffer("std", np.ones(self.num_features, dtype=dtype))
 
     def adapt(self, X, method: str = "standard") -> "Normalization":
-        """Fit ``mean`` and ``std`` on X (samples along every axis but the last), in float64;
-        returns the layer. DataError for empty data or NaN/inf, ShapeError for a wrong width."""
+        """Fit ``mean`` and ``std`` on X (samples along every axis but the last), in float64
+        (``functional.norms.mean_and_std``: exact for constant features and values near the
+        float64 maximum); returns the layer. DataError for empty data or NaN/inf, ShapeError for a wrong width."""
         if method not in METHODS:
             raise ConfigError(f"Normalization.adapt: method must be one of {list(METHODS)}, "
                               f"got {method!r}")
@@ -50,7 +52,7 @@ class Normalization(Module):
         if not np.all(np.isfinite(values)):
             raise DataError("Normalization.adapt: X contains NaN or inf")
         if method == "standard":
-            center, scale = values.mean(axis=0), values.std(axis=0)
+            center, scale = mean_and_std(values, axis=0)
         else:
             center, scale = values.min(axis=0), values.max(axis=0) - values.min(axis=0)
         scale = np.where(scale > 0, scale, 1.0)

@@ -11,6 +11,7 @@ PyTorch's, so a converted PyTorch ``state_dict`` loads as is. Unlike PyTorch,
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class RecurrentLayer(Stepwise, Module):
         self.input_size = check_positive_int(input_size, "input_size", owner)
         self.hidden_size = check_positive_int(hidden_size, "hidden_size", owner)
         self.num_layers = check_positive_int(num_layers, "num_layers", owner)
-        if (not isinstance(dropout, (int, float)) or isinstance(dropout, bool)
+        if (not isinstance(dropout, numbers.Real) or isinstance(dropout, bool)
                 or not 0 <= dropout < 1):
             raise ConfigError(f"{owner}: dropout must be a probability in [0, 1), got {dropout!r}")
         if recurrent_init not in RECURRENT_INITS:

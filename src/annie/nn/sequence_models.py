@@ -184,6 +184,9 @@ class SequenceRegressor(Module):
             raise ConfigError(f"SequenceRegressor.forecast needs output_size == input_size, "
                               f"got {self.output_size} and {self.encoder.input_size}")
         current = np.asarray(window.data if isinstance(window, Tensor) else window)
+        if current.ndim == 0 or len(current) == 0:
+            raise ShapeError(f"SequenceRegressor.forecast: window must hold at least one time "
+                             f"step, got shape {current.shape}")
         current = current.reshape(len(current), self.encoder.input_size)
         dtype = self.head.weight.dtype
         current = current.astype(dtype)

@@ -9,6 +9,7 @@ axes are found by running annie on inputs of another batch size and length.
 """
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -113,9 +114,11 @@ def export(model: Module, path: str | os.PathLike, example_input, *, lengths=Non
         raise ExportError(f"export: model must be an annie Module, got "
                           f"{type(model).__name__}{hint}")
     newest = onnx.defs.onnx_opset_version()  # what the installed onnx (and its checker) knows
-    if not isinstance(opset, int) or not DEFAULT_OPSET <= opset <= newest:
+    if (isinstance(opset, bool) or not isinstance(opset, numbers.Integral)
+            or not DEFAULT_OPSET <= opset <= newest):
         raise ConfigError(f"export: opset must be an int from {DEFAULT_OPSET} to {newest}, "
                           f"got {opset!r}")
+    opset = int(opset)
     example = _as_example(example_input, model)
     if lengths is not None:
         if not _takes_lengths(model):

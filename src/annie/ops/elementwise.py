@@ -13,6 +13,19 @@ def _shape(array) -> tuple:
     return np.shape(array)
 
 
+def selected(mask, grad: np.ndarray) -> np.ndarray:
+    """grad where ``mask`` holds, else 0. Where an op's output does not depend on an input (a
+    clipped or losing element), its derivative is exactly 0: selecting, not multiplying by the
+    mask, keeps it 0 when the upstream gradient is infinite (d sqrt(u)/du at u = 0 after
+    ``clip(x, 0)``), where ``grad * mask`` would give inf * 0 = NaN. (The product is taken
+    first and repaired only when it holds a NaN: on a training step's arrays ``np.where`` costs
+    several times a product.)"""
+    product = grad * mask
+    if np.isnan(product).any():
+        return np.where(mask, grad, np.zeros((), dtype=grad.dtype))
+    return product
+
+
 class Add(Function):
     """a + b;  d/da = 1, d/db = 1."""
 
@@ -148,7 +161,8 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """clip(a, low, high);  gradient 1 inside [low, high], 0 outside (as PyTorch's clamp)."""
+    """clip(a, low, high);  gradient 1 inside [low, high], 0 outside (as PyTorch's clamp),
+    also where the upstream gradient is infinite (``selected``)."""
 
     def forward(ctx, a, low=None, high=None):
         ctx.mask = np.ones(a.shape, dtype=bool)
@@ -159,7 +173,7 @@ class Clip(Function):
         return np.clip(a, low, high)
 
     def backward(ctx, grad):
-        return grad * ctx.mask
+        return selected(ctx.mask, grad)
 
 
 class Where(Function):
@@ -181,33 +195,45 @@ class Where(Function):
 
 
 class Maximum(Function):
-    """Elementwise max(a, b); a tie sends half the gradient to each (as PyTorch)."""
+    """Elementwise max(a, b); a tie sends half the gradient to each (as PyTorch), the other
+    element gets exactly 0 (``share_between``)."""
 
     def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
+        ctx.a_wins, ctx.tie = a > b, a == b
+        ctx.shapes = (_shape(a), _shape(b))
         return np.maximum(a, b)
 
     def backward(ctx, grad):
-        a, b = ctx.a, ctx.b
-        share_a = (a > b) + 0.5 * (a == b)
-        grad_a = unbroadcast(grad * share_a, _shape(a)) if ctx.needs_input_grad[0] else None
-        grad_b = unbroadcast(grad * (1 - share_a), _shape(b)) if ctx.needs_input_grad[1] else None
-        return grad_a, grad_b
+        return share_between(ctx, grad)
 
 
 class Minimum(Function):
-    """Elementwise min(a, b); a tie sends half the gradient to each (as PyTorch)."""
+    """Elementwise min(a, b); a tie sends half the gradient to each (as PyTorch), the other
+    element gets exactly 0 (``share_between``)."""
 
     def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
+        ctx.a_wins, ctx.tie = a < b, a == b
+        ctx.shapes = (_shape(a), _shape(b))
         return np.minimum(a, b)
 
     def backward(ctx, grad):
-        a, b = ctx.a, ctx.b
-        share_a = (a < b) + 0.5 * (a == b)
-        grad_a = unbroadcast(grad * share_a, _shape(a)) if ctx.needs_input_grad[0] else None
-        grad_b = unbroadcast(grad * (1 - share_a), _shape(b)) if ctx.needs_input_grad[1] else None
-        return grad_a, grad_b
+        return share_between(ctx, grad)
+
+
+def share_between(ctx, grad: np.ndarray) -> tuple:
+    """The gradients of max/min(a, b) from ``ctx.a_wins`` and ``ctx.tie``: all of grad to the
+    element taken, half to each at a tie, 0 to the other (``selected``: 0 even where grad is
+    infinite). Where a or b is NaN (neither wins nor ties) the gradient goes to b."""
+    a_wins, tie = ctx.a_wins, ctx.tie
+    half = selected(tie, grad * 0.5) if np.any(tie) else None
+    grad_a = grad_b = None
+    if ctx.needs_input_grad[0]:
+        grad_a = selected(a_wins, grad)
+        grad_a = unbroadcast(grad_a if half is None else grad_a + half, ctx.shapes[0])
+    if ctx.needs_input_grad[1]:
+        grad_b = selected(~(a_wins | tie), grad)
+        grad_b = unbroadcast(grad_b if half is None else grad_b + half, ctx.shapes[1])
+    return grad_a, grad_b
 
 
 class Cast(Function):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..tensor import Function, Tensor
-from .axes import pick_dim, pick_keepdim
+from .axes import checked_dims, pick_dim, pick_keepdim
+from .elementwise import selected
 
 
 def _normalize_axis(axis, ndim: int):
@@ -54,7 +56,8 @@ class Mean(Function):
 
 
 class _Extreme(Function):
-    """max/min over axes; the gradient goes to the extreme elements, split evenly among ties."""
+    """max/min over axes; the gradient goes to the extreme elements, split evenly among ties
+    (0 for the others)."""
 
     reducer = staticmethod(np.max)
 
@@ -68,7 +71,8 @@ class _Extreme(Function):
     def backward(ctx, grad):
         mask = ctx.mask
         counts = mask.sum(axis=ctx.axes, keepdims=True)
-        return mask * (_expand(grad, ctx.axes, ctx.keepdims) / counts)
+        # the other elements get exactly 0, also where grad is infinite (log of a max of 0)
+        return selected(mask, _expand(grad, ctx.axes, ctx.keepdims) / counts)
 
 
 class Max(_Extreme):
@@ -81,31 +85,47 @@ class Min(_Extreme):
     reducer = staticmethod(np.min)
 
 
+def _reduced_axes(owner: str, a, dim, axis, extreme: bool = False) -> tuple[int, ...] | None:
+    """The checked axes of a reduction (``checked_dims``); for max/min also a ShapeError when
+    one of them is empty (a maximum of nothing has no value; PyTorch refuses it too)."""
+    shape = np.shape(a.data if isinstance(a, Tensor) else a)
+    name = "axis" if axis is not None and dim is None else "dim"
+    axes = checked_dims(owner, pick_dim(owner, dim, axis), shape, name=name)
+    if extreme and any(shape[ax] == 0 for ax in (range(len(shape)) if axes is None else axes)):
+        raise ShapeError(f"{owner}: reduces an axis of size 0 (tensor of shape {tuple(shape)}, "
+                         f"dim {'all' if axes is None else axes}); the {owner} of no values is "
+                         f"undefined")
+    return axes
+
+
 def sum(a, dim=None, keepdim: bool | None = None, *, axis=None,  # noqa: A001 - the op's name
         keepdims: bool | None = None) -> Tensor:
     """Sum of elements over ``dim`` (an int or a tuple; all when None), keeping the reduced
-    axes as size 1 with ``keepdim``. ``axis``/``keepdims`` are NumPy's names for the same."""
-    return Sum.apply(a, axis=pick_dim("sum", dim, axis),
+    axes as size 1 with ``keepdim``. ``axis``/``keepdims`` are NumPy's names for the same.
+    A dim out of range or named twice is a ShapeError."""
+    return Sum.apply(a, axis=_reduced_axes("sum", a, dim, axis),
                      keepdims=pick_keepdim("sum", keepdim, keepdims))
 
 
 def mean(a, dim=None, keepdim: bool | None = None, *, axis=None,
          keepdims: bool | None = None) -> Tensor:
     """Mean of elements over ``dim`` (all when None); ``axis``/``keepdims`` are aliases."""
-    return Mean.apply(a, axis=pick_dim("mean", dim, axis),
+    return Mean.apply(a, axis=_reduced_axes("mean", a, dim, axis),
                       keepdims=pick_keepdim("mean", keepdim, keepdims))
 
 
 def max(a, dim=None, keepdim: bool | None = None, *, axis=None,  # noqa: A001 - the op's name
         keepdims: bool | None = None) -> Tensor:
     """Maximum over ``dim`` (all when None); ``axis``/``keepdims`` are aliases. (Unlike
-    PyTorch's ``max(dim)``, the values only: use ``argmax`` on ``.data`` for the indices.)"""
-    return Max.apply(a, axis=pick_dim("max", dim, axis),
+    PyTorch's ``max(dim)``, the values only: use ``argmax`` on ``.data`` for the indices.)
+    ShapeError over an axis of size 0."""
+    return Max.apply(a, axis=_reduced_axes("max", a, dim, axis, extreme=True),
                      keepdims=pick_keepdim("max", keepdim, keepdims))
 
 
 def min(a, dim=None, keepdim: bool | None = None, *, axis=None,  # noqa: A001 - the op's name
         keepdims: bool | None = None) -> Tensor:
-    """Minimum over ``dim`` (all when None); ``axis``/``keepdims`` are aliases."""
-    return Min.apply(a, axis=pick_dim("min", dim, axis),
+    """Minimum over ``dim`` (all when None); ``axis``/``keepdims`` are aliases. ShapeError
+    over an axis of size 0."""
+    return Min.apply(a, axis=_reduced_axes("min", a, dim, axis, extreme=True),
                      keepdims=pick_keepdim("min", keepdim, keepdims))

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ConfigError, ShapeError
 from ..tensor import Function, Tensor, unbroadcast
-from .axes import pick, pick_dim
+from .axes import checked_dim, pick, picked_dim
 
 
 class Reshape(Function):
@@ -119,16 +119,25 @@ def reshape(a, *shape) -> Tensor:
 
 
 def transpose(a, *axes) -> Tensor:
-    """a with its axes permuted (reversed when none are given)."""
+    """a with its axes permuted (reversed when none are given); ``axes`` must name every axis
+    once (NumPy's ``transpose``; ``swapaxes`` exchanges two, as PyTorch's ``transpose``)."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
+    if axes:
+        checked = [checked_dim("transpose", axis, a.shape) for axis in axes]
+        if sorted(checked) != list(range(a.ndim)):
+            raise ShapeError(f"transpose: axes {tuple(axes)} do not name each of the {a.ndim} "
+                             f"axes of a tensor of shape {tuple(a.shape)} once (to exchange two "
+                             f"axes, use swapaxes)")
     return Transpose.apply(a, axes=axes or None)
 
 
 def swapaxes(a, axis1: int, axis2: int) -> Tensor:
     """a with two axes exchanged."""
     axes = list(range(a.ndim))
-    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    first, second = (checked_dim("swapaxes", axis1, a.shape),
+                     checked_dim("swapaxes", axis2, a.shape))
+    axes[first], axes[second] = axes[second], axes[first]
     return Transpose.apply(a, axes=tuple(axes))
 
 
@@ -147,20 +156,22 @@ def concat(tensors: Sequence, dim: int | None = None, *, axis: int | None = None
     """Join tensors along an existing axis ``dim`` (default 0; ``axis`` is an alias)."""
     if len(tensors) == 0:
         raise ShapeError("concat: needs at least one tensor")
-    return Concat.apply(*tensors, axis=pick_dim("concat", dim, axis, 0))
+    axis = picked_dim("concat", dim, axis, np.shape(tensors[0]), 0)
+    return Concat.apply(*tensors, axis=axis)
 
 
 def stack(tensors: Sequence, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """Stack tensors of one shape along a new axis ``dim`` (default 0; ``axis`` is an alias)."""
     if len(tensors) == 0:
         raise ShapeError("stack: needs at least one tensor")
-    return Stack.apply(*tensors, axis=pick_dim("stack", dim, axis, 0))
+    axis = picked_dim("stack", dim, axis, np.shape(tensors[0]), 0, new_axis=True)
+    return Stack.apply(*tensors, axis=axis)
 
 
 def split(a, sections, dim: int | None = None, *, axis: int | None = None) -> list:
     """Split a along ``dim`` (default 0; ``axis`` is an alias) into equal parts (an int) or at
     the given indices (a list), as NumPy's ``split``."""
-    axis = pick_dim("split", dim, axis, 0)
+    axis = picked_dim("split", dim, axis, a.shape, 0)
     size = a.shape[axis]
     if isinstance(sections, (int, np.integer)):
         if sections <= 0 or size % sections:
@@ -171,7 +182,6 @@ def split(a, sections, dim: int | None = None, *, axis: int | None = None) -> li
     else:
         edges = [0, *sections, size]
         bounds = list(zip(edges[:-1], edges[1:]))
-    axis = axis % a.ndim
     prefix = (slice(None),) * axis
     return [getitem(a, prefix + (slice(start, stop),)) for start, stop in bounds]
 
@@ -183,22 +193,19 @@ def broadcast_to(a, shape) -> Tensor:
 
 def unsqueeze(a, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """a with a new axis of size 1 at position ``dim`` (``axis`` is an alias)."""
-    axis = pick_dim("unsqueeze", dim, axis)
-    if axis is None:
+    if dim is None and axis is None:
         raise ConfigError("unsqueeze: dim is required (the position of the new axis)")
     shape = list(a.shape)
-    axis = axis if axis >= 0 else axis + len(shape) + 1
-    shape.insert(axis, 1)
+    shape.insert(picked_dim("unsqueeze", dim, axis, a.shape, new_axis=True), 1)
     return Reshape.apply(a, shape=tuple(shape))
 
 
 def squeeze(a, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """a without axes of size 1 (only axis ``dim`` when given; ``axis`` is an alias)."""
-    axis = pick_dim("squeeze", dim, axis)
-    if axis is None:
+    if dim is None and axis is None:
         shape = tuple(s for s in a.shape if s != 1)
     else:
-        axis = axis % a.ndim
+        axis = picked_dim("squeeze", dim, axis, a.shape)
         if a.shape[axis] != 1:
             return Reshape.apply(a, shape=a.shape)
         shape = a.shape[:axis] + a.shape[axis + 1:]

@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import (Optimizer, ParamsT, add_scaled, check_in_range, check_nonnegative)
+from .optimizer import (Optimizer, ParamsT, add_scaled, add_scaled_square, check_in_range,
+                        check_nonnegative)
 
 
 class Adadelta(Optimizer):
@@ -45,8 +46,7 @@ class Adadelta(Optimizer):
 
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg *= rho
-        np.multiply(g, g, out=std)
-        add_scaled(square_avg, std, 1 - rho, std)
+        add_scaled_square(square_avg, g, 1 - rho, std)
 
         np.add(square_avg, eps, out=std)
         np.sqrt(std, out=std)
@@ -56,6 +56,5 @@ class Adadelta(Optimizer):
         delta *= g
 
         acc_delta *= rho
-        np.multiply(delta, delta, out=std)
-        add_scaled(acc_delta, std, 1 - rho, std)
+        add_scaled_square(acc_delta, delta, 1 - rho, std)
         add_scaled(param, delta, -group["lr"], delta)

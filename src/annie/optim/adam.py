@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import (Optimizer, ParamsT, add_scaled, check_betas, check_nonnegative)
+from .optimizer import (Optimizer, ParamsT, add_scaled, add_scaled_square, check_betas,
+                        check_nonnegative)
 
 
 class Adam(Optimizer):
@@ -56,8 +57,7 @@ class Adam(Optimizer):
         exp_avg *= beta1
         add_scaled(exp_avg, g, 1 - beta1, work)
         exp_avg_sq *= beta2
-        np.multiply(g, g, out=work)
-        add_scaled(exp_avg_sq, work, 1 - beta2, work)
+        add_scaled_square(exp_avg_sq, g, 1 - beta2, work)
 
         second_moment = exp_avg_sq
         if group["amsgrad"]:

@@ -1,11 +1,13 @@
 """NAdam: Adam with Nesterov momentum and a momentum schedule (Dozat, 2016)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .optimizer import (Optimizer, ParamsT, add_scaled, check_betas, check_nonnegative)
+from .optimizer import (Optimizer, ParamsT, add_scaled, add_scaled_square, check_betas,
+                        check_nonnegative)
 
 
 class NAdam(Optimizer):
@@ -61,11 +63,11 @@ class NAdam(Optimizer):
         exp_avg *= beta1
         add_scaled(exp_avg, g, 1 - beta1, work)
         exp_avg_sq *= beta2
-        np.multiply(g, g, out=work)
-        add_scaled(exp_avg_sq, work, 1 - beta2, work)
+        add_scaled_square(exp_avg_sq, g, 1 - beta2, work)
 
-        np.divide(exp_avg_sq, 1 - beta2 ** step, out=denominator)
-        np.sqrt(denominator, out=denominator)
+        # sqrt(v / (1 - beta2^t)) as sqrt(v) / sqrt(1 - beta2^t): v / 1e-3 would overflow first
+        np.sqrt(exp_avg_sq, out=denominator)
+        denominator /= math.sqrt(1 - beta2 ** step)
         denominator += group["eps"]
         np.divide(g, denominator, out=work)
         add_scaled(param, work, -lr * (1 - mu) / (1 - mu_product), work)

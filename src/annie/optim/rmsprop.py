@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, add_scaled, check_nonnegative
+from .optimizer import Optimizer, ParamsT, add_scaled, add_scaled_square, check_nonnegative
 
 
 class RMSprop(Optimizer):
@@ -64,8 +64,7 @@ class RMSprop(Optimizer):
         if group["centered"]:
             self._update_variance(g, square_avg, state, alpha, work)
         square_avg *= alpha
-        np.multiply(g, g, out=work)
-        add_scaled(square_avg, work, 1 - alpha, work)
+        add_scaled_square(square_avg, g, 1 - alpha, work)
 
         scale = np.sqrt(state["grad_var"] if group["centered"] else square_avg, out=work)
         scale += group["eps"]
@@ -90,7 +89,5 @@ class RMSprop(Optimizer):
         deviation = np.subtract(g, grad_avg, out=self._buffer(g, 2))
         grad_avg *= alpha
         add_scaled(grad_avg, g, 1 - alpha, work)
-        np.multiply(deviation, deviation, out=deviation)
-        deviation *= 1 - alpha
-        grad_var += deviation
+        add_scaled_square(grad_var, deviation, 1 - alpha, work)
         grad_var *= alpha

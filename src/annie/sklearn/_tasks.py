@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from .. import losses
 from ..errors import ConfigError
-from ..functional import sigmoid, softmax
+from ..functional import log_softmax, sigmoid, softmax
 from ..tensor import Tensor, no_grad
 from ._training import as_columns
 
@@ -43,6 +43,11 @@ def _check_loss(estimator, valid) -> str:
 def _probabilities(function, outputs: np.ndarray) -> np.ndarray:
     with no_grad():
         return function(Tensor(outputs)).data
+
+
+def _log_sigmoid(logits: np.ndarray) -> np.ndarray:
+    """log sigmoid(s) = -(max(-s, 0) + log1p(e^-|s|)), finite for every finite s."""
+    return -(np.maximum(-logits, 0) + np.log1p(np.exp(-np.abs(logits))))
 
 
 # ----- classification ----------------------------------------------------------------------
@@ -77,8 +82,9 @@ class ClassifierTask(ClassifierMixin):
             self._set_classes(y, multilabel, classes)
         elif classes is not None and not multilabel and not np.array_equal(
                 unique_labels(np.asarray(classes)), self.classes_):
-            raise ValueError(f"{owner}: classes={list(classes)!r} differs from classes_ "
-                             f"{self.classes_.tolist()} set by the first call to partial_fit")
+            raise ValueError(f"{owner}: classes={np.asarray(classes).tolist()!r} differs from "
+                             f"classes_ {self.classes_.tolist()} set by the first call to "
+                             f"partial_fit")
         elif multilabel != self._multilabel:
             raise ValueError(f"{owner}: was fitted on {'multilabel' if self._multilabel else 'class'} "
                              f"targets and cannot continue on {'multilabel' if multilabel else 'class'} ones")
@@ -111,17 +117,25 @@ class ClassifierTask(ClassifierMixin):
             return
         self.classes_ = unique_labels(y if classes is None else np.asarray(classes))
         if len(self.classes_) < 2:
-            raise ValueError(f"{owner}: y holds only 1 class ({self.classes_[0]!r}); a "
+            raise ValueError(f"{owner}: y holds only 1 class ({self.classes_.tolist()[0]!r}); a "
                              f"classifier needs at least 2 classes")
         self.n_outputs_ = 1 if len(self.classes_) == 2 else len(self.classes_)
 
     def _proba_of(self, outputs: np.ndarray) -> np.ndarray:
         if self._multilabel:
             return _probabilities(sigmoid, outputs)
-        if len(self.classes_) == 2:
-            positive = _probabilities(sigmoid, outputs[:, 0])
-            return np.column_stack([1 - positive, positive])
+        if len(self.classes_) == 2:  # sigmoid(-s), not 1 - sigmoid(s), which cancels to 0
+            return np.column_stack([_probabilities(sigmoid, -outputs[:, 0]),
+                                    _probabilities(sigmoid, outputs[:, 0])])
         return _probabilities(softmax, outputs)
+
+    def _log_proba_of(self, outputs: np.ndarray) -> np.ndarray:
+        """log of ``_proba_of``, from the logits: finite where a probability underflows."""
+        if self._multilabel:
+            return _log_sigmoid(outputs)
+        if len(self.classes_) == 2:
+            return np.column_stack([_log_sigmoid(-outputs[:, 0]), _log_sigmoid(outputs[:, 0])])
+        return _probabilities(log_softmax, outputs)
 
     def _labels_of(self, outputs: np.ndarray):
         if self.loss == "log_loss":  # from the probabilities, so predict agrees with them
@@ -156,9 +170,9 @@ class ClassifierTask(ClassifierMixin):
 
     @available_if(lambda self: self.loss == "log_loss")
     def predict_log_proba(self, X) -> np.ndarray:
-        """log(predict_proba(X))."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        """log(predict_proba(X)), computed from the logits (log-sigmoid, log-softmax): finite
+        where a probability rounds to 0 (a logit of 40 gives log p = -40, not -inf)."""
+        return self._log_proba_of(self._outputs(X))
 
     @available_if(lambda self: self.loss == "hinge")
     def decision_function(self, X) -> np.ndarray:

@@ -182,7 +182,7 @@ class EarlyStopping(Callback):
         check_non_negative_int(patience, "patience", "EarlyStopping")
         self.tracker = _Monitor(monitor, mode, min_delta, "EarlyStopping")
         self.monitor = monitor
-        self.patience = patience
+        self.patience = int(patience)
         self.restore_best_weights = restore_best_weights
         self.wait = 0
         self.best_epoch: int | None = None

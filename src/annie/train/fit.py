@@ -6,6 +6,7 @@ sample once, in a fresh random order when ``shuffle`` is on.
 """
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Iterable, Sequence
 
@@ -179,8 +180,11 @@ def _settings(model, optimizer, *, loss, X, y, epochs, batch_size, validation_da
     epochs = check_positive_int(epochs, "epochs", "fit")
     batch_size = check_positive_int(batch_size, "batch_size", "fit")
     for name, value in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value)):
-        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                  or not value > 0):
             raise ConfigError(f"fit: {name} must be a positive number or None, got {value!r}")
+    clip_grad_norm, clip_grad_value = (None if value is None else float(value)
+                                       for value in (clip_grad_norm, clip_grad_value))
     if not hasattr(optimizer, "step") or not hasattr(optimizer, "zero_grad"):
         raise ConfigError(f"fit: optimizer must have step() and zero_grad() (an annie.optim "
                           f"optimizer), got {type(optimizer).__name__}")

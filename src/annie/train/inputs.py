@@ -12,6 +12,7 @@ from .. import backend
 from ..errors import DataError, DTypeError, ShapeError
 from ..registry import as_callable
 from ..tensor import Tensor
+from .loss_average import unwrap_loss
 
 
 def _is_frame(value) -> bool:
@@ -151,27 +152,56 @@ def takes_binary_logits(loss_fn) -> bool:
     """True for losses whose prediction is one logit/score per sample with its decision at 0
     (binary_cross_entropy_with_logits, hinge), given as the function or its class form."""
     from .. import losses
-    loss_fn = loss_fn.func if isinstance(loss_fn, OneOutputTarget) else loss_fn
-    function = getattr(type(loss_fn), "function", loss_fn)
+    function, _ = unwrap_loss(loss_fn)
     return function in (losses.binary_cross_entropy_with_logits, losses.hinge)
+
+
+def _metric_inputs(loss_fn) -> Callable | None:
+    """How the loss's (prediction, target) become the metrics' (None: unchanged):
+
+    - after a loss that takes binary logits, metrics see sigmoid(prediction) (a probability:
+      sigmoid(s) >= 0.5 exactly when s >= 0), so they threshold at the loss's decision
+      boundary; hinge targets -1/+1 are read as the classes 0/1;
+    - targets equal to the loss's ``ignore_index`` become -100, the label the metrics leave out
+      (padded steps are not targets)."""
+    from .. import losses, nn
+    from ..functional import sigmoid
+    from .metrics import IGNORED_LABEL
+    function, options = unwrap_loss(loss_fn)
+    binary = function in (losses.binary_cross_entropy_with_logits, losses.hinge)
+    ignore_index = options.get("ignore_index", IGNORED_LABEL) if function in (
+        losses.cross_entropy, losses.nll_loss, nn.sequence_cross_entropy) else IGNORED_LABEL
+    if not binary and ignore_index == IGNORED_LABEL:
+        return None
+
+    def convert(prediction, target):
+        if binary:
+            prediction = sigmoid(Tensor(np.asarray(prediction))).data
+        target = np.asarray(target)
+        if function is losses.hinge:
+            target = (target > 0).astype(np.int64)
+        elif ignore_index != IGNORED_LABEL:
+            target = np.where(target == ignore_index, IGNORED_LABEL, target)
+        return prediction, target
+    return convert
 
 
 def resolve_metrics(metrics, loss_fn=None, who: str = "fit") -> list:
     """``(name, metric(prediction, target))`` for each metric (see ``get_metric``: a name, a
-    function, or a class made with its defaults). After a loss that takes binary
-    logits, metrics see sigmoid(prediction) (a probability: sigmoid(s) >= 0.5 exactly when
-    s >= 0), so accuracy and the confusion matrix threshold at the loss's decision boundary."""
+    function, or a class made with its defaults), seeing the loss's prediction and target as a
+    metric reads them (``_metric_inputs``: probabilities after binary logits, hinge's -1/+1 as
+    classes, the loss's ignored targets left out)."""
     from .metrics import get_metric
     resolved = [get_metric(metric, who) for metric in metrics]
-    if loss_fn is None or not takes_binary_logits(loss_fn):
+    convert = _metric_inputs(loss_fn) if loss_fn is not None else None
+    if convert is None:
         return resolved
-    from ..functional import sigmoid
 
-    def on_probabilities(metric):
+    def converted(metric):
         def wrapped(prediction, target):
-            return metric(sigmoid(Tensor(np.asarray(prediction))).data, target)
+            return metric(*convert(prediction, target))
         return wrapped
-    return [(name, on_probabilities(metric)) for name, metric in resolved]
+    return [(name, converted(metric)) for name, metric in resolved]
 
 
 def _first_bad_label(y: np.ndarray, num_classes: int) -> str:

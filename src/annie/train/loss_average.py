@@ -7,9 +7,10 @@ number of rows:
 - elementwise losses (MSE, MAE, Huber, log-cosh, mean bias error, hinge, both binary
   cross-entropies): the number of elements, so a (N, k) output counts N * k;
 - KL divergence: the number of distributions ("batchmean": the number of rows);
-- cross-entropy and NLL with class labels: the summed class weights ``weight[y]`` of the
-  targets that are not ``ignore_index`` (the number of such targets without weights); with class
-  probabilities as targets: the number of positions.
+- cross-entropy and NLL with class labels (``nn.sequence_cross_entropy`` too): the summed
+  class weights ``weight[y]`` of the targets that are not ``ignore_index`` (the number of such
+  targets without weights: padded steps count for nothing); with class probabilities as
+  targets: the number of positions.
 
 So the loss of a set cut into batches b is  L = sum_b(L_b * count_b) / sum_b(count_b), which is
 not the mean of the batch losses weighted by their number of rows (class weights, ignored rows).
@@ -53,13 +54,25 @@ def _class_targets(prediction: np.ndarray, target: np.ndarray, options: dict) ->
     return float(weight[target[kept]].sum())
 
 
+def unwrap_loss(loss_fn: Callable) -> tuple[Callable, dict]:
+    """(the loss function, its options) of a loss given as a function, a ``functools.partial``
+    of one or a ``losses.Loss`` object (options include ``reduction`` when one is set)."""
+    function, options = loss_fn, {}
+    if isinstance(loss_fn, functools.partial):
+        function, options = loss_fn.func, dict(loss_fn.keywords)
+    function = getattr(type(function), "function", function)  # a losses.Loss object
+    options.update(getattr(loss_fn, "options", {}))
+    return function, options
+
+
 def _counts() -> dict[Callable, Callable]:
-    from .. import losses
+    from .. import losses, nn
     counts = {function: _elements for function in (
         losses.mean_bias_error, losses.mae, losses.mse, losses.rmse, losses.huber,
         losses.log_cosh, losses.binary_cross_entropy, losses.binary_cross_entropy_with_logits,
         losses.hinge)}
     counts.update({losses.cross_entropy: _class_targets, losses.nll_loss: _class_targets,
+                   nn.sequence_cross_entropy: _class_targets,
                    losses.kl_divergence: _distributions})
     return counts
 
@@ -71,11 +84,7 @@ class LossAverage:
     ``value(parts, counts)`` is the whole set's loss from the sums of both."""
 
     def __init__(self, loss_fn: Callable, who: str = "fit"):
-        function, options = loss_fn, {}
-        if isinstance(loss_fn, functools.partial):
-            function, options = loss_fn.func, dict(loss_fn.keywords)
-        function = getattr(type(function), "function", function)  # a losses.Loss object
-        options.update(getattr(loss_fn, "options", {}))
+        function, options = unwrap_loss(loss_fn)
         reduction = options.pop("reduction", getattr(loss_fn, "reduction", "mean"))
         if reduction not in ("mean", "sum", "batchmean"):
             raise ConfigError(f"{who}: the loss must reduce a batch to one number (reduction "

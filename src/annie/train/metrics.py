@@ -4,16 +4,24 @@ Every metric takes ``(prediction, target)`` in that order, as annie's losses do,
 float (``confusion_matrix`` returns a matrix). For classification, ``prediction`` may be class
 scores (logits or probabilities, one column per class: the class is the arg-max), one column of
 probabilities (class 1 when >= 0.5), or class labels. Recurrent outputs ``(batch, time, classes)``
-against labels ``(batch, time)`` are flattened to one prediction per step.
+against labels ``(batch, time)`` are flattened to one prediction per step; a target of -100
+(``IGNORED_LABEL``, the losses' default ``ignore_index``: a padded step) is not a target and is
+left out, as the losses leave it out.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 
 from ..errors import ShapeError
+from ..functional.norms import global_norm, mean_and_std
 from ..registry import Registry, as_callable
+
+
+#: the label of padded steps (the losses' default ``ignore_index``): not counted by the metrics
+IGNORED_LABEL = -100
 
 
 def _as_array(value) -> np.ndarray:
@@ -22,7 +30,8 @@ def _as_array(value) -> np.ndarray:
 
 def predicted_labels(prediction, target) -> tuple[np.ndarray, np.ndarray]:
     """Turn scores into class labels and flatten both to 1-D: arg-max over the class axis,
-    a 0.5 threshold for a single probability column, labels left as they are."""
+    a 0.5 threshold for a single probability column, labels left as they are; positions whose
+    target is ``IGNORED_LABEL`` (-100, padding) are dropped."""
     prediction, target = _as_array(prediction), _as_array(target)
     if target.ndim == prediction.ndim and target.ndim >= 2 and target.shape[-1] > 1:
         target = target.argmax(axis=-1)  # one-hot targets
@@ -41,7 +50,8 @@ def predicted_labels(prediction, target) -> tuple[np.ndarray, np.ndarray]:
         raise ShapeError(f"metric: {labels.shape[0]} predicted labels for {target.shape[0]} "
                          f"targets (prediction shape {prediction.shape}, target shape "
                          f"{target.shape})")
-    return labels.astype(np.int64), target.astype(np.int64)
+    kept = target != IGNORED_LABEL
+    return labels[kept].astype(np.int64), target[kept].astype(np.int64)
 
 
 def accuracy(prediction, target) -> float:
@@ -51,13 +61,18 @@ def accuracy(prediction, target) -> float:
 
 
 def top_k_accuracy(prediction, target, k: int = 5) -> float:
-    """Fraction of samples whose true class is among the k highest scores."""
+    """Fraction of samples whose true class is among the k highest scores (targets of -100
+    left out)."""
     scores, target = _as_array(prediction), _as_array(target)
     if scores.ndim < 2:
         raise ShapeError(f"top_k_accuracy: prediction must be class scores of shape "
                          f"(N, classes), got {scores.shape}")
     scores = scores.reshape(-1, scores.shape[-1])
     target = target.reshape(-1)
+    kept = target != IGNORED_LABEL
+    scores, target = scores[kept], target[kept]
+    if not target.size:
+        return float("nan")
     k = min(int(k), scores.shape[1])
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     return float(np.mean(np.any(top == target[:, None], axis=1)))
@@ -124,9 +139,12 @@ def mae(prediction, target) -> float:
 
 
 def rmse(prediction, target) -> float:
-    """Root mean squared error: sqrt(mean (prediction - target)^2)."""
+    """Root mean squared error: sqrt(mean (prediction - target)^2), taken as
+    ||prediction - target|| / sqrt(n) (no overflow of the squares: errors of 1e200 give 1e200)."""
     prediction, target = _regression_pair(prediction, target)
-    return float(np.sqrt(np.mean((prediction - target) ** 2)))
+    if target.size == 0:
+        return float("nan")
+    return global_norm([prediction - target]) / math.sqrt(target.size)
 
 
 def r2(prediction, target) -> float:
@@ -139,8 +157,16 @@ def r2(prediction, target) -> float:
         prediction, target = prediction[:, None], target[:, None]
     prediction = prediction.reshape(len(prediction), -1)
     target = target.reshape(len(target), -1)
+    # R^2 does not change when a column of both is scaled by the same number: a power of two
+    # near the largest magnitude (an exact scaling) keeps the squares finite (values of 1e200)
+    # and away from underflow
+    scale = np.maximum(np.max(np.abs(target), axis=0), np.max(np.abs(prediction), axis=0))
+    exponent = np.frexp(np.where((scale > 0) & np.isfinite(scale), scale, 1.0))[1]
+    prediction, target = np.ldexp(prediction, -exponent), np.ldexp(target, -exponent)
     residual = np.sum((target - prediction) ** 2, axis=0)
-    total = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
+    # n var(y) from deviations corrected for the rounding of the mean: exactly 0 for a
+    # constant column (not a rounding residue that would make R^2 -1e26)
+    total = len(target) * mean_and_std(target, axis=0)[1] ** 2
     scores = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
                       np.where(residual == 0, 1.0, 0.0))
     return float(np.mean(scores))
