@@ -92,7 +92,7 @@ def test_numpy_scalars_are_taken_where_they_would_be_printed_as_plain_numbers():
     assert decoded.shape == (1, 2)
     from annie.data.vocab import WordVocab
     assert len(WordVocab.from_texts(["a b a"], min_count=np.int64(2))) >= 3
-    with pytest.raises(ConfigError, match="patience must be a non-negative int, got True"):
+    with pytest.raises(ConfigError, match="patience must be a non-negative integer, got True"):
         annie.train.EarlyStopping(patience=True)
     with pytest.raises(ConfigError, match="clip_grad_norm must be a positive number"):
         annie.fit(model, "mse", optim.SGD(model.parameters(), lr=0.1), X, y, epochs=1,
