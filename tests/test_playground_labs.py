@@ -11,6 +11,7 @@ import pytest
 from annie.errors import DataError
 import annie
 from annie.playground import controls, toy_data
+from annie.playground.lab import MAX_HISTORY, History
 from annie.playground.controls import ControlError
 from annie.playground.mlp_lab import BOUNDARY_GRID, NEURON_GRID, MlpLab, plane_grid
 from annie.playground.rnn_lab import RnnLab
@@ -194,6 +195,21 @@ def test_a_loss_that_is_not_finite_pauses_with_a_message():
     lab.model.layers[0].weight.data[0, 0] = np.nan
     assert lab.train_for(10.0) == 0
     assert not lab.running and "lower the learning rate" in lab.message
+
+
+@pytest.mark.parametrize("count", [MAX_HISTORY, MAX_HISTORY + 1, 1000, 12_345])
+def test_the_thinned_history_keeps_the_whole_run_evenly(count):
+    history = History("train_loss")
+    for i in range(count):  # a recorded point per epoch, the loss a known function of it
+        history.add(epoch=float(i), train_loss=1.0 / (1.0 + i))
+    kept = history.to_json()
+    epochs = np.array(kept["epoch"])
+    assert len(epochs) <= MAX_HISTORY + 1
+    assert epochs[0] == 0 and epochs[-1] == count - 1  # the start and the latest point
+    assert np.allclose(kept["train_loss"], np.round(1.0 / (1.0 + epochs), 6))
+    gaps = np.diff(epochs[:-1])  # the last point is the latest, whatever the spacing
+    assert len(set(gaps.tolist())) <= 1, gaps  # evenly spaced: no stretch of the run dropped
+    assert len(epochs) >= min(count, MAX_HISTORY // 2)
 
 
 # ----- the RNN tab ------------------------------------------------------------------------------
