@@ -147,6 +147,20 @@ def test_every_regression_loss_trains(loss):
     assert lab.snapshot()["metrics"]["train_loss"] < 0.5 * before
 
 
+@pytest.mark.parametrize("lab,name,value,wanted", [
+    ("mlp", "seed", -5, "expected a whole number from 0 to 2147483647"),
+    ("mlp", "samples", 1, "expected a whole number from 40 to 1000"),
+    ("mlp", "batch_size", 0, "expected a whole number from 1 to 1000"),
+    ("rnn", "steps", 2.5, "expected a whole number from 2 to 200"),
+    ("mlp", "lr", 1e6, "expected a number from 1e-05 to 10"),
+    ("rnn", "clip_norm", "x", "expected a number from 0.001 to 100"),
+])
+def test_a_refused_number_names_its_range_as_typed(lab, name, value, wanted):
+    with pytest.raises(ControlError) as refused:
+        controls.CONTROLS[lab][name].check(value)
+    assert str(refused.value).endswith(wanted) and refused.value.control == name
+
+
 def test_the_mean_bias_error_is_refused_with_the_reason():
     lab = MlpLab()
     with pytest.raises(ControlError, match="has no minimum"):
