@@ -147,6 +147,14 @@ def test_step_trains_exactly_one_epoch_and_reset_starts_again(client, session):
     assert again["history"]["train_loss"] == first["history"]["train_loss"]
 
 
+def test_each_step_press_adds_an_epoch(client, session):
+    client.settings(session, "rnn", {"batch_size": 1, "steps": 10})  # 2000 steps an epoch
+    for _ in range(3):  # pressed again while the first epoch is still training
+        state = client.action(session, "rnn", "step")
+    assert state["pending_steps"] > 2 * 2000  # three epochs asked for, not one
+    assert client.action(session, "rnn", "pause")["pending_steps"] == 0
+
+
 def test_play_and_pause(client, session):
     client.settings(session, "mlp", {"dataset": "gaussians", "optimizer": "adam"})
     assert client.action(session, "mlp", "play")["running"]

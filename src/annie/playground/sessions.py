@@ -117,18 +117,18 @@ class Session:
         return rebuilt
 
     def command(self, name: str, action: str) -> None:
-        """Play, Pause, Step (one epoch) or Reset a lab."""
+        """Play, Pause, Step (one more epoch each press) or Reset a lab."""
         lab = self.lab(name)
         if action not in ACTIONS:
             raise SessionError(f"unknown action {action!r}; the actions are {', '.join(ACTIONS)}")
         with ANNIE_LOCK:
             if action == "play":
-                lab.running, lab.message = True, None
+                lab.running, lab.message, self.pending[name] = True, None, 0
             elif action == "pause":
                 lab.running, self.pending[name] = False, 0
-            elif action == "step":
+            elif action == "step":  # pressed again before the last epoch is done: one more
                 lab.running, lab.message = False, None
-                self.pending[name] = lab.steps_per_epoch
+                self.pending[name] += lab.steps_per_epoch
             else:
                 lab.rebuild()
                 self.pending[name] = 0
