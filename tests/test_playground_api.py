@@ -364,7 +364,28 @@ def test_too_many_sessions_are_refused(server):
         client.new_session()
         client.new_session()
         status, body, _ = client.post("/api/sessions")
-        assert status == 503 and "2 sessions are open" in body["error"]
+        assert status == 503 and "2 playground sessions are open" in body["error"]
+
+
+def test_a_session_whose_page_is_gone_gives_its_place_to_a_new_one():
+    import http.client
+    import time
+    with running_server(max_sessions=2) as small:
+        small.store.orphan_seconds = 0.2
+        client = Client(small)
+        open_page, _ = client.new_session()  # a page: its event stream stays open
+        stream = http.client.HTTPConnection(*small.server_address[:2], timeout=30)
+        stream.request("GET", f"/api/sessions/{open_page}/events")
+        response = stream.getresponse()
+        assert response.fp.readline().startswith(b"event: state")
+        gone, _ = client.new_session()  # a page that never opened its stream (or closed)
+        time.sleep(0.3)  # not heard from for longer than orphan_seconds
+        newest, _ = client.new_session()  # the cap is reached: the orphan makes room
+        assert client.get(f"/api/sessions/{gone}/state")[0] == 404
+        assert client.get(f"/api/sessions/{open_page}/state")[0] == 200
+        status, body, _ = client.post("/api/sessions")  # the others are in use: refused
+        assert status == 503 and "2 playground sessions are open" in body["error"]
+        stream.close()
 
 
 def test_training_pauses_when_the_page_is_gone(client, session, monkeypatch):

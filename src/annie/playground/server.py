@@ -277,15 +277,16 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         seen: dict = {}
-        while not self.server.stopping.is_set() and not session.closed:
-            changes = session.wait(seen, STREAM_KEEPALIVE)
-            session.touch()
-            if not changes:
-                self.wfile.write(b": still here\n\n")
-            for name, (version, text) in changes.items():
-                seen[name] = version
-                self.wfile.write(f"event: state\ndata: {text}\n\n".encode("utf-8"))
-            self.wfile.flush()
+        with session.streaming():  # a broken pipe (the tab is gone) ends the stream here
+            while not self.server.stopping.is_set() and not session.closed:
+                changes = session.wait(seen, STREAM_KEEPALIVE)
+                session.touch()
+                if not changes:
+                    self.wfile.write(b": still here\n\n")
+                for name, (version, text) in changes.items():
+                    seen[name] = version
+                    self.wfile.write(f"event: state\ndata: {text}\n\n".encode("utf-8"))
+                self.wfile.flush()
 
     def settings(self, session_id: str, lab: str) -> None:
         """Change a lab's controls."""

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -89,6 +90,7 @@ class Session:
         self.publish_cost = {name: 0.0 for name in self.labs}  # seconds a measured snapshot took
         self.closed = False
         self.last_seen = time.monotonic()
+        self.streams = 0  # event streams open to the page (a page that is there has one)
         with ANNIE_LOCK:
             for name in self.labs:
                 self._publish(name)
@@ -169,6 +171,22 @@ class Session:
     def touch(self) -> None:
         """Note that the page is still there (sessions idle too long are closed)."""
         self.last_seen = time.monotonic()
+
+    @contextmanager
+    def streaming(self):
+        """Count an open event stream while the block runs (see ``SessionStore.create``)."""
+        with self.changed:
+            self.streams += 1
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.streams -= 1
+            self.touch()  # the page may reconnect: its time to do so starts now
+
+    def orphaned(self, now: float, grace: float) -> bool:
+        """No page holds an event stream open, and none has called for ``grace`` seconds."""
+        return self.streams == 0 and now - self.last_seen > grace
 
     def close(self) -> None:
         """Stop the worker and delete the temporary folder."""
@@ -262,27 +280,39 @@ def _finite(value):
 
 
 class SessionStore:
-    """The open sessions, at most ``max_sessions``; a session the page has not contacted for
-    ``idle_seconds`` is closed when the next one is created."""
+    """The open sessions, at most ``max_sessions``.
 
-    def __init__(self, max_sessions: int = 16, idle_seconds: float = 1800.0):
+    A session the page has not contacted for ``idle_seconds`` is closed when the next one is
+    created. When the store is full, the session longest out of contact among the orphaned
+    ones (no event stream open and no request for ``orphan_seconds``: its tab was closed
+    without saying so, e.g. a killed browser) gives its place to the new one."""
+
+    def __init__(self, max_sessions: int = 16, idle_seconds: float = 1800.0,
+                 orphan_seconds: float = 60.0):
         self.max_sessions, self.idle_seconds = max_sessions, idle_seconds
+        self.orphan_seconds = orphan_seconds
         self.sessions: dict[str, Session] = {}
         self.lock = threading.Lock()
 
     def create(self) -> Session:
-        """A new session with a random id; SessionError when too many are open."""
+        """A new session with a random id; SessionLimitError when too many are open."""
         now = time.monotonic()
         with self.lock:
             idle = [key for key, session in self.sessions.items()
                     if now - session.last_seen > self.idle_seconds]
             expired = [self.sessions.pop(key) for key in idle]
+            orphans = sorted((session.last_seen, key) for key, session in self.sessions.items()
+                             if session.orphaned(now, self.orphan_seconds))
+            if len(self.sessions) >= self.max_sessions and orphans:
+                expired.append(self.sessions.pop(orphans[0][1]))
             full = len(self.sessions) >= self.max_sessions
         for session in expired:
             session.close()
         if full:
-            raise SessionLimitError(f"{self.max_sessions} sessions are open; close a playground tab "
-                               f"and reload")
+            count = self.max_sessions
+            raise SessionLimitError(f"{count} playground session{'s are' if count != 1 else ' is'}"
+                                    f" open (one per browser tab); close a playground tab and "
+                                    f"reload this page")
         session = Session(secrets.token_urlsafe(16))
         with self.lock:
             self.sessions[session.id] = session
