@@ -358,6 +358,40 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(client, session, monk
     assert "Traceback" in capsys.readouterr().err  # logged on the server's side only
 
 
+def test_a_tab_that_drops_its_connection_leaves_no_traceback_in_the_log(server, capsys):
+    import socket
+    import struct
+    import time
+    capsys.readouterr()
+    for _ in range(3):
+        connection = socket.create_connection(server.server_address[:2], timeout=30)
+        host = "%s:%d" % server.server_address[:2]
+        connection.sendall(f"GET /api/options HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert connection.recv(12) == b"HTTP/1.1 200"  # kept alive: the server reads on ...
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()  # ... and the browser resets the connection (a reload, a closed tab)
+    time.sleep(0.5)  # the server's handler threads meet the reset
+    assert "Traceback" not in capsys.readouterr().err
+    try:  # and whatever the timing, the server's error hook stays quiet about a reset
+        raise ConnectionResetError(104, "Connection reset by peer")
+    except ConnectionResetError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert capsys.readouterr().err == ""
+
+
+def test_a_diverging_run_warns_nothing_on_the_servers_log(client, session):
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # NumPy's overflow warnings would be caught here
+        client.settings(session, "mlp", {"dataset": "gaussians", "activation": "identity",
+                                         "lr": 10.0})
+        client.action(session, "mlp", "play")
+        state = client.wait_for(session, "mlp", lambda state: not state["running"])
+        client.get(f"/api/sessions/{session}/mlp/export/model", raw=True)
+    assert "lower the learning rate" in state["message"]  # said on the page instead
+    assert [str(warning.message) for warning in caught] == []
+
+
 def test_too_many_sessions_are_refused(server):
     with running_server(max_sessions=2) as small:
         client = Client(small)

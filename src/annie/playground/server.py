@@ -33,7 +33,7 @@ from .. import __version__
 from ..errors import AnnieError, ConfigError
 from . import controls, export
 from .controls import ControlError
-from .sessions import SessionError, SessionLimitError, SessionStore
+from .sessions import SessionError, SessionLimitError, SessionStore, annie_turn
 from .toy_data import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 
 MAX_JSON_BYTES = 64 * 1024
@@ -91,6 +91,13 @@ class PlaygroundServer(ThreadingHTTPServer):
         if host not in LOOPBACK:
             return None
         return {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+
+    def handle_error(self, request, client_address) -> None:
+        """A browser that drops its connection (a reload, a closed tab) is no error to log;
+        anything else is logged as the standard library does."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def shutdown(self) -> None:
         """Stop serving, end the event streams and close every session."""
@@ -320,11 +327,10 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
 
     def download(self, session_id: str, lab: str, what: str) -> None:
         """The trained model, the configuration, the data or the code of a lab."""
-        from .sessions import ANNIE_LOCK
         session = self.server.store.get(session_id)
         name, content_type = EXPORTS[what]
         lab_object = session.lab(lab)
-        with ANNIE_LOCK:
+        with annie_turn():
             if what == "model":
                 body = export.model_bytes(lab_object, session.folder)
             elif what == "config":

@@ -5,9 +5,9 @@ JSON the page draws) every ``PUBLISH_EVERY`` seconds, or at once after a command
 threads only read published snapshots, so the server answers while training runs.
 
 annie keeps two things process-wide: the ``no_grad`` switch and the random generator. So every
-call into annie here (training chunks, rebuilding, snapshots, saving) holds ``ANNIE_LOCK``, and
-each lab swaps in its own random state (``Lab.random_state``); chunks are short, so sessions
-take turns every few tens of milliseconds.
+call into annie here (training chunks, rebuilding, snapshots, saving) holds ``ANNIE_LOCK``
+(through ``annie_turn``), and each lab swaps in its own random state (``Lab.random_state``);
+chunks are short, so sessions take turns every few tens of milliseconds.
 """
 from __future__ import annotations
 
@@ -55,6 +55,17 @@ class TurnLock:
 
 
 ANNIE_LOCK = TurnLock()
+
+
+@contextmanager
+def annie_turn():
+    """Hold ANNIE_LOCK for a call into annie, with NumPy's floating-point warnings off: a run
+    that diverges is reported on the page (a message, the non-finite numbers as null), not as
+    warnings on the server's terminal."""
+    with ANNIE_LOCK, np.errstate(all="ignore"):
+        yield
+
+
 CHUNK_SECONDS = 0.05
 PUBLISH_EVERY = {"mlp": 0.2, "rnn": 0.5}  # seconds between snapshots while training
 MEASURE_SHARE = 0.2  # at most this share of the training time goes to measuring for snapshots
@@ -78,7 +89,7 @@ class Session:
         self.folder = tempfile.mkdtemp(prefix="annie-playground-")  # uploads and exports
         for name in ("mlp", "rnn"):  # each lab's data files for annie train's recipes
             os.mkdir(os.path.join(self.folder, name))
-        with ANNIE_LOCK:
+        with annie_turn():
             self.labs: dict[str, Lab] = {
                 "mlp": MlpLab(folder=os.path.join(self.folder, "mlp")),
                 "rnn": RnnLab(folder=os.path.join(self.folder, "rnn"))}
@@ -91,7 +102,7 @@ class Session:
         self.closed = False
         self.last_seen = time.monotonic()
         self.streams = 0  # event streams open to the page (a page that is there has one)
-        with ANNIE_LOCK:
+        with annie_turn():
             for name in self.labs:
                 self._publish(name)
         self.worker = threading.Thread(target=self._work, name=f"annie-playground-{session_id[:8]}",
@@ -108,7 +119,7 @@ class Session:
     def configure(self, name: str, changes) -> bool:
         """Change controls of a lab (see ``Lab.configure``); returns whether it was rebuilt."""
         lab = self.lab(name)
-        with ANNIE_LOCK:
+        with annie_turn():
             rebuilt = False
             try:
                 rebuilt = lab.configure(changes)
@@ -123,7 +134,7 @@ class Session:
         lab = self.lab(name)
         if action not in ACTIONS:
             raise SessionError(f"unknown action {action!r}; the actions are {', '.join(ACTIONS)}")
-        with ANNIE_LOCK:
+        with annie_turn():
             if action == "play":
                 lab.running, lab.message, self.pending[name] = True, None, 0
             elif action == "pause":
@@ -144,7 +155,7 @@ class Session:
         path = os.path.join(self.folder, "upload.csv")
         with open(path, "wb") as handle:
             handle.write(content)
-        with ANNIE_LOCK:
+        with annie_turn():
             try:
                 self.labs["mlp"].set_upload(read_upload(path, shown_name))
                 self.pending["mlp"] = 0
@@ -236,7 +247,7 @@ class Session:
 
     def _train_chunk(self, name: str) -> None:
         lab = self.labs[name]
-        with ANNIE_LOCK:
+        with annie_turn():
             if self.closed or not (lab.running or self.pending[name] > 0):
                 return
             stepping = self.pending[name] > 0 and not lab.running
