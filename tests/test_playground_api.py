@@ -392,6 +392,24 @@ def test_a_diverging_run_warns_nothing_on_the_servers_log(client, session):
     assert [str(warning.message) for warning in caught] == []
 
 
+def test_head_and_unsupported_methods_are_answered_in_json(client, server, session):
+    status, body, headers = client.request("HEAD", "/", raw=True)
+    assert status == 200 and body == b""
+    assert int(headers["Content-Length"]) == len(server.static["index.html"])
+    status, body, headers = client.request("HEAD", "/static/app.js", raw=True)
+    assert status == 200 and body == b"" and headers["Content-Type"].startswith("text/javascript")
+    for method, path, allowed in [("PUT", "/api/sessions", "POST"),
+                                  ("DELETE", f"/api/sessions/{session}/state", "GET, HEAD"),
+                                  ("PATCH", f"/api/sessions/{session}/mlp/settings", "POST"),
+                                  ("OPTIONS", "/", "GET, HEAD"),
+                                  ("POST", "/api/options", "GET, HEAD")]:
+        status, body, headers = client.request(method, path)
+        assert status == 405 and headers["Allow"] == allowed, (method, path, headers)
+        assert body["error"] == f"{method} is not allowed on {path}"
+    status, body, _ = client.request("DELETE", "/no/such/page")
+    assert status == 404 and body["error"] == "no such page or API: /no/such/page"
+
+
 def test_too_many_sessions_are_refused(server):
     with running_server(max_sessions=2) as small:
         client = Client(small)

@@ -12,8 +12,8 @@
     GET  /api/sessions/<id>/<lab>/export/<what>  model | config | data | code (a download)
 
 A bad request gets a JSON body {"error": message, "control": name or null} and status 400 (404
-for an unknown session or path, 413 for an upload over the limit); the message is what the page
-shows. An unexpected failure is logged here and answered with status 500 and one line, never a
+for an unknown session or path, 405 with ``Allow`` for a method the path does not take, 413 for
+an upload over the limit); the message is what the page shows. HEAD is a GET without the body. An unexpected failure is logged here and answered with status 500 and one line, never a
 traceback. Only requests whose Host is the address the server listens on are answered (against
 DNS rebinding), and a state-changing request from another origin is refused.
 """
@@ -52,9 +52,10 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 class RequestError(Exception):
     """A request the server answers with ``status`` and a message (and the control at fault)."""
 
-    def __init__(self, status: HTTPStatus, message: str, control: str | None = None):
+    def __init__(self, status: HTTPStatus, message: str, control: str | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
-        self.status, self.control = status, control
+        self.status, self.control, self.headers = status, control, headers or {}
 
 
 def _static_files() -> dict[str, bytes]:
@@ -121,8 +122,16 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         self._dispatch("GET")
 
+    def do_HEAD(self) -> None:  # noqa: N802 (a GET without the body: see _send)
+        self._dispatch("GET")
+
     def do_POST(self) -> None:  # noqa: N802
         self._dispatch("POST")
+
+    def _refuse_method(self) -> None:  # PUT, DELETE, ...: 405 or 404 in JSON, as any error
+        self._dispatch(self.command)
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method
 
     def _dispatch(self, method: str) -> None:
         self._body_read = False
@@ -134,12 +143,14 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
                 if match and verb == method:
                     handler(self, *match.groups())
                     return
-            if any(pattern.fullmatch(path) for pattern, _, _ in ROUTES):
-                raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} is not allowed "
-                                                                  f"on {path}")
+            verbs = sorted({verb for pattern, verb, _ in ROUTES if pattern.fullmatch(path)})
+            if verbs:
+                allowed = ", ".join(verbs + ["HEAD"] if "GET" in verbs else verbs)
+                raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not "
+                                   f"allowed on {path}", headers={"Allow": allowed})
             raise RequestError(HTTPStatus.NOT_FOUND, f"no such page or API: {path[:80]}")
         except RequestError as error:
-            self._send_error(error.status, str(error), error.control)
+            self._send_error(error.status, str(error), error.control, error.headers)
         except ControlError as error:
             self._send_error(HTTPStatus.BAD_REQUEST, str(error), error.control or None)
         except SessionError as error:
@@ -178,14 +189,16 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_json(self, payload: dict | str, status: HTTPStatus = HTTPStatus.OK) -> None:
+    def _send_json(self, payload: dict | str, status: HTTPStatus = HTTPStatus.OK,
+                   extra: dict | None = None) -> None:
         text = payload if isinstance(payload, str) else json.dumps(payload, allow_nan=False)
-        self._send(status, text.encode("utf-8"), "application/json")
+        self._send(status, text.encode("utf-8"), "application/json", extra)
 
-    def _send_error(self, status: HTTPStatus, message: str, control: str | None = None) -> None:
+    def _send_error(self, status: HTTPStatus, message: str, control: str | None = None,
+                    extra: dict | None = None) -> None:
         self._discard_body()
         try:
-            self._send_json({"error": message, "control": control}, status)
+            self._send_json({"error": message, "control": control}, status, extra)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -215,7 +228,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     def _discard_body(self) -> None:
         """Read and drop an unread body (up to DRAIN_BYTES) so the client gets the answer and
         the connection stays usable; a larger one closes the connection."""
-        if self._body_read or self.command != "POST":
+        if self._body_read or self.command in ("GET", "HEAD"):
             return
         self._body_read = True
         try:
@@ -283,6 +296,8 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+        if self.command == "HEAD":
+            return
         seen: dict = {}
         with session.streaming():  # a broken pipe (the tab is gone) ends the stream here
             while not self.server.stopping.is_set() and not session.closed:
