@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
 import threading
 import traceback
@@ -383,8 +384,8 @@ def _announce(text: str) -> None:
 
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
           quiet: bool = True, announce=_announce) -> None:
-    """Run the playground at http://host:port/ until Ctrl+C (``port=0``: any free port);
-    opens the page in the default browser unless ``open_browser`` is False."""
+    """Run the playground at http://host:port/ until Ctrl+C or SIGTERM (``port=0``: any free
+    port); opens the page in the default browser unless ``open_browser`` is False."""
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"playground: --port must be a whole number from 0 to 65535, got "
                           f"{port!r}")
@@ -399,6 +400,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
     if open_browser:
         import webbrowser
         threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
+    previous = _stop_on_termination()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -407,3 +409,22 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
         server.stopping.set()
         server.store.close_all()
         server.server_close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stop_on_termination() -> dict:
+    """Make ``kill`` (SIGTERM) and a closed terminal (SIGHUP) stop the server as Ctrl+C does,
+    so the sessions' temporary folders are deleted; returns the handlers replaced (none when
+    not in the main thread, where Python cannot set them)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def interrupt(number, frame):
+        raise KeyboardInterrupt
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)  # SIGHUP: not on Windows
+        if number is not None:
+            previous[number] = signal.signal(number, interrupt)
+    return previous
