@@ -13,7 +13,8 @@
 
 A bad request gets a JSON body {"error": message, "control": name or null} and status 400 (404
 for an unknown session or path, 405 with ``Allow`` for a method the path does not take, 413 for
-an upload over the limit); the message is what the page shows. HEAD is a GET without the body. An unexpected failure is logged here and answered with status 500 and one line, never a
+an upload over the limit); the message is what the page shows. HEAD is a GET without the body.
+An unexpected failure is logged here and answered with status 500 and one line, never a
 traceback. Only requests whose Host is the address the server listens on are answered (against
 DNS rebinding), and a state-changing request from another origin is refused.
 """
