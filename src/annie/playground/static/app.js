@@ -101,6 +101,7 @@ const playground = (() => {
   }
 
   async function download(lab, what, filename) {
+    if (!session) return;  // the page has no session: its message says why
     try {
       const response = await fetch(`/api/sessions/${session}/${lab}/export/${what}`);
       if (!response.ok) {
@@ -186,7 +187,15 @@ const playground = (() => {
       for (const [lab, module] of Object.entries(labs)) {
         module.init(document.getElementById(lab), options.controls[lab], api);
       }
-      const created = await request("POST", "/api/sessions");
+      let created;
+      try {
+        created = await request("POST", "/api/sessions");
+      } catch (error) {  // e.g. every session is taken: say why, and offer no dead controls
+        for (const element of document.querySelectorAll("main button, main input, main select")) {
+          element.disabled = true;
+        }
+        throw error;
+      }
       session = created.session;
       for (const [lab, state] of Object.entries(created.states)) render(lab, state);
       listen();
