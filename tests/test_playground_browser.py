@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
 
 import annie
 
-from playground_support import running_server
+from playground_support import Client, running_server
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -257,6 +258,15 @@ def test_charts_and_a_refused_session_in_chromium(browser, screenshots):
                               " state.step_gradients.norms[0] = 0; Rnn.render(state);"
                               " return document.querySelector('#rnn-metrics').innerText; })()")
         assert "underflowed to 0" in ratio
+        # ----- a hidden tab gives back its connection (a browser has six per server) ...
+        session = server.store.get(page.evaluate("window.playground.session"))
+        assert session.streams == 1
+        _set_hidden(page, True)
+        _until(lambda: session.streams == 0)
+        Client(server).settings(session.id, "rnn", {"seed": 5})  # changed meanwhile
+        _set_hidden(page, False)  # ... and streams again when shown, from the current state
+        _wait(page, "window.playground.states.rnn.settings.seed === 5")
+        assert session.streams == 1
         # ----- a second tab finds every session taken: it says so, and offers no dead control
         other = _open_refused(browser, server.url, errors)
         message = other.inner_text("#message")
@@ -273,6 +283,20 @@ def test_charts_and_a_refused_session_in_chromium(browser, screenshots):
         page.close()
     # the refused session is logged by the browser as a failed request; nothing else
     assert len(errors) == 1 and "status of 503" in errors[0], errors
+
+
+def _set_hidden(page, hidden: bool) -> None:
+    """What the browser does when the tab is put in the background or shown again."""
+    page.evaluate("(hidden) => { Object.defineProperty(document, 'hidden', {configurable: true,"
+                  " get: () => hidden}); document.dispatchEvent(new Event('visibilitychange')); }",
+                  hidden)
+
+
+def _until(condition, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit  # a condition never reached fails the test
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.02)
 
 
 def _open_refused(browser, url, errors):

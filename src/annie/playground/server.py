@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import signal
+import socket
 import sys
 import threading
+import time
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +44,7 @@ from .toy_data import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 MAX_JSON_BYTES = 64 * 1024
 DRAIN_BYTES = 16 * MAX_UPLOAD_BYTES  # a refused body up to this size is read and dropped
 STREAM_KEEPALIVE = 15.0  # seconds between comment lines on an idle event stream
+STREAM_CHECK = 1.0  # seconds between checks that the page still holds its event stream
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
                 ".txt": "text/plain; charset=utf-8"}
@@ -301,16 +305,31 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             return
         seen: dict = {}
+        quiet_since = time.monotonic()
         with session.streaming():  # a broken pipe (the tab is gone) ends the stream here
             while not self.server.stopping.is_set() and not session.closed:
-                changes = session.wait(seen, STREAM_KEEPALIVE)
+                changes = session.wait(seen, STREAM_CHECK)
+                if self._peer_closed():  # the page closed the stream (hidden, reloaded, gone)
+                    return
                 session.touch()
+                if not changes and time.monotonic() - quiet_since < STREAM_KEEPALIVE:
+                    continue
+                quiet_since = time.monotonic()
                 if not changes:
                     self.wfile.write(b": still here\n\n")
                 for name, (version, text) in changes.items():
                     seen[name] = version
                     self.wfile.write(f"event: state\ndata: {text}\n\n".encode("utf-8"))
                 self.wfile.flush()
+
+    def _peer_closed(self) -> bool:
+        """Whether the client closed the connection (an event stream's client never sends
+        anything after its request, so a readable socket means it is gone)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return True
 
     def settings(self, session_id: str, lab: str) -> None:
         """Change a lab's controls."""

@@ -296,10 +296,12 @@ class SessionStore:
     A session the page has not contacted for ``idle_seconds`` is closed when the next one is
     created. When the store is full, the session longest out of contact among the orphaned
     ones (no event stream open and no request for ``orphan_seconds``: its tab was closed
-    without saying so, e.g. a killed browser) gives its place to the new one."""
+    without saying so, e.g. a killed browser) gives its place to the new one. (A hidden tab
+    closes its stream but calls at least once a minute, the most a browser's throttled timers
+    allow.)"""
 
     def __init__(self, max_sessions: int = 16, idle_seconds: float = 1800.0,
-                 orphan_seconds: float = 60.0):
+                 orphan_seconds: float = 150.0):
         self.max_sessions, self.idle_seconds = max_sessions, idle_seconds
         self.orphan_seconds = orphan_seconds
         self.sessions: dict[str, Session] = {}
