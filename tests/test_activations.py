@@ -47,6 +47,62 @@ def test_finite_values_and_gradients_at_plus_minus_1000(name, dtype):
     assert np.all(np.isfinite(x.grad)), f"{name}: {x.grad}"
 
 
+SELU_LIMIT = -F.activations.SELU_SCALE * F.activations.SELU_ALPHA
+#: name -> (value at +inf, value at -inf, slope at +inf, slope at -inf): the limits
+AT_INFINITY = {
+    "identity": (math.inf, -math.inf, 1.0, 1.0), "sigmoid": (1.0, 0.0, 0.0, 0.0),
+    "tanh": (1.0, -1.0, 0.0, 0.0), "relu": (math.inf, 0.0, 1.0, 0.0),
+    "leaky_relu": (math.inf, -math.inf, 1.0, 0.01), "elu": (math.inf, -1.0, 1.0, 0.0),
+    "selu": (math.inf, SELU_LIMIT, F.activations.SELU_SCALE, 0.0),
+    "gelu": (math.inf, 0.0, 1.0, 0.0), "silu": (math.inf, 0.0, 1.0, 0.0),
+    "softplus": (math.inf, 0.0, 1.0, 0.0), "softsign": (1.0, -1.0, 0.0, 0.0),
+    "hard_sigmoid": (1.0, 0.0, 0.0, 0.0),
+}
+
+
+def test_the_limits_cover_every_elementwise_activation():
+    assert {F.get_activation(name) for name in AT_INFINITY} == \
+        {F.get_activation(name) for name in ELEMENTWISE} | {F.identity}
+
+
+@pytest.mark.parametrize("name", AT_INFINITY)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_values_and_gradients_at_plus_minus_infinity_are_the_limits(name, dtype):
+    """f(+-inf) and f'(+-inf) are the limits, never NaN (no inf / inf, inf - inf or inf * 0),
+    and equal what f gives far out (1e30: beyond any saturation)."""
+    at_plus, at_minus, slope_plus, slope_minus = AT_INFINITY[name]
+    x = annie.tensor(np.array([np.inf, -np.inf], dtype=dtype), requires_grad=True)
+    with np.errstate(invalid="raise"):
+        out = F.get_activation(name)(x)
+        out.backward(np.ones(2, dtype))
+    assert out.dtype == dtype and x.grad.dtype == dtype
+    np.testing.assert_allclose(out.data, [at_plus, at_minus], rtol=1e-6)
+    np.testing.assert_allclose(x.grad, [slope_plus, slope_minus], rtol=1e-6)
+    far = annie.tensor(np.array([1e30, -1e30], dtype=dtype), requires_grad=True)
+    with np.errstate(over="ignore", under="ignore"):
+        F.get_activation(name)(far).backward(np.ones(2, dtype))
+    np.testing.assert_allclose(far.grad, x.grad, rtol=1e-6, atol=1e-30)
+
+
+def test_softsign_is_the_composite_x_over_one_plus_abs_x_where_that_is_finite():
+    """The fused op against the composite of ops it replaces (values and gradients, float64),
+    with 0, tiny and huge inputs, and its gradient against central differences."""
+    values = np.concatenate([[0.0, -0.0, 1e-300, -3e-12, 1e150, -1e300],
+                             np.random.default_rng(3).normal(0, 5, 40)])
+    fused, composite = (annie.tensor(values, requires_grad=True) for _ in range(2))
+    out = F.softsign(fused)
+    reference = composite / (composite.abs() + 1.0)
+    upstream = np.linspace(-2.0, 3.0, len(values))
+    out.backward(upstream)
+    reference.backward(upstream)
+    np.testing.assert_allclose(out.data, reference.data, rtol=1e-15, atol=0)
+    # (at 1e150 the composite's (1 + |x|)^2 overflows: its gradient 0 there, the fused 1.6e-300)
+    np.testing.assert_allclose(fused.grad, composite.grad, rtol=1e-14, atol=1e-299)
+    assert annie.diagnostics.gradcheck(F.softsign, annie.tensor(values[6:], requires_grad=True))
+    assert annie.diagnostics.gradcheck(F.softsign, [annie.tensor(values[6:], requires_grad=True)])
+    assert F.softsign(annie.tensor(np.array([np.nan]))).data[0] != 0  # NaN stays NaN
+
+
 def test_saturated_values_are_the_limits():
     x = annie.tensor(np.array([-1000.0, 1000.0]), requires_grad=True)
     np.testing.assert_array_equal(F.sigmoid(x).data, [0.0, 1.0])

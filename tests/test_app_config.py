@@ -124,6 +124,13 @@ def test_top_k_accuracy_uses_train_top_k_as_scikit_learn_does(tmp_path):
     (["data.dataset='iris'", "model.type='perceptron'"], "unknown model.type 'perceptron'"),
     (["data.dataset='iris'", "data.task='clasification'"],
      "data.task must be 'auto', 'classification' or 'regression', got 'clasification'"),
+    (["data.dataset='digits_rows'", "model.type='sequence_classifier'",
+      "model.nonlinearity='relu'"],
+     "model.nonlinearity 'relu' is the plain RNN's: set model.cell = 'rnn' .model.cell is "
+     "'lstm'"),
+    (["data.dataset='digits_rows'", "model.type='sequence_classifier'",
+      "model.recurrent_init='eye'"],
+     "model.recurrent_init must be 'uniform', 'orthogonal' or 'identity', got 'eye'"),
 ])
 def test_configuration_refusals_name_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -169,6 +176,28 @@ def test_registry_descriptions_are_first_docstring_sentences():
     with pytest.raises(ConfigError, match="already registered"):
         registry.register("ONE", len)
     assert "One" in registry and "two" not in registry and list(registry) == ["one"]
+
+
+def test_the_irnn_from_a_configuration_is_saved_as_one(tmp_path):
+    """model.cell = 'rnn', model.nonlinearity = 'relu', model.recurrent_init = 'identity':
+    annie train builds the IRNN, and its run folder's model loads as the IRNN."""
+    out = tmp_path / "run"
+    (tmp_path / "irnn.toml").write_text(
+        '[data]\ndataset = "adding_problem"\nn_samples = 60\nsteps = 5\n'
+        '[model]\ntype = "sequence_regressor"\ncell = "rnn"\nnonlinearity = "relu"\n'
+        'recurrent_init = "identity"\nhidden_size = 6\n[train]\nepochs = 1\nplot = false\n')
+    assert cli.main(["train", str(tmp_path / "irnn.toml"), "--out", str(out), "--quiet"]) == 0
+    layer = annie.load(out / "model.annie").encoder.rnn
+    assert (layer.nonlinearity, layer.recurrent_init) == ("relu", "identity")
+    config = run_config.load_config(None, ["data.dataset='adding_problem'",
+                                           "model.type='sequence_regressor'", "data.n_samples=60",
+                                           "data.steps=5", "model.cell='rnn'",
+                                           "model.nonlinearity='relu'",
+                                           "model.recurrent_init='identity'"])
+    recipe = run_config.validate(config)
+    fresh = recipe.build_model(recipe.prepare()).encoder.rnn
+    assert fresh.nonlinearity == "relu"
+    np.testing.assert_array_equal(fresh.weight_hh_l0.data, np.eye(fresh.hidden_size))
 
 
 def test_a_tune_table_is_left_to_annie_tune(tmp_path):

@@ -116,3 +116,56 @@ def test_pandas_frames_and_python_lists_are_data():
         train(model, optimizer, frame, y)
     with pytest.raises(DataError, match="not a rectangular array"):
         train(model, optimizer, [[1.0, 2.0], [3.0]], [0, 1])
+
+
+class RowAccuracy:
+    """A metric class, as Keras users write them: made without arguments, called on
+    (prediction, target)."""
+
+    def __call__(self, prediction, target):
+        return float(np.mean(np.argmax(prediction, axis=1) == target))
+
+
+class NeedsThreshold:
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def __call__(self, prediction, target):  # pragma: no cover - never made
+        return 0.0
+
+
+def test_a_loss_or_metric_class_is_made_with_its_defaults_as_keras_does():
+    """losses.CrossEntropy (the class) trains and evaluates as losses.CrossEntropy() and as
+    the function; a metric class is called on the predictions, not made from them."""
+    from annie import losses
+    results = []
+    for loss in (losses.CrossEntropy, losses.CrossEntropy(), losses.cross_entropy):
+        model, optimizer, X = setup()
+        y = np.arange(20) % 3
+        history = train(model, optimizer, X, y, loss=loss, metrics=[RowAccuracy])
+        results.append((history.history["loss"], history.history["RowAccuracy"],
+                        annie.evaluate(model, loss, X, y, metrics=[RowAccuracy, "accuracy"])))
+    assert results[0] == results[1] == results[2]
+    scores = results[0][2]
+    assert scores["RowAccuracy"] == scores["accuracy"]
+    flow = annie.diagnostics.gradient_flow(model, losses.CrossEntropy, X, y)
+    assert np.isclose(flow.loss, float(losses.cross_entropy(model(X), y).data))
+
+
+def test_a_class_that_needs_arguments_or_a_value_that_is_not_callable_names_the_fix():
+    model, optimizer, X = setup()
+    y = np.arange(20) % 3
+    with pytest.raises(ConfigError, match=r"fit: the metric class NeedsThreshold cannot be made "
+                                          r"with its defaults .*; pass an instance, "
+                                          r"NeedsThreshold\(\.\.\.\)"):
+        train(model, optimizer, X, y, metrics=[NeedsThreshold])
+    with pytest.raises(ConfigError, match=r"evaluate: the loss class NeedsThreshold cannot be "
+                                          r"made with its defaults"):
+        annie.evaluate(model, NeedsThreshold, X, y)
+    with pytest.raises(ConfigError, match=r"fit: a loss must be a function, an object with "
+                                          r"__call__, a class or a name, got int"):
+        train(model, optimizer, X, y, loss=3)
+    with pytest.raises(ConfigError, match=r"evaluate: a metric must be .* got float"):
+        annie.evaluate(model, None, X, y, metrics=[0.5])
+    with pytest.raises(ConfigError, match=r"gradient_flow: a loss must be .* got list"):
+        annie.diagnostics.gradient_flow(model, [], X, y)

@@ -117,7 +117,7 @@ def test_bad_arguments():
     with pytest.raises(ConfigError, match="Tensor"):
         draw_graph(np.ones(2))
     for bad in (-1, 2.5, None):
-        with pytest.raises(ConfigError, match="max_values must be an integer >= 0"):
+        with pytest.raises(ConfigError, match="max_values must be a non-negative integer"):
             draw_graph(loss, max_values=bad)
 
 

@@ -98,3 +98,33 @@ def test_initializer_errors():
         init.uniform_(_weight((3, 3)), 1.0, 0.0)
     with pytest.raises(ConfigError, match="std"):
         init.normal_(_weight((3, 3)), std=-1.0)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (2, 5), (5, 2), (1, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eye_is_the_identity_with_min_rows_cols_ones(shape, dtype):
+    w = init.eye_(annie.tensor(np.full(shape, 7.0, dtype=dtype)))
+    assert w.dtype == dtype
+    rows, cols = np.indices(shape)
+    np.testing.assert_array_equal(w.data, (rows == cols).astype(dtype))
+    assert w.data.sum() == min(shape)
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 3, 4), ()])
+def test_eye_refuses_other_than_two_dimensions(shape):
+    with pytest.raises(ShapeError, match="eye_: only 2-D"):
+        init.eye_(annie.tensor(np.zeros(shape)))
+    with pytest.raises(ValueError):  # as PyTorch, whose error is a ValueError
+        init.eye_(annie.tensor(np.zeros(shape)))
+
+
+def test_eye_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    for shape in [(3, 3), (2, 6), (6, 2)]:
+        expected = torch.nn.init.eye_(torch.empty(shape)).numpy()
+        np.testing.assert_array_equal(init.eye_(_weight(shape, np.float32)).data, expected)
+    for shape in [(3,), (2, 2, 2)]:
+        with pytest.raises(ValueError):
+            torch.nn.init.eye_(torch.empty(shape))
+        with pytest.raises(ValueError):
+            init.eye_(_weight(shape))

@@ -265,3 +265,20 @@ def test_mlp_with_every_layer_trains_one_step_downhill():
         for param in model.parameters():
             param.data -= 0.1 * param.grad
     assert loss_value().item() < before.item()
+
+
+def test_evaluating_switches_dropout_and_recording_off_and_restores_each_mode():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2))
+    model.layers[2].eval()  # a mixed model: each sub-module's own mode must come back
+    x = annie.tensor(np.ones((5, 3), np.float32))
+    with model.evaluating() as same:
+        assert same is model and not any(module.training for module in model.modules())
+        assert not annie.is_grad_enabled()
+        np.testing.assert_array_equal(model(x).data, model(x).data)  # no dropout draws
+        assert not model(x).requires_grad
+    assert annie.is_grad_enabled()
+    assert [module.training for module in model.modules()] == [True, True, True, False]
+    with pytest.raises(ZeroDivisionError):
+        with model.evaluating():
+            1 / 0
+    assert [module.training for module in model.modules()] == [True, True, True, False]

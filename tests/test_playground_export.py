@@ -12,7 +12,6 @@ import pytest
 
 import annie
 from annie.playground import export, toy_data
-from annie.playground.export import ExportError
 from annie.playground.mlp_lab import MlpLab
 from annie.playground.rnn_lab import RnnLab
 
@@ -90,9 +89,12 @@ def test_the_downloaded_model_predicts_as_the_pages(tmp_path):
             assert status == 200 and name in headers["Content-Disposition"]
         # what cannot be exported is refused with the reason, as JSON
         client.settings(session, "rnn", {"init": "identity"})  # the IRNN on the adding problem
-        for what in ("model", "data"):
-            status, body, _ = client.get(f"/api/sessions/{session}/rnn/export/{what}")
-            assert status == 400 and body["error"].startswith(what)
+        status, body, _ = client.get(f"/api/sessions/{session}/rnn/export/data")
+        assert status == 400 and body["error"].startswith("data")  # annie makes the sequences
+        status, body, _ = client.get(f"/api/sessions/{session}/rnn/export/model", raw=True)
+        assert status == 200
+        (tmp_path / "irnn.annie").write_bytes(body)
+        assert annie.load(tmp_path / "irnn.annie").encoder.rnn.nonlinearity == "relu"
         status, body, _ = client.get(f"/api/sessions/{session}/rnn/export/config", raw=True)
         assert status == 200 and b'dataset = "adding_problem"' in body
 
@@ -147,11 +149,26 @@ def test_rnn_config_trains_with_annie_train(tmp_path, task):
     assert architecture(annie.load(tmp_path / "model.annie")) == architecture(lab.model)
 
 
-def test_the_irnn_trains_from_its_code_but_is_not_saved(tmp_path):
+def test_the_irnn_exports_as_an_irnn(tmp_path):
+    """The IRNN (ReLU RNN, identity init) downloads, retrains from its config and its code as
+    an IRNN: each saved model loads back with the ReLU and, fresh, with W_hh = I."""
     irnn = RnnLab({"task": "adding", "steps": 6, "hidden_size": 4, "init": "identity"})
-    with pytest.raises(ExportError, match="model: the IRNN"):
-        export.model_bytes(irnn, str(tmp_path))
+    irnn.train_for(10.0, max_steps=2)
+    (tmp_path / "model.annie").write_bytes(export.model_bytes(irnn, str(tmp_path)))
+    downloaded = annie.load(tmp_path / "model.annie")
+    assert downloaded.encoder.rnn.nonlinearity == "relu"
+    assert np.array_equal(annie.predict(downloaded, irnn.X_test), irnn.predict(irnn.X_test))
+    (tmp_path / "config.toml").write_text(export.config_toml(irnn))
+    assert 'nonlinearity = "relu"' in (tmp_path / "config.toml").read_text()
+    run([sys.executable, "-m", "annie.cli", "train", "config.toml", "--quiet", "--out", "run",
+         "--set", "train.plot=false", "--set", "train.epochs=1", "--set", "data.n_samples=200"],
+        tmp_path)
     (tmp_path / "train.py").write_text(export.python_code(irnn, epochs=1))
     result = run([sys.executable, "train.py"], tmp_path)
     assert "||dL/dh_t|| over 6 steps" in result.stdout
-    assert not (tmp_path / "model.annie").exists()
+    for path in ("run/model.annie", "model.annie"):
+        layer = annie.load(tmp_path / path).encoder.rnn
+        assert (layer.nonlinearity, layer.recurrent_init) == ("relu", "identity"), path
+        fresh = type(annie.load(tmp_path / path))(**annie.load(tmp_path / path)._init_args[
+            "kwargs"]).encoder.rnn
+        assert np.array_equal(fresh.weight_hh_l0.data, np.eye(4)), path

@@ -223,3 +223,71 @@ def test_classifier_trains_with_fit_on_an_order_task():
     annie.fit(model, "cross_entropy", optimizer, X, y, epochs=15, batch_size=32, verbose=0)
     accuracy = annie.evaluate(model, None, X, y, metrics=["accuracy"])["accuracy"]
     assert accuracy > 0.9
+
+
+def recurrent_layers(model) -> list:
+    return [module for _, module in model.named_modules()
+            if isinstance(module, nn.rnn.RecurrentLayer)]
+
+
+IRNN = {"cell": "rnn", "nonlinearity": "relu", "recurrent_init": "identity"}
+IRNN_MODELS = [
+    (nn.SequenceEncoder, {"input_size": 2, "hidden_size": 4}, (np.ones((2, 3, 2), np.float32),)),
+    (nn.SequenceClassifier, {"input_size": 2, "hidden_size": 4, "num_classes": 3},
+     (np.ones((2, 3, 2), np.float32),)),
+    (nn.SequenceRegressor, {"input_size": 1, "hidden_size": 4, "num_layers": 2},
+     (np.ones((2, 3), np.float32),)),
+    (nn.SequenceTagger, {"vocab_size": 6, "hidden_size": 4, "num_tags": 3},
+     (np.array([[1, 2, 3]]),)),
+    (nn.Seq2Seq, {"source_vocab_size": 6, "target_vocab_size": 5, "hidden_size": 4},
+     (np.array([[1, 2, 3]]), np.array([[1, 2]]))),
+    (nn.sequence_models.PairedSeq2Seq, {"source_length": 3, "source_vocab_size": 6,
+                                        "target_vocab_size": 5, "hidden_size": 4}, (np.array([[1, 2, 3, 1, 2]]),)),
+    (nn.CharLanguageModel, {"vocab_size": 4, "hidden_size": 4}, (np.array([[0, 1, 3]]),)),
+    (nn.ImageCaptioner, {"input_size": 3, "vocab_size": 5, "hidden_size": 4},
+     (np.ones((2, 3), np.float32), np.array([[1, 2], [3, 4]]))),
+    (nn.PairedImageCaptioner, {"input_size": 3, "vocab_size": 5, "hidden_size": 4},
+     (np.array([[0.5, 1.0, 0.2, 1, 2]], np.float32),)),
+]
+
+
+@pytest.mark.parametrize("model_class, options, inputs", IRNN_MODELS,
+                         ids=[cls.__name__ for cls, _, _ in IRNN_MODELS])
+def test_an_irnn_inside_every_sequence_model_saves_and_loads_as_an_irnn(tmp_path, model_class,
+                                                                         options, inputs):
+    """cell="rnn", nonlinearity="relu", recurrent_init="identity": every recurrent layer of the
+    model is the IRNN, before and after annie.save / annie.load (the ReLU changes the
+    outputs, so a tanh RNN with the same weights would not predict the same)."""
+    annie.manual_seed(3)
+    model = model_class(**options, **IRNN)
+    layers = recurrent_layers(model)
+    assert layers
+    for layer in layers:
+        assert (layer.nonlinearity, layer.recurrent_init) == ("relu", "identity")
+        np.testing.assert_array_equal(layer.weight_hh_l0.data, np.eye(4))
+        layer.weight_hh_l0.data += 0.5  # a trained model: the weights must load, not the init
+    annie.save(model, tmp_path / "irnn.annie")
+    loaded = annie.load(tmp_path / "irnn.annie")
+    for layer in recurrent_layers(loaded):
+        assert (layer.nonlinearity, layer.recurrent_init) == ("relu", "identity")
+    before, after = model(*inputs), loaded(*inputs)
+    before = before[0] if isinstance(before, tuple) else before
+    after = after[0] if isinstance(after, tuple) else after
+    np.testing.assert_array_equal(before.data, after.data)
+    for layer in recurrent_layers(loaded):
+        layer.nonlinearity = "tanh"
+    tanh = loaded(*inputs)
+    assert not np.array_equal((tanh[0] if isinstance(tanh, tuple) else tanh).data, before.data)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_relu_is_the_plain_rnns_nonlinearity_only(cell):
+    with pytest.raises(ConfigError, match="nonlinearity='relu' is the plain RNN's"):
+        nn.SequenceClassifier(input_size=2, cell=cell, nonlinearity="relu")
+    with pytest.raises(ConfigError, match="nonlinearity"):
+        nn.SequenceRegressor(cell="rnn", nonlinearity="sigmoid")
+    with pytest.raises(ConfigError, match="recurrent_init"):
+        nn.SequenceTagger(input_size=2, cell=cell, recurrent_init="eye")
+    model = nn.SequenceClassifier(input_size=2, cell=cell, recurrent_init="orthogonal")
+    weight = model.encoder.rnn.weight_hh_l0.data.astype(np.float64)[:64]
+    np.testing.assert_allclose(weight @ weight.T, np.eye(64), atol=1e-5)

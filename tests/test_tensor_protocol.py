@@ -65,6 +65,54 @@ def test_asarray_array_and_ufuncs_give_ndarrays():
     np.testing.assert_array_equal(stacked, [1.0, 2.5])
 
 
+NUMPY_FUNCTIONS = {
+    "mean": lambda a: np.mean(a),
+    "mean axis dtype": lambda a: np.mean(a, axis=0, dtype=np.float32),
+    "sum": lambda a: np.sum(a), "sum keepdims": lambda a: np.sum(a, axis=1, keepdims=True),
+    "max": lambda a: np.max(a), "min axis": lambda a: np.min(a, axis=0),
+    "amax": lambda a: np.amax(a), "prod": lambda a: np.prod(a), "std": lambda a: np.std(a),
+    "var ddof": lambda a: np.var(a, ddof=1), "argmax": lambda a: np.argmax(a, axis=1),
+    "any": lambda a: np.any(a), "all": lambda a: np.all(a, axis=0),
+    "cumsum": lambda a: np.cumsum(a, axis=0), "median": lambda a: np.median(a),
+    "squeeze": lambda a: np.squeeze(a[None]), "swapaxes": lambda a: np.swapaxes(a, 0, 1),
+    "transpose": lambda a: np.transpose(a), "reshape": lambda a: np.reshape(a, (2, 3)),
+    "clip": lambda a: np.clip(a, 1, 4), "round": lambda a: np.round(a / 3, 1),
+    "sort": lambda a: np.sort(-a), "where": lambda a: np.where(a > 2, a, 0),
+    "concatenate": lambda a: np.concatenate([a, a]), "stack": lambda a: np.stack((a, a)),
+    "dot": lambda a: np.dot(a, a.T), "norm": lambda a: np.linalg.norm(a),
+    "allclose": lambda a: np.allclose(a, a), "isclose": lambda a: np.isclose(a, 1.0),
+    "nanmean": lambda a: np.nanmean(a), "average": lambda a: np.average(a, weights=a),
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_FUNCTIONS)
+def test_numpy_functions_on_a_tensor_give_what_they_give_for_its_array(name):
+    """np.mean(t), np.max(t, axis=0), np.concatenate([t, t]) ...: computed on the values,
+    outside the graph, with the same type and value as for the ndarray (NumPy passes dtype=
+    and out= on to a method of the same name, which a Tensor's differentiable ops do not
+    take)."""
+    function = NUMPY_FUNCTIONS[name]
+    t, array = _grid(requires_grad=True), np.arange(6.0).reshape(3, 2)
+    expected, result = function(array), function(t)
+    assert type(result) is type(expected)
+    assert np.asarray(result).dtype == np.asarray(expected).dtype
+    np.testing.assert_array_equal(result, expected)
+    assert t.grad is None and not isinstance(result, annie.Tensor)
+
+
+def test_numpy_functions_write_into_out_and_read_tensors_anywhere():
+    t = _grid(requires_grad=True)
+    out = np.empty(2)
+    assert np.max(t, axis=0, out=out) is out
+    np.testing.assert_array_equal(out, [4.0, 5.0])
+    assert np.sum(t, dtype=np.float32).dtype == np.float32
+    u = annie.tensor(np.ones((3, 2), np.float32))
+    np.testing.assert_array_equal(np.concatenate([t, u], axis=1),
+                                  np.concatenate([t.data, u.data], axis=1))
+    np.testing.assert_array_equal(np.einsum("ij,ij->i", t, u), t.data.sum(axis=1))
+    assert t.mean().requires_grad  # the methods stay the differentiable ops
+
+
 def test_ndarray_operators_still_build_the_graph():
     t = _grid(requires_grad=True)
     for result in (np.ones(2) * t, np.ones((3, 2)) + t, np.float64(2.0) * t, t * np.ones(2)):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, check_non_negative_int
 
 _default_dtype = np.dtype(np.float32)
 _generator = np.random.default_rng()
@@ -31,9 +31,7 @@ def set_default_dtype(dtype) -> None:
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed every random choice annie makes (initialisation, dropout, shuffling, sampling)."""
     global _generator
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    _generator = np.random.default_rng(check_non_negative_int(seed, "seed", "manual_seed"))
     return _generator
 
 

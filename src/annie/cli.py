@@ -19,7 +19,7 @@ import argparse
 import os
 import sys
 
-from .errors import AnnieError
+from .errors import AnnieError, is_positive_int
 
 SHORT_TABLE = 20  # ``annie predict`` without --output prints at most this many rows
 
@@ -43,7 +43,7 @@ def _positive_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
+    if not is_positive_int(value):
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 

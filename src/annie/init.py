@@ -3,6 +3,7 @@
 fan_in / fan_out of a weight of shape (out, in, *k) are in * prod(k) and out * prod(k).
 Glorot/Xavier: Var = gain^2 * 2 / (fan_in + fan_out).  He/Kaiming: Var = gain^2 / fan.
 LeCun: Var = 1 / fan_in.  Orthogonal: Q of a QR decomposition (rows or columns orthonormal).
+Identity: I, ones on the main diagonal (``eye_``).
 """
 from __future__ import annotations
 
@@ -131,6 +132,15 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix: W[i, i] = 1, every other entry 0, for a 2-D tensor (rows, cols);
+    a non-square one keeps min(rows, cols) ones, so a Linear layer passes on as many inputs as
+    it can (PyTorch's ``eye_``). Raises ShapeError for any other number of dimensions."""
+    if tensor.ndim != 2:
+        raise ShapeError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
 
 
 glorot_uniform_ = xavier_uniform_

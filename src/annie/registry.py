@@ -18,6 +18,25 @@ from .errors import ConfigError
 T = TypeVar("T")
 
 
+def as_callable(value, kind: str, who: str):
+    """``value`` ready to call: a class (``losses.CrossEntropy``, a metric class) is made with
+    its defaults, as Keras's ``compile`` does, so that it is called on (prediction, target)
+    and not constructed from them; anything else is returned as it is. A class that needs
+    arguments, or a value that is not callable, is a ConfigError naming ``who``, the ``kind``
+    and the fix."""
+    if isinstance(value, type):
+        try:
+            value = value()
+        except TypeError as error:
+            raise ConfigError(f"{who}: the {kind} class {value.__name__} cannot be made with "
+                              f"its defaults ({error}); pass an instance, "
+                              f"{value.__name__}(...)") from None
+    if not callable(value):
+        raise ConfigError(f"{who}: a {kind} must be a function, an object with __call__, a "
+                          f"class or a name, got {type(value).__name__}")
+    return value
+
+
 def normalize_name(name: str) -> str:
     """``name`` as registries compare it: stripped, lower case, '-' and ' ' as '_'."""
     return name.strip().lower().replace("-", "_").replace(" ", "_")

@@ -7,7 +7,8 @@ works) and applies the chain rule node by node: dL/dx = sum over consumers y of 
 """
 from __future__ import annotations
 
-import contextlib
+import functools
+import threading
 from typing import Any, Sequence
 
 import numpy as np
@@ -15,44 +16,72 @@ import numpy as np
 from . import backend
 from .errors import DTypeError, ShapeError
 
-_grad_enabled = True
-_anomaly_hooks: list = []  # detect_anomaly adds hook(phase, ctx, produced, received) here
+
+
+class _GradMode(threading.local):
+    """Whether ops record a graph, per thread (as PyTorch's grad mode): every thread starts
+    with recording on, so ``no_grad()`` in one thread (a server predicting) never turns it
+    off in another (a worker training)."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
+# detect_anomaly adds hook(phase, ctx, produced, received) here. Process-wide, as PyTorch's
+# anomaly mode: a hook watches the ops of every thread.
+_anomaly_hooks: list = []
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside ``annie.no_grad()``."""
-    return _grad_enabled
+    """True unless inside ``annie.no_grad()`` in this thread."""
+    return _grad_mode.enabled
 
 
 def is_graph_free() -> bool:
     """True when ops record no graph and no anomaly hook watches them (inside ``no_grad()``,
     outside ``detect_anomaly()``): a layer may then compute on raw arrays and wrap the result
     with :func:`wrap_array`, skipping the per-op bookkeeping."""
-    return not _grad_enabled and not _anomaly_hooks
+    return not _grad_mode.enabled and not _anomaly_hooks
 
 
-@contextlib.contextmanager
-def no_grad():
-    """Context in which ops record no graph: faster, for inference and parameter updates."""
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class _GradModeSwitch:
+    """A context (or decorator) that sets this thread's grad mode to ``enabled`` inside and
+    restores the previous mode on leaving."""
+
+    __slots__ = ("_previous",)
+    enabled = True
+
+    def __enter__(self) -> None:
+        self._previous = _grad_mode.enabled
+        _grad_mode.enabled = self.enabled
+
+    def __exit__(self, *error) -> None:
+        _grad_mode.enabled = self._previous
+
+    def __call__(self, function):
+        """``@no_grad()`` on a function: each call runs inside a fresh context."""
+        switch = type(self)
+
+        @functools.wraps(function)
+        def with_grad_mode(*args, **kwargs):
+            with switch():
+                return function(*args, **kwargs)
+        return with_grad_mode
 
 
-@contextlib.contextmanager
-def enable_grad():
-    """Context that turns graph recording back on inside ``no_grad()``."""
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = True
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class no_grad(_GradModeSwitch):
+    """Context in which ops record no graph: faster, for inference and parameter updates.
+    It holds for the thread that enters it (other threads keep recording)."""
+
+    __slots__ = ()
+    enabled = False
+
+
+class enable_grad(_GradModeSwitch):
+    """Context that turns graph recording back on inside ``no_grad()`` (in this thread)."""
+
+    __slots__ = ()
+    enabled = True
 
 
 def as_array(data: Any, dtype=None) -> np.ndarray:
@@ -133,6 +162,13 @@ class Tensor:
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
         return np.asarray(self.data, dtype=dtype)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy's functions on tensors (``np.mean(t)``, ``np.max(t, axis=0)``,
+        ``np.concatenate([t, u])``) compute on the values and return what they return for the
+        ndarrays, outside the graph, as ufuncs do (``np.exp(t)``) and as for any array-like.
+        The differentiable forms are annie's ops (``t.mean()``, ``annie.ops.concat``)."""
+        return func(*_values(args), **_values(kwargs))
 
     def _one_value(self, what: str):
         if self.data.size != 1:
@@ -227,6 +263,19 @@ class Tensor:
             _accumulate_leaf(self, grad)
             return
         run_backward(self._ctx, self._index, grad)
+
+
+def _values(item):
+    """``item`` with every Tensor in it (also inside lists, tuples and dicts) as its ndarray."""
+    if isinstance(item, Tensor):
+        return item.data
+    if isinstance(item, list):
+        return [_values(part) for part in item]
+    if isinstance(item, tuple):
+        return tuple(_values(part) for part in item)
+    if isinstance(item, dict):
+        return {key: _values(value) for key, value in item.items()}
+    return item
 
 
 def _accumulate_leaf(tensor: Tensor, grad: np.ndarray, fresh: bool = False) -> None:
@@ -344,7 +393,8 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays and, when a gradient is needed, record the node."""
         # The hot path of every op: one pass over the inputs, no per-output helper calls.
-        if not _grad_enabled and cls.inference is not None and not _anomaly_hooks:
+        grad_enabled = _grad_mode.enabled
+        if not grad_enabled and cls.inference is not None and not _anomaly_hooks:
             # under no_grad(): the forward value alone, no ctx, nothing saved
             arrays = []
             for item in inputs:
@@ -368,7 +418,7 @@ class Function:
                 arrays.append(item)
                 all_tensors = False
             needs.append(False)
-        if record and not _grad_enabled:  # under no_grad() no input needs a gradient
+        if record and not grad_enabled:  # under no_grad() no input needs a gradient
             record = False
             needs = [False] * len(needs)
         if not record and cls.inference is not None and not _anomaly_hooks:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..errors import is_positive_int
+
 TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list",
               bool: "true or false"}
 
@@ -80,8 +82,7 @@ def one_delimiter(value) -> str | None:
 
 def positive_int_list(value) -> str | None:
     """'must be a list of positive integers' unless it is one."""
-    ok = all(isinstance(item, int) and not isinstance(item, bool) and item > 0
-             for item in value)
+    ok = all(is_positive_int(item) for item in value)
     return None if ok else f"must be a list of positive integers, got {value!r}"
 
 

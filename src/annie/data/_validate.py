@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError, check_non_negative_int
 from ..tensor import Tensor
 
 
@@ -31,19 +31,10 @@ def check_same_length(X: np.ndarray, y: np.ndarray | None, where: str) -> None:
             f"y has {len(y)} (shape {y.shape})")
 
 
-def check_positive_int(value: Any, name: str) -> int:
-    """``value`` as an int, or ConfigError when it is not an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def make_generator(seed: int | None) -> np.random.Generator:
     """A generator seeded with ``seed``; annie's own (``annie.backend.rng()``) when None."""
     from .. import backend
 
     if seed is None:
         return backend.rng()
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(check_non_negative_int(seed, "seed", allow_none=True))

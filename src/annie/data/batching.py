@@ -10,8 +10,8 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
-from ._validate import check_positive_int, check_same_length, make_generator, to_array
+from ..errors import ConfigError, DataError, check_positive_int
+from ._validate import check_same_length, make_generator, to_array
 
 
 class DataLoader:
@@ -27,7 +27,7 @@ class DataLoader:
         self.X = to_array(X, "DataLoader: X")
         self.y = None if y is None else to_array(y, "DataLoader: y")
         check_same_length(self.X, self.y, "DataLoader")
-        self.batch_size = check_positive_int(batch_size, "DataLoader: batch_size")
+        self.batch_size = check_positive_int(batch_size, "batch_size", "DataLoader")
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         # with a seed the loader owns its generator; without, each epoch asks annie's current one

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_default_dtype, rng
-from ..errors import ConfigError
-from ._validate import check_positive_int
+from ..errors import ConfigError, check_positive_int
 
 ADDING_BASELINE_MSE = 1.0 / 6.0  # predicting 1 (the mean sum): Var(U1 + U2) = 2/12
 
@@ -29,8 +28,8 @@ def make_adding_problem(count: int, steps: int = 100) -> tuple[np.ndarray, np.nd
     Returns X of shape (count, steps, 2) and y of shape (count,), both in the default dtype
     (float32). Raises ConfigError if ``count`` < 1 or ``steps`` < 2.
     """
-    count = check_positive_int(count, "make_adding_problem: count")
-    steps = check_positive_int(steps, "make_adding_problem: steps")
+    count = check_positive_int(count, "count", "make_adding_problem")
+    steps = check_positive_int(steps, "steps", "make_adding_problem")
     if steps < 2:
         raise ConfigError(f"make_adding_problem: steps must be at least 2 (one marker in each "
                           f"half), got {steps}")
@@ -60,10 +59,10 @@ def make_delayed_recall(count: int, steps: int, delay: int,
     Returns (tokens int64 (count, steps), targets int64 (count, steps)).
     Raises ConfigError unless 1 <= delay < steps and vocab_size >= 2.
     """
-    count = check_positive_int(count, "make_delayed_recall: count")
-    steps = check_positive_int(steps, "make_delayed_recall: steps")
-    delay = check_positive_int(delay, "make_delayed_recall: delay")
-    vocab_size = check_positive_int(vocab_size, "make_delayed_recall: vocab_size")
+    count = check_positive_int(count, "count", "make_delayed_recall")
+    steps = check_positive_int(steps, "steps", "make_delayed_recall")
+    delay = check_positive_int(delay, "delay", "make_delayed_recall")
+    vocab_size = check_positive_int(vocab_size, "vocab_size", "make_delayed_recall")
     if delay >= steps:
         raise ConfigError(f"make_delayed_recall: delay ({delay}) must be smaller than steps "
                           f"({steps})")

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..backend import get_default_dtype
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import ConfigError, DataError, ShapeError, check_positive_int
 
 
 def pad_sequences(sequences: Sequence, maxlen: int | None = None, padding: str = "post",
@@ -20,10 +20,7 @@ def pad_sequences(sequences: Sequence, maxlen: int | None = None, padding: str =
     for name, option in (("padding", padding), ("truncating", truncating)):
         if option not in ("pre", "post"):
             raise ConfigError(f"pad_sequences: {name} must be 'pre' or 'post', got {option!r}")
-    if maxlen is not None and (not isinstance(maxlen, (int, np.integer)) or isinstance(maxlen, bool)
-                               or maxlen <= 0):
-        raise ConfigError(f"pad_sequences: maxlen must be a positive integer or None, "
-                          f"got {maxlen!r}")
+    check_positive_int(maxlen, "maxlen", "pad_sequences", allow_none=True)
     arrays, any_array = [], False
     for i, sequence in enumerate(sequences):
         array = np.asarray(sequence)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..errors import ConfigError, DataError, DTypeError, ShapeError, check_positive_int
 from ._validate import to_array
 
 
@@ -31,9 +31,8 @@ def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndar
         raise DataError(f"one_hot: labels must be >= 0, got {int(labels.min())}")
     if num_classes is None:
         num_classes = int(labels.max()) + 1
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes <= 0:
-        raise ConfigError(f"one_hot: num_classes must be a positive integer, got {num_classes!r}")
+    else:
+        num_classes = check_positive_int(num_classes, "num_classes", "one_hot")
     if labels.max() >= num_classes:
         raise DataError(f"one_hot: label {int(labels.max())} is out of range for "
                         f"num_classes={num_classes} (valid 0..{num_classes - 1})")

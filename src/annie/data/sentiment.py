@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
-from ._validate import check_positive_int
+from ..errors import ConfigError, check_positive_int
 from .batching import train_test_split
 from .bundled import MOVIE_REVIEWS_NEUTRAL_BAND, load_movie_reviews
 from .vocab import WordVocab
@@ -51,7 +50,7 @@ def load_sentiment_task(test_size: float = 0.2, seed: int = 0, min_count: int = 
     texts, labels = load_movie_reviews(neutral_band)
     indices = np.arange(len(texts))
     if max_samples is not None:
-        max_samples = check_positive_int(max_samples, "load_sentiment_task: max_samples")
+        max_samples = check_positive_int(max_samples, "max_samples", "load_sentiment_task")
         if max_samples < len(texts):
             if max_samples < 10:
                 raise ConfigError(f"load_sentiment_task: max_samples must be at least 10, got "

@@ -14,8 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..backend import rng
-from ..errors import ConfigError, DataError
-from ._validate import check_positive_int
+from ..errors import ConfigError, DataError, check_positive_int
 from .text import CharVocab
 
 PAD_CHAR = "\0"  # sorts before every printable character, so its id is 0 in a CharVocab
@@ -30,7 +29,7 @@ def make_date_pairs(count: int, min_year: int = 1950,
                     max_year: int = 2049) -> tuple[list[str], list[str]]:
     """``count`` random dates as (source texts in one of ``DATE_FORMATS``, targets
     ``YYYY-MM-DD``), e.g. ("March 7, 1998", "1998-03-07"); every target is 10 characters."""
-    count = check_positive_int(count, "make_date_pairs: count")
+    count = check_positive_int(count, "count", "make_date_pairs")
     if not 1 <= min_year <= max_year <= 9999:
         raise ConfigError(f"make_date_pairs: need 1 <= min_year <= max_year <= 9999, got "
                           f"{min_year} and {max_year}")
@@ -53,8 +52,8 @@ def make_bracket_depth(count: int, min_length: int = 6, max_length: int = 24,
     """``count`` balanced strings of '(' ')' and letters, each with int64 tags: tag t is the
     nesting depth after character t (0 .. max_depth). Lengths are drawn from
     [min_length, max_length]."""
-    count = check_positive_int(count, "make_bracket_depth: count")
-    max_depth = check_positive_int(max_depth, "make_bracket_depth: max_depth")
+    count = check_positive_int(count, "count", "make_bracket_depth")
+    max_depth = check_positive_int(max_depth, "max_depth", "make_bracket_depth")
     if not 2 <= min_length <= max_length:
         raise ConfigError(f"make_bracket_depth: need 2 <= min_length <= max_length, got "
                           f"{min_length} and {max_length}")

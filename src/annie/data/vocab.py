@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..backend import get_default_dtype
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, check_positive_int
 
 PAD_TOKEN, UNK_TOKEN = "<pad>", "<unk>"
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[!?]")
@@ -50,9 +50,7 @@ class WordVocab:
                    max_size: int | None = None) -> "WordVocab":
         """The words of ``texts`` (through ``tokenize``) seen at least ``min_count`` times,
         the ``max_size`` most frequent at most (padding and unknown included)."""
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise ConfigError(f"WordVocab.from_texts: min_count must be a positive integer, got "
-                              f"{min_count!r}")
+        check_positive_int(min_count, "min_count", "WordVocab.from_texts")
         if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)
                                      or max_size < 3):
             raise ConfigError(f"WordVocab.from_texts: max_size must be an integer >= 3 or None, "
@@ -87,10 +85,7 @@ class WordVocab:
         if isinstance(texts, str):
             raise DataError(f"WordVocab.encode_batch: expected a list of texts, got one str "
                             f"{texts[:40]!r}; pass [text]")
-        if max_length is not None and (isinstance(max_length, bool)
-                                       or not isinstance(max_length, int) or max_length < 1):
-            raise ConfigError(f"WordVocab.encode_batch: max_length must be a positive integer "
-                              f"or None, got {max_length!r}")
+        check_positive_int(max_length, "max_length", "WordVocab.encode_batch", allow_none=True)
         if len(texts) == 0:
             raise DataError("WordVocab.encode_batch: no texts given")
         encoded = [self.encode(text)[:max_length] for text in texts]

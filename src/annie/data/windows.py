@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import DataError, DTypeError, ShapeError
-from ._validate import check_positive_int, to_array
+from ..errors import DataError, DTypeError, ShapeError, check_positive_int
+from ._validate import to_array
 
 
 def make_windows(series, window: int, horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -23,8 +23,8 @@ def make_windows(series, window: int, horizon: int = 1) -> tuple[np.ndarray, np.
     if values.ndim > 2:
         raise ShapeError(f"make_windows: series must be 1-D (time,) or 2-D (time, features), "
                          f"got shape {values.shape}")
-    window = check_positive_int(window, "make_windows: window")
-    horizon = check_positive_int(horizon, "make_windows: horizon")
+    window = check_positive_int(window, "window", "make_windows")
+    horizon = check_positive_int(horizon, "horizon", "make_windows")
     count = len(values) - window - horizon + 1
     if count <= 0:
         raise DataError(f"make_windows: a series of length {len(values)} is too short for "

@@ -111,7 +111,9 @@ class _AnomalyHook:
 @contextlib.contextmanager
 def detect_anomaly(check_forward: bool = True, check_backward: bool = True) -> Iterator[None]:
     """Context (or decorator) that raises NumericalError at the first op whose forward output or
-    backward gradient holds NaN or inf, naming the op, the phase and the shapes involved."""
+    backward gradient holds NaN or inf, naming the op, the phase and the shapes involved.
+    Process-wide, as PyTorch's anomaly mode: while it is on, the ops of every thread are
+    checked (``no_grad`` instead holds per thread)."""
     hook = _AnomalyHook(check_forward, check_backward)
     hooks = _anomaly_hooks
     hooks.append(hook)

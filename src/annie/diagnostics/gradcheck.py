@@ -54,10 +54,13 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6, at
     """Check ``fn``'s gradients w.r.t. every input tensor with ``requires_grad`` against central
     finite differences in float64; a failure names the worst element.
 
-    Passes when |analytic - numeric| <= atol + rtol * |numeric| for every element.
+    Passes when |analytic - numeric| <= atol + rtol * |numeric| for every element. ``inputs``
+    is a sequence of ``fn``'s arguments, or one Tensor (PyTorch's ``gradcheck`` takes both).
     """
     if eps <= 0:
         raise ConfigError(f"gradcheck: eps must be positive, got {eps}")
+    if isinstance(inputs, Tensor):  # one input, not the rows of one
+        inputs = (inputs,)
     inputs = _as_float64_inputs(inputs)
     targets = [i for i, item in enumerate(inputs) if isinstance(item, Tensor) and item.requires_grad]
     output = fn(*inputs)

@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ConfigError, ShapeError
 from ..nn.module import Module
 from ..nn.rnn_cells import Stepwise
+from ..registry import as_callable
 from ..tensor import Function, Tensor, enable_grad
 
 _MISSING = object()
@@ -230,10 +231,7 @@ def gradient_flow(model: Module, loss: Callable, X, y, **forward_kwargs) -> Grad
     if isinstance(loss, str):
         from .. import losses
         loss = losses.get_loss(loss)
-        loss = loss() if isinstance(loss, type) else loss
-    if not callable(loss):
-        raise ConfigError(f"gradient_flow: loss must be a function (prediction, target) or a "
-                          f"loss name, got {type(loss).__name__}")
+    loss = as_callable(loss, "loss", "gradient_flow")
     recorders: dict[str, _StepRecorder] = {}
     records: list[_LayerRecord] = []
     patched: list = []

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, check_non_negative_int
 from ..tensor import Tensor
 
 # the module itself (``annie.tensor`` the attribute is the function that makes a Tensor): its
@@ -100,11 +101,13 @@ def _walk(root: Tensor) -> tuple[list, list]:
 
 
 def _backward_recording(root: Tensor) -> dict[int, list]:
-    """Run ``root.backward()`` and return id(op) -> the gradients its outputs received."""
+    """Run ``root.backward()`` and return id(op) -> the gradients its outputs received
+    (the ops of this thread's backward only: the hook list is process-wide)."""
     received: dict[int, list] = {}
+    thread = threading.get_ident()
 
     def hook(phase, op, produced, grad_outputs):
-        if phase == "backward":
+        if phase == "backward" and threading.get_ident() == thread:
             received[id(op)] = [None if grad is None else np.array(grad, copy=True)
                                 for grad in grad_outputs]
 
@@ -123,9 +126,7 @@ def graph_dot(tensor: Tensor, backward: bool = False, names=None, max_values: in
         raise ConfigError(f"draw_graph: expected an annie Tensor, got {type(tensor).__name__}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ConfigError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    if isinstance(max_values, bool) or not isinstance(max_values, (int, np.integer)) \
-            or max_values < 0:
-        raise ConfigError(f"draw_graph: max_values must be an integer >= 0, got {max_values!r}")
+    check_non_negative_int(max_values, "max_values", "draw_graph")
     received = {}
     if backward:
         if tensor.data.size != 1:

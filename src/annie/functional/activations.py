@@ -193,6 +193,32 @@ class Softplus(Function):
         return np.where(ctx.linear, grad, grad * ctx.sigmoid)
 
 
+def _softsign(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x / (1 + |x|), 1 + |x|), the value +-1 at x = +-inf (its limit, not inf / inf)."""
+    denominator = 1 + np.abs(x)
+    with np.errstate(invalid="ignore"):
+        out = x / denominator
+    return _limits(out, x, _infinite(x), 1.0, -1.0), denominator
+
+
+class Softsign(Function):
+    """x / (1 + |x|);  derivative 1 / (1 + |x|)^2. At x = +-inf the value is its limit +-1
+    and the derivative its limit 0 (the composite x / (|x| + 1) reads inf / inf there)."""
+
+    @staticmethod
+    def inference(x):
+        """x / (1 + |x|) with nothing saved."""
+        return _softsign(x)[0]
+
+    def forward(ctx, x):
+        out, ctx.denominator = _softsign(x)
+        return out
+
+    def backward(ctx, grad):
+        # divided twice: (1 + |x|)^2 would overflow first (float32: |x| > 1.8e19)
+        return grad / ctx.denominator / ctx.denominator
+
+
 class Hardsigmoid(Function):
     """relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1);  derivative 1/6 for -3 < x < 3, else 0."""
 
@@ -265,9 +291,8 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 
 def softsign(x) -> Tensor:
-    """softsign(x) = x / (1 + |x|) (composite of ops: its gradient comes from them)."""
-    x = _as_tensor(x)
-    return x / (x.abs() + 1.0)
+    """softsign(x) = x / (1 + |x|), +-1 at x = +-inf (one fused op, gradient 1 / (1 + |x|)^2)."""
+    return Softsign.apply(_as_tensor(x))
 
 
 def hard_sigmoid(x) -> Tensor:

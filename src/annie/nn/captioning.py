@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, DTypeError, ShapeError
+from ..errors import ConfigError, DTypeError, ShapeError, check_positive_int
 from ..functional.activations import relu, tanh
 from ..functional.softmax import log_softmax
 from ..ops import stack
@@ -24,9 +24,7 @@ from .sequence_models import CELLS, recurrent_layer, token_ids
 
 
 def _positive(name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"ImageCaptioner: {name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_positive_int(value, name, "ImageCaptioner")
 
 
 class ImageCaptioner(Module):
@@ -34,7 +32,8 @@ class ImageCaptioner(Module):
 
     Encoder (one state per decoder layer, the LSTM's cell state starts at 0):
         h_0 = tanh(W_2 relu(W_1 x + b_1) + b_2),   x: (batch, input_size) floats
-    Decoder (``cell`` "gru", "lstm" or "rnn"), y_0 = ``bos_index``:
+    Decoder (``cell`` "gru", "lstm" or "rnn", with ``nonlinearity`` and ``recurrent_init`` as
+    ``nn.RNN`` takes them), y_0 = ``bos_index``:
         s_t = cell(embed(y_{t-1}), s_{t-1}),   logits_t = W_o s_t + b_o
     so p(y_1 .. y_T | x) = prod_t softmax(logits_t)[y_t] (Vinyals et al. 2015, "Show and
     Tell", with the image as the initial state instead of the first input).
@@ -51,7 +50,8 @@ class ImageCaptioner(Module):
 
     def __init__(self, input_size: int, vocab_size: int, hidden_size: int = 64,
                  embedding_dim: int = 16, encoder_hidden_size: int = 128, cell: str = "gru",
-                 num_layers: int = 1, bos_index: int = 0, eos_index: int | None = None):
+                 num_layers: int = 1, bos_index: int = 0, eos_index: int | None = None,
+                 nonlinearity: str = "tanh", recurrent_init: str = "uniform"):
         super().__init__()
         self.input_size = _positive("input_size", input_size)
         self.vocab_size = _positive("vocab_size", vocab_size)
@@ -70,7 +70,8 @@ class ImageCaptioner(Module):
                                      _positive("encoder_hidden_size", encoder_hidden_size))
         self.encoder_state = Linear(encoder_hidden_size, self.hidden_size * self.num_layers)
         self.embedding = Embedding(self.vocab_size, _positive("embedding_dim", embedding_dim))
-        self.decoder = recurrent_layer(cell, embedding_dim, self.hidden_size, self.num_layers)
+        self.decoder = recurrent_layer(cell, embedding_dim, self.hidden_size, self.num_layers,
+                                       nonlinearity=nonlinearity, recurrent_init=recurrent_init)
         self.head = Linear(self.hidden_size, self.vocab_size)
 
     # ----- encoder --------------------------------------------------------------------------
@@ -147,13 +148,8 @@ class ImageCaptioner(Module):
                 or not np.isfinite(length_penalty) or length_penalty < 0):
             raise ConfigError(f"ImageCaptioner.decode: length_penalty must be a finite number "
                               f">= 0, got {length_penalty!r}")
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                return self._beam_search(images, max_len, beam_width, float(length_penalty))
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            return self._beam_search(images, max_len, beam_width, float(length_penalty))
 
     def _beam_search(self, images, max_len: int, width: int, length_penalty: float):
         state = self.initial_state(images)

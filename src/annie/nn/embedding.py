@@ -5,15 +5,9 @@ import numpy as np
 
 from .. import init
 from ..backend import get_default_dtype
-from ..errors import ConfigError
+from ..errors import ConfigError, check_positive_int
 from ..functional.embedding import embedding
 from .module import Module, Parameter
-
-
-def _positive_int(layer: str, name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{layer}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Embedding(Module):
@@ -39,8 +33,8 @@ class Embedding(Module):
     def parameter_shapes(num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                          dtype=None) -> dict[str, tuple]:
         """{"weight": (num_embeddings, embedding_dim)}, checked, without allocating anything."""
-        return {"weight": (_positive_int("Embedding", "num_embeddings", num_embeddings),
-                           _positive_int("Embedding", "embedding_dim", embedding_dim))}
+        return {"weight": (check_positive_int(num_embeddings, "num_embeddings", "Embedding"),
+                           check_positive_int(embedding_dim, "embedding_dim", "Embedding"))}
 
     def reset_parameters(self) -> None:
         """Draw the table from N(0, 1) and zero the padding row."""

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import init
 from ..backend import get_default_dtype
-from ..errors import ConfigError, ShapeError
+from ..errors import ShapeError, check_positive_int
 from ..functional.linear import linear
 from ..tensor import Tensor, is_graph_free, wrap_array
 from .module import Module, Parameter
@@ -32,8 +32,7 @@ class Linear(Module):
         """{"weight": (out_features, in_features), "bias": (out_features,)} for these
         arguments, checked (ConfigError) and computed without allocating anything."""
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-                raise ConfigError(f"Linear: {name} must be a positive integer, got {value!r}")
+            check_positive_int(value, name, "Linear")
         shapes = {"weight": (int(out_features), int(in_features))}
         if bias:
             shapes["bias"] = (int(out_features),)

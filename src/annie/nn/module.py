@@ -9,15 +9,25 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import threading
 from collections import OrderedDict
 from typing import Any, Iterator
 
 import numpy as np
 
 from ..errors import ConfigError, SerializationError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 
-_element_budget: list[int] = []  # elements modules may still make, while inside element_budget()
+
+class _Budgets(threading.local):
+    """The element budgets of this thread (a load in one thread never charges the modules
+    another thread builds meanwhile)."""
+
+    def __init__(self):
+        self.stack: list[int] = []  # elements modules may still make, innermost last
+
+
+_budgets = _Budgets()
 
 
 @contextlib.contextmanager
@@ -26,18 +36,20 @@ def element_budget(elements: int):
     SerializationError. ``annie.load`` rebuilds a saved architecture in one,
     with the file's own tensor count as the bound, so a file cannot make a constructor build a
     layer larger than the weights it holds (``np.empty`` reserves without touching memory, and
-    the check comes before anything is written into it)."""
-    _element_budget.append(int(elements))
+    the check comes before anything is written into it). The budget holds for the thread that
+    enters it."""
+    _budgets.stack.append(int(elements))
     try:
         yield
     finally:
-        _element_budget.pop()
+        _budgets.stack.pop()
 
 
 def _charge(array: np.ndarray, what: str) -> None:
-    if _element_budget:
-        _element_budget[-1] -= int(np.size(array))
-        if _element_budget[-1] < 0:
+    budgets = _budgets.stack
+    if budgets:
+        budgets[-1] -= int(np.size(array))
+        if budgets[-1] < 0:
             raise SerializationError(f"a {what} of shape {tuple(np.shape(array))} takes the "
                                      f"architecture past the number of values the file holds")
 
@@ -49,8 +61,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
-        if _element_budget:
-            _charge(self.data, "parameter")
+        _charge(self.data, "parameter")
 
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__() + ")"
@@ -141,8 +152,7 @@ class Module:
 
     def register_buffer(self, name: str, value: np.ndarray) -> None:
         """Keep an array that is state but not learned (saved in ``state_dict``)."""
-        if _element_budget:
-            _charge(value, "buffer")
+        _charge(value, "buffer")
         self._buffers[name] = value
         object.__setattr__(self, name, value)
 
@@ -166,6 +176,20 @@ class Module:
     def eval(self) -> "Module":
         """Switch to evaluation mode (dropout off)."""
         return self.train(False)
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator["Module"]:
+        """Context for predicting, decoding and exporting: inside, evaluation mode (dropout
+        off) and no graph recorded; on leaving, every sub-module's own train/eval mode comes
+        back. ``with model.evaluating(): model(x)``."""
+        modes = [(module, module.training) for module in self.modules()]
+        self.eval()
+        try:
+            with no_grad():
+                yield self
+        finally:
+            for module, mode in modes:
+                object.__setattr__(module, "training", mode)
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter."""

@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from ..backend import get_default_dtype
-from ..errors import ConfigError
+from ..errors import ConfigError, is_positive_int
 from ..functional.normalization import layer_norm
 from .module import Module, Parameter
 
@@ -14,8 +14,7 @@ from .module import Module, Parameter
 def _checked_shape(normalized_shape) -> tuple[int, ...]:
     shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
         else tuple(normalized_shape)
-    if len(shape) == 0 or any(isinstance(size, bool) or not isinstance(size, (int, np.integer))
-                              or size <= 0 for size in shape):
+    if len(shape) == 0 or not all(is_positive_int(size) for size in shape):
         raise ConfigError(f"LayerNorm: normalized_shape must be positive integers, "
                           f"got {normalized_shape!r}")
     return tuple(int(size) for size in shape)

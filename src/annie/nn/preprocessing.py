@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_default_dtype
-from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..errors import ConfigError, DataError, DTypeError, ShapeError, check_positive_int
 from ..tensor import Tensor
 from .module import Module
 
@@ -26,11 +26,7 @@ class Normalization(Module):
 
     def __init__(self, num_features: int, invert: bool = False, dtype=None):
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
-                or num_features <= 0:
-            raise ConfigError(f"Normalization: num_features must be a positive integer, got "
-                              f"{num_features!r}")
-        self.num_features = int(num_features)
+        self.num_features = check_positive_int(num_features, "num_features", "Normalization")
         self.invert = bool(invert)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         self.register_buffer("mean", np.zeros(self.num_features, dtype=dtype))

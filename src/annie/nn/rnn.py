@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import init
 from ..backend import get_default_dtype
-from ..errors import ConfigError, DTypeError, ShapeError
+from ..errors import ConfigError, DTypeError, ShapeError, check_positive_int
 from ..functional.dropout import dropout
 from ..functional.recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell, unroll
 from ..functional.recurrent.layout import ScratchPool, check_lengths
@@ -26,12 +26,6 @@ from .module import Module, Parameter
 from .rnn_cells import Stepwise
 
 RECURRENT_INITS = ("uniform", "orthogonal", "identity")
-
-
-def _positive_int(owner: str, name: str, value) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class RecurrentLayer(Stepwise, Module):
@@ -45,9 +39,9 @@ class RecurrentLayer(Stepwise, Module):
                  recurrent_init: str = "uniform", dtype=None, stateful: bool = False):
         super().__init__()
         owner = type(self).__name__
-        self.input_size = _positive_int(owner, "input_size", input_size)
-        self.hidden_size = _positive_int(owner, "hidden_size", hidden_size)
-        self.num_layers = _positive_int(owner, "num_layers", num_layers)
+        self.input_size = check_positive_int(input_size, "input_size", owner)
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size", owner)
+        self.num_layers = check_positive_int(num_layers, "num_layers", owner)
         if (not isinstance(dropout, (int, float)) or isinstance(dropout, bool)
                 or not 0 <= dropout < 1):
             raise ConfigError(f"{owner}: dropout must be a probability in [0, 1), got {dropout!r}")
@@ -87,19 +81,16 @@ class RecurrentLayer(Stepwise, Module):
         with ``recurrent_init="identity"`` each block is the identity matrix and every bias
         starts at 0 (with ``nonlinearity="relu"``: the IRNN of Le, Jaitly & Hinton 2015)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
+        block_init = {"orthogonal": init.orthogonal_, "identity": init.eye_}.get(
+            self.recurrent_init)
         for name, param in self.named_parameters():
             init.uniform_(param, -bound, bound)
-            if name.startswith("weight_hh") and self.recurrent_init == "orthogonal":
-                for gate in range(self.gates):
-                    block = Parameter(np.empty((self.hidden_size, self.hidden_size), param.dtype))
-                    init.orthogonal_(block)
-                    param.data[gate * self.hidden_size:(gate + 1) * self.hidden_size] = block.data
-            if self.recurrent_init == "identity":
-                if name.startswith("weight_hh"):
-                    param.data[...] = np.tile(np.eye(self.hidden_size, dtype=param.dtype),
-                                              (self.gates, 1))
-                elif name.startswith("bias"):
-                    param.data[...] = 0
+            if name.startswith("weight_hh") and block_init is not None:
+                for gate in range(self.gates):  # each gate's (hidden, hidden) block
+                    rows = slice(gate * self.hidden_size, (gate + 1) * self.hidden_size)
+                    param.data[rows] = block_init(Tensor(np.empty_like(param.data[rows]))).data
+            if name.startswith("bias") and self.recurrent_init == "identity":
+                init.zeros_(param)
 
     def _layer_parameters(self, layer: int, suffix: str) -> list:
         name = f"l{layer}{suffix}"

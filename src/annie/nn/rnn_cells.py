@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import init
 from ..backend import get_default_dtype
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, check_positive_int
 from ..functional.recurrent import gru_cell, lstm_cell, rnn_cell
 from ..ops import squeeze, unsqueeze
 from ..tensor import Tensor
@@ -64,10 +64,8 @@ class RecurrentCell(Stepwise, Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None):
         super().__init__()
         owner = type(self).__name__
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-                raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.input_size = check_positive_int(input_size, "input_size", owner)
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size", owner)
         dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
         rows = self.gates * self.hidden_size
         self.weight_ih = Parameter(np.empty((rows, self.input_size), dtype))

@@ -10,20 +10,22 @@
   The lecture's one-to-many (a static input -> a sequence) is ``ImageCaptioner``
   (``annie.nn.captioning``).
 
-Every constructor takes plain numbers and strings (``cell="lstm" | "gru" | "rnn"``), so a model
-is built from a dict of options, ``SequenceClassifier(**options)``, and ``annie.save`` /
-``annie.load`` rebuild it. Inputs are batch first: (batch, time, features) floats, or
-(batch, time) integer tokens when ``vocab_size`` is given.
+Every constructor takes plain numbers and strings (``cell="lstm" | "gru" | "rnn"``, the plain
+RNN's ``nonlinearity="tanh" | "relu"``, ``recurrent_init`` as ``nn.RNN`` takes it), so a model is
+built from a dict of options, ``SequenceClassifier(**options)``, and ``annie.save`` /
+``annie.load`` rebuild it: an IRNN (``cell="rnn", nonlinearity="relu",
+recurrent_init="identity"``) loads back as the ReLU RNN it is. Inputs are batch first:
+(batch, time, features) floats, or (batch, time) integer tokens when ``vocab_size`` is given.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..backend import rng
-from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..errors import ConfigError, DataError, DTypeError, ShapeError, check_positive_int
 from ..losses import cross_entropy
 from ..ops import concat, getitem, squeeze, swapaxes, unsqueeze
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .embedding import Embedding
 from .linear import Linear
 from .module import Module
@@ -33,12 +35,23 @@ CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                    dropout: float = 0.0, bidirectional: bool = False) -> Module:
-    """The sequence layer named by ``cell`` ("lstm", "gru" or "rnn" (tanh)), batch first."""
+                    dropout: float = 0.0, bidirectional: bool = False,
+                    nonlinearity: str = "tanh", recurrent_init: str = "uniform") -> Module:
+    """The sequence layer named by ``cell`` ("lstm", "gru" or "rnn"), batch first.
+
+    ``nonlinearity`` ("tanh" or "relu") is the plain RNN's (an LSTM's or GRU's gates have
+    their own, so "relu" with them is a ConfigError); ``recurrent_init`` ("uniform",
+    "orthogonal" or "identity") as ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` take it."""
     if cell not in CELLS:
         raise ConfigError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+    options = {"recurrent_init": recurrent_init}
+    if cell == "rnn":
+        options["nonlinearity"] = nonlinearity
+    elif nonlinearity != "tanh":
+        raise ConfigError(f"nonlinearity={nonlinearity!r} is the plain RNN's (cell='rnn'); "
+                          f"cell={cell!r} has its own gate functions, so leave it 'tanh'")
     return CELLS[cell](input_size, hidden_size, num_layers=num_layers, dropout=dropout,
-                       bidirectional=bidirectional)
+                       bidirectional=bidirectional, **options)
 
 
 def last_hidden(h_n, bidirectional: bool) -> Tensor:
@@ -78,7 +91,8 @@ class SequenceEncoder(Module):
     def __init__(self, input_size: int | None = None, hidden_size: int = 64,
                  vocab_size: int | None = None, embedding_dim: int = 32,
                  padding_idx: int | None = None, cell: str = "lstm", num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0):
+                 bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         if (input_size is None) == (vocab_size is None):
             raise ConfigError(f"{type(self).__name__}: give exactly one of input_size (float "
@@ -89,7 +103,8 @@ class SequenceEncoder(Module):
                           if vocab_size is not None else None)
         features = embedding_dim if vocab_size is not None else input_size
         self.input_size = features
-        self.rnn = recurrent_layer(cell, features, hidden_size, num_layers, dropout, bidirectional)
+        self.rnn = recurrent_layer(cell, features, hidden_size, num_layers, dropout, bidirectional,
+                                   nonlinearity, recurrent_init)
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
     def lengths_of(self, x, lengths):
@@ -126,10 +141,12 @@ class SequenceClassifier(Module):
     def __init__(self, input_size: int | None = None, hidden_size: int = 64,
                  num_classes: int = 2, vocab_size: int | None = None, embedding_dim: int = 32,
                  padding_idx: int | None = None, cell: str = "lstm", num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0):
+                 bidirectional: bool = False, dropout: float = 0.0, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         self.encoder = SequenceEncoder(input_size, hidden_size, vocab_size, embedding_dim,
-                                       padding_idx, cell, num_layers, bidirectional, dropout)
+                                       padding_idx, cell, num_layers, bidirectional, dropout,
+                                       nonlinearity, recurrent_init)
         self.head = Linear(self.encoder.output_size, num_classes)
 
     def forward(self, x, lengths=None) -> Tensor:
@@ -144,11 +161,13 @@ class SequenceRegressor(Module):
 
     def __init__(self, input_size: int = 1, hidden_size: int = 32, output_size: int = 1,
                  cell: str = "lstm", num_layers: int = 1, bidirectional: bool = False,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         self.output_size = int(output_size)
         self.encoder = SequenceEncoder(input_size, hidden_size, None, 32, None, cell,
-                                       num_layers, bidirectional, dropout)
+                                       num_layers, bidirectional, dropout, nonlinearity,
+                                       recurrent_init)
         self.head = Linear(self.encoder.output_size, self.output_size)
 
     def forward(self, x, lengths=None) -> Tensor:
@@ -169,16 +188,11 @@ class SequenceRegressor(Module):
         dtype = self.head.weight.dtype
         current = current.astype(dtype)
         predictions = []
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                for _ in range(int(steps)):
-                    value = self(Tensor(current[None])).data.reshape(1, -1).astype(dtype)
-                    predictions.append(value[0])
-                    current = np.concatenate([current[1:], value], axis=0)
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            for _ in range(int(steps)):
+                value = self(Tensor(current[None])).data.reshape(1, -1).astype(dtype)
+                predictions.append(value[0])
+                current = np.concatenate([current[1:], value], axis=0)
         result = np.stack(predictions) if predictions else np.zeros((0, self.output_size), dtype)
         return result[:, 0] if self.output_size == 1 else result
 
@@ -191,10 +205,12 @@ class SequenceTagger(Module):
     def __init__(self, input_size: int | None = None, hidden_size: int = 64, num_tags: int = 2,
                  vocab_size: int | None = None, embedding_dim: int = 32,
                  padding_idx: int | None = None, cell: str = "lstm", num_layers: int = 1,
-                 bidirectional: bool = True, dropout: float = 0.0):
+                 bidirectional: bool = True, dropout: float = 0.0, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         self.encoder = SequenceEncoder(input_size, hidden_size, vocab_size, embedding_dim,
-                                       padding_idx, cell, num_layers, bidirectional, dropout)
+                                       padding_idx, cell, num_layers, bidirectional, dropout,
+                                       nonlinearity, recurrent_init)
         self.head = Linear(self.encoder.output_size, num_tags)
 
     def forward(self, x, lengths=None) -> Tensor:
@@ -210,16 +226,19 @@ class Seq2Seq(Module):
 
     def __init__(self, source_vocab_size: int, target_vocab_size: int, hidden_size: int = 128,
                  embedding_dim: int = 32, cell: str = "gru", num_layers: int = 1,
-                 bos_index: int = 0, source_padding_idx: int | None = None):
+                 bos_index: int = 0, source_padding_idx: int | None = None,
+                 nonlinearity: str = "tanh", recurrent_init: str = "uniform"):
         super().__init__()
         if not 0 <= bos_index < target_vocab_size:
             raise ConfigError(f"Seq2Seq: bos_index {bos_index} is outside the target "
                               f"vocabulary of {target_vocab_size}")
         self.bos_index = int(bos_index)
         self.encoder = SequenceEncoder(None, hidden_size, source_vocab_size, embedding_dim,
-                                       source_padding_idx, cell, num_layers)
+                                       source_padding_idx, cell, num_layers,
+                                       nonlinearity=nonlinearity, recurrent_init=recurrent_init)
         self.target_embedding = Embedding(target_vocab_size, embedding_dim)
-        self.decoder = recurrent_layer(cell, embedding_dim, hidden_size, num_layers)
+        self.decoder = recurrent_layer(cell, embedding_dim, hidden_size, num_layers,
+                                       nonlinearity=nonlinearity, recurrent_init=recurrent_init)
         self.head = Linear(hidden_size, target_vocab_size)
 
     def shift_right(self, target) -> np.ndarray:
@@ -236,20 +255,15 @@ class Seq2Seq(Module):
 
     def decode(self, source, max_len: int, source_lengths=None) -> np.ndarray:
         """Greedy decoding: int64 (batch, max_len), each step's argmax fed back as next input."""
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                _, state = self.encoder(source, source_lengths)
-                batch = state[0].shape[1] if isinstance(state, tuple) else state.shape[1]
-                token = np.full((batch, 1), self.bos_index, dtype=np.int64)
-                decoded = []
-                for _ in range(int(max_len)):
-                    output, state = self.decoder(self.target_embedding(token), state)
-                    token = np.argmax(self.head(output).data, axis=-1).astype(np.int64)
-                    decoded.append(token[:, 0])
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            _, state = self.encoder(source, source_lengths)
+            batch = state[0].shape[1] if isinstance(state, tuple) else state.shape[1]
+            token = np.full((batch, 1), self.bos_index, dtype=np.int64)
+            decoded = []
+            for _ in range(int(max_len)):
+                output, state = self.decoder(self.target_embedding(token), state)
+                token = np.argmax(self.head(output).data, axis=-1).astype(np.int64)
+                decoded.append(token[:, 0])
         return np.stack(decoded, axis=1) if decoded else np.zeros((batch, 0), np.int64)
 
 
@@ -261,12 +275,11 @@ class PairedSeq2Seq(Seq2Seq):
     def __init__(self, source_length: int, source_vocab_size: int, target_vocab_size: int,
                  hidden_size: int = 128, embedding_dim: int = 32, cell: str = "gru",
                  num_layers: int = 1, bos_index: int = 0,
-                 source_padding_idx: int | None = None):
+                 source_padding_idx: int | None = None, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__(source_vocab_size, target_vocab_size, hidden_size, embedding_dim, cell,
-                         num_layers, bos_index, source_padding_idx)
-        if source_length < 1:
-            raise ConfigError(f"PairedSeq2Seq: source_length must be >= 1, got {source_length}")
-        self.source_length = int(source_length)
+                         num_layers, bos_index, source_padding_idx, nonlinearity, recurrent_init)
+        self.source_length = check_positive_int(source_length, "source_length", "PairedSeq2Seq")
 
     def forward(self, pairs, target=None, source_lengths=None) -> Tensor:
         """Teacher-forced logits (batch, T, target_vocab_size) for rows [source | target]."""
@@ -288,7 +301,8 @@ class CharLanguageModel(Module):
 
     def __init__(self, vocab_size: int, hidden_size: int = 128, embedding_dim: int = 32,
                  cell: str = "lstm", num_layers: int = 1, dropout: float = 0.0,
-                 chars: str | None = None):
+                 chars: str | None = None, nonlinearity: str = "tanh",
+                 recurrent_init: str = "uniform"):
         super().__init__()
         if chars is not None and len(chars) != vocab_size:
             raise ConfigError(f"CharLanguageModel: chars has {len(chars)} characters but "
@@ -296,7 +310,8 @@ class CharLanguageModel(Module):
         self.chars = chars
         self.vocab_size = int(vocab_size)
         self.embedding = Embedding(vocab_size, embedding_dim)
-        self.rnn = recurrent_layer(cell, embedding_dim, hidden_size, num_layers, dropout)
+        self.rnn = recurrent_layer(cell, embedding_dim, hidden_size, num_layers, dropout,
+                                   nonlinearity=nonlinearity, recurrent_init=recurrent_init)
         self.head = Linear(hidden_size, vocab_size)
 
     def forward(self, x, state=None):
@@ -356,20 +371,15 @@ class CharLanguageModel(Module):
         unknown = [char for char in seed if char not in char_to_id]
         if unknown:
             raise DataError(f"generate: seed character {unknown[0]!r} is not in the vocabulary")
-        was_training = self.training
-        self.eval()
         generated = []
-        try:
-            with no_grad():
-                ids = np.array([[char_to_id[char] for char in seed]], dtype=np.int64)
-                logits, state = self(ids)  # the seed: the fused kernels over all its steps
-                states = self._layer_states(state)
-                last = logits.data[0, -1]
-                for position in range(int(length)):
-                    next_id = self._sample(last, temperature)
-                    generated.append(chars[next_id])
-                    if position + 1 < length:
-                        last = self._step(next_id, states)
-        finally:
-            self.train(was_training)
+        with self.evaluating():
+            ids = np.array([[char_to_id[char] for char in seed]], dtype=np.int64)
+            logits, state = self(ids)  # the seed: the fused kernels over all its steps
+            states = self._layer_states(state)
+            last = logits.data[0, -1]
+            for position in range(int(length)):
+                next_id = self._sample(last, temperature)
+                generated.append(chars[next_id])
+                if position + 1 < length:
+                    last = self._step(next_id, states)
         return seed + "".join(generated)

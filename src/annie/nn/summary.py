@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
-from ..tensor import Tensor, no_grad
+from ..errors import ConfigError, ShapeError, is_positive_int
+from ..tensor import Tensor
 
 
 @dataclass
@@ -134,17 +134,14 @@ def _record_shapes(model, input_shape: tuple, dtype, batch: int) -> dict:
                if hasattr(module, "carried_state")]
     for module, _ in carried:  # run from zeros; the carried state is put back below
         module.carried_state = None
-    was_training = model.training
-    model.eval()
     try:
-        with no_grad():
+        with model.evaluating():
             model(Tensor(np.zeros((batch, *input_shape), dtype=dtype)))
     except Exception as error:
         raise ShapeError(f"summary: {type(model).__name__} rejected an input of shape "
                          f"{(batch, *input_shape)} (input_shape={input_shape} and a batch "
                          f"of {batch}): {error}") from error
     finally:
-        model.train(was_training)
         for module, state in carried:
             module.carried_state = state
         for module, own in wrapped:
@@ -167,8 +164,8 @@ def summarize(model, input_shape=None, dtype=None) -> ModelSummary:
     if input_shape is not None:
         if isinstance(input_shape, (int, np.integer)):
             input_shape = (input_shape,)
-        if not (isinstance(input_shape, (tuple, list)) and all(
-                isinstance(size, (int, np.integer)) and size > 0 for size in input_shape)):
+        if not (isinstance(input_shape, (tuple, list))
+                and all(is_positive_int(size) for size in input_shape)):
             raise ConfigError(f"summary: input_shape must be the shape of one sample, a tuple "
                               f"of positive ints such as (64,) or (time, features), got "
                               f"{input_shape!r}")

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..io.atomic import atomic_write_bytes
 from ..nn.module import Module
 from ..nn.rnn import RecurrentLayer
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from ..train.inputs import cast_inputs, takes_token_ids
 from . import layers, models, recurrent  # noqa: F401 - they register the converters
 from .graph import Graph, Value
@@ -122,13 +122,8 @@ def export(model: Module, path: str | os.PathLike, example_input, *, lengths=Non
             raise ExportError(f"export: lengths given, but {type(model).__name__} takes no "
                               f"lengths (recurrent layers and sequence models do)")
         lengths = np.asarray(lengths, dtype=np.int64)
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            onnx_model = _build(model, example, lengths, opset, metadata or {})
-    finally:
-        model.train(was_training)
+    with model.evaluating():
+        onnx_model = _build(model, example, lengths, opset, metadata or {})
     onnx.checker.check_model(onnx_model, full_check=True)
     atomic_write_bytes(os.fspath(path), onnx_model.SerializeToString())
     return onnx_model

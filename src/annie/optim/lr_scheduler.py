@@ -15,10 +15,9 @@ A schedule resumes exactly, at and between its boundaries, either way:
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_positive_int
 from .optimizer import Optimizer
 
 
@@ -26,11 +25,6 @@ def _check_optimizer(owner: str, optimizer: Any) -> None:
     if not isinstance(optimizer, Optimizer):
         raise ConfigError(f"{owner}: optimizer must be an annie.optim.Optimizer, "
                           f"got {type(optimizer).__name__}")
-
-
-def _check_positive_int(owner: str, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
 
 
 class LRScheduler:
@@ -103,7 +97,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        _check_positive_int("StepLR", "step_size", step_size)
+        check_positive_int(step_size, "step_size", "StepLR")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -133,7 +127,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        _check_positive_int("CosineAnnealingLR", "T_max", T_max)
+        check_positive_int(T_max, "T_max", "CosineAnnealingLR")
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -161,7 +155,7 @@ class LinearLR(LRScheduler):
             raise ConfigError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if not 0 <= end_factor <= 1:
             raise ConfigError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
-        _check_positive_int("LinearLR", "total_iters", total_iters)
+        check_positive_int(total_iters, "total_iters", "LinearLR")
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters

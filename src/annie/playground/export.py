@@ -39,9 +39,6 @@ def problems(lab: Lab) -> dict[str, str | None]:
         elif settings["task"] == "adding":
             found["data"] = ("annie makes the adding problem's sequences from the seed "
                              "(data.dataset = 'adding_problem')")
-        if settings["init"] == "identity" and settings["cell"] == "rnn":
-            found["model"] = ("the IRNN's ReLU layer sits inside a sequence model whose saved "
-                              "architecture records a tanh RNN; train.py rebuilds it")
     return found
 
 
@@ -86,9 +83,6 @@ def config_toml(lab: Lab) -> str:
     if config["data"]["path"] is not None:
         config["data"]["path"] = DATA_FILE  # read relative to the configuration file
         notes.append(f"train it again: annie train config.toml, with {DATA_FILE} beside it")
-    if lab.kind == "rnn" and lab.settings["init"] != "default":
-        notes.append(f"the playground used the {lab.settings['init']} recurrent "
-                     f"initialisation; annie train starts from the model's default one")
     header = [f"# annie {__version__} playground: {describe_run(lab)}",
               *[f"# {note}" for note in notes]]
     return "\n".join(header) + "\n" + app_config.to_toml(_without_defaults(config))
@@ -194,22 +188,21 @@ def _rnn_data_code(lab: Lab) -> list[str]:
 def _rnn_code(lab: Lab, epochs: int) -> list[str]:
     settings = lab.settings
     layer = lab.model.encoder.rnn
+    options = {"default": ""}.get(settings["init"], f", recurrent_init={settings['init']!r}")
+    if getattr(layer, "nonlinearity", "tanh") != "tanh":  # the IRNN
+        options = f", nonlinearity={layer.nonlinearity!r}{options}"
     if lab.task == "classification":
         model = (f"nn.SequenceClassifier(input_size={layer.input_size}, hidden_size="
-                 f"{layer.hidden_size}, num_classes={lab.num_classes}, cell={settings['cell']!r})")
+                 f"{layer.hidden_size}, num_classes={lab.num_classes}, cell={settings['cell']!r}"
+                 f"{options})")
         loss = "cross_entropy"
     else:
         model = (f"nn.SequenceRegressor(input_size={layer.input_size}, hidden_size="
-                 f"{layer.hidden_size}, cell={settings['cell']!r})")
+                 f"{layer.hidden_size}, cell={settings['cell']!r}{options})")
         loss = "mse"
     lines = ["import annie", "from annie import data, losses, nn, optim",
              "from annie.diagnostics import gradient_flow", "", *_rnn_data_code(lab), "",
              f"annie.manual_seed({settings['seed']})", f"model = {model}"]
-    if settings["init"] != "default":
-        relu = ", nonlinearity='relu'" if settings["init"] == "identity" and \
-            settings["cell"] == "rnn" else ""
-        lines.append(f"model.encoder.rnn = nn.{type(layer).__name__}({layer.input_size}, "
-                     f"{layer.hidden_size}{relu}, recurrent_init={settings['init']!r})")
     clip = f", clip_grad_norm={settings['clip_norm']!r}" if settings["clip"] else ""
     lines += [_optimizer_code(settings),
               f"history = annie.fit(model, losses.{loss}, optimizer, X_train, y_train, "
@@ -217,9 +210,8 @@ def _rnn_code(lab: Lab, epochs: int) -> list[str]:
               f"                    batch_size={lab.batch_size}{clip}, "
               f"validation_data=(X_test, y_test), seed={settings['seed']})",
               f"flow = gradient_flow(model, losses.{loss}, X_test[:32], y_test[:32])",
-              "print(flow.summary())  # ||dL/dh_t|| at every time step t"]
-    if not problems(lab)["model"]:
-        lines.append('annie.save(model, "model.annie")')
+              "print(flow.summary())  # ||dL/dh_t|| at every time step t",
+              'annie.save(model, "model.annie")']
     return lines
 
 

@@ -9,7 +9,8 @@ tanh RNN, an LSTM or a GRU, so the exported configuration trains the same run.
 
 Recurrent initialisation: ``default`` (PyTorch's uniform), ``orthogonal`` (each gate's block of
 W_hh orthogonal) or ``identity`` (the IRNN of Le, Jaitly & Hinton 2015: a ReLU RNN with
-W_hh = I and zero biases), as ``nn.RNN``'s ``recurrent_init`` makes them.
+W_hh = I and zero biases), as ``nn.RNN``'s ``recurrent_init`` makes them (the recipe's
+``model.recurrent_init`` and ``model.nonlinearity``, so the IRNN saves and exports as one).
 
 Measured while training: the loss, the global gradient norm before clipping, the share of steps
 that clipping cut, and ||dL/dh_t|| at every time step t of a fixed held-out batch
@@ -24,10 +25,9 @@ from collections import deque
 
 import numpy as np
 
-from .. import backend, losses, nn
+from .. import backend, losses
 from ..app import config as app_config
 from ..diagnostics import gradient_flow
-from ..nn.sequence_models import CELLS
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from .lab import Lab
@@ -48,15 +48,6 @@ def sine_series(noise: float, seed: int, length: int = SINE_STEPS) -> np.ndarray
     t = np.arange(length) + generator.uniform(0, 25)
     series = np.sin(2 * np.pi * t / 25) + 0.5 * np.sin(2 * np.pi * t / 7)
     return (series + generator.normal(0.0, noise, length)).astype(np.float32)
-
-
-def recurrent_layer(settings: dict, input_size: int) -> nn.Module:
-    """The tab's recurrent layer: its cell, hidden size and recurrent initialisation (the
-    identity one as the IRNN, with ReLU)."""
-    options = {"recurrent_init": {"default": "uniform"}.get(settings["init"], settings["init"])}
-    if settings["init"] == "identity" and settings["cell"] == "rnn":
-        options["nonlinearity"] = "relu"
-    return CELLS[settings["cell"]](input_size, settings["hidden_size"], **options)
 
 
 class RnnLab(Lab):
@@ -89,6 +80,10 @@ class RnnLab(Lab):
                                   window=settings["steps"], horizon=1)
             config["model"]["type"] = "sequence_regressor"
         config["model"].update(cell=settings["cell"], hidden_size=settings["hidden_size"])
+        if settings["init"] != "default":  # the identity one with the plain RNN: the IRNN
+            config["model"]["recurrent_init"] = settings["init"]
+            if settings["init"] == "identity" and settings["cell"] == "rnn":
+                config["model"]["nonlinearity"] = "relu"
         config["optimizer"].update(name=settings["optimizer"], lr=settings["lr"])
         config["train"].update(epochs=epochs, batch_size=settings["batch_size"],
                                clip_grad_norm=settings["clip_norm"] if settings["clip"] else 0.0)
@@ -100,7 +95,8 @@ class RnnLab(Lab):
         return "value\n" + "".join(f"{value!r}\n" for value in series.tolist())
 
     def build(self) -> None:
-        """Task data and model by annie train's recipe, then the recurrent initialisation."""
+        """Task data and model (its recurrent initialisation included) by annie train's
+        recipe."""
         settings = self.settings
         config = self.configuration()
         if settings["task"] == "sine":
@@ -123,8 +119,6 @@ class RnnLab(Lab):
             self.task, self.num_classes = "regression", 0
             persistence = float(np.mean((self.X_test[:, -1] - self.y_test) ** 2))
             self.baseline = (persistence, "next = last")
-        if settings["init"] != "default":
-            model.encoder.rnn = recurrent_layer(settings, model.encoder.rnn.input_size)
         self.model = model
         self.loss = losses.get_loss(recipe.get("loss.name"))
         self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0

@@ -4,7 +4,7 @@ The worker trains a running lab in chunks of about CHUNK_SECONDS and publishes a
 JSON the page draws) every ``PUBLISH_EVERY`` seconds, or at once after a command. Request
 threads only read published snapshots, so the server answers while training runs.
 
-annie keeps two things process-wide: the ``no_grad`` switch and the random generator. So every
+annie keeps its random generator process-wide (``no_grad`` holds per thread). So every
 call into annie here (training chunks, rebuilding, snapshots, saving) holds ``ANNIE_LOCK``
 (through ``annie_turn``), and each lab swaps in its own random state (``Lab.random_state``);
 chunks are short, so sessions take turns every few tens of milliseconds.

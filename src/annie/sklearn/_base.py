@@ -20,7 +20,7 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 from .. import backend
-from ..errors import ConfigError
+from ..errors import ConfigError, is_positive_int
 from ..train import fit as annie_fit
 from ..train import predict as annie_predict
 from ._training import (EpochRule, annie_random_state, make_optimizer, optimizer_spec,
@@ -142,9 +142,7 @@ class NetworkEstimator(BaseEstimator):
         if self.early_stopping:
             check_number(owner, "validation_fraction", self.validation_fraction, low=0, high=1,
                          low_open=True, high_open=True)
-        if not (self.batch_size == "auto" or (isinstance(self.batch_size, numbers.Integral)
-                                              and not isinstance(self.batch_size, bool)
-                                              and self.batch_size >= 1)):
+        if not (self.batch_size == "auto" or is_positive_int(self.batch_size)):
             raise ConfigError(f"{owner}: batch_size must be 'auto' or a positive integer, "
                               f"got {self.batch_size!r}")
         if self.dtype not in DTYPES:

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import sparse
 
 from .. import init, nn
-from ..errors import ConfigError
+from ..errors import ConfigError, is_positive_int
 from ._base import NetworkEstimator, store_parameters
 from ._docs import (CLASSIFIER_ATTRIBUTES, CLASSIFIER_PARAMETERS, MLP_PARAMETERS,
                     REGRESSOR_PARAMETERS, TRAINING_PARAMETERS, append_doc)
@@ -28,8 +28,7 @@ def hidden_sizes(owner: str, value) -> list[int]:
         sizes = list(sizes)
     except TypeError:
         sizes = None
-    if sizes is None or not all(isinstance(size, numbers.Integral) and not isinstance(size, bool)
-                                and size > 0 for size in sizes):
+    if sizes is None or not all(is_positive_int(size) for size in sizes):
         raise ConfigError(f"{owner}: hidden_layer_sizes must be a positive int or a sequence of "
                           f"positive ints, got {value!r}")
     return [int(size) for size in sizes]

@@ -24,6 +24,10 @@ CELLS = ("lstm", "gru", "rnn")
 class _Sequence(NetworkEstimator):
     """What the sequence estimators share: 3-D X, the recurrent model, gradient clipping."""
 
+    #: the annie.nn model, and its argument that takes the number of outputs
+    _module_class: type
+    _outputs_argument: str
+
     def _check_model_params(self) -> None:
         owner = type(self).__name__
         if self.cell not in CELLS:
@@ -64,6 +68,16 @@ class _Sequence(NetworkEstimator):
                 "bidirectional": bool(self.bidirectional), "dropout": float(self.dropout),
                 "dtype": self._compute_dtype(X)}
 
+    @classmethod
+    def _make_module(cls, spec: dict) -> nn.Module:
+        """The estimator's ``_module_class`` (annie.nn.SequenceClassifier or
+        SequenceRegressor) for ``spec``, in its dtype."""
+        model = cls._module_class(
+            input_size=spec["input_size"], hidden_size=spec["hidden_size"], cell=spec["cell"],
+            num_layers=spec["num_layers"], bidirectional=spec["bidirectional"],
+            dropout=spec["dropout"], **{cls._outputs_argument: spec["outputs"]})
+        return model.to(spec["dtype"])
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
@@ -76,6 +90,8 @@ class SequenceClassifier(ClassifierTask, _Sequence):
 
     """
 
+    _module_class, _outputs_argument = nn.SequenceClassifier, "num_classes"
+
     def __init__(self, cell="lstm", hidden_size=64, *, num_layers=1, bidirectional=False,
                  dropout=0.0, clip_grad_norm=None, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate_init=0.001, max_iter=200, shuffle=True,
@@ -85,21 +101,14 @@ class SequenceClassifier(ClassifierTask, _Sequence):
                  dtype=None):
         store_parameters(self, locals())
 
-    @staticmethod
-    def _make_module(spec: dict) -> nn.SequenceClassifier:
-        """annie.nn.SequenceClassifier for ``spec``, in its dtype."""
-        model = nn.SequenceClassifier(
-            input_size=spec["input_size"], hidden_size=spec["hidden_size"],
-            num_classes=spec["outputs"], cell=spec["cell"], num_layers=spec["num_layers"],
-            bidirectional=spec["bidirectional"], dropout=spec["dropout"])
-        return model.to(spec["dtype"])
-
 
 class SequenceRegressor(RegressorTask, _Sequence):
     """Recurrent sequence regressor trained by annie: one value (or one per target column) per
     sequence from the last time step's hidden state, e.g. the next value of a series.
 
     """
+
+    _module_class, _outputs_argument = nn.SequenceRegressor, "output_size"
 
     def __init__(self, cell="lstm", hidden_size=64, *, num_layers=1, bidirectional=False,
                  dropout=0.0, clip_grad_norm=None, solver="adam", alpha=0.0001,
@@ -109,15 +118,6 @@ class SequenceRegressor(RegressorTask, _Sequence):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  loss="squared_error", dtype=None):
         store_parameters(self, locals())
-
-    @staticmethod
-    def _make_module(spec: dict) -> nn.SequenceRegressor:
-        """annie.nn.SequenceRegressor for ``spec``, in its dtype."""
-        model = nn.SequenceRegressor(
-            input_size=spec["input_size"], hidden_size=spec["hidden_size"],
-            output_size=spec["outputs"], cell=spec["cell"], num_layers=spec["num_layers"],
-            bidirectional=spec["bidirectional"], dropout=spec["dropout"])
-        return model.to(spec["dtype"])
 
 
 _SEQUENCE_ATTRIBUTES = """

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_non_negative_int
 from .metrics import HIGHER_IS_BETTER
 
 if TYPE_CHECKING:
@@ -179,8 +179,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False):
-        if not isinstance(patience, int) or patience < 0:
-            raise ConfigError(f"EarlyStopping: patience must be a non-negative int, got {patience!r}")
+        check_non_negative_int(patience, "patience", "EarlyStopping")
         self.tracker = _Monitor(monitor, mode, min_delta, "EarlyStopping")
         self.monitor = monitor
         self.patience = patience

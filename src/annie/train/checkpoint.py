@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from .. import backend
-from ..errors import ConfigError, SerializationError
+from ..errors import ConfigError, SerializationError, is_positive_int
 from .callbacks import Callback
 from .step import EpochTotals
 
@@ -40,8 +40,7 @@ def check_every(checkpoint_every) -> int | None:
     """``"epoch"`` -> None (at each epoch end), a positive int -> every that many batches."""
     if isinstance(checkpoint_every, str) and checkpoint_every == "epoch":
         return None
-    if (not isinstance(checkpoint_every, (int, np.integer)) or isinstance(checkpoint_every, bool)
-            or checkpoint_every <= 0):
+    if not is_positive_int(checkpoint_every):
         raise ConfigError(f"fit: checkpoint_every must be 'epoch' or a positive number of "
                           f"batches, got {checkpoint_every!r}")
     return int(checkpoint_every)

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import backend
-from ..errors import ConfigError
+from ..errors import ConfigError, check_positive_int
 from .fit import evaluate, fit, predict
 
 TASKS = ("sunspots", "digits")
@@ -97,8 +97,7 @@ def compare_mlp_rnn(tasks: Sequence[str] = TASKS, cell: str = "lstm", hidden_siz
     if cell not in ("lstm", "gru", "rnn"):
         raise ConfigError(f"compare_mlp_rnn: cell must be 'lstm', 'gru' or 'rnn', got {cell!r}")
     for name, value in (("hidden_size", hidden_size), ("epochs", epochs), ("window", window)):
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(f"compare_mlp_rnn: {name} must be a positive integer, got {value!r}")
+        check_positive_int(value, name, "compare_mlp_rnn")
     backend.manual_seed(seed)
     rows: list[dict] = []
     for task in tasks:

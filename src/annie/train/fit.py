@@ -12,14 +12,13 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .. import backend
-from ..errors import ConfigError, DataError
-from ..tensor import Tensor, no_grad
+from ..errors import ConfigError, DataError, check_positive_int
+from ..tensor import Tensor
 from . import tbptt as truncation
 from .callbacks import Callback, CallbackList, FitState, TerminateOnNaN
 from .checkpoint import BackupAndRestore
 from .history import History
-from .inputs import (as_data_array, cast_inputs, check_positive_int, prepare,
-                     resolve_loss, resolve_metrics)
+from .inputs import as_data_array, cast_inputs, prepare, resolve_loss, resolve_metrics
 from .loss_average import LossAverage
 from .progress import Progress
 from .step import EpochTotals, FitSettings, Stepper, model_output as _output
@@ -31,14 +30,9 @@ __all__ = ["fit", "evaluate", "predict", "resolve_loss"]
 def _forward_in_batches(model, X: np.ndarray, batch_size: int):
     """Outputs batch by batch in evaluation mode; stateful recurrent layers start every batch
     from zeros here (rows are independent sequences) and keep the state they carried."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad(), truncation.paused_state(truncation.stateful_layers(model)):
-            for start in range(0, len(X), batch_size):
-                yield start, _output(model(Tensor(X[start:start + batch_size])))
-    finally:
-        model.train(was_training)
+    with model.evaluating(), truncation.paused_state(truncation.stateful_layers(model)):
+        for start in range(0, len(X), batch_size):
+            yield start, _output(model(Tensor(X[start:start + batch_size])))
 
 
 def predict(model, X, batch_size: int = 32) -> np.ndarray:
@@ -57,9 +51,9 @@ def evaluate(model, loss, X, y, batch_size: int = 32, metrics: Sequence = ()) ->
     ``loss`` may be None to compute metrics only."""
     batch_size = check_positive_int(batch_size, "batch_size", "evaluate")
     X, y = prepare(model, X, y, "evaluate", check=True)
-    loss_fn = resolve_loss(loss) if loss is not None else None
+    loss_fn = resolve_loss(loss, "evaluate") if loss is not None else None
     average = LossAverage(loss_fn, "evaluate") if loss_fn is not None else None
-    resolved = resolve_metrics(metrics, loss_fn)
+    resolved = resolve_metrics(metrics, loss_fn, "evaluate")
     parts = counts = 0.0
     outputs = []
     for start, output in _forward_in_batches(model, X, batch_size):
@@ -111,10 +105,12 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
     Each step: prediction = model(X_batch); L = loss(prediction, y_batch); dL/dw by backward;
     optional clipping (``clip_grad_norm``: scale all gradients so their global L2 norm is at
     most the value; ``clip_grad_value``: clip each element); ``optimizer.step()``.
-    ``loss`` is a function, a loss object or a name (``"cross_entropy"``). ``metrics`` are names
-    or functions ``(prediction, target)``. ``validation_split`` holds out the last fraction of
-    the samples. ``seed`` calls ``annie.manual_seed(seed)`` first (repeatable shuffling and
-    dropout). ``TerminateOnNaN`` is always active. ``verbose``: 0 silent, 1 a progress bar
+    ``loss`` is a function, a loss object, a loss class (made with its defaults, as in Keras:
+    ``losses.CrossEntropy`` is ``losses.CrossEntropy()``) or a name (``"cross_entropy"``).
+    ``metrics`` are names, functions ``(prediction, target)`` or classes of such callables.
+    ``validation_split`` holds out the last fraction of the samples. ``seed`` calls
+    ``annie.manual_seed(seed)`` first (repeatable shuffling and dropout). ``TerminateOnNaN``
+    is always active. ``verbose``: 0 silent, 1 a progress bar
     (a widget in a notebook; one line per epoch when output is not a terminal), 2 one line per
     epoch (see ``annie.train.progress``). The epoch's ``loss`` and ``val_loss`` are those of the
     whole set, whatever the batch size (see ``annie.train.loss_average``).
@@ -194,10 +190,10 @@ def _settings(model, optimizer, *, loss, X, y, epochs, batch_size, validation_da
     tbptt = truncation.check_tbptt(tbptt, X, model)
     user_stateful = truncation.check_stateful(model, shuffle, len(X), batch_size)
     recurrent = truncation.recurrent_layers(model) if (tbptt or user_stateful) else []
-    loss_fn = resolve_loss(loss)
+    loss_fn = resolve_loss(loss, "fit")
     return FitSettings(X=X, y=y, validation=validation, epochs=epochs, batch_size=batch_size,
                        shuffle=shuffle, loss_fn=loss_fn, loss_average=LossAverage(loss_fn),
-                       metrics=resolve_metrics(metrics, loss_fn), metric_specs=tuple(metrics),
+                       metrics=resolve_metrics(metrics, loss_fn, "fit"), metric_specs=tuple(metrics),
                        clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
                        tbptt=tbptt, keep_state=bool(user_stateful), recurrent=tuple(recurrent))
 

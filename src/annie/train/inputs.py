@@ -9,7 +9,8 @@ from typing import Callable
 import numpy as np
 
 from .. import backend
-from ..errors import ConfigError, DataError, DTypeError, ShapeError
+from ..errors import DataError, DTypeError, ShapeError
+from ..registry import as_callable
 from ..tensor import Tensor
 
 
@@ -131,21 +132,19 @@ class OneOutputTarget(functools.partial):
         return getattr(self.func, "reduction", "mean")
 
 
-def resolve_loss(loss) -> Callable:
-    """A loss given as a function, a loss object or a name -> a callable (prediction, target)
-    that also accepts a target of shape (n,) for a model with one output (``OneOutputTarget``)."""
+def resolve_loss(loss, who: str = "fit") -> Callable:
+    """A loss given as a function, a loss object, a loss class (made with its defaults:
+    ``losses.CrossEntropy`` is ``losses.CrossEntropy()``) or a name -> a callable
+    (prediction, target) that also accepts a target of shape (n,) for a model with one output
+    (``OneOutputTarget``)."""
     if isinstance(loss, OneOutputTarget):
         return loss
     if isinstance(loss, functools.partial):  # keep one flat partial: the loss and its options
         return OneOutputTarget(loss.func, *loss.args, **loss.keywords)
     if isinstance(loss, str):
         from .. import losses
-        resolved = losses.get_loss(loss)
-        return OneOutputTarget(resolved() if isinstance(resolved, type) else resolved)
-    if not callable(loss):
-        raise ConfigError(f"loss must be a function, a loss object or a name, got "
-                          f"{type(loss).__name__}")
-    return OneOutputTarget(loss)
+        loss = losses.get_loss(loss)
+    return OneOutputTarget(as_callable(loss, "loss", who))
 
 
 def takes_binary_logits(loss_fn) -> bool:
@@ -157,12 +156,13 @@ def takes_binary_logits(loss_fn) -> bool:
     return function in (losses.binary_cross_entropy_with_logits, losses.hinge)
 
 
-def resolve_metrics(metrics, loss_fn=None) -> list:
-    """``(name, metric(prediction, target))`` for each metric. After a loss that takes binary
+def resolve_metrics(metrics, loss_fn=None, who: str = "fit") -> list:
+    """``(name, metric(prediction, target))`` for each metric (see ``get_metric``: a name, a
+    function, or a class made with its defaults). After a loss that takes binary
     logits, metrics see sigmoid(prediction) (a probability: sigmoid(s) >= 0.5 exactly when
     s >= 0), so accuracy and the confusion matrix threshold at the loss's decision boundary."""
     from .metrics import get_metric
-    resolved = [get_metric(metric) for metric in metrics]
+    resolved = [get_metric(metric, who) for metric in metrics]
     if loss_fn is None or not takes_binary_logits(loss_fn):
         return resolved
     from ..functional import sigmoid
@@ -172,13 +172,6 @@ def resolve_metrics(metrics, loss_fn=None) -> list:
             return metric(sigmoid(Tensor(np.asarray(prediction))).data, target)
         return wrapped
     return [(name, on_probabilities(metric)) for name, metric in resolved]
-
-
-def check_positive_int(value, name: str, who: str) -> int:
-    """``value`` as an int if it is a positive integer (not a bool), else ConfigError."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{who}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _first_bad_label(y: np.ndarray, num_classes: int) -> str:

@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
-from ..registry import Registry
+from ..errors import ShapeError
+from ..registry import Registry, as_callable
 
 
 def _as_array(value) -> np.ndarray:
@@ -155,11 +155,12 @@ METRICS = Registry("metric", {
 HIGHER_IS_BETTER = {"accuracy", "top_k_accuracy", "precision", "recall", "f1", "r2"}
 
 
-def get_metric(metric) -> tuple[str, Callable]:
-    """Resolve a metric name (or a function) to ``(name, function(prediction, target))``."""
-    if callable(metric):
-        return getattr(metric, "__name__", type(metric).__name__), metric
+def get_metric(metric, who: str = "metrics") -> tuple[str, Callable]:
+    """Resolve a metric name, function, callable object or class (made with its defaults, as
+    Keras does) to ``(name, function(prediction, target))``; the name is the function's or
+    the class's."""
     if isinstance(metric, str):
         name = METRICS.canonical(metric)
         return name, METRICS[name]
-    raise ConfigError(f"metric must be a name or a function, got {type(metric).__name__}")
+    name = getattr(metric, "__name__", type(metric).__name__)
+    return name, as_callable(metric, "metric", who)

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError, is_positive_int
 
 
 def recurrent_layers(model) -> list:
@@ -74,7 +74,7 @@ def check_tbptt(tbptt, X: np.ndarray, model) -> int | None:
     """``tbptt`` as a chunk length, after checking the model and X can use it."""
     if tbptt is None:
         return None
-    if not isinstance(tbptt, (int, np.integer)) or isinstance(tbptt, bool) or tbptt <= 0:
+    if not is_positive_int(tbptt):
         raise ConfigError(f"fit: tbptt must be a positive integer (time steps per chunk) or "
                           f"None, got {tbptt!r}")
     if X.ndim != 3:

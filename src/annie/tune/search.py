@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_positive_int
 from . import bridge, report, spec as tune_spec, studies, trials, workers as local_workers
 
 
@@ -23,12 +23,11 @@ def _read(config) -> tuple[str, dict, str, str | None]:
 
 
 def _check_count(value, name: str, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or (name != "timeout" and not isinstance(value, int)):
-        kind = "a positive number" if name == "timeout" else "a positive integer"
-        raise ConfigError(f"tune: {name} must be {kind}, got {value!r}")
+    if name != "timeout":
+        check_positive_int(value, name, "tune", allow_none=allow_none)
+    elif not (value is None and allow_none) and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        raise ConfigError(f"tune: timeout must be a positive number, got {value!r}")
 
 
 def tune(config, n_trials: int = 20, *, storage: str | None = None,

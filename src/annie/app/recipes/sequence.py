@@ -11,14 +11,22 @@ import numpy as np
 from ... import backend, data
 from ...errors import ConfigError, DataError
 from ...nn import sequence_models
+from ...nn.rnn import RECURRENT_INITS
 from ...train import metrics as metric_functions
 from ..schema import Key, fraction, positive
 from .base import Recipe, Scores, Split, plain
 
 #: [model] keys of the sequence models; a kind reads those its model class accepts
 MODEL_KEYS: dict[str, Key] = {
-    "model.cell": Key((str,), None, "recurrent cell: lstm, gru or rnn (tanh); unset: the "
-                                    "model's default", choices=("lstm", "gru", "rnn")),
+    "model.cell": Key((str,), None, "recurrent cell: lstm, gru or rnn (tanh, or model."
+                                    "nonlinearity); unset: the model's default",
+                      choices=("lstm", "gru", "rnn")),
+    "model.nonlinearity": Key((str,), None, "the plain RNN's activation (model.cell = 'rnn'); "
+                                            "unset: tanh", choices=("tanh", "relu")),
+    "model.recurrent_init": Key((str,), None, "recurrent weights' initialisation: uniform "
+                                              "(PyTorch's), orthogonal, or identity (with "
+                                              "relu: the IRNN); unset: uniform",
+                                choices=RECURRENT_INITS),
     "model.hidden_size": Key((int,), None, "recurrent hidden state size", check=positive),
     "model.num_layers": Key((int,), None, "stacked recurrent layers", check=positive),
     "model.embedding_dim": Key((int,), None, "token embedding size (token inputs)",
@@ -61,6 +69,14 @@ class SequenceRecipe(Recipe):
             own = f" or data.path ({self.accepts_path})" if self.accepts_path else ""
             raise self.error(f"model.type {self.model_type!r} trains on data.dataset "
                              f"{' or '.join(map(repr, self.datasets))}{own}, got {dataset!r}")
+        nonlinearity = self.get("model.nonlinearity") if "model.nonlinearity" in self.keys \
+            else None
+        cell = self.get("model.cell") or inspect.signature(self.model_class).parameters[
+            "cell"].default
+        if nonlinearity not in (None, "tanh") and cell != "rnn":
+            raise self.error(f"model.nonlinearity {nonlinearity!r} is the plain RNN's: set "
+                             f"model.cell = 'rnn' (model.cell is {cell!r}, whose gates have "
+                             f"their own functions)")
 
     def build_model(self, split: Split):
         options = {name.split(".")[1]: self.get(name) for name in MODEL_KEYS
