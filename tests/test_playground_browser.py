@@ -59,14 +59,14 @@ def screenshots(tmp_path):
     return folder
 
 
-def _open(browser, url, errors):
+def _open(browser, url, errors,
+          ready="window.playground.session && window.playground.states.rnn"):
     page = browser.new_page(viewport={"width": 1280, "height": 860}, accept_downloads=True)
     page.on("console", lambda message: errors.append(message.text)
             if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(url)
-    page.wait_for_function("window.playground.session && window.playground.states.rnn",
-                           timeout=WAIT_MS)
+    page.wait_for_function(ready, timeout=WAIT_MS)
     return page
 
 
@@ -268,7 +268,8 @@ def test_charts_and_a_refused_session_in_chromium(browser, screenshots):
         _wait(page, "window.playground.states.rnn.settings.seed === 5")
         assert session.streams == 1
         # ----- a second tab finds every session taken: it says so, and offers no dead control
-        other = _open_refused(browser, server.url, errors)
+        other = _open(browser, server.url, errors,
+                      ready="document.getElementById('status').textContent === 'no session'")
         message = other.inner_text("#message")
         assert "1 playground session is open" in message, message
         requests: list = []
@@ -297,14 +298,3 @@ def _until(condition, limit: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.02)
-
-
-def _open_refused(browser, url, errors):
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url)
-    page.wait_for_function("document.getElementById('status').textContent === 'no session'",
-                           timeout=WAIT_MS)
-    return page
