@@ -147,6 +147,14 @@ def test_step_trains_exactly_one_epoch_and_reset_starts_again(client, session):
     assert again["history"]["train_loss"] == first["history"]["train_loss"]
 
 
+def test_each_step_press_adds_an_epoch(client, session):
+    client.settings(session, "rnn", {"batch_size": 1, "steps": 10})  # 2000 steps an epoch
+    for _ in range(3):  # pressed again while the first epoch is still training
+        state = client.action(session, "rnn", "step")
+    assert state["pending_steps"] > 2 * 2000  # three epochs asked for, not one
+    assert client.action(session, "rnn", "pause")["pending_steps"] == 0
+
+
 def test_play_and_pause(client, session):
     client.settings(session, "mlp", {"dataset": "gaussians", "optimizer": "adam"})
     assert client.action(session, "mlp", "play")["running"]
@@ -350,13 +358,86 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(client, session, monk
     assert "Traceback" in capsys.readouterr().err  # logged on the server's side only
 
 
+def test_a_tab_that_drops_its_connection_leaves_no_traceback_in_the_log(server, capsys):
+    import socket
+    import struct
+    import time
+    capsys.readouterr()
+    for _ in range(3):
+        connection = socket.create_connection(server.server_address[:2], timeout=30)
+        host = "%s:%d" % server.server_address[:2]
+        connection.sendall(f"GET /api/options HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert connection.recv(12) == b"HTTP/1.1 200"  # kept alive: the server reads on ...
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()  # ... and the browser resets the connection (a reload, a closed tab)
+    time.sleep(0.5)  # the server's handler threads meet the reset
+    assert "Traceback" not in capsys.readouterr().err
+    try:  # and whatever the timing, the server's error hook stays quiet about a reset
+        raise ConnectionResetError(104, "Connection reset by peer")
+    except ConnectionResetError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert capsys.readouterr().err == ""
+
+
+def test_a_diverging_run_warns_nothing_on_the_servers_log(client, session):
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # NumPy's overflow warnings would be caught here
+        client.settings(session, "mlp", {"dataset": "gaussians", "activation": "identity",
+                                         "lr": 10.0})
+        client.action(session, "mlp", "play")
+        state = client.wait_for(session, "mlp", lambda state: not state["running"])
+        client.get(f"/api/sessions/{session}/mlp/export/model", raw=True)
+    assert "lower the learning rate" in state["message"]  # said on the page instead
+    assert [str(warning.message) for warning in caught] == []
+
+
+def test_head_and_unsupported_methods_are_answered_in_json(client, server, session):
+    status, body, headers = client.request("HEAD", "/", raw=True)
+    assert status == 200 and body == b""
+    assert int(headers["Content-Length"]) == len(server.static["index.html"])
+    status, body, headers = client.request("HEAD", "/static/app.js", raw=True)
+    assert status == 200 and body == b"" and headers["Content-Type"].startswith("text/javascript")
+    for method, path, allowed in [("PUT", "/api/sessions", "POST"),
+                                  ("DELETE", f"/api/sessions/{session}/state", "GET, HEAD"),
+                                  ("PATCH", f"/api/sessions/{session}/mlp/settings", "POST"),
+                                  ("OPTIONS", "/", "GET, HEAD"),
+                                  ("POST", "/api/options", "GET, HEAD")]:
+        status, body, headers = client.request(method, path)
+        assert status == 405 and headers["Allow"] == allowed, (method, path, headers)
+        assert body["error"] == f"{method} is not allowed on {path}"
+    status, body, _ = client.request("DELETE", "/no/such/page")
+    assert status == 404 and body["error"] == "no such page or API: /no/such/page"
+
+
 def test_too_many_sessions_are_refused(server):
     with running_server(max_sessions=2) as small:
         client = Client(small)
         client.new_session()
         client.new_session()
         status, body, _ = client.post("/api/sessions")
-        assert status == 503 and "2 sessions are open" in body["error"]
+        assert status == 503 and "2 playground sessions are open" in body["error"]
+
+
+def test_a_session_whose_page_is_gone_gives_its_place_to_a_new_one():
+    import http.client
+    import time
+    with running_server(max_sessions=2) as small:
+        small.store.orphan_seconds = 0.2
+        client = Client(small)
+        open_page, _ = client.new_session()  # a page: its event stream stays open
+        stream = http.client.HTTPConnection(*small.server_address[:2], timeout=30)
+        stream.request("GET", f"/api/sessions/{open_page}/events")
+        response = stream.getresponse()
+        assert response.fp.readline().startswith(b"event: state")
+        gone, _ = client.new_session()  # a page that never opened its stream (or closed)
+        time.sleep(0.3)  # not heard from for longer than orphan_seconds
+        newest, _ = client.new_session()  # the cap is reached: the orphan makes room
+        assert client.get(f"/api/sessions/{gone}/state")[0] == 404
+        assert client.get(f"/api/sessions/{open_page}/state")[0] == 200
+        status, body, _ = client.post("/api/sessions")  # the others are in use: refused
+        assert status == 503 and "2 playground sessions are open" in body["error"]
+        stream.close()
 
 
 def test_training_pauses_when_the_page_is_gone(client, session, monkeypatch):

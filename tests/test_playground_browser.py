@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
 
 import annie
 
-from playground_support import running_server
+from playground_support import Client, running_server
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -58,14 +59,14 @@ def screenshots(tmp_path):
     return folder
 
 
-def _open(browser, url, errors):
+def _open(browser, url, errors,
+          ready="window.playground.session && window.playground.states.rnn"):
     page = browser.new_page(viewport={"width": 1280, "height": 860}, accept_downloads=True)
     page.on("console", lambda message: errors.append(message.text)
             if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(url)
-    page.wait_for_function("window.playground.session && window.playground.states.rnn",
-                           timeout=WAIT_MS)
+    page.wait_for_function(ready, timeout=WAIT_MS)
     return page
 
 
@@ -193,3 +194,107 @@ def test_the_playground_in_chromium(browser, screenshots, tmp_path):
     # no console error but the one logged for the refused value
     assert len(errors) == len(expected_errors), errors
     assert all(wanted in error for wanted, error in zip(expected_errors, errors)), errors
+
+
+# pixels of a chart's canvas in a colour left, right or below the chart's plot rectangle (drawn
+# over the axes' labels or past the edge; the legend is above it)
+_OUTSIDE_PIXELS = """(([canvas, layout, rgb]) => {
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let count = 0;
+  for (let y = 0; y < canvas.height; y++) {
+    for (let x = 0; x < canvas.width; x++) {
+      const inside = x >= layout.left && x < layout.right && y < layout.bottom;
+      const i = 4 * (y * canvas.width + x);
+      if (!inside && pixels[i] === rgb[0] && pixels[i + 1] === rgb[1] && pixels[i + 2] === rgb[2]
+          && pixels[i + 3] === 255) count++;
+    }
+  }
+  return count;
+})"""
+
+_CHART_CHECKS = """(() => {
+  const outside = %s;
+  const canvas = document.createElement("canvas");
+  canvas.width = 620; canvas.height = 240;
+  const bars = new Charts.LineChart(canvas, { log: true, bars: true });
+  const found = {};
+  bars.update([{ name: "T = 2", color: "#0877bd", xs: [1, 2], ys: [0.01, 0.003] }]);
+  found.short = { outside: outside([canvas, bars.layout, [8, 119, 189]]),
+                  labels: bars.layout.labels.map((label) => label.text) };
+  bars.update([{ name: "", color: "#0877bd", xs: [1, 2, 3, 4, 5, 6], ys: [0, 0, 1e-30, 1e-20, 1e-10, 1] }]);
+  found.zeros = { zeros: bars.layout.zeros, xLow: bars.layout.xLow };
+  const loss = new Charts.LineChart(canvas, { autoLog: true });
+  loss.update([{ name: "train", color: "#183d4e", xs: [0, 1, 2, 3], ys: [2800, 0.5, 0.2, 0.15] }]);
+  found.spike = loss.layout.log;
+  loss.update([{ name: "train", color: "#183d4e", xs: [0, 500, 1000, 1500], ys: [0.7, 0.5, 0.3, 0.2] }]);
+  found.plain = { log: loss.layout.log, labels: loss.layout.labels, width: canvas.width };
+  found.format = [Charts.format(0.000746), Charts.format(1e-4), Charts.format(0.0159), Charts.format(12345)];
+  return found;
+})()""" % _OUTSIDE_PIXELS
+
+
+def test_charts_and_a_refused_session_in_chromium(browser, screenshots):
+    errors: list = []
+    with running_server(max_sessions=1) as server:
+        page = _open(browser, server.url, errors)
+        # ----- the chart code on known data
+        found = page.evaluate(_CHART_CHECKS)
+        assert found["short"] == {"outside": 0, "labels": ["1", "2"]}  # bars in their slots
+        assert found["zeros"] == {"zeros": [1, 2], "xLow": 0.5}  # underflow marked, not dropped
+        assert found["spike"] is True and found["plain"]["log"] is False
+        assert all(0 <= label["from"] and label["to"] <= found["plain"]["width"]
+                   for label in found["plain"]["labels"])  # "1500" inside the canvas
+        assert found["format"] == ["7.46e-4", "1e-4", "0.0159", "1.23e+4"]
+        # ----- the RNN tab with T = 2, and a gradient at t = 1 that underflowed
+        page.click("#tab-rnn")
+        _type(page, '#rnn [data-control="steps"] input', "2")
+        _wait(page, "window.playground.states.rnn.settings.steps === 2")
+        outside = page.evaluate("(() => { const chart = window.playground.charts().rnn.steps; return "
+                                "%s([chart.canvas, chart.layout, [8, 119, 189]]); })()"
+                                % _OUTSIDE_PIXELS)
+        assert outside == 0
+        page.screenshot(path=os.path.join(screenshots, "playground_rnn_T2.png"), full_page=True)
+        ratio = page.evaluate("(() => { const state = structuredClone(window.playground.states.rnn);"
+                              " state.step_gradients.norms[0] = 0; Rnn.render(state);"
+                              " return document.querySelector('#rnn-metrics').innerText; })()")
+        assert "underflowed to 0" in ratio
+        # ----- a hidden tab gives back its connection (a browser has six per server) ...
+        session = server.store.get(page.evaluate("window.playground.session"))
+        assert session.streams == 1
+        _set_hidden(page, True)
+        _until(lambda: session.streams == 0)
+        Client(server).settings(session.id, "rnn", {"seed": 5})  # changed meanwhile
+        _set_hidden(page, False)  # ... and streams again when shown, from the current state
+        _wait(page, "window.playground.states.rnn.settings.seed === 5")
+        assert session.streams == 1
+        # ----- a second tab finds every session taken: it says so, and offers no dead control
+        other = _open(browser, server.url, errors,
+                      ready="document.getElementById('status').textContent === 'no session'")
+        message = other.inner_text("#message")
+        assert "1 playground session is open" in message, message
+        requests: list = []
+        other.on("request", lambda request: requests.append(request.url))
+        for selector in ("#mlp .play", "#add-layer", '#mlp [data-control="single_neuron"] input'):
+            assert other.is_disabled(selector)
+        other.click('#mlp [data-export="model"]')
+        other.click("#tab-rnn")
+        other.wait_for_timeout(300)  # time for a request the click would have sent
+        assert requests == [] and other.inner_text("#message") == message
+        other.close()
+        page.close()
+    # the refused session is logged by the browser as a failed request; nothing else
+    assert len(errors) == 1 and "status of 503" in errors[0], errors
+
+
+def _set_hidden(page, hidden: bool) -> None:
+    """What the browser does when the tab is put in the background or shown again."""
+    page.evaluate("(hidden) => { Object.defineProperty(document, 'hidden', {configurable: true,"
+                  " get: () => hidden}); document.dispatchEvent(new Event('visibilitychange')); }",
+                  hidden)
+
+
+def _until(condition, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit  # a condition never reached fails the test
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.02)

@@ -1,20 +1,25 @@
-"""``annie playground`` from the command line: it serves the page, stops on Ctrl+C, and refuses
-a bad or busy port with one line and exit code 2."""
+"""``annie playground`` from the command line: it serves the page, stops cleanly on Ctrl+C or
+``kill``, and refuses a bad or busy port with one line and exit code 2."""
 from __future__ import annotations
 
 import http.client
+import os
 import signal
 import socket
 import subprocess
 import sys
 
+import pytest
+
 from annie.cli import main
 
 
-def test_the_command_serves_the_page_and_stops_on_ctrl_c():
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_the_command_serves_the_page_and_stops_cleanly(stop, tmp_path):
+    """Ctrl+C (SIGINT) or ``kill`` (SIGTERM): exit 0, the sessions' temporary folders gone."""
     process = subprocess.Popen([sys.executable, "-m", "annie.cli", "playground", "--port", "0",
                                 "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
     try:
         line = process.stdout.readline()
         assert line.startswith("annie playground: http://127.0.0.1:"), line
@@ -23,12 +28,17 @@ def test_the_command_serves_the_page_and_stops_on_ctrl_c():
         connection.request("GET", "/")
         response = connection.getresponse()
         assert response.status == 200 and b"annie playground" in response.read()
+        connection.request("POST", "/api/sessions")  # a session: its folder in TMPDIR
+        response = connection.getresponse()
+        assert response.status == 200 and response.read()
+        assert any(name.startswith("annie-playground-") for name in os.listdir(tmp_path))
         connection.close()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         _, errors = process.communicate(timeout=60)
     assert process.returncode == 0, errors
     assert "Traceback" not in errors
+    assert not [name for name in os.listdir(tmp_path) if name.startswith("annie-playground-")]
 
 
 def test_a_bad_or_busy_port_is_one_line_and_exit_2(capsys):

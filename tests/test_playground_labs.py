@@ -11,6 +11,7 @@ import pytest
 from annie.errors import DataError
 import annie
 from annie.playground import controls, toy_data
+from annie.playground.lab import MAX_HISTORY, History
 from annie.playground.controls import ControlError
 from annie.playground.mlp_lab import BOUNDARY_GRID, NEURON_GRID, MlpLab, plane_grid
 from annie.playground.rnn_lab import RnnLab
@@ -146,6 +147,20 @@ def test_every_regression_loss_trains(loss):
     assert lab.snapshot()["metrics"]["train_loss"] < 0.5 * before
 
 
+@pytest.mark.parametrize("lab,name,value,wanted", [
+    ("mlp", "seed", -5, "expected a whole number from 0 to 2147483647"),
+    ("mlp", "samples", 1, "expected a whole number from 40 to 1000"),
+    ("mlp", "batch_size", 0, "expected a whole number from 1 to 1000"),
+    ("rnn", "steps", 2.5, "expected a whole number from 2 to 200"),
+    ("mlp", "lr", 1e6, "expected a number from 1e-05 to 10"),
+    ("rnn", "clip_norm", "x", "expected a number from 0.001 to 100"),
+])
+def test_a_refused_number_names_its_range_as_typed(lab, name, value, wanted):
+    with pytest.raises(ControlError) as refused:
+        controls.CONTROLS[lab][name].check(value)
+    assert str(refused.value).endswith(wanted) and refused.value.control == name
+
+
 def test_the_mean_bias_error_is_refused_with_the_reason():
     lab = MlpLab()
     with pytest.raises(ControlError, match="has no minimum"):
@@ -194,6 +209,21 @@ def test_a_loss_that_is_not_finite_pauses_with_a_message():
     lab.model.layers[0].weight.data[0, 0] = np.nan
     assert lab.train_for(10.0) == 0
     assert not lab.running and "lower the learning rate" in lab.message
+
+
+@pytest.mark.parametrize("count", [MAX_HISTORY, MAX_HISTORY + 1, 1000, 12_345])
+def test_the_thinned_history_keeps_the_whole_run_evenly(count):
+    history = History("train_loss")
+    for i in range(count):  # a recorded point per epoch, the loss a known function of it
+        history.add(epoch=float(i), train_loss=1.0 / (1.0 + i))
+    kept = history.to_json()
+    epochs = np.array(kept["epoch"])
+    assert len(epochs) <= MAX_HISTORY + 1
+    assert epochs[0] == 0 and epochs[-1] == count - 1  # the start and the latest point
+    assert np.allclose(kept["train_loss"], np.round(1.0 / (1.0 + epochs), 6))
+    gaps = np.diff(epochs[:-1])  # the last point is the latest, whatever the spacing
+    assert len(set(gaps.tolist())) <= 1, gaps  # evenly spaced: no stretch of the run dropped
+    assert len(epochs) >= min(count, MAX_HISTORY // 2)
 
 
 # ----- the RNN tab ------------------------------------------------------------------------------

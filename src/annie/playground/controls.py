@@ -77,10 +77,10 @@ class Control:
         number = self._number(value)
         if self.kind == "int":
             if number != int(number):
-                raise self._error(value, f"a whole number from {self.low:g} to {self.high:g}")
+                raise self._error(value, self._range_text())
             number = int(number)
         if not self.low <= number <= self.high:
-            raise self._error(value, f"a number from {self.low:g} to {self.high:g}")
+            raise self._error(value, self._range_text())
         return number
 
     def _number(self, value: Any) -> float:
@@ -95,8 +95,9 @@ class Control:
         return value
 
     def _range_text(self) -> str:
-        whole = "a whole number" if self.kind == "int" else "a number"
-        return f"{whole} from {self.low:g} to {self.high:g}"
+        if self.kind == "int":  # every digit: a seed's bound is 2147483647, not 2.14748e+09
+            return f"a whole number from {int(self.low)} to {int(self.high)}"
+        return f"a number from {self.low:g} to {self.high:g}"
 
     def _check_sizes(self, value: Any) -> list[int]:
         wanted = (f"a list of up to {int(self.high)} layer sizes, each a whole number from 1 "

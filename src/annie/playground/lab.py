@@ -24,26 +24,45 @@ MAX_HISTORY = 400  # points kept per curve; older ones are thinned out
 
 
 class History:
-    """Curves against the epoch (fractional: steps / steps per epoch), thinned to at most
-    MAX_HISTORY points by dropping every other old point when full."""
+    """Curves against the epoch (fractional: steps / steps per epoch), at most MAX_HISTORY
+    evenly spaced points plus the latest one.
+
+    Every ``stride``-th recorded point is kept; when MAX_HISTORY are kept, every other one is
+    dropped and the stride doubles, so the kept points stay evenly spread over the whole run
+    (dropping every other point without widening the stride would thin the oldest part again
+    at every round, until the start of training was one straight line)."""
 
     def __init__(self, *names: str):
         self.names = ("epoch", *names)
         self.values: dict[str, list] = {name: [] for name in self.names}
+        self.stride = 1  # keep the recorded points whose number is a multiple of this
+        self.recorded = 0
+        self.latest: dict | None = None  # the newest point when it is not one of the kept
 
     def add(self, **point: float) -> None:
-        """Append one point (every curve's value; NaN/inf stored as None)."""
+        """Record one point (every curve's value; NaN/inf stored as None)."""
+        row = {}
         for name in self.names:
             value = float(point[name])
-            self.values[name].append(round(value, 6) if math.isfinite(value) else None)
-        if len(self.values["epoch"]) > MAX_HISTORY:
+            row[name] = round(value, 6) if math.isfinite(value) else None
+        if self.recorded % self.stride:
+            self.latest = row
+        else:
+            self.latest = None
             for name in self.names:
-                kept = self.values[name]
-                self.values[name] = kept[:-1:2] + kept[-1:]
+                self.values[name].append(row[name])
+            if len(self.values["epoch"]) > MAX_HISTORY:
+                for name in self.names:
+                    self.values[name] = self.values[name][::2]
+                self.stride *= 2
+                if self.recorded % self.stride:  # the point just kept is off the new grid
+                    self.latest = row
+        self.recorded += 1
 
     def to_json(self) -> dict:
-        """The curves as lists."""
-        return {name: list(values) for name, values in self.values.items()}
+        """The curves as lists (the kept points, then the latest)."""
+        return {name: values + ([self.latest[name]] if self.latest else [])
+                for name, values in self.values.items()}
 
 
 class Lab:

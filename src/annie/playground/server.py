@@ -12,8 +12,9 @@
     GET  /api/sessions/<id>/<lab>/export/<what>  model | config | data | code (a download)
 
 A bad request gets a JSON body {"error": message, "control": name or null} and status 400 (404
-for an unknown session or path, 413 for an upload over the limit); the message is what the page
-shows. An unexpected failure is logged here and answered with status 500 and one line, never a
+for an unknown session or path, 405 with ``Allow`` for a method the path does not take, 413 for
+an upload over the limit); the message is what the page shows. HEAD is a GET without the body.
+An unexpected failure is logged here and answered with status 500 and one line, never a
 traceback. Only requests whose Host is the address the server listens on are answered (against
 DNS rebinding), and a state-changing request from another origin is refused.
 """
@@ -21,8 +22,12 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import signal
+import socket
 import sys
 import threading
+import time
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,12 +38,13 @@ from .. import __version__
 from ..errors import AnnieError, ConfigError
 from . import controls, export
 from .controls import ControlError
-from .sessions import SessionError, SessionLimitError, SessionStore
+from .sessions import SessionError, SessionLimitError, SessionStore, annie_turn
 from .toy_data import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 
 MAX_JSON_BYTES = 64 * 1024
 DRAIN_BYTES = 16 * MAX_UPLOAD_BYTES  # a refused body up to this size is read and dropped
 STREAM_KEEPALIVE = 15.0  # seconds between comment lines on an idle event stream
+STREAM_CHECK = 1.0  # seconds between checks that the page still holds its event stream
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
                 ".txt": "text/plain; charset=utf-8"}
@@ -52,9 +58,10 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 class RequestError(Exception):
     """A request the server answers with ``status`` and a message (and the control at fault)."""
 
-    def __init__(self, status: HTTPStatus, message: str, control: str | None = None):
+    def __init__(self, status: HTTPStatus, message: str, control: str | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
-        self.status, self.control = status, control
+        self.status, self.control, self.headers = status, control, headers or {}
 
 
 def _static_files() -> dict[str, bytes]:
@@ -92,6 +99,13 @@ class PlaygroundServer(ThreadingHTTPServer):
             return None
         return {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
 
+    def handle_error(self, request, client_address) -> None:
+        """A browser that drops its connection (a reload, a closed tab) is no error to log;
+        anything else is logged as the standard library does."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     def shutdown(self) -> None:
         """Stop serving, end the event streams and close every session."""
         self.stopping.set()
@@ -114,8 +128,16 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         self._dispatch("GET")
 
+    def do_HEAD(self) -> None:  # noqa: N802 (a GET without the body: see _send)
+        self._dispatch("GET")
+
     def do_POST(self) -> None:  # noqa: N802
         self._dispatch("POST")
+
+    def _refuse_method(self) -> None:  # PUT, DELETE, ...: 405 or 404 in JSON, as any error
+        self._dispatch(self.command)
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method
 
     def _dispatch(self, method: str) -> None:
         self._body_read = False
@@ -127,12 +149,14 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
                 if match and verb == method:
                     handler(self, *match.groups())
                     return
-            if any(pattern.fullmatch(path) for pattern, _, _ in ROUTES):
-                raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} is not allowed "
-                                                                  f"on {path}")
+            verbs = sorted({verb for pattern, verb, _ in ROUTES if pattern.fullmatch(path)})
+            if verbs:
+                allowed = ", ".join(verbs + ["HEAD"] if "GET" in verbs else verbs)
+                raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not "
+                                   f"allowed on {path}", headers={"Allow": allowed})
             raise RequestError(HTTPStatus.NOT_FOUND, f"no such page or API: {path[:80]}")
         except RequestError as error:
-            self._send_error(error.status, str(error), error.control)
+            self._send_error(error.status, str(error), error.control, error.headers)
         except ControlError as error:
             self._send_error(HTTPStatus.BAD_REQUEST, str(error), error.control or None)
         except SessionError as error:
@@ -171,14 +195,16 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_json(self, payload: dict | str, status: HTTPStatus = HTTPStatus.OK) -> None:
+    def _send_json(self, payload: dict | str, status: HTTPStatus = HTTPStatus.OK,
+                   extra: dict | None = None) -> None:
         text = payload if isinstance(payload, str) else json.dumps(payload, allow_nan=False)
-        self._send(status, text.encode("utf-8"), "application/json")
+        self._send(status, text.encode("utf-8"), "application/json", extra)
 
-    def _send_error(self, status: HTTPStatus, message: str, control: str | None = None) -> None:
+    def _send_error(self, status: HTTPStatus, message: str, control: str | None = None,
+                    extra: dict | None = None) -> None:
         self._discard_body()
         try:
-            self._send_json({"error": message, "control": control}, status)
+            self._send_json({"error": message, "control": control}, status, extra)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -208,7 +234,7 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
     def _discard_body(self) -> None:
         """Read and drop an unread body (up to DRAIN_BYTES) so the client gets the answer and
         the connection stays usable; a larger one closes the connection."""
-        if self._body_read or self.command != "POST":
+        if self._body_read or self.command in ("GET", "HEAD"):
             return
         self._body_read = True
         try:
@@ -276,16 +302,34 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+        if self.command == "HEAD":
+            return
         seen: dict = {}
-        while not self.server.stopping.is_set() and not session.closed:
-            changes = session.wait(seen, STREAM_KEEPALIVE)
-            session.touch()
-            if not changes:
-                self.wfile.write(b": still here\n\n")
-            for name, (version, text) in changes.items():
-                seen[name] = version
-                self.wfile.write(f"event: state\ndata: {text}\n\n".encode("utf-8"))
-            self.wfile.flush()
+        quiet_since = time.monotonic()
+        with session.streaming():  # a broken pipe (the tab is gone) ends the stream here
+            while not self.server.stopping.is_set() and not session.closed:
+                changes = session.wait(seen, STREAM_CHECK)
+                if self._peer_closed():  # the page closed the stream (hidden, reloaded, gone)
+                    return
+                session.touch()
+                if not changes and time.monotonic() - quiet_since < STREAM_KEEPALIVE:
+                    continue
+                quiet_since = time.monotonic()
+                if not changes:
+                    self.wfile.write(b": still here\n\n")
+                for name, (version, text) in changes.items():
+                    seen[name] = version
+                    self.wfile.write(f"event: state\ndata: {text}\n\n".encode("utf-8"))
+                self.wfile.flush()
+
+    def _peer_closed(self) -> bool:
+        """Whether the client closed the connection (an event stream's client never sends
+        anything after its request, so a readable socket means it is gone)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return True
 
     def settings(self, session_id: str, lab: str) -> None:
         """Change a lab's controls."""
@@ -319,11 +363,10 @@ class PlaygroundHandler(BaseHTTPRequestHandler):
 
     def download(self, session_id: str, lab: str, what: str) -> None:
         """The trained model, the configuration, the data or the code of a lab."""
-        from .sessions import ANNIE_LOCK
         session = self.server.store.get(session_id)
         name, content_type = EXPORTS[what]
         lab_object = session.lab(lab)
-        with ANNIE_LOCK:
+        with annie_turn():
             if what == "model":
                 body = export.model_bytes(lab_object, session.folder)
             elif what == "config":
@@ -361,8 +404,8 @@ def _announce(text: str) -> None:
 
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
           quiet: bool = True, announce=_announce) -> None:
-    """Run the playground at http://host:port/ until Ctrl+C (``port=0``: any free port);
-    opens the page in the default browser unless ``open_browser`` is False."""
+    """Run the playground at http://host:port/ until Ctrl+C or SIGTERM (``port=0``: any free
+    port); opens the page in the default browser unless ``open_browser`` is False."""
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"playground: --port must be a whole number from 0 to 65535, got "
                           f"{port!r}")
@@ -377,6 +420,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
     if open_browser:
         import webbrowser
         threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
+    previous = _stop_on_termination()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -385,3 +429,22 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
         server.stopping.set()
         server.store.close_all()
         server.server_close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stop_on_termination() -> dict:
+    """Make ``kill`` (SIGTERM) and a closed terminal (SIGHUP) stop the server as Ctrl+C does,
+    so the sessions' temporary folders are deleted; returns the handlers replaced (none when
+    not in the main thread, where Python cannot set them)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def interrupt(number, frame):
+        raise KeyboardInterrupt
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)  # SIGHUP: not on Windows
+        if number is not None:
+            previous[number] = signal.signal(number, interrupt)
+    return previous

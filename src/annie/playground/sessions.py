@@ -5,9 +5,9 @@ JSON the page draws) every ``PUBLISH_EVERY`` seconds, or at once after a command
 threads only read published snapshots, so the server answers while training runs.
 
 annie keeps its random generator process-wide (``no_grad`` holds per thread). So every
-call into annie here (training chunks, rebuilding, snapshots, saving) holds ``ANNIE_LOCK``, and
-each lab swaps in its own random state (``Lab.random_state``); chunks are short, so sessions
-take turns every few tens of milliseconds.
+call into annie here (training chunks, rebuilding, snapshots, saving) holds ``ANNIE_LOCK``
+(through ``annie_turn``), and each lab swaps in its own random state (``Lab.random_state``);
+chunks are short, so sessions take turns every few tens of milliseconds.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -54,6 +55,17 @@ class TurnLock:
 
 
 ANNIE_LOCK = TurnLock()
+
+
+@contextmanager
+def annie_turn():
+    """Hold ANNIE_LOCK for a call into annie, with NumPy's floating-point warnings off: a run
+    that diverges is reported on the page (a message, the non-finite numbers as null), not as
+    warnings on the server's terminal."""
+    with ANNIE_LOCK, np.errstate(all="ignore"):
+        yield
+
+
 CHUNK_SECONDS = 0.05
 PUBLISH_EVERY = {"mlp": 0.2, "rnn": 0.5}  # seconds between snapshots while training
 MEASURE_SHARE = 0.2  # at most this share of the training time goes to measuring for snapshots
@@ -77,7 +89,7 @@ class Session:
         self.folder = tempfile.mkdtemp(prefix="annie-playground-")  # uploads and exports
         for name in ("mlp", "rnn"):  # each lab's data files for annie train's recipes
             os.mkdir(os.path.join(self.folder, name))
-        with ANNIE_LOCK:
+        with annie_turn():
             self.labs: dict[str, Lab] = {
                 "mlp": MlpLab(folder=os.path.join(self.folder, "mlp")),
                 "rnn": RnnLab(folder=os.path.join(self.folder, "rnn"))}
@@ -89,7 +101,8 @@ class Session:
         self.publish_cost = {name: 0.0 for name in self.labs}  # seconds a measured snapshot took
         self.closed = False
         self.last_seen = time.monotonic()
-        with ANNIE_LOCK:
+        self.streams = 0  # event streams open to the page (a page that is there has one)
+        with annie_turn():
             for name in self.labs:
                 self._publish(name)
         self.worker = threading.Thread(target=self._work, name=f"annie-playground-{session_id[:8]}",
@@ -106,7 +119,7 @@ class Session:
     def configure(self, name: str, changes) -> bool:
         """Change controls of a lab (see ``Lab.configure``); returns whether it was rebuilt."""
         lab = self.lab(name)
-        with ANNIE_LOCK:
+        with annie_turn():
             rebuilt = False
             try:
                 rebuilt = lab.configure(changes)
@@ -117,18 +130,18 @@ class Session:
         return rebuilt
 
     def command(self, name: str, action: str) -> None:
-        """Play, Pause, Step (one epoch) or Reset a lab."""
+        """Play, Pause, Step (one more epoch each press) or Reset a lab."""
         lab = self.lab(name)
         if action not in ACTIONS:
             raise SessionError(f"unknown action {action!r}; the actions are {', '.join(ACTIONS)}")
-        with ANNIE_LOCK:
+        with annie_turn():
             if action == "play":
-                lab.running, lab.message = True, None
+                lab.running, lab.message, self.pending[name] = True, None, 0
             elif action == "pause":
                 lab.running, self.pending[name] = False, 0
-            elif action == "step":
+            elif action == "step":  # pressed again before the last epoch is done: one more
                 lab.running, lab.message = False, None
-                self.pending[name] = lab.steps_per_epoch
+                self.pending[name] += lab.steps_per_epoch
             else:
                 lab.rebuild()
                 self.pending[name] = 0
@@ -142,7 +155,7 @@ class Session:
         path = os.path.join(self.folder, "upload.csv")
         with open(path, "wb") as handle:
             handle.write(content)
-        with ANNIE_LOCK:
+        with annie_turn():
             try:
                 self.labs["mlp"].set_upload(read_upload(path, shown_name))
                 self.pending["mlp"] = 0
@@ -169,6 +182,22 @@ class Session:
     def touch(self) -> None:
         """Note that the page is still there (sessions idle too long are closed)."""
         self.last_seen = time.monotonic()
+
+    @contextmanager
+    def streaming(self):
+        """Count an open event stream while the block runs (see ``SessionStore.create``)."""
+        with self.changed:
+            self.streams += 1
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.streams -= 1
+            self.touch()  # the page may reconnect: its time to do so starts now
+
+    def orphaned(self, now: float, grace: float) -> bool:
+        """No page holds an event stream open, and none has called for ``grace`` seconds."""
+        return self.streams == 0 and now - self.last_seen > grace
 
     def close(self) -> None:
         """Stop the worker and delete the temporary folder."""
@@ -218,7 +247,7 @@ class Session:
 
     def _train_chunk(self, name: str) -> None:
         lab = self.labs[name]
-        with ANNIE_LOCK:
+        with annie_turn():
             if self.closed or not (lab.running or self.pending[name] > 0):
                 return
             stepping = self.pending[name] > 0 and not lab.running
@@ -262,27 +291,41 @@ def _finite(value):
 
 
 class SessionStore:
-    """The open sessions, at most ``max_sessions``; a session the page has not contacted for
-    ``idle_seconds`` is closed when the next one is created."""
+    """The open sessions, at most ``max_sessions``.
 
-    def __init__(self, max_sessions: int = 16, idle_seconds: float = 1800.0):
+    A session the page has not contacted for ``idle_seconds`` is closed when the next one is
+    created. When the store is full, the session longest out of contact among the orphaned
+    ones (no event stream open and no request for ``orphan_seconds``: its tab was closed
+    without saying so, e.g. a killed browser) gives its place to the new one. (A hidden tab
+    closes its stream but calls at least once a minute, the most a browser's throttled timers
+    allow.)"""
+
+    def __init__(self, max_sessions: int = 16, idle_seconds: float = 1800.0,
+                 orphan_seconds: float = 150.0):
         self.max_sessions, self.idle_seconds = max_sessions, idle_seconds
+        self.orphan_seconds = orphan_seconds
         self.sessions: dict[str, Session] = {}
         self.lock = threading.Lock()
 
     def create(self) -> Session:
-        """A new session with a random id; SessionError when too many are open."""
+        """A new session with a random id; SessionLimitError when too many are open."""
         now = time.monotonic()
         with self.lock:
             idle = [key for key, session in self.sessions.items()
                     if now - session.last_seen > self.idle_seconds]
             expired = [self.sessions.pop(key) for key in idle]
+            orphans = sorted((session.last_seen, key) for key, session in self.sessions.items()
+                             if session.orphaned(now, self.orphan_seconds))
+            if len(self.sessions) >= self.max_sessions and orphans:
+                expired.append(self.sessions.pop(orphans[0][1]))
             full = len(self.sessions) >= self.max_sessions
         for session in expired:
             session.close()
         if full:
-            raise SessionLimitError(f"{self.max_sessions} sessions are open; close a playground tab "
-                               f"and reload")
+            count = self.max_sessions
+            raise SessionLimitError(f"{count} playground session{'s are' if count != 1 else ' is'}"
+                                    f" open (one per browser tab); close a playground tab and "
+                                    f"reload this page")
         session = Session(secrets.token_urlsafe(16))
         with self.lock:
             self.sessions[session.id] = session

@@ -101,6 +101,7 @@ const playground = (() => {
   }
 
   async function download(lab, what, filename) {
+    if (!session) return;  // the page has no session: its message says why
     try {
       const response = await fetch(`/api/sessions/${session}/${lab}/export/${what}`);
       if (!response.ok) {
@@ -158,19 +159,42 @@ const playground = (() => {
     }
   }
 
+  // A browser opens at most six connections to one server, and each event stream holds one:
+  // a tab that is not shown closes its stream (six playground tabs would otherwise leave no
+  // connection for a seventh tab, or for any button), only tells the server it is still
+  // there, and streams again when shown (the stream starts with the current snapshots).
+  const HEARTBEAT_MS = 30000;  // the server pauses training unseen for 120 s
+  let heartbeat = null;
+
+  function followVisibility() {
+    document.addEventListener("visibilitychange", () => {
+      if (!session) return;
+      if (document.hidden) {
+        if (stream) { stream.close(); stream = null; }
+        heartbeat = setInterval(() => request("GET", `/api/sessions/${session}/state`).catch(() => {}),
+                                HEARTBEAT_MS);
+      } else {
+        clearInterval(heartbeat);
+        heartbeat = null;
+        if (!stream) listen();
+      }
+    });
+  }
+
   function listen() {
-    stream = new EventSource(`/api/sessions/${session}/events`);
-    stream.addEventListener("state", (event) => {
+    const source = new EventSource(`/api/sessions/${session}/events`);
+    stream = source;
+    source.addEventListener("state", (event) => {
       const state = JSON.parse(event.data);
       render(state.lab, state);
     });
-    stream.addEventListener("error", async () => {
+    source.addEventListener("error", async () => {
       status("reconnecting...");
       try {
         await request("GET", `/api/sessions/${session}/state`);
       } catch (error) {  // the server restarted (or this tab was idle too long): say so
         if (error.status === 404) {
-          stream.close();
+          source.close();
           status("session ended");
           showMessage(error.message);
         }
@@ -186,10 +210,19 @@ const playground = (() => {
       for (const [lab, module] of Object.entries(labs)) {
         module.init(document.getElementById(lab), options.controls[lab], api);
       }
-      const created = await request("POST", "/api/sessions");
+      let created;
+      try {
+        created = await request("POST", "/api/sessions");
+      } catch (error) {  // e.g. every session is taken: say why, and offer no dead controls
+        for (const element of document.querySelectorAll("main button, main input, main select")) {
+          element.disabled = true;
+        }
+        throw error;
+      }
       session = created.session;
       for (const [lab, state] of Object.entries(created.states)) render(lab, state);
       listen();
+      followVisibility();
       window.addEventListener("pagehide", () => {
         if (stream) stream.close();
         navigator.sendBeacon(`/api/sessions/${session}/close`);

@@ -65,22 +65,31 @@ const Charts = (() => {
     return ticks;
   }
 
+  // three significant digits; powers of ten for very small or large numbers (7.46e-4)
   function format(v) {
     if (v === 0) return "0";
     const a = Math.abs(v);
-    if (a >= 1e4 || a < 1e-3) return v.toExponential(0);
+    if (a >= 1e4 || a < 1e-3) return Number(v.toPrecision(3)).toExponential();
     return String(Number(v.toPrecision(3)));
   }
 
-  // A line chart: update([{name, color, xs, ys, dashed}]) draws and keeps the data in .series
+  const ZERO_COLOR = "#999";  // a value of exactly 0 on a log scale (an underflow), at the floor
+  const AUTO_LOG_DECADES = 3;  // autoLog: a log scale once the values span more than this
+
+  // A line (or bar) chart: update([{name, color, xs, ys, dashed}]) draws and keeps the data in
+  // .series; options: log (a log y axis), autoLog (log when the values span more than
+  // AUTO_LOG_DECADES, so one early spike does not flatten the rest), bars (one bar per
+  // whole-number x, e.g. a time step). .layout records what was drawn (for tests).
   class LineChart {
     constructor(canvas, options = {}) {
       this.canvas = canvas;
       this.log = Boolean(options.log);
+      this.autoLog = Boolean(options.autoLog);
       this.xLabel = options.xLabel || "";
       this.yLabel = options.yLabel || "";
       this.bars = Boolean(options.bars);
       this.series = [];
+      this.layout = null;
     }
 
     update(series) {
@@ -88,8 +97,15 @@ const Charts = (() => {
       this.draw();
     }
 
-    _valid(y) {
-      return y !== null && y !== undefined && Number.isFinite(y) && (!this.log || y > 0);
+    _valid(y, log) {
+      return y !== null && y !== undefined && Number.isFinite(y) && (!log || y > 0);
+    }
+
+    _useLog() {
+      if (this.log || !this.autoLog) return this.log;
+      const ys = this.series.flatMap((s) => s.ys.filter((y) => this._valid(y, false)));
+      if (!ys.length || Math.min(...ys) <= 0) return false;
+      return Math.log10(Math.max(...ys) / Math.min(...ys)) > AUTO_LOG_DECADES;
     }
 
     draw() {
@@ -97,24 +113,29 @@ const Charts = (() => {
       const context = canvas.getContext("2d");
       const width = canvas.width, height = canvas.height;
       const left = 52, right = 10, top = 10, bottom = 30;
+      const log = this._useLog();
       context.clearRect(0, 0, width, height);
       context.font = "11px system-ui, sans-serif";
       let xs = [], ys = [];
+      const zeros = [];  // on a log scale: points that are exactly 0, marked at the floor
       for (const s of this.series) {
         s.xs.forEach((x, i) => {
-          if (this._valid(s.ys[i])) { xs.push(x); ys.push(this.log ? Math.log10(s.ys[i]) : s.ys[i]); }
+          if (this._valid(s.ys[i], log)) { xs.push(x); ys.push(log ? Math.log10(s.ys[i]) : s.ys[i]); }
+          else if (log && s.ys[i] === 0) zeros.push(x);
         });
       }
       context.fillStyle = "#666";
+      this.layout = { log, zeros, left, top, right: width - right, bottom: height - bottom, labels: [] };
       if (!xs.length) {
-        context.fillText("no data yet", left + 10, top + 20);
+        context.fillText(zeros.length ? "every value is 0" : "no data yet", left + 10, top + 20);
         return;
       }
-      let xLow = Math.min(...xs), xHigh = Math.max(...xs);
+      let xLow = Math.min(...xs, ...zeros), xHigh = Math.max(...xs, ...zeros);
+      if (this.bars) { xLow -= 0.5; xHigh += 0.5; }  // each bar in a slot of its own
       if (xHigh === xLow) xHigh = xLow + 1;
       let yLow = Math.min(...ys), yHigh = Math.max(...ys);
-      if (this.log) { yLow = Math.floor(yLow); yHigh = Math.ceil(yHigh); }
-      if (!this.log) yLow = Math.min(0, yLow);
+      if (log) { yLow = Math.floor(yLow); yHigh = Math.ceil(yHigh); }
+      if (!log) yLow = Math.min(0, yLow);
       if (yHigh - yLow < 1e-12) yHigh = yLow + 1;
       const px = (x) => left + (x - xLow) / (xHigh - xLow) * (width - left - right);
       const py = (y) => top + (1 - (y - yLow) / (yHigh - yLow)) * (height - top - bottom);
@@ -123,49 +144,67 @@ const Charts = (() => {
       context.beginPath();
       context.moveTo(left, top); context.lineTo(left, height - bottom); context.lineTo(width - right, height - bottom);
       context.stroke();
-      const yTicks = this.log ? niceTicks(yLow, yHigh, 5).filter((v) => Number.isInteger(Math.round(v * 1e6) / 1e6))
-                              : niceTicks(yLow, yHigh, 4);
+      const yTicks = log ? niceTicks(yLow, yHigh, 5).filter((v) => Number.isInteger(Math.round(v * 1e6) / 1e6))
+                         : niceTicks(yLow, yHigh, 4);
       context.textAlign = "right"; context.textBaseline = "middle";
       for (const t of yTicks) {
         const y = py(t);
         context.strokeStyle = "#eee"; context.beginPath(); context.moveTo(left, y); context.lineTo(width - right, y); context.stroke();
-        context.fillText(this.log ? "1e" + Math.round(t) : format(t), left - 4, y);
+        context.fillText(log ? "1e" + Math.round(t) : format(t), left - 4, y);
       }
       context.textAlign = "center"; context.textBaseline = "top";
-      for (const t of niceTicks(xLow, xHigh, 6)) context.fillText(format(t), px(t), height - bottom + 4);
+      let xTicks = niceTicks(xLow, xHigh, 6);
+      if (this.bars) xTicks = xTicks.filter((t) => Number.isInteger(t));  // no step 1.5
+      for (const t of xTicks) {  // the end labels are kept inside the canvas
+        const text = format(t), half = context.measureText(text).width / 2;
+        const x = Math.min(Math.max(px(t), half + 1), width - half - 1);
+        context.fillText(text, x, height - bottom + 4);
+        this.layout.labels.push({ text, from: x - half, to: x + half });
+      }
       context.fillText(this.xLabel, (left + width - right) / 2, height - 13);
       context.save(); context.translate(11, (top + height - bottom) / 2); context.rotate(-Math.PI / 2);
-      context.fillText(this.yLabel, 0, -6); context.restore();
-      // series
-      let legendX = left + 8;
+      context.fillText(log && !this.log ? this.yLabel + " (log)" : this.yLabel, 0, -6); context.restore();
+      Object.assign(this.layout, { xLow, xHigh, yLow, yHigh });
+      // series, drawn inside the plot's rectangle only
+      context.save();
+      context.beginPath(); context.rect(left, top, width - left - right, height - top - bottom); context.clip();
+      const slot = px(xLow + 1) - px(xLow);
       for (const s of this.series) {
         context.strokeStyle = s.color; context.fillStyle = s.color; context.lineWidth = 1.6;
         context.setLineDash(s.dashed ? [5, 4] : []);
         if (this.bars) {
-          const w = Math.max(1, (width - left - right) / Math.max(1, s.xs.length) * 0.7);
+          const w = Math.max(1, slot * 0.7);
           s.xs.forEach((x, i) => {
-            if (!this._valid(s.ys[i])) return;
-            const y = py(this.log ? Math.log10(s.ys[i]) : s.ys[i]);
+            if (!this._valid(s.ys[i], log)) return;
+            const y = py(log ? Math.log10(s.ys[i]) : s.ys[i]);
             context.fillRect(px(x) - w / 2, y, w, height - bottom - y);
           });
         } else {
           context.beginPath();
           let drawing = false;
           s.xs.forEach((x, i) => {
-            if (!this._valid(s.ys[i])) { drawing = false; return; }
-            const y = py(this.log ? Math.log10(s.ys[i]) : s.ys[i]);
+            if (!this._valid(s.ys[i], log)) { drawing = false; return; }
+            const y = py(log ? Math.log10(s.ys[i]) : s.ys[i]);
             if (drawing) context.lineTo(px(x), y); else context.moveTo(px(x), y);
             drawing = true;
           });
           context.stroke();
         }
         context.setLineDash([]);
-        if (s.name) {
-          context.textAlign = "left"; context.textBaseline = "top";
-          context.fillRect(legendX, top + 2, 10, 3);
-          context.fillText(s.name, legendX + 14, top - 3);
-          legendX += 22 + context.measureText(s.name).width;
-        }
+      }
+      context.fillStyle = ZERO_COLOR;  // exactly 0: a short stub on the floor of the log axis
+      for (const x of zeros) context.fillRect(px(x) - Math.max(1, slot * 0.35), height - bottom - 4, Math.max(2, slot * 0.7), 4);
+      context.restore();
+      // legend
+      let legendX = left + 8;
+      const legend = this.series.filter((s) => s.name).map((s) => [s.name, s.color]);
+      if (zeros.length) legend.push(["0 (underflow)", ZERO_COLOR]);
+      for (const [name, color] of legend) {
+        context.fillStyle = color;
+        context.textAlign = "left"; context.textBaseline = "top";
+        context.fillRect(legendX, top + 2, 10, 3);
+        context.fillText(name, legendX + 14, top - 3);
+        legendX += 22 + context.measureText(name).width;
       }
     }
   }

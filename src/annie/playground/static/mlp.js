@@ -8,7 +8,8 @@ const Mlp = (() => {
   function init(element, descriptions, playground) {
     section = element; app = playground;
     Controls.build(section, descriptions, (name, value) => app.change("mlp", withLoss(name, value)));
-    lossChart = new Charts.LineChart(section.querySelector("#mlp-loss"), { xLabel: "epoch", yLabel: "loss" });
+    lossChart = new Charts.LineChart(section.querySelector("#mlp-loss"),
+      { autoLog: true, xLabel: "epoch", yLabel: "loss" });
     section.querySelector("#add-layer").addEventListener("click", () => {
       const hidden = state.settings.hidden;
       app.change("mlp", { hidden: [...hidden, hidden.length ? hidden[hidden.length - 1] : 2] });

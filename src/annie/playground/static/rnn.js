@@ -18,7 +18,8 @@ const Rnn = (() => {
     Controls.build(section, descriptions, (name, value) => app.change("rnn", { [name]: value }));
     stepChart = new Charts.LineChart(section.querySelector("#rnn-steps"),
       { log: true, bars: true, xLabel: "time step t", yLabel: "||dL/dh_t||" });
-    lossChart = new Charts.LineChart(section.querySelector("#rnn-loss"), { xLabel: "epoch", yLabel: "loss" });
+    lossChart = new Charts.LineChart(section.querySelector("#rnn-loss"),
+      { autoLog: true, xLabel: "epoch", yLabel: "loss" });
     normChart = new Charts.LineChart(section.querySelector("#rnn-norm"),
       { log: true, xLabel: "epoch", yLabel: "||g||" });
   }
@@ -65,7 +66,8 @@ const Rnn = (() => {
     const rows = [["training loss", m.train_loss], ["held-out loss", m.test_loss]];
     if (m.test_accuracy !== undefined) rows.push(["held-out accuracy", m.test_accuracy]);
     if (m.baseline !== null) rows.push([`baseline (${m.baseline_name})`, m.baseline]);
-    rows.push(["||dL/dh_1|| / ||dL/dh_T||", last > 0 ? first / last : NaN]);
+    rows.push(["||dL/dh_1|| / ||dL/dh_T||", !(last > 0) ? "-"
+      : first === 0 ? "0: the gradient at t = 1 underflowed to 0 (vanished entirely)" : first / last]);
     rows.push(["clipped steps", c.enabled ? `${(100 * c.recent_fraction).toFixed(0)}% of the last 100, ${(100 * c.fraction).toFixed(0)}% of all ${state.steps}` : "clipping is off"]);
     table("#rnn-metrics", rows);
     table("#rnn-examples", state.examples.length ? [["target", "prediction"], ...state.examples] : []);
