@@ -193,6 +193,15 @@ def test_a_path_of_the_wrong_kind_is_named_as_such(tmp_path, capsys):
         assert code == 2 and words in err and err.count("\n") == 1, (argv, err)
         assert "not found" not in err, (argv, err)
 
+def test_every_argument_of_every_command_has_help_text():
+    parser = cli.build_parser()
+    commands = next(action for action in parser._actions if action.dest == "command")
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"annie {name}: argument {action.dest!r} has no help text"
+
+
 def test_bad_arguments_in_a_subprocess_print_no_traceback():
     result = subprocess.run([sys.executable, "-m", "annie.cli", "train", "nope.toml"],
                             capture_output=True, text=True, timeout=60)
