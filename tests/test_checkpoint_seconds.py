@@ -12,18 +12,8 @@ from annie.train import Callback, EarlyStopping
 from annie.train import checkpoint as checkpoint_module
 from annie.train.checkpoint import CHECKPOINT_FILE
 
+from resume_worker import CountingClock
 from train_helpers import regression_data, squared_error
-
-
-class CountingClock:
-    """A ``time`` stand-in whose ``monotonic()`` reads 0, 1, 2, ... seconds."""
-
-    def __init__(self):
-        self.readings = 0
-
-    def monotonic(self):
-        self.readings += 1
-        return float(self.readings - 1)
 
 
 class FrozenClock:

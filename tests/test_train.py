@@ -216,6 +216,8 @@ def test_history_state_is_arrays_that_round_trip_bit_for_bit(tmp_path):
     restored.load_state_dict(annie.io.load_state(tmp_path / "h.state")[0])
     assert restored.epoch == list(range(5))
     assert np.array(restored["loss"]).tobytes() == np.array(values).tobytes()
+    restored.load_state_dict({"epoch": [0, 1], "history": {"loss": [1.5, 0.5]}})  # older form
+    assert restored.epoch == [0, 1] and restored["loss"] == [1.5, 0.5]
 
 
 def test_history_plot_writes_a_png(tmp_path):
