@@ -104,7 +104,9 @@ def test_list_datasets_names_every_loader():
                             "movie_reviews"}
     for name, description in listing.items():
         assert isinstance(description, str) and description and "\n" not in description
-        assert callable(getattr(data, f"load_{name}"))
+        loader = getattr(data, f"load_{name}")
+        # the loader's docstring is the one description: its first sentence is the listing's
+        assert " ".join(loader.__doc__.split()).startswith(description.rstrip("."))
 
 
 def test_load_text_unknown_name():
