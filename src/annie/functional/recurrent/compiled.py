@@ -5,7 +5,8 @@ with a fixed cost of about a microsecond; at batch 1 that fixed cost is most of 
 the elementwise work of one LSTM or GRU step between two tanh calls is one loop, compiled by
 numba: the forward step becomes 6 calls instead of 10 (LSTM) or 12 (GRU), the backward step 2
 or 3 instead of about 18. The tanh calls stay NumPy's (vectorised; numba's tanh is scalar and
-slower than NumPy's from a batch of about 16 on), and so do the matrix products (BLAS).
+slower than NumPy's from a batch of about 16 on), and so do the matrix products (BLAS), except
+for the float32 LSTM below.
 
 The NumPy steps in ``lstm.py`` and ``gru.py`` are the reference: these loops compute the same
 formulas and are tested equal to them. Compilation happens on first use, not at
@@ -34,19 +35,8 @@ import numpy as np
 # Each row's gate blocks are taken as separate 1-D slices so the inner loops vectorise.
 def lstm_cell_update(gates, c_previous, c_new):
     """After tanh over all gates: o, i, f = (1 + tanh) / 2 in place, c' = f c + i g."""
-    half = gates.dtype.type(0.5)
-    hidden = c_new.shape[1]
     for b in range(gates.shape[0]):
-        o, i = gates[b, :hidden], gates[b, hidden:2 * hidden]
-        f, g = gates[b, 2 * hidden:3 * hidden], gates[b, 3 * hidden:]
-        c_old, c_out = c_previous[b], c_new[b]
-        for j in range(hidden):
-            o[j] = half + half * o[j]
-            i_j = half + half * i[j]
-            f_j = half + half * f[j]
-            i[j] = i_j
-            f[j] = f_j
-            c_out[j] = f_j * c_old[j] + i_j * g[j]
+        lstm_cell_row(gates[b], c_previous[b], c_new[b])
 
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9 (beyond, tanh is 1 to float32's precision): a
@@ -104,13 +94,10 @@ def add_product(out, a, w):
         k += 1
 
 
-def lstm_cell_forward(row, c_old, c_new, tanh_row_c, h_new):
-    """One row of an LSTM step after its pre-activations (o, i, f halved) are complete:
-    activations over ``row`` (o, i, f = (1 + tanh) / 2, g = tanh), c' = f c + i g into
-    ``c_new``, tanh(c') into ``tanh_row_c``, h' = o tanh(c') into ``h_new``."""
+def lstm_cell_row(row, c_old, c_new):
+    """One row of ``lstm_cell_update``: o, i, f = (1 + tanh) / 2 in place, c' = f c + i g."""
     half = row.dtype.type(0.5)
     hidden = c_new.shape[0]
-    tanh_row(row)
     o, i = row[:hidden], row[hidden:2 * hidden]
     f, g = row[2 * hidden:3 * hidden], row[3 * hidden:]
     for j in range(hidden):
@@ -119,10 +106,20 @@ def lstm_cell_forward(row, c_old, c_new, tanh_row_c, h_new):
         f_j = half + half * f[j]
         i[j] = i_j
         f[j] = f_j
-        tanh_row_c[j] = c_new[j] = f_j * c_old[j] + i_j * g[j]
+        c_new[j] = f_j * c_old[j] + i_j * g[j]
+
+
+def lstm_cell_forward(row, c_old, c_new, tanh_row_c, h_new):
+    """One row of an LSTM step after its pre-activations (o, i, f halved) are complete:
+    activations over ``row`` (o, i, f = (1 + tanh) / 2, g = tanh), c' = f c + i g into
+    ``c_new``, tanh(c') into ``tanh_row_c``, h' = o tanh(c') into ``h_new``."""
+    tanh_row(row)
+    lstm_cell_row(row, c_old, c_new)
+    for j in range(c_new.shape[0]):
+        tanh_row_c[j] = c_new[j]
     tanh_row(tanh_row_c)
-    for j in range(hidden):
-        h_new[j] = o[j] * tanh_row_c[j]
+    for j in range(c_new.shape[0]):
+        h_new[j] = row[j] * tanh_row_c[j]  # o is the row's first block
 
 
 def lstm_cell_backward(row, tanh_row_c, c_old, dh_row, dc_row, dc_out):
@@ -275,7 +272,8 @@ def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carr
             hidden_n[j] = dn * r_j
 
 
-HELPERS = (tanh_row, add_product, lstm_cell_forward, lstm_cell_backward)  # called by loops
+# the helpers are called by the loops (and, compiled, inlined into them)
+HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_cell_backward)
 LOOPS = (lstm_cell_update, lstm_step_forward, lstm_backward, lstm_sequence_forward,
          lstm_sequence_backward, gru_add_recurrent, gru_candidate, gru_mix, gru_backward)
 
