@@ -13,6 +13,7 @@ import math
 import tempfile
 import time
 from contextlib import contextmanager
+from typing import Callable
 
 import numpy as np
 
@@ -85,14 +86,15 @@ class Lab:
         self.rebuild()
 
     # ----- settings ----------------------------------------------------------------------
-    def check(self, settings: dict) -> None:
-        """Raise ControlError when the settings do not fit together (subclasses)."""
+    def check(self, settings: dict, changed: tuple = ()) -> None:
+        """Raise ControlError when the settings do not fit together (subclasses); ``changed``:
+        the controls just changed, in the order given (the error names one of them)."""
 
     def configure(self, changes: dict) -> bool:
         """Apply a change of controls; rebuild the model when needed (returns whether it did).
         A bad value or a failed rebuild leaves the previous settings and model in place."""
         updated, rebuild = controls.apply_changes(self.kind, self.settings, changes)
-        self.check(updated)
+        self.check(updated, tuple(changes))
         saved = dict(vars(self))  # rebuild assigns new objects: a shallow copy restores all
         self.settings = updated
         if rebuild:
@@ -198,9 +200,11 @@ class Lab:
     def after_backward(self) -> None:
         """Between backward and the optimizer step (the RNN tab clips and measures here)."""
 
-    def train_for(self, seconds: float, max_steps: int | None = None) -> int:
-        """Train until ``seconds`` have passed or ``max_steps`` steps are done; returns the
-        number of steps taken (fewer when the loss stops being finite)."""
+    def train_for(self, seconds: float, max_steps: int | None = None,
+                  stop: Callable[[], bool] | None = None) -> int:
+        """Train until ``seconds`` have passed, ``max_steps`` steps are done or ``stop()`` is
+        true after a step (it is asked after every mini-batch); returns the number of steps
+        taken (fewer when the loss stops being finite). At least one step is taken."""
         started, taken = time.perf_counter(), 0
         with self.random_state():
             while max_steps is None or taken < max_steps:
@@ -210,7 +214,7 @@ class Lab:
                 taken += 1
                 if self.record_each_epoch and self.steps % self.steps_per_epoch == 0:
                     self.refresh()
-                if time.perf_counter() - started >= seconds:
+                if time.perf_counter() - started >= seconds or (stop is not None and stop()):
                     break
         return taken
 
@@ -222,17 +226,23 @@ class Lab:
         """The model's prediction (subclasses may unpack)."""
         return self.model(inputs)
 
+    def evaluation_rows(self) -> int | None:
+        """Rows evaluated at once (None: all; the RNN tab bounds its workspace)."""
+        return None
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Outputs for X in evaluation mode, without a graph."""
+        """Outputs for X in evaluation mode, without a graph, ``evaluation_rows()`` at a time."""
+        rows = self.evaluation_rows() or max(len(X), 1)
         self.model.eval()
         with no_grad():
-            return self.forward(Tensor(X)).data
+            parts = [self.forward(Tensor(X[start:start + rows])).data
+                     for start in range(0, len(X), rows)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def loss_of(self, X: np.ndarray, y: np.ndarray) -> float:
         """Mean loss over (X, y) in evaluation mode."""
-        self.model.eval()
         with no_grad():
-            return float(self.loss(self.forward(Tensor(X)), Tensor(y)).data)
+            return float(self.loss(Tensor(self.predict(X)), Tensor(y)).data)
 
     def record(self) -> None:
         """Measure the losses now and append them to the history (subclasses)."""

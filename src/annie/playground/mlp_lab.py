@@ -67,7 +67,7 @@ class MlpLab(Lab):
             return self.upload.task, self.upload.num_classes
         return "classification", 2
 
-    def check(self, settings: dict) -> None:
+    def check(self, settings: dict, changed: tuple = ()) -> None:
         """The loss must fit the data's task (binary losses: two classes); single-neuron mode
         needs a loss with one output."""
         task, classes = self.task_of(settings)

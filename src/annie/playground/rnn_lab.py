@@ -30,6 +30,8 @@ from ..app import config as app_config
 from ..diagnostics import gradient_flow
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
+from . import controls
+from .controls import GATES, WORKSPACE_LIMIT, ControlError
 from .lab import Lab
 
 SERIES_FILE = "data.csv"  # the sine task's series, read by annie train's recipe
@@ -38,6 +40,9 @@ SINE_STEPS = 1200  # length of the sine series
 TEST_SIZE = {"adding": round(TEST_SEQUENCES / (TRAIN_SEQUENCES + TEST_SEQUENCES), 6),
              "sine": 0.2, "digits": 0.2}
 FIXED_LENGTH = {"digits": 8}  # tasks whose sequence length the T control does not set
+CELL_NAMES = {"rnn": "an RNN", "gru": "a GRU", "lstm": "an LSTM"}
+#: the controls that set a training step's workspace, in the order a refusal names them
+WORKSPACE_CONTROLS = ("batch_size", "steps", "hidden_size", "cell", "task")
 PROBE_SEQUENCES = 32  # held-out sequences on which ||dL/dh_t|| is measured
 RECENT_STEPS = 100  # steps over which the recent clipped share is counted
 
@@ -50,6 +55,42 @@ def sine_series(noise: float, seed: int, length: int = SINE_STEPS) -> np.ndarray
     return (series + generator.normal(0.0, noise, length)).astype(np.float32)
 
 
+def sequence_length(settings: dict) -> int:
+    """T of the settings' task (fixed for the digits)."""
+    return FIXED_LENGTH.get(settings["task"], settings["steps"])
+
+
+def sequence_workspace(settings: dict) -> int:
+    """Gate values one sequence keeps for backpropagation through time: T x hidden x gates."""
+    return sequence_length(settings) * settings["hidden_size"] * GATES[settings["cell"]]
+
+
+def check_workspace(settings: dict, changed: tuple = ()) -> None:
+    """ControlError when a training step would keep more than WORKSPACE_LIMIT gate values
+    (batch size x T x hidden size x gates), naming the first of ``changed`` that sets it and
+    the largest value it may take here."""
+    batch = settings["batch_size"]
+    values = batch * sequence_workspace(settings)
+    if values <= WORKSPACE_LIMIT:
+        return
+    name = next((name for name in changed if name in WORKSPACE_CONTROLS), "batch_size")
+    length, hidden = sequence_length(settings), settings["hidden_size"]
+    per_unit = {"batch_size": values // batch, "steps": values // length,
+                "hidden_size": values // hidden}
+    label = controls.RNN_CONTROLS[name].label
+    if name in per_unit:
+        fix = f"here the {label[0].lower() + label[1:]} can be at most " \
+              f"{WORKSPACE_LIMIT // per_unit[name]}"
+    else:
+        fix = f"lower the batch size to at most {WORKSPACE_LIMIT // per_unit['batch_size']}"
+    raise ControlError(name, f"{label}: {settings[name]!r} needs too much memory: "
+                             f"{CELL_NAMES[settings['cell']]} with hidden size {hidden} over "
+                             f"T = {length} steps and batch size {batch} keeps {values:,} gate "
+                             f"values per training step; the playground's limit is "
+                             f"{WORKSPACE_LIMIT:,} ({WORKSPACE_LIMIT * 4 // 2 ** 20} MiB): "
+                             f"{fix}")
+
+
 class RnnLab(Lab):
     """Settings, data, model and training of the RNN tab (see ``controls.RNN_CONTROLS``)."""
 
@@ -59,7 +100,16 @@ class RnnLab(Lab):
     @property
     def sequence_length(self) -> int:
         """T of the task (fixed for the digits)."""
-        return FIXED_LENGTH.get(self.settings["task"], self.settings["steps"])
+        return sequence_length(self.settings)
+
+    def check(self, settings: dict, changed: tuple = ()) -> None:
+        """A training step's workspace must stay within WORKSPACE_LIMIT (see
+        ``check_workspace``)."""
+        check_workspace(settings, changed)
+
+    def evaluation_rows(self) -> int:
+        """Sequences evaluated at once: as many as a training batch may hold at most."""
+        return max(1, WORKSPACE_LIMIT // sequence_workspace(self.settings))
 
     def configuration(self, epochs: int = 1) -> dict:
         """The ``annie train`` configuration of this tab's run."""
