@@ -185,3 +185,28 @@ def test_two_threads_changing_controls_while_training_end_consistent(client, ser
     lab = server.store.get(session).labs["rnn"]
     assert not failures and paused["settings"]["lr"] in (0.002, 0.003)
     assert lab.optimizer.param_groups[0]["lr"] == paused["settings"]["lr"]
+
+
+def test_a_request_is_answered_while_the_worker_measures(client, server, session, monkeypatch):
+    """Measuring a snapshot (a recurrent net's gradient at every step: up to a second) runs on
+    a copy of the model, without the lock requests need."""
+    inside, answered, outcome = threading.Event(), threading.Event(), []
+    measure = RnnLab.measure
+
+    def slow_measure(lab):
+        if threading.current_thread().name.startswith("annie-playground-") \
+                and not inside.is_set():
+            inside.set()
+            outcome.append(answered.wait(60))  # until the request below is answered
+        return measure(lab)
+    monkeypatch.setattr(RnnLab, "measure", slow_measure)
+    client.settings(session, "rnn", {"steps": 10})
+    client.action(session, "rnn", "play")
+    assert inside.wait(120)
+    status, body, _ = client.settings(session, "rnn", {"lr": 0.01})
+    answered.set()
+    assert status == 200 and body["state"]["settings"]["lr"] == 0.01
+    paused = client.action(session, "rnn", "pause")
+    client.wait_for(session, "rnn", lambda state:
+                    state["step_gradients"]["measured_at_step"] == paused["steps"])
+    assert outcome == [True]

@@ -9,6 +9,7 @@ norm), optimizer.step().
 """
 from __future__ import annotations
 
+import copy
 import math
 import tempfile
 import time
@@ -124,7 +125,9 @@ class Lab:
         self.message = None
         self.history = History(*self.curve_names)
         self._recorded_at = None
-        self.refresh()
+        self.built = getattr(self, "built", 0) + 1  # rebuilds so far (see ``adopt``)
+        if self.measure_when_built:
+            self.refresh()
 
     def build(self) -> None:
         """Make ``self.model``, ``self.loss``, ``self.X_train``, ``self.y_train`` (subclasses)."""
@@ -132,6 +135,9 @@ class Lab:
 
     curve_names: tuple = ("train_loss", "test_loss")
     record_each_epoch = False  # measure the losses at every epoch's end (cheap for small data)
+    #: measure the new model's losses in ``rebuild`` (else ``build`` sets ``metrics`` to
+    #: "not measured yet", and the session's worker measures it: see ``sessions._measure``)
+    measure_when_built = True
 
     def _set_optimizer_options(self) -> None:
         for group in self.optimizer.param_groups:
@@ -244,9 +250,18 @@ class Lab:
         with no_grad():
             return float(self.loss(Tensor(self.predict(X)), Tensor(y)).data)
 
-    def record(self) -> None:
-        """Measure the losses now and append them to the history (subclasses)."""
+    def measure(self) -> dict:
+        """The losses (and what else the tab shows) of the current weights, changing nothing
+        (subclasses); see ``measured_copy``."""
         raise NotImplementedError
+
+    def commit(self, measured: dict) -> None:
+        """Show what ``measure`` returned and append it to the history (subclasses)."""
+        raise NotImplementedError
+
+    def record(self) -> None:
+        """Measure the losses now and append them to the history."""
+        self.commit(self.measure())
 
     def refresh(self) -> None:
         """Record the losses if training moved since they were last measured (no random
@@ -254,6 +269,30 @@ class Lab:
         if self._recorded_at != self.steps:
             self.record()
             self._recorded_at = self.steps
+
+    @property
+    def measured(self) -> bool:
+        """Whether the losses shown are those of the current weights."""
+        return self._recorded_at == self.steps
+
+    def measured_copy(self) -> "Lab | None":
+        """A copy whose ``measure()`` may run while this lab is used elsewhere (it has a copy
+        of the model, and the data, settings and counters as they are now), or None when the
+        current weights are measured already. See ``adopt``."""
+        if self.measured:
+            return None
+        twin = copy.copy(self)
+        twin.model = copy.deepcopy(self.model)
+        return twin
+
+    def adopt(self, twin: "Lab", measured: dict) -> bool:
+        """Commit what ``twin.measure()`` returned if this lab is still where the copy was
+        taken (not rebuilt, not trained further); returns whether it did."""
+        if twin.built != self.built or twin.steps != self.steps:
+            return False
+        self.commit(measured)
+        self._recorded_at = self.steps
+        return True
 
     # ----- state for the page -----------------------------------------------------------
     def snapshot(self, measure: bool = True) -> dict:

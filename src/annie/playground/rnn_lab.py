@@ -96,6 +96,7 @@ class RnnLab(Lab):
 
     kind = "rnn"
     curve_names = ("train_loss", "test_loss", "grad_norm")
+    measure_when_built = False  # the gradient at every time step can take a second
 
     @property
     def sequence_length(self) -> int:
@@ -171,6 +172,9 @@ class RnnLab(Lab):
             self.baseline = (persistence, "next = last")
         self.model = model
         self.loss = losses.get_loss(recipe.get("loss.name"))
+        self.metrics = {"train_loss": None, "test_loss": None,  # not measured yet
+                        "baseline": self.baseline[0], "baseline_name": self.baseline[1]}
+        self.examples: list = []
         self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
         self.clipped_total = 0
         self.recent_clipped: deque = deque(maxlen=RECENT_STEPS)
@@ -194,17 +198,15 @@ class RnnLab(Lab):
         self.clipped_total += cut
         self.recent_clipped.append(cut)
 
-    def measure_steps(self) -> None:
+    def step_gradient_norms(self) -> list[float]:
         """||dL/dh_t|| for every t (mean over a held-out batch of the per-sample norms)."""
         count = min(PROBE_SEQUENCES, len(self.X_test))
         flow = gradient_flow(self.model, self.loss, self.X_test[:count], self.y_test[:count])
-        norms = next(iter(flow.hidden_grad_norm.values()))
-        self.step_norms = [float(value) for value in norms]
-        self.step_norms_at = self.steps
+        return [float(value) for value in next(iter(flow.hidden_grad_norm.values()))]
 
-    def record(self) -> None:
+    def measure(self) -> dict:
         """Mean training loss and gradient norm over the steps since the last record, the
-        held-out loss (and accuracy), and the per-step gradient norms."""
+        held-out loss (and accuracy), examples and the per-step gradient norms."""
         test_outputs = self.predict(self.X_test)
         test_loss = float(self.loss(Tensor(test_outputs), Tensor(self.y_test)).data)
         if self.loss_count:
@@ -213,18 +215,24 @@ class RnnLab(Lab):
         else:
             train_loss, grad_norm = self.loss_of(self.X_train[:256], self.y_train[:256]), \
                 float("nan")
-        self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
-        self.metrics = {"train_loss": train_loss, "test_loss": test_loss,
-                        "baseline": self.baseline[0], "baseline_name": self.baseline[1]}
+        metrics = {"train_loss": train_loss, "test_loss": test_loss,
+                   "baseline": self.baseline[0], "baseline_name": self.baseline[1]}
         if self.task == "classification":
-            self.metrics["test_accuracy"] = float(np.mean(test_outputs.argmax(axis=1)
-                                                          == self.y_test))
-        self.examples = [[float(target), float(output)] for target, output in
-                         zip(self.y_test[:6], test_outputs[:6])] \
+            metrics["test_accuracy"] = float(np.mean(test_outputs.argmax(axis=1)
+                                                     == self.y_test))
+        examples = [[float(target), float(output)] for target, output in
+                    zip(self.y_test[:6], test_outputs[:6])] \
             if self.task == "regression" else []
-        self.history.add(epoch=self.epoch, train_loss=train_loss, test_loss=test_loss,
-                         grad_norm=grad_norm)
-        self.measure_steps()
+        return {"metrics": metrics, "examples": examples, "grad_norm": grad_norm,
+                "step_norms": self.step_gradient_norms()}
+
+    def commit(self, measured: dict) -> None:
+        """Show the measurement, add it to the curves and start the next training averages."""
+        self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
+        self.metrics, self.examples = measured["metrics"], measured["examples"]
+        self.history.add(epoch=self.epoch, train_loss=self.metrics["train_loss"],
+                         test_loss=self.metrics["test_loss"], grad_norm=measured["grad_norm"])
+        self.step_norms, self.step_norms_at = measured["step_norms"], self.steps
 
     def snapshot(self, measure: bool = True) -> dict:
         """Settings, curves, metrics, per-step gradient norms and clipping as JSON."""

@@ -5,13 +5,15 @@ JSON the page draws) every ``PUBLISH_EVERY`` seconds, or at once after a command
 threads only read published snapshots, so the server answers while training runs.
 
 annie keeps its random generator process-wide (``no_grad`` holds per thread). So every
-call into annie here (training chunks, rebuilding, snapshots, saving) holds ``ANNIE_LOCK``
-(through ``annie_turn``), and each lab swaps in its own random state (``Lab.random_state``).
-The workers take turns in the order they asked (fair slices: a chunk each), and a request
-(a control, Pause, an export) goes before every waiting worker; a worker also ends its chunk at
-the next mini-batch boundary when a request is waiting. So a request waits for one mini-batch
-at most, whatever the other sessions train: the playground bounds a mini-batch's work (see
-``rnn_lab.WORKSPACE_LIMIT``), and measuring for a snapshot after Pause is left to the worker.
+call into annie here on a lab's own objects (training chunks, rebuilding, snapshots, saving)
+holds ``ANNIE_LOCK`` (through ``annie_turn``), and each lab swaps in its own random state
+(``Lab.random_state``). The workers take turns in the order they asked (fair slices: a chunk
+each), and a request (a control, Pause, an export) goes before every waiting worker; a worker
+also ends its chunk at the next mini-batch boundary when a request is waiting. Measuring the
+losses for a snapshot (for a recurrent net also the gradient at every time step) runs on a copy
+of the model without the lock (it draws no random numbers), and a control never waits for it.
+So a request waits for one mini-batch at most, whatever the other sessions train, and the
+playground bounds a mini-batch's work (``controls.WORKSPACE_LIMIT``).
 """
 from __future__ import annotations
 
@@ -81,6 +83,8 @@ class TurnLock:
 
 
 ANNIE_LOCK = TurnLock()
+#: one measurement at a time beside the training (the cores are shared with the requests)
+MEASURE_LOCK = TurnLock()
 
 
 @contextmanager
@@ -157,8 +161,9 @@ class Session:
                 rebuilt = lab.configure(changes)
                 if rebuilt:
                     self.pending[name] = 0
-            finally:  # a live change does not wait for the losses to be measured again
-                self._publish(name, measure=rebuilt)
+            finally:  # a change waits for no measurement (the worker measures a new model)
+                self._publish(name, measure=False)
+                self.unmeasured[name] = not lab.measured
         return rebuilt
 
     def command(self, name: str, action: str) -> None:
@@ -177,10 +182,10 @@ class Session:
             else:
                 lab.rebuild()
                 self.pending[name] = 0
-            # the worker measures the paused weights (a recurrent net's gradient at every
-            # step can take a second): the request answers at once
+            # the worker measures the paused weights or the new model (a recurrent net's
+            # gradient at every time step can take a second): the request answers at once
             self._publish(name, measure=False)
-            self.unmeasured[name] = action == "pause"
+            self.unmeasured[name] = not lab.measured
         with self.changed:
             self.changed.notify_all()
 
@@ -244,15 +249,17 @@ class Session:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ----- worker ------------------------------------------------------------------------------
-    def _publish(self, name: str, measure: bool = True) -> None:
+    def _publish(self, name: str, measure: bool = True, cost: float | None = None) -> None:
         """Snapshot a lab (the caller holds ANNIE_LOCK) and wake the waiting streams;
         ``measure``: measure the losses (and gradients) of the current weights first, else
-        show the last measured ones. How long measuring took sets the pace of snapshots while
+        show the last measured ones; ``cost``: the seconds the worker just spent measuring
+        them (see ``_measure``). How long measuring took sets the pace of snapshots while
         training (see ``_due``)."""
         started = time.monotonic()
         state = self.labs[name].snapshot(measure)
-        if measure:
-            self.publish_cost[name] = time.monotonic() - started
+        measured = measure or cost is not None
+        if measured:
+            self.publish_cost[name] = time.monotonic() - started if cost is None else cost
             self.unmeasured[name] = False
         state["export"] = export.problems(self.labs[name])
         state["pending_steps"] = self.pending[name]
@@ -260,7 +267,7 @@ class Session:
             self.versions[name] += 1
             state["version"] = self.versions[name]
             self.states[name] = json.dumps(_finite(state), allow_nan=False)
-            if measure:
+            if measured:
                 self.published_at[name] = time.monotonic()
             self.changed.notify_all()
 
@@ -282,12 +289,10 @@ class Session:
                 for name in busy:  # the tab is gone (its event stream would touch us)
                     self.command(name, "pause")
                 continue
+            for name in self._unmeasured():  # first: a new model's curve starts at step 0
+                self._measure(name)
             for name in busy:
                 self._train_chunk(name)
-            for name in self._unmeasured():
-                with annie_turn(background=True):
-                    if self.unmeasured[name] and not self.closed:
-                        self._publish(name)
 
     def _train_chunk(self, name: str) -> None:
         """Train a lab for about CHUNK_SECONDS, ending at the first mini-batch boundary where a
@@ -314,10 +319,31 @@ class Session:
                 if lab.message:
                     self.pending[name] = 0
             if self._due(name) or not lab.running and self.pending[name] == 0:
-                if ANNIE_LOCK.requested():  # measure after the request (see _work)
-                    self.unmeasured[name] = True
-                else:
-                    self._publish(name)
+                self.unmeasured[name] = True  # measured and published next (see _work)
+
+    def _measure(self, name: str) -> None:
+        """Measure a lab's current weights on a copy, without ANNIE_LOCK (a recurrent net's
+        gradient at every time step can take a second: requests and the other sessions go on
+        meanwhile), then publish the snapshot."""
+        lab = self.labs[name]
+        with annie_turn(background=True):
+            if self.closed or not self.unmeasured[name]:
+                return
+            twin = lab.measured_copy()
+        started, measured = time.monotonic(), None
+        if twin is not None:
+            try:
+                with MEASURE_LOCK, np.errstate(all="ignore"):
+                    measured = twin.measure()
+            except Exception:  # noqa: BLE001 (logged; the page keeps the last measurement)
+                traceback.print_exc(file=sys.stderr)
+        cost = time.monotonic() - started
+        with annie_turn(background=True):
+            if self.closed:
+                return
+            if measured is not None:
+                lab.adopt(twin, measured)
+            self._publish(name, measure=False, cost=cost)
 
     def _due(self, name: str) -> bool:
         """Time for a snapshot: PUBLISH_EVERY seconds since the last, and at least
