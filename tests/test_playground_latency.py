@@ -210,3 +210,18 @@ def test_a_request_is_answered_while_the_worker_measures(client, server, session
     client.wait_for(session, "rnn", lambda state:
                     state["step_gradients"]["measured_at_step"] == paused["steps"])
     assert outcome == [True]
+
+
+def test_blas_runs_one_thread_per_call_while_serving(monkeypatch):
+    """Workers call BLAS side by side: multi-threaded calls would oversubscribe the cores."""
+    from threadpoolctl import threadpool_info
+
+    from annie.playground.server import PlaygroundServer, serve
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    before, seen = blas_threads(), []
+    monkeypatch.setattr(PlaygroundServer, "serve_forever", lambda self: seen.append(blas_threads()))
+    serve(port=0, open_browser=False, announce=lambda text: None)
+    assert before and seen == [[1] * len(before)]
+    assert blas_threads() == before  # given back when the server stops
