@@ -12,25 +12,8 @@ import pytest
 from annie.playground import controls
 from annie.playground.toy_data import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 
-from playground_support import Client, running_server
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as live:
-        yield live
-
-
-@pytest.fixture()
-def client(server):
-    return Client(server)
-
-
-@pytest.fixture()
-def session(client):
-    session_id, _ = client.new_session()
-    yield session_id
-    client.post(f"/api/sessions/{session_id}/close")
+from playground_support import (  # noqa: F401 (client, server, session: fixtures)
+    Client, client, running_server, server, session)
 
 
 # control -> (a good value, bad values); changes that need others with them are dicts

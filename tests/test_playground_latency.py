@@ -15,25 +15,7 @@ from annie.playground import rnn_lab, sessions
 from annie.playground.controls import RNN_CONTROLS, WORKSPACE_LIMIT, defaults
 from annie.playground.rnn_lab import RnnLab
 from annie.playground.sessions import ANNIE_LOCK, annie_turn
-from playground_support import Client, running_server
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as live:
-        yield live
-
-
-@pytest.fixture()
-def client(server):
-    return Client(server)
-
-
-@pytest.fixture()
-def session(client):
-    session_id, _ = client.new_session()
-    yield session_id
-    client.post(f"/api/sessions/{session_id}/close")
+from playground_support import client, server, session  # noqa: F401 (fixtures)
 
 
 @pytest.fixture()
