@@ -104,7 +104,9 @@ def test_list_datasets_names_every_loader():
                             "movie_reviews"}
     for name, description in listing.items():
         assert isinstance(description, str) and description and "\n" not in description
-        assert callable(getattr(data, f"load_{name}"))
+        loader = getattr(data, f"load_{name}")
+        # the loader's docstring is the one description: its first sentence is the listing's
+        assert " ".join(loader.__doc__.split()).startswith(description.rstrip("."))
 
 
 def test_load_text_unknown_name():
@@ -114,6 +116,13 @@ def test_load_text_unknown_name():
 
 def test_lazy_access_from_annie():
     assert annie.data.load_iris is data.load_iris
+
+
+def test_annie_namespace_lists_no_helper_imports():
+    """``dir(annie)`` shows annie's API and sub-packages, not the names __init__ imported for
+    itself."""
+    assert {"annotations", "importlib"}.isdisjoint(dir(annie))
+    assert set(annie.__all__) <= set(dir(annie))
 
 
 def test_same_values_as_scikit_learn():

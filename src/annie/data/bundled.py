@@ -5,7 +5,6 @@ Every loader returns NumPy arrays: features as float32 and classification labels
 """
 from __future__ import annotations
 
-import difflib
 import gzip
 import io
 from importlib import resources
@@ -13,29 +12,12 @@ from importlib import resources
 import numpy as np
 
 from ..errors import ConfigError
+from ..registry import Registry
 
 IRIS_CLASS_NAMES = ("setosa", "versicolor", "virginica")
 IRIS_FEATURE_NAMES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)",
                       "petal width (cm)")
 DIABETES_FEATURE_NAMES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
-
-_DESCRIPTIONS = {
-    "digits": "8x8 images of handwritten digits 0-9: 1,797 samples, 64 features (0-16), 10 classes",
-    "iris": "Fisher's iris flowers: 150 samples, 4 measurements in cm, 3 species",
-    "diabetes": "diabetes progression one year after baseline: 442 patients, 10 raw features, "
-                "regression target",
-    "sunspots": "yearly mean sunspot number 1700-2008: a 309-step real time series",
-    "shakespeare": "Shakespeare's 'As You Like It', full text (125,179 characters) for "
-                   "character-level models",
-    "movie_reviews": "movie-review sentences rated by people (Hutto & Gilbert 2014, text from "
-                     "Pang & Lee 2005): 10,043 positive/negative sentences for sentiment analysis",
-}
-
-
-def list_datasets() -> dict[str, str]:
-    """The bundled datasets: name -> one-line description (load one with ``load_<name>()``)."""
-    return dict(_DESCRIPTIONS)
-
 
 def _read_bytes(file_name: str) -> bytes:
     """The bytes of a bundled file, decompressed when its name ends in ``.gz``."""
@@ -51,7 +33,10 @@ def _read_table(file_name: str, delimiter: str | None, skip_rows: int = 0) -> np
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
-    """Handwritten digits (UCI optical recognition set, as in scikit-learn).
+    """Handwritten digits 0-9 as 8x8 images: 1,797 samples, 64 features (0-16), 10
+    classes.
+
+    The UCI optical recognition set, as in scikit-learn.
 
     Returns X float32 (1797, 64): the 8x8 images row by row, each pixel a count 0..16
     (divide by 16 for [0, 1]); y int64 (1797,): the digit 0..9.
@@ -61,24 +46,33 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_iris() -> tuple[np.ndarray, np.ndarray]:
-    """Fisher's iris flowers: X float32 (150, 4) in cm (``IRIS_FEATURE_NAMES``), y int64 (150,)
-    the species 0..2 (``IRIS_CLASS_NAMES``), 50 of each."""
+    """Fisher's iris flowers: 150 samples, 4 measurements in cm, 3 species.
+
+    Returns X float32 (150, 4) in cm (``IRIS_FEATURE_NAMES``), y int64 (150,) the species 0..2
+    (``IRIS_CLASS_NAMES``), 50 of each.
+    """
     table = _read_table("iris.csv", delimiter=",", skip_rows=1)
     return table[:, :4].astype(np.float32), table[:, 4].astype(np.int64)
 
 
 def load_diabetes() -> tuple[np.ndarray, np.ndarray]:
-    """Diabetes regression set (Efron et al. 2004): X float32 (442, 10) raw, unscaled features
-    (``DIABETES_FEATURE_NAMES``), y float32 (442,) disease progression after one year (25..346)."""
+    """Diabetes progression one year after baseline: 442 patients, 10 raw features,
+    regression target.
+
+    The diabetes set of Efron, Hastie, Johnstone and Tibshirani (2004). Returns X float32
+    (442, 10) raw, unscaled features (``DIABETES_FEATURE_NAMES``), y float32 (442,) disease
+    progression after one year (25..346).
+    """
     features = _read_table("diabetes_data_raw.csv.gz", delimiter=None)
     target = _read_table("diabetes_target.csv.gz", delimiter=None)
     return features.astype(np.float32), target[:, 0].astype(np.float32)
 
 
 def load_sunspots(return_years: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Yearly mean sunspot numbers 1700-2008 as a float32 series of shape (309,).
+    """Yearly mean sunspot number 1700-2008: a 309-step real time series.
 
-    With ``return_years=True`` returns ``(years int64 (309,), series float32 (309,))``.
+    Returns the series as float32 (309,); with ``return_years=True``,
+    ``(years int64 (309,), series float32 (309,))``.
     Cut it into supervised pairs with ``make_windows(series, window, horizon)``.
     """
     table = _read_table("sunspots.csv", delimiter=",", skip_rows=1)
@@ -89,7 +83,10 @@ def load_sunspots(return_years: bool = False) -> np.ndarray | tuple[np.ndarray, 
 
 
 def load_shakespeare() -> str:
-    """The full text of Shakespeare's 'As You Like It' (125,179 ASCII characters, public domain)."""
+    """Shakespeare's 'As You Like It', full text (125,179 characters) for character-level models.
+
+    Returns one str of ASCII characters (public domain).
+    """
     return _read_bytes("shakespeare_as_you_like_it.txt.gz").decode("ascii")
 
 
@@ -98,7 +95,8 @@ MOVIE_REVIEWS_NEUTRAL_BAND = 0.5  # |mean rating| <= this: near-neutral, left ou
 
 def load_movie_reviews(neutral_band: float = MOVIE_REVIEWS_NEUTRAL_BAND,
                        return_ratings: bool = False):
-    """Movie-review sentences for sentiment analysis (positive / negative).
+    """Movie-review sentences rated by people: 10,043 positive/negative sentences for
+    sentiment analysis.
 
     The 10,605 sentence snippets of Rotten Tomatoes reviews (Pang & Lee 2005) with the mean
     sentiment rating that 20 or more people gave each, from -4 (extremely negative) to +4
@@ -137,11 +135,20 @@ def load_text(name: str = "shakespeare") -> str:
     return _TEXTS[name]()
 
 
+DATASETS: Registry = Registry("dataset", {
+    "digits": load_digits, "iris": load_iris, "diabetes": load_diabetes,
+    "sunspots": load_sunspots, "shakespeare": load_shakespeare,
+    "movie_reviews": load_movie_reviews})
+
+
+def list_datasets() -> dict[str, str]:
+    """The bundled datasets: name -> one-line description (the first sentence of the loader's
+    docstring; load one with ``load_<name>()`` or ``load_dataset(name)``)."""
+    return DATASETS.descriptions()
+
+
 def load_dataset(name: str):
-    """Load a bundled dataset by name: ``load_dataset("digits")`` is ``load_digits()``."""
-    if name not in _DESCRIPTIONS:
-        close = difflib.get_close_matches(str(name), list(_DESCRIPTIONS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"load_dataset: unknown dataset {name!r}{hint}; available: "
-                          f"{list(_DESCRIPTIONS)}")
-    return globals()[f"load_{name}"]()
+    """Load a bundled dataset by name: ``load_dataset("digits")`` is ``load_digits()``.
+
+    Raises ConfigError for an unknown name, naming the closest and every valid name."""
+    return DATASETS.lookup(name)()
