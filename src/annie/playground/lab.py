@@ -239,8 +239,7 @@ class Lab:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs for X in evaluation mode, without a graph, ``evaluation_rows()`` at a time."""
         rows = self.evaluation_rows() or max(len(X), 1)
-        self.model.eval()
-        with no_grad():
+        with self.model.evaluating():
             parts = [self.forward(Tensor(X[start:start + rows])).data
                      for start in range(0, len(X), rows)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)

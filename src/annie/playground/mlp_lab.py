@@ -20,7 +20,7 @@ import numpy as np
 from .. import losses, nn
 from ..app import config as app_config
 from ..app.recipes.classifier import true_index
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from . import controls, toy_data
 from .controls import ControlError
 from .lab import Lab
@@ -254,8 +254,7 @@ class MlpLab(Lab):
         x = Tensor(plane_grid(self.extent, NEURON_GRID))
         hidden = self.hidden_outputs()
         maps = []
-        self.model.eval()
-        with no_grad():
+        with self.model.evaluating():
             for index, layer in enumerate(self.model.layers):
                 x = layer(x)
                 if index in hidden:
