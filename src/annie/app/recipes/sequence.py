@@ -199,7 +199,8 @@ class SequenceRegressorRecipe(SequenceRecipe):
                 "'sunspots') -> one row per window of data.window consecutive values: the "
                 "window's last data row (window_end, 1 = the first row after the header) and "
                 "the next data.horizon values after it, in the series' units; the last row "
-                "forecasts past the end of the file")
+                "forecasts past the end of the file. A file shorter than one window, or "
+                "without the column, is refused")
     losses = ("mse", "mae", "rmse", "huber", "log_cosh")
     metrics = ("mae", "rmse", "r2")
     model_class = sequence_models.SequenceRegressor
