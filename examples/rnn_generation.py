@@ -84,24 +84,23 @@ def series_continuation(epochs: int, hidden_size: int, cell: str, window: int = 
                         horizon: int = 10, test_years: int = 60) -> dict:
     """Continue the sunspot series ``horizon`` years from each held-out seed window."""
     series = load_sunspots()
-    scale = float(series[:-test_years].std())
-    scaled = series / scale
-    X_train, y_train = make_windows(scaled[:-test_years], window)
-    model = nn.SequenceRegressor(input_size=1, hidden_size=hidden_size, cell=cell)
+    scale = float(series[:-test_years].std())  # the model's unit: it reads series / scale
+    X_train, y_train = make_windows(series[:-test_years], window)
+    model = nn.SequenceRegressor(input_size=1, hidden_size=hidden_size, cell=cell, scale=scale)
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     annie.fit(model, losses.mse, optimizer, X_train, y_train, epochs=epochs, batch_size=16,
               verbose=0)
     first = len(series) - test_years - window  # seed windows end inside the held-out years
     errors, persistence, paths = [], [], []
     for start in range(first, len(series) - window - horizon + 1, 2):
-        seed = scaled[start:start + window]
-        truth = scaled[start + window:start + window + horizon]
-        forecast = model.forecast(seed, horizon)
+        seed = series[start:start + window]
+        truth = series[start + window:start + window + horizon]
+        forecast = model.forecast(seed, horizon)  # in sunspot numbers
         errors.append(forecast - truth)
         persistence.append(seed[-1] - truth)
-        paths.append((start + window, forecast * scale))
-    rmse = float(np.sqrt(np.mean(np.square(errors)))) * scale
-    baseline = float(np.sqrt(np.mean(np.square(persistence)))) * scale
+        paths.append((start + window, forecast))
+    rmse = float(np.sqrt(np.mean(np.square(errors))))
+    baseline = float(np.sqrt(np.mean(np.square(persistence))))
     print(f"generation from a seed, series continuation (sunspots, {horizon} years from a "
           f"{window}-year seed, {cell}) held-out RMSE: {rmse:.2f}")
     print(f"baseline (persistence: repeat the last value) RMSE: {baseline:.2f}")

@@ -151,26 +151,27 @@ def classify_digit_rows(epochs: int, hidden_size: int, cell: str, seed: int,
 
 
 def sunspot_splits(window: int, test_years: int):
-    """Scaled sunspot windows split in time: (X_train, y_train, X_test, y_test, scale)."""
+    """Sunspot windows split in time, in sunspot numbers: (X_train, y_train, X_test, y_test,
+    scale), scale being the training years' standard deviation."""
     series = load_sunspots()
     scale = float(series[:-test_years].std())
-    scaled = series / scale
-    X, y = make_windows(scaled, window)
+    X, y = make_windows(series, window)
     cut = len(X) - test_years
     return X[:cut], y[:cut], X[cut:], y[cut:], scale
 
 
 def forecast_sunspots(epochs: int, hidden_size: int, cell: str, window: int = 12,
                       test_years: int = 60) -> dict:
-    """Next-year sunspot forecasts; RMSE (in sunspot numbers) and the persistence baseline."""
+    """Next-year sunspot forecasts; RMSE (in sunspot numbers) and the persistence baseline.
+    The model divides its windows by ``scale`` and multiplies its forecasts by it."""
     X_train, y_train, X_test, y_test, scale = sunspot_splits(window, test_years)
-    model = nn.SequenceRegressor(input_size=1, hidden_size=hidden_size, cell=cell)
+    model = nn.SequenceRegressor(input_size=1, hidden_size=hidden_size, cell=cell, scale=scale)
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     annie.fit(model, losses.mse, optimizer, X_train, y_train, epochs=epochs, batch_size=16,
               verbose=0)
     prediction = annie.predict(model, X_test)
-    rmse = float(np.sqrt(np.mean((prediction - y_test) ** 2))) * scale
-    persistence = float(np.sqrt(np.mean((X_test[:, -1] - y_test) ** 2))) * scale
+    rmse = float(np.sqrt(np.mean((prediction - y_test) ** 2)))
+    persistence = float(np.sqrt(np.mean((X_test[:, -1] - y_test) ** 2)))
     print(f"many-to-one forecasting (sunspots, next year from {window}, {cell}) held-out RMSE: "
           f"{rmse:.2f}")
     print(f"baseline (persistence: next = last) RMSE: {persistence:.2f}")

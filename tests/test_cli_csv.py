@@ -303,7 +303,9 @@ def test_probabilities_are_named_by_class_and_sum_to_one(world):
 def test_predict_without_output_prints_a_short_table(world):
     stdout = ok(world, "predict table")["out"].splitlines()
     assert stdout[0].split() == ["row", "quality"] and len(stdout) == 12
-    assert stdout[-1].startswith(f"... {N_NEW - 10} more rows")
+    assert stdout[6].startswith(f"... {N_NEW - 10} more rows")  # the first and last five
+    assert [line.split()[0] for line in stdout[1:6] + stdout[7:]] == \
+        [str(row) for row in [*range(5), *range(N_NEW - 5, N_NEW)]]
 
 
 def test_loaded_model_on_raw_rows_equals_the_command(world):

@@ -141,12 +141,18 @@ def test_rnn_config_trains_with_annie_train(tmp_path, task):
         (tmp_path / "data.csv").write_text(export.data_csv(lab))
     run([sys.executable, "-m", "annie.cli", "train", "config.toml", "--quiet", "--out", "run",
          "--set", "train.plot=false"], tmp_path)
-    assert architecture(annie.load(tmp_path / "run" / "model.annie")) == \
-        architecture(lab.model)
+    trained = annie.load(tmp_path / "run" / "model.annie")
+    assert architecture(trained) == architecture(lab.model)
     assert "clip_grad_norm = 2.0" in (tmp_path / "config.toml").read_text()
     (tmp_path / "train.py").write_text(export.python_code(lab, epochs=1))
     run([sys.executable, "train.py"], tmp_path)
-    assert architecture(annie.load(tmp_path / "model.annie")) == architecture(lab.model)
+    coded = annie.load(tmp_path / "model.annie")
+    assert architecture(coded) == architecture(lab.model)
+    if task == "sine":  # the series' scale travels inside all three models
+        series = np.loadtxt(tmp_path / "data.csv", skiprows=1)
+        cut = len(lab.X_train)
+        assert lab.model.scale == pytest.approx(series[:cut + 12].std(), rel=1e-12)
+        assert trained.scale == lab.model.scale and coded.scale == pytest.approx(lab.model.scale)
 
 
 def test_the_irnn_exports_as_an_irnn(tmp_path):

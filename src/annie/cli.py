@@ -95,10 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("data", nargs="?", default=None,
                           help="a CSV file with the feature and target columns (by name); "
                                "default: the held-out data kept in the run folder")
-    predict = commands.add_parser("predict", help="predict the rows of a CSV file with a run")
+    predict = commands.add_parser(
+        "predict", help="predict the rows of a CSV file with a run",
+        description="Predict with a run. mlp runs: one prediction per row of INPUT. "
+                    "sequence_regressor runs (forecasting): INPUT holds the series column "
+                    "(by its training name); one row per window of data.window consecutive "
+                    "values: window_end (the window's last data row, 1 = the first after the "
+                    "header) and the next data.horizon values, in the series' units; the last "
+                    "row forecasts past the end of INPUT.")
     predict.add_argument("run_dir", help=RUN_DIR_HELP)
-    predict.add_argument("input", help="CSV file with a header naming the feature columns "
-                                       "(any order; other columns are ignored)")
+    predict.add_argument("input", help="CSV file with a header naming the feature columns, or "
+                                       "the series column of a forecasting run (any order; "
+                                       "other columns are ignored)")
     predict.add_argument("--output", default=None, metavar="OUT.csv",
                          help="write every prediction to this CSV file")
     predict.add_argument("--proba", action="store_true",
@@ -208,15 +216,15 @@ def _command_predict(args) -> None:
     if args.output is not None:
         print(f"wrote {len(prediction.rows)} predictions to {args.output}")
         return
-    shown = prediction.rows if len(prediction.rows) <= SHORT_TABLE else prediction.rows[:10]
+    count = len(prediction.rows)
+    shown = range(count) if count <= SHORT_TABLE else [*range(5), *range(count - 5, count)]
     table = [["row", *map(str, prediction.columns)]] + \
-        [[str(index), *map(_cell, row)] for index, row in enumerate(shown)]
+        [[str(index), *map(_cell, prediction.rows[index])] for index in shown]
     widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
-    for row in table:
+    for position, row in enumerate(table):
+        if position == 6 and count > SHORT_TABLE:  # the first five rows, then the last five
+            print(f"... {count - 10} more rows; --output OUT.csv writes all {count}")
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
-    if len(shown) < len(prediction.rows):
-        print(f"... {len(prediction.rows) - len(shown)} more rows; --output OUT.csv writes "
-              f"all {len(prediction.rows)}")
 
 
 def _command_compare(args) -> None:

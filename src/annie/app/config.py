@@ -309,6 +309,13 @@ def reference_markdown() -> str:
             sources.append(f"data.path: {recipe.accepts_path}")
         lines.append(f"| `{recipe.model_type}` ({recipe.task}) | {', '.join(recipe.losses)} | "
                      f"{metrics} | {'; '.join(sources)} | {summary_line(recipe)} |")
+    lines += ["", "## `annie predict RUN_DIR INPUT.csv`", "",
+              "What `annie predict` reads and writes for each run kind (`--output OUT.csv` "
+              "writes every row; without it a short table is printed). The other kinds are "
+              "used from Python (`annie.load` and the model).", "",
+              "| model.type (task) | INPUT.csv -> predictions |", "|---|---|"]
+    lines += [f"| `{recipe.model_type}` ({recipe.task}) | {recipe.predicts}. |"
+              for recipe in recipes.all_recipes() if recipe.predicts]
     lines += ["", "## Keys", "",
               "\"applies to\" names the run kinds that read a key; the others refuse it. "
               "`[loss]`, `[optimizer]` and `[scheduler]` also take the arguments of the loss, "

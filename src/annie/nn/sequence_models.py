@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import rng
-from ..errors import ConfigError, DataError, DTypeError, ShapeError, check_positive_int
+from ..errors import (ConfigError, DataError, DTypeError, ShapeError, check_positive_int,
+                      finite_number)
 from ..losses import cross_entropy
 from ..ops import concat, getitem, squeeze, swapaxes, unsqueeze
 from ..tensor import Tensor
@@ -156,24 +157,43 @@ class SequenceClassifier(Module):
 
 
 class SequenceRegressor(Module):
-    """Many-to-one forecaster: y_hat = W h_T + b, the next ``output_size`` values after a
-    window; output (batch,) when output_size is 1 (as ``make_windows`` gives y)."""
+    """Many-to-one forecaster: y_hat = scale * (W h_T + b), h_T the last state after reading
+    the window divided by ``scale``; the next ``output_size`` values after a window, output
+    (batch,) when output_size is 1 (as ``make_windows`` gives y).
+
+    ``scale`` (a positive finite number, default 1.0: no scaling) is the series' own unit, e.g.
+    the training part's standard deviation: the model reads windows in the series' units,
+    divides them by ``scale`` (so the recurrent layer sees values of order one, where its
+    tanh and sigmoid gates are not saturated) and multiplies its forecast by ``scale``, so it
+    answers in the same units. Being a constructor argument it is saved with the architecture:
+    ``annie.load`` gives a model that takes the raw series, and ``forecast`` feeds its raw
+    predictions back as inputs. One number rather than a ``nn.Normalization`` pair, because
+    the input and the forecast are the same quantity (forecasting feeds one into the other)
+    and a division keeps zero at zero (persistence, next = last, stays one weight away). All
+    features share it: scale features of different units before the model. ConfigError for a
+    scale that is not a positive finite number."""
 
     def __init__(self, input_size: int = 1, hidden_size: int = 32, output_size: int = 1,
                  cell: str = "lstm", num_layers: int = 1, bidirectional: bool = False,
                  dropout: float = 0.0, nonlinearity: str = "tanh",
-                 recurrent_init: str = "uniform"):
+                 recurrent_init: str = "uniform", scale: float = 1.0):
         super().__init__()
         self.output_size = int(output_size)
+        self.scale = finite_number("SequenceRegressor", "scale", scale, positive=True)
         self.encoder = SequenceEncoder(input_size, hidden_size, None, 32, None, cell,
                                        num_layers, bidirectional, dropout, nonlinearity,
                                        recurrent_init)
         self.head = Linear(self.encoder.output_size, self.output_size)
 
     def forward(self, x, lengths=None) -> Tensor:
-        """Forecast for windows x of shape (batch, time, input_size) or (batch, time)."""
+        """Forecast, in the units of x, for windows x of shape (batch, time, input_size) or
+        (batch, time)."""
+        if self.scale != 1.0:
+            x = (x if isinstance(x, Tensor) else Tensor(np.asarray(x))) / self.scale
         _, h_n = self.encoder(x, lengths)
         prediction = self.head(last_hidden(h_n, self.encoder.bidirectional))
+        if self.scale != 1.0:
+            prediction = prediction * self.scale
         return squeeze(prediction, -1) if self.output_size == 1 else prediction
 
     def forecast(self, window, steps: int) -> np.ndarray:

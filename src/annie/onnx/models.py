@@ -1,5 +1,6 @@
 """Converters of the sequence models: ``SequenceClassifier`` and ``SequenceRegressor``
-(many-to-one, a linear head on the last layer's final hidden state) and ``SequenceTagger``
+(many-to-one, a linear head on the last layer's final hidden state; the regressor's ``scale``
+as a Div before the encoder and a Mul after the head) and ``SequenceTagger``
 (many-to-many, the head on every step's output).
 
 The encoder embeds token ids (Gather) or takes the features as they are ((batch, time) gets a
@@ -63,13 +64,26 @@ def _last_hidden(graph: Graph, encoder: SequenceEncoder, final_h: str, h_n, name
     return Value(merged, last_hidden(h_n, encoder.bidirectional).data)
 
 
+def _divided(graph: Graph, x: Value, scale: float, name: str) -> Value:
+    """x / scale (a SequenceRegressor's input in the units its recurrent layer reads)."""
+    return Value(graph.op("Div", [x.name, graph.scalar(scale, f"{name}.scale")],
+                          f"{name}.scaled_input"), x.example / np.float32(scale))
+
+
 @register_converter(nn.SequenceClassifier, nn.SequenceRegressor)
 def many_to_one(graph: Graph, module, inputs: list, name: str) -> list:
-    """Logits or forecasts W h_T + b from the last real step's hidden state."""
+    """Logits or forecasts W h_T + b from the last real step's hidden state; a regressor with
+    a ``scale`` divides its input by it (Div) and multiplies its forecast by it (Mul)."""
+    scale = getattr(module, "scale", 1.0)
+    if scale != 1.0:
+        inputs = [_divided(graph, inputs[0], scale, name), *inputs[1:]]
     _, final_h, (_, *h_n) = _encode(graph, module.encoder, inputs, f"{name}.encoder")
     hidden = _last_hidden(graph, module.encoder, final_h,
                           tuple(h_n) if len(h_n) > 1 else h_n[0], name)
     output = linear(graph, module.head, [hidden], f"{name}.head")[0]
+    if scale != 1.0:
+        output = Value(graph.op("Mul", [output.name, graph.scalar(scale, f"{name}.scale")],
+                                f"{name}.rescaled"), output.example * np.float32(scale))
     if type(module) is nn.SequenceRegressor and module.output_size == 1:
         output = Value(graph.op("Squeeze", [output.name, graph.ints([1], "axis1")],
                                 f"{name}.squeeze"), output.example[:, 0])

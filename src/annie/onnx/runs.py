@@ -3,10 +3,13 @@
 made from the model's own input layer.
 
 A run folder's ``model.annie`` holds the whole model with the preprocessing inside it
-(``nn.Normalization`` layers), so the ONNX model reads the same raw features. What
-``run.json`` says about the run (task, model type, class names, feature columns, and any
-scaling kept outside the model) goes into the ONNX file's metadata as JSON under
-``annie_run``.
+(``nn.Normalization`` layers; a forecaster's ``scale``), so the ONNX model reads the same raw
+features, or the raw series. What ``run.json`` says about the run (task, model type, class
+names, feature columns) goes into the ONNX file's metadata as JSON under ``annie_run``.
+
+A forecasting run folder written before the scale moved into the model keeps it in
+``run.json`` (``info.scale``: its model reads the series divided by it); its export puts that
+scale inside, so the ONNX model reads and answers in the series' units all the same.
 """
 from __future__ import annotations
 
@@ -93,6 +96,10 @@ def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, *,
     model = load(model_path)
     converter_for(model, "model")
     summary = _read_summary(os.path.join(run_dir, RUN_FILE))
+    info = summary.get("info")
+    outside = info.get("scale") if isinstance(info, dict) else None
+    if isinstance(model, nn.SequenceRegressor) and outside is not None and model.scale == 1.0:
+        model.scale = float(outside)  # an older run folder: the scale was kept outside
     described = {key: summary[key] for key in ("task", "model_type", "info")
                  if summary.get(key) is not None}
     metadata = {"annie_run": json.dumps(described)} if described else {}

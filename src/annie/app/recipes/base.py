@@ -67,6 +67,24 @@ class Prediction:
     notes: list = field(default_factory=list)
 
 
+def finite_outputs(model, inputs, path: str, what: str = "rows", item: str = "data row"
+                   ) -> np.ndarray:
+    """The model's outputs for ``inputs`` (the ``what`` of file ``path``, each an ``item``
+    counted from 1); NumericalError naming the first whose outputs are NaN or inf."""
+    from ...errors import NumericalError
+    from ...train import predict
+    with np.errstate(all="ignore"):  # NaN or inf outputs are refused below, with a reason
+        outputs = predict(model, inputs, batch_size=256)
+    broken = np.flatnonzero(~np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1))
+    if len(broken):
+        raise NumericalError(f"predict: the model's outputs are NaN or inf for {len(broken)} "
+                             f"of the {len(inputs)} {what} of {path!r} (the first: "
+                             f"{item} {int(broken[0]) + 1}), so it predicts nothing for "
+                             f"them (its training diverged, or these values are far outside "
+                             f"the training data's)")
+    return outputs
+
+
 def plain(value):
     """NumPy scalars and arrays as plain Python numbers and lists (for JSON and messages)."""
     if isinstance(value, np.ndarray):
@@ -102,6 +120,8 @@ class Recipe:
     datasets: ClassVar[dict[str, str]] = {}
     #: what a file of your own (data.path) must be for this kind ("": none is read)
     accepts_path: ClassVar[str] = ""
+    #: what ``annie predict RUN_DIR FILE`` reads and writes for this kind ("": refused)
+    predicts: ClassVar[str] = ""
     #: the file in the run folder that keeps the held-out data
     heldout_file: ClassVar[str] = "heldout.npz"
 

@@ -98,6 +98,9 @@ class TabularClassifier(TabularRecipe):
     losses = tuple(HEADS)
     metrics = ("accuracy", "top_k_accuracy", "precision", "recall", "f1")
     defaults = {"loss.name": "cross_entropy", "train.metrics": ["accuracy"]}
+    predicts = ("a CSV table with the feature columns (by header name, any order; other "
+                "columns ignored) -> one row per input row: the predicted label, in the "
+                "training file's values; --proba adds one probability column per class")
 
     @property
     def head(self) -> Head:

@@ -22,6 +22,9 @@ class TabularRegressor(TabularRecipe):
                                          "(it falls without end as the predictions grow), so "
                                          "it cannot train a model"}
     defaults = {"loss.name": "mse", "train.metrics": ["mae", "rmse", "r2"]}
+    predicts = ("a CSV table with the feature columns (by header name, any order; other "
+                "columns ignored) -> one row per input row: the predicted value of each "
+                "target column, in its own units")
 
     def encode(self, columns) -> tuple[np.ndarray, dict]:
         return columns.y.astype(np.float32), {}

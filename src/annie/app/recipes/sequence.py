@@ -14,7 +14,7 @@ from ...nn import sequence_models
 from ...nn.rnn import RECURRENT_INITS
 from ...train import metrics as metric_functions
 from ..schema import Key, fraction, positive
-from .base import Recipe, Scores, Split, plain
+from .base import Prediction, Recipe, Scores, Split, finite_outputs, plain
 
 #: [model] keys of the sequence models; a kind reads those its model class accepts
 MODEL_KEYS: dict[str, Key] = {
@@ -183,8 +183,10 @@ class SequenceClassifierRecipe(SequenceRecipe):
 
 class SequenceRegressorRecipe(SequenceRecipe):
     """many-to-one: the last state -> the next values of a series (yearly sunspots, or a
-    numeric column of your own CSV, scaled by its training standard deviation), or the sum of
-    the two marked values of an adding-problem sequence (a long-term dependency)."""
+    numeric column of your own CSV; the model divides its windows by the training part's
+    standard deviation and multiplies its forecasts by it, so it reads and answers in the
+    series' units), or the sum of the two marked values of an adding-problem sequence (a
+    long-term dependency)."""
 
     model_type = "sequence_regressor"
     task = "forecasting"
@@ -193,6 +195,12 @@ class SequenceRegressorRecipe(SequenceRecipe):
                 "adding_problem": "generated adding-problem sequences (value, marker) of "
                                   "data.steps steps -> the sum of the two marked values"}
     accepts_path = "a CSV file; data.target names the series column"
+    predicts = ("a CSV file holding the series column (by its name; the sunspots preset's is "
+                "'sunspots') -> one row per window of data.window consecutive values: the "
+                "window's last data row (window_end, 1 = the first row after the header) and "
+                "the next data.horizon values after it, in the series' units; the last row "
+                "forecasts past the end of the file. A file shorter than one window, or "
+                "without the column, is refused")
     losses = ("mse", "mae", "rmse", "huber", "log_cosh")
     metrics = ("mae", "rmse", "r2")
     model_class = sequence_models.SequenceRegressor
@@ -219,7 +227,7 @@ class SequenceRegressorRecipe(SequenceRecipe):
                              f"{name!r} is one series")
         if name == "adding_problem":
             return self._adding_problem()
-        return self._windows(data.load_sunspots().astype(np.float64), "sunspot series")
+        return self._windows(data.load_sunspots().astype(np.float64), "sunspots")
 
     def _adding_problem(self) -> Split:
         """The adding problem (one marker in each half); its baseline predicts the training
@@ -238,22 +246,46 @@ class SequenceRegressorRecipe(SequenceRecipe):
         table = open_table(path, ",", True, "data.path")
         target = self.get("data.target")
         column = table.index(-1 if target is None else target)
-        return self._windows(numbers(table, [column])[:, 0], f"series {table.names[column]!r}")
+        return self._windows(numbers(table, [column])[:, 0], table.names[column])
 
-    def _windows(self, series: np.ndarray, what: str) -> Split:
+    def _windows(self, series: np.ndarray, name: str) -> Split:
+        """Windows of the raw series, the last test_size of them held out (in time); the
+        model's ``scale`` is the standard deviation of the values the training windows and
+        targets cover. ``info["series"]`` names the column ``annie predict`` reads."""
         window, horizon = self.get("data.window"), self.get("data.horizon")
         count = len(series) - window - horizon + 1
         n_test = max(1, round(count * self.get("data.test_size")))
         cut = count - n_test - (horizon - 1)  # no training target falls in the held-out part
         if cut < 1:
-            raise ConfigError(f"data: the {what} ({len(series)} steps) is too short for "
-                              f"data.window={window}, data.horizon={horizon} and "
+            raise ConfigError(f"data: the series {name!r} ({len(series)} steps) is too short "
+                              f"for data.window={window}, data.horizon={horizon} and "
                               f"data.test_size={self.get('data.test_size')}")
         scale = float(series[:cut + window + horizon - 1].std()) or 1.0  # training part only
-        X, y = data.make_windows((series / scale).astype(np.float32), window, horizon)
-        info = {"sizes": {"input_size": 1, "output_size": horizon}, "scale": scale}
+        X, y = data.make_windows(series.astype(np.float32), window, horizon)
+        info = {"sizes": {"input_size": 1, "output_size": horizon, "scale": scale},
+                "series": name}
         return Split(np.array(X[:cut]), np.array(y[:cut]), np.array(X[-n_test:]),
                      np.array(y[-n_test:]), info)
+
+    # ----- run folders written before the scale moved into the model ---------------------
+    # Their run.json info holds "scale" (the model read the series divided by it) and their
+    # held-out windows are stored divided by it; read back, they become the model with that
+    # scale inside and raw windows, so they score and predict in the series' units.
+    @staticmethod
+    def in_series_units(model, info: dict):
+        """``model`` reading and answering in the series' units: a model saved with its
+        scale outside (``info["scale"]``) gets it inside; returns the model."""
+        outside = info.get("scale")
+        if outside is not None and getattr(model, "scale", None) == 1.0:
+            model.scale = float(outside)
+        return model
+
+    def load_heldout(self, folder: str, info: dict) -> Split:
+        split = super().load_heldout(folder, info)
+        outside = info.get("scale")
+        if outside is not None:
+            split.X_test, split.y_test = split.X_test * outside, split.y_test * outside
+        return split
 
     def score(self, model, split: Split) -> Scores:
         from ...train import predict
@@ -264,13 +296,46 @@ class SequenceRegressorRecipe(SequenceRecipe):
                 return float(np.mean((np.asarray(values, np.float64) - split.y_test) ** 2))
             return Scores({"mse": mse(predicted)}, {"mse": mse(split.info["mean"])},
                           "predict the mean sum")
-        scale = split.info["scale"]
-        predicted = predict(model, split.X_test, batch_size=256).reshape(split.y_test.shape)
+        model = self.in_series_units(model, split.info)
+        truth = split.y_test.astype(np.float64)
+        predicted = predict(model, split.X_test, batch_size=256).reshape(truth.shape)
         last = split.X_test[:, -1]
-        persistence = np.broadcast_to(last.reshape(len(last), *([1] * (split.y_test.ndim - 1))),
-                                      split.y_test.shape)
+        persistence = np.broadcast_to(last.reshape(len(last), *([1] * (truth.ndim - 1))),
+                                      truth.shape)
 
         def rmse(values):
-            return float(np.sqrt(np.mean((values - split.y_test) ** 2))) * scale
+            return float(np.sqrt(np.mean((values - truth) ** 2)))
         return Scores({"rmse": rmse(predicted)}, {"rmse": rmse(persistence)},
                       "persistence: next = last")
+
+    # ----- annie predict -------------------------------------------------------------------
+    def predict_file(self, model, info: dict, path: str, proba: bool = False) -> Prediction:
+        """The next data.horizon values after every window of the series column of ``path``
+        (see ``predicts``)."""
+        from .tables import numbers, table_for_rows
+        from .tabular import cells
+        if "mean" in info:
+            raise ConfigError("annie predict forecasts a series; this run learned the adding "
+                              "problem (sequences of value and marker pairs): use annie.load "
+                              "and the model in Python")
+        if "series" not in info:
+            raise ConfigError("annie predict: this run folder does not record its series "
+                              "column (an older annie wrote it); train it again to forecast "
+                              "from the command line")
+        if proba:
+            raise ConfigError("--proba: a forecaster predicts values, not class "
+                              "probabilities; leave out --proba")
+        name, window = info["series"], self.get("data.window")
+        table, columns, _, notes = table_for_rows(path, [name], "predict")
+        series = numbers(table, columns)[:, 0].astype(np.float32)
+        if len(series) < window:
+            raise DataError(f"predict: {path!r} holds {len(series)} values of the series "
+                            f"{name!r}; a forecast reads a window of data.window = {window}")
+        windows = np.lib.stride_tricks.sliding_window_view(series, window)
+        model = self.in_series_units(model, info)
+        outputs = finite_outputs(model, windows, path, "windows", "window").reshape(len(windows), -1)
+        horizon = outputs.shape[1]
+        ends = np.arange(window, len(series) + 1, dtype=np.int64)
+        rows = np.concatenate([ends[:, None].astype(object), cells(outputs)], axis=1)
+        return Prediction(["window_end", *[f"{name}+{step}" for step in range(1, horizon + 1)]],
+                          rows.tolist(), notes)

@@ -11,11 +11,11 @@ from typing import ClassVar
 import numpy as np
 
 from ... import data, nn
-from ...errors import ConfigError, NumericalError
+from ...errors import ConfigError
 from ..schema import (Key, distinct_items, fraction, one_delimiter, positive_int_list,
                       string_list)
 from . import tables
-from .base import Prediction, Recipe, Split, plain
+from .base import Prediction, Recipe, Split, finite_outputs, plain
 
 #: the [data] and [model] keys of the tabular run kinds
 TABULAR_KEYS: dict[str, Key] = {
@@ -175,16 +175,7 @@ class TabularRecipe(Recipe):
         raise NotImplementedError
 
     def predict_file(self, model, info: dict, path: str, proba: bool = False) -> Prediction:
-        from ...train import predict
         X, notes = self.read_rows(path, info)
-        with np.errstate(all="ignore"):  # NaN or inf outputs are refused below, with a reason
-            outputs = predict(model, X, batch_size=256)
-        broken = np.flatnonzero(~np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1))
-        if len(broken):
-            raise NumericalError(f"predict: the model's outputs are NaN or inf for {len(broken)} "
-                                 f"of the {len(X)} rows of {path!r} (the first: data row "
-                                 f"{int(broken[0]) + 1}), so it predicts nothing for them (its "
-                                 f"training diverged, or these values are far outside the "
-                                 f"training data's)")
+        outputs = finite_outputs(model, X, path)
         columns, values = self.prediction_columns(outputs, info, proba)
         return Prediction(columns, values.tolist(), notes)
