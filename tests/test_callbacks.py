@@ -187,6 +187,82 @@ def test_csv_logger_writes_every_epoch(tmp_path):
     assert [float(row["val_loss"]) for row in rows] == history.history["val_loss"]
 
 
+def read_rows(path):
+    return list(csv.DictReader(path.open(newline="")))
+
+
+def test_csv_logger_appends_one_line_per_epoch(tmp_path, monkeypatch):
+    rewrites = []
+    original = annie.io.atomic_write_bytes
+    monkeypatch.setattr(annie.io, "atomic_write_bytes",
+                        lambda path, data: (rewrites.append(path), original(path, data)))
+    path = tmp_path / "log.csv"
+    files = []
+
+    class Snapshot(Callback):  # runs after the logger
+        def on_epoch_end(self, epoch, logs):
+            files.append(path.read_text())
+
+    X, y = regression_data()
+    model = linear_model()
+    history = annie.fit(model, squared_error, PlainSGD(model.parameters()), X, y, epochs=5,
+                        batch_size=10, validation_split=0.25, verbose=0,
+                        callbacks=[CSVLogger(path), Snapshot()])
+    assert len(rewrites) == 1  # the first epoch wrote the file; the others appended
+    for epoch, text in enumerate(files):
+        assert epoch == 0 or text.startswith(files[epoch - 1])
+        assert text.count("\n") == epoch + 2
+    rows = read_rows(path)
+    assert [int(row["epoch"]) for row in rows] == list(range(5))
+    for key in ("loss", "val_loss", "lr"):
+        assert [float(row[key]) for row in rows] == history.history[key]
+
+
+def test_csv_logger_writes_the_whole_file_where_appending_would_be_wrong(tmp_path):
+    path = tmp_path / "log.csv"
+    history = History()
+    state = FitState(model=linear_model(), optimizer=None, history=history, epochs=4)
+    logger = CSVLogger(path)
+    logger.set_state(state)
+    logger.on_train_begin()
+
+    def epoch(number, logs):
+        history.append(number, logs)
+        logger.on_epoch_end(number, logs)
+        return read_rows(path)
+
+    epoch(0, {"loss": 1.0})
+    rows = epoch(1, {"loss": 0.5, "val_loss": 0.75})  # a new column
+    assert [row["val_loss"] for row in rows] == ["nan", "0.75"]
+    path.unlink()  # removed meanwhile
+    assert [row["loss"] for row in epoch(2, {"loss": 0.25, "val_loss": 0.5})] == \
+        ["1.0", "0.5", "0.25"]
+    with path.open("a") as handle:  # changed meanwhile
+        handle.write("9,9,9\n")
+    assert [row["epoch"] for row in epoch(3, {"loss": 0.125, "val_loss": 0.25})] == \
+        ["0", "1", "2", "3"]
+
+
+def test_csv_logger_of_a_resumed_run_drops_the_lines_past_its_checkpoint(tmp_path):
+    X, y = regression_data()
+
+    def run(epochs, path, **options):
+        annie.manual_seed(0)
+        model = linear_model()
+        optimizer = annie.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        return annie.fit(model, squared_error, optimizer, X, y, epochs=epochs, batch_size=8,
+                         seed=1, verbose=0, callbacks=[CSVLogger(path)], **options)
+
+    run(4, tmp_path / "straight.csv")
+    cut = tmp_path / "cut.csv"
+    run(2, cut, checkpoint_dir=tmp_path / "checkpoint")
+    with cut.open("a") as handle:  # a line logged after the checkpoint, before a kill
+        handle.write("2,0.5,0.05\n")
+    run(4, cut, checkpoint_dir=tmp_path / "checkpoint", resume=True)
+    assert cut.read_text() == (tmp_path / "straight.csv").read_text()
+    assert len(read_rows(cut)) == 4
+
+
 def test_model_checkpoint_saves_the_best_epochs(tmp_path):
     io = pytest.importorskip("annie.io")
     if not hasattr(io, "save"):

@@ -125,7 +125,7 @@ BASE = '[data]\ndataset = "iris"\n'
     (BASE + "[loss]\nname = \"crossentropy\"\n", [], "unknown loss"),
     (BASE + "[model]\nhidden = [0]\n", [], "model.hidden"),
     (BASE + "[train\n", [], "invalid TOML"),
-    ('[data]\npath = "missing.csv"\n', [], "file not found"),
+    ('[data]\npath = "missing.csv"\n', [], "does not exist"),
     (BASE + "[scheduler]\nname = \"stepp\"\n", [], "did you mean 'step'"),
     (BASE + "[scheduler]\nname = \"step\"\nstep_sise = 3\n", [], "did you mean 'scheduler.step_size'"),
     (BASE + "[scheduler]\nstep_size = 3\n", [], "scheduler.step_size needs scheduler.name"),
@@ -161,6 +161,45 @@ def test_bad_configs_exit_2_with_one_message(tmp_path, capsys, text, overrides, 
 def test_bad_arguments_exit_2(capsys, argv, words):
     code, _, err = run_main(capsys, *argv)
     assert code == 2 and words in err and "Traceback" not in err
+
+
+
+def test_a_path_of_the_wrong_kind_is_named_as_such(tmp_path, capsys):
+    """A folder where a file belongs, or a file where a run folder belongs, is refused saying
+    so (not "not found"), for every path the commands read."""
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    a_file = tmp_path / "a file.csv"
+    a_file.write_text("a,b\n1,2\n")
+    run = str(tmp_path / "run")
+    assert run_main(capsys, "train", "iris", "--set", "train.epochs=1", "--out", run,
+                    "--quiet")[0] == 0
+    table = tmp_path / "table.toml"
+    table.write_text('[data]\npath = "a folder"\n')
+    text = tmp_path / "text.toml"
+    text.write_text('[data]\npath = "a folder"\n[model]\ntype = "char_lm"\n')
+    cases = [
+        (["predict", run, str(folder)], f"{str(folder)!r} is a folder, not a file"),
+        (["evaluate", run, str(folder)], f"{str(folder)!r} is a folder, not a file"),
+        (["train", str(folder)], f"{str(folder)!r} is a folder, not a file"),
+        (["tune", str(folder)], f"{str(folder)!r} is a folder, not a file"),
+        (["train", str(table), "--out", str(tmp_path / "t")], "is a folder, not a file"),
+        (["train", str(text), "--out", str(tmp_path / "t")], "is a folder, not a file"),
+        (["train", "iris", "--resume", str(a_file)], f"{str(a_file)!r} is a file, not a run "
+                                                     "folder"),
+    ]
+    for argv, words in cases:
+        code, _, err = run_main(capsys, *argv)
+        assert code == 2 and words in err and err.count("\n") == 1, (argv, err)
+        assert "not found" not in err, (argv, err)
+
+def test_every_argument_of_every_command_has_help_text():
+    parser = cli.build_parser()
+    commands = next(action for action in parser._actions if action.dest == "command")
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"annie {name}: argument {action.dest!r} has no help text"
 
 
 def test_bad_arguments_in_a_subprocess_print_no_traceback():

@@ -444,7 +444,7 @@ def test_what_cannot_train_is_refused_before_training(world, name, words):
     ("ragged", ["line 3 has 3 fields, expected 4"]),
     ("empty", ["is empty"]),
     ("nan", ["line 3, column 'b': nan is not a finite number"]),
-    ("missing", ["data.path", "file not found"]),
+    ("missing", ["data.path", "does not exist"]),
 ])
 def test_malformed_files_are_refused_naming_the_place(world, name, words):
     message = refused(world, f"train malformed {name}")

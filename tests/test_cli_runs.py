@@ -110,7 +110,9 @@ def kill_when(process, condition, timeout=60.0) -> None:
     assert process.returncode == -signal.SIGKILL
 
 
-LONG = ["--set", "train.epochs=400", "--set", "train.checkpoint_every=2"]
+# a checkpoint every 2 batches from the start, so that a kill lands in the middle of training
+EVERY_2 = ["--set", "train.checkpoint_every=2", "--set", "train.checkpoint_seconds=0"]
+LONG = ["--set", "train.epochs=400", *EVERY_2]
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
@@ -156,7 +158,7 @@ def test_a_killed_run_resumes_from_its_unfinished_folder_to_the_same_end(tmp_pat
     for name, value in SINGLE_THREAD.items():
         monkeypatch.setenv(name, value)
     config = write_project(tmp_path)
-    steady = ["--set", "train.epochs=30", "--set", "train.checkpoint_every=2"]
+    steady = ["--set", "train.epochs=30", *EVERY_2]
     assert run_cli(capsys, "train", config, "--out", tmp_path / "straight", "--quiet",
                    *steady)[0] == 0
     out = tmp_path / "killed"

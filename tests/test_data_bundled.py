@@ -118,6 +118,13 @@ def test_lazy_access_from_annie():
     assert annie.data.load_iris is data.load_iris
 
 
+def test_annie_namespace_lists_no_helper_imports():
+    """``dir(annie)`` shows annie's API and sub-packages, not the names __init__ imported for
+    itself."""
+    assert {"annotations", "importlib"}.isdisjoint(dir(annie))
+    assert set(annie.__all__) <= set(dir(annie))
+
+
 def test_same_values_as_scikit_learn():
     datasets = pytest.importorskip("sklearn.datasets")
     X, y = data.load_digits()

@@ -71,7 +71,7 @@ def test_csv_semicolon_and_quoted_cells(tmp_path):
 def test_csv_missing_file(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         data.load_csv(tmp_path / "nope.csv")
-    with pytest.raises(DataError, match="directory"):
+    with pytest.raises(DataError, match="is a folder, not a file"):
         data.load_csv(tmp_path)
 
 

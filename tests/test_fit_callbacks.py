@@ -46,7 +46,7 @@ def test_callbacks_run_after_the_history_and_before_the_checkpoint(tmp_path):
     state, _ = annie.io.load_state(tmp_path / CHECKPOINT_FILE)
     classes = [entry["class"] for entry in state["callbacks"]]
     assert classes == ["History", "TerminateOnNaN", "Recorder", "Recorder"]
-    assert state["callbacks"][0]["state"]["epoch"] == [0, 1]
+    assert state["callbacks"][0]["state"]["epoch"].tolist() == [0, 1]  # an int64 array
 
 
 def test_an_epoch_cut_short_reaches_only_the_callbacks_that_see_stopped_epochs():

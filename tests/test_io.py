@@ -233,6 +233,8 @@ def test_every_flipped_byte_is_detected(saved):
     (b"\x80\x04\x95" + bytes(100), "pickle"),
     (b"", "empty"),
     (b'{"a": 1}', "JSON"),
+    (b"id,alcohol,acid,quality\n1001,13.2,1.78,good\n", "a text file (it starts with 'id,alcoh')"),
+    ("[data]\npath = \"wine.csv\"\n".encode(), "a text file"),
 ])
 def test_foreign_files(tmp_path, content, expected):
     path = tmp_path / "foreign.bin"

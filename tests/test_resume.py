@@ -25,7 +25,7 @@ def run_worker(*args):
 
 
 def same_result(path_a, path_b):
-    """Weights and optimizer arrays equal byte for byte, history equal exactly."""
+    """Weights, optimizer arrays and history equal byte for byte."""
     a, _ = annie.io.load_state(path_a)
     b, _ = annie.io.load_state(path_b)
     assert a["weights"].keys() == b["weights"].keys()
@@ -39,7 +39,12 @@ def same_result(path_a, path_b):
             else:
                 assert value == other, (index, key)
     assert a["optimizer"]["param_groups"] == b["optimizer"]["param_groups"]
-    assert a["history"] == b["history"]
+    history, other = a["history"], b["history"]  # History.state_dict(): arrays
+    assert history["epoch"].tolist() == other["epoch"].tolist()
+    assert history["stop_reason"] == other["stop_reason"]
+    assert history["history"].keys() == other["history"].keys()
+    for key, values in history["history"].items():
+        assert values.tobytes() == other["history"][key].tobytes(), key
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +73,20 @@ def test_killed_then_resumed_equals_straight_run(tmp_path, straight_runs, model,
     resumed = run_worker(model, checkpoints, tmp_path / "resumed.state", every, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     same_result(straight_runs[model], tmp_path / "resumed.state")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+def test_killed_between_spaced_checkpoints_resumes_from_the_older_one(tmp_path, straight_runs):
+    checkpoints = tmp_path / "checkpoints"
+    spaced = ("--seconds", 2.5)  # a clock reading 0, 1, 2, ...: a write at batch 6, then 12
+    killed = run_worker("mlp", checkpoints, tmp_path / "killed.state", 2, "--kill-at", 10,
+                        *spaced)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    tree, _ = annie.io.load_state(checkpoints / CHECKPOINT_FILE)
+    assert tree["position"]["batches_done"] == 6  # without the wait: batch 8
+    resumed = run_worker("mlp", checkpoints, tmp_path / "resumed.state", 2, "--resume", *spaced)
+    assert resumed.returncode == 0, resumed.stderr
+    same_result(straight_runs["mlp"], tmp_path / "resumed.state")
 
 
 # ----- in one process ---------------------------------------------------------------------

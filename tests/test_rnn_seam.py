@@ -122,6 +122,46 @@ def test_stepwise_watch_sees_every_sequence_and_can_replace_states():
     assert seen[-1][:2] == ("", 1)
 
 
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_stepwise_observer_returning_none_keeps_the_state(kind):
+    """An ``on_state`` that only watches (returns None) leaves the recurrence unchanged, in a
+    sequence layer and in a cell: the same outputs as one that hands every state back."""
+    steps_seen = []
+
+    def observe(name, steps):
+        return lambda t, state: steps_seen.append((name, t))
+
+    def hand_back(name, steps):
+        return lambda t, state: state
+
+    layer = _layer(kind, num_layers=2)
+    x = annie.tensor(_random((2, 5, 3)))
+    with layer.stepwise(hand_back):
+        expected, _ = layer(x)
+    with layer.stepwise(observe):
+        output, _ = layer(x)
+    np.testing.assert_array_equal(output.data, expected.data)
+    assert steps_seen == [(name, t) for name in ("l0", "l1") for t in range(5)]
+    cell = {"lstm": nn.LSTMCell, "gru": nn.GRUCell}[kind](3, 4, dtype=np.float64)
+    x_t = annie.tensor(_random((2, 3)))
+    with cell.stepwise(hand_back):
+        expected = cell(x_t)
+    with cell.stepwise(observe):
+        watched = cell(x_t)
+    if kind == "gru":
+        expected, watched = (expected,), (watched,)
+    for a, b in zip(expected, watched):
+        np.testing.assert_array_equal(b.data, a.data)
+    assert steps_seen[-1] == ("", 0)
+
+
+def test_stepwise_on_state_returning_a_wrong_value_is_refused():
+    layer = _layer("gru")
+    with layer.stepwise(lambda name, steps: (lambda t, state: 3.0)):
+        with pytest.raises(ConfigError, match=r"on_state.*returned 3\.0"):
+            layer(annie.tensor(_random((2, 5, 3))))
+
 # ----- compiled steps == NumPy steps ----------------------------------------------------------
 def _kernel_results(kind, dtype, lengths, reverse):
     rng = np.random.default_rng(5)

@@ -1,6 +1,7 @@
 """fit / evaluate / predict: exact agreement with hand-written gradient descent, bookkeeping,
 progress output and errors. Uses a plain SGD and MSE written in the test (train_helpers)."""
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -200,6 +201,23 @@ def test_history_to_csv_and_state_dict(tmp_path):
     restored = History()
     restored.load_state_dict(history.state_dict())
     assert restored.to_csv_text() == history.to_csv_text()
+
+
+def test_history_state_is_arrays_that_round_trip_bit_for_bit(tmp_path):
+    history = History()
+    quiet_nan = np.frombuffer(np.uint64(0x7FF8000000000123).tobytes(), np.float64)[0]
+    values = [0.1, -0.0, float(quiet_nan), math.inf, 1e-310]
+    for epoch, value in enumerate(values):
+        history.append(epoch, {"loss": value})
+    state = history.state_dict()
+    assert state["epoch"].dtype == np.int64 and state["history"]["loss"].dtype == np.float64
+    annie.io.save_state(tmp_path / "h.state", state)
+    restored = History()
+    restored.load_state_dict(annie.io.load_state(tmp_path / "h.state")[0])
+    assert restored.epoch == list(range(5))
+    assert np.array(restored["loss"]).tobytes() == np.array(values).tobytes()
+    restored.load_state_dict({"epoch": [0, 1], "history": {"loss": [1.5, 0.5]}})  # older form
+    assert restored.epoch == [0, 1] and restored["loss"] == [1.5, 0.5]
 
 
 def test_history_plot_writes_a_png(tmp_path):

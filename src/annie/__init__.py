@@ -3,9 +3,7 @@
 Tensors with reverse-mode autodiff, MLPs and recurrent networks (RNN, LSTM, GRU), the losses and
 optimizers of the classic lecture, a training loop and a command line.
 """
-from __future__ import annotations
-
-import importlib
+import importlib as _importlib
 
 from . import ops as _ops  # gives Tensor its operators and methods
 from .backend import get_default_dtype, manual_seed, set_default_dtype
@@ -43,7 +41,7 @@ def __getattr__(name: str):
     if name not in _LAZY:
         raise AttributeError(f"module 'annie' has no attribute {name!r}")
     module_name, attribute = _LAZY[name]
-    module = importlib.import_module(module_name)
+    module = _importlib.import_module(module_name)
     value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value
     return value

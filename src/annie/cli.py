@@ -58,6 +58,9 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+RUN_DIR_HELP = "a run folder written by annie train or annie demo (e.g. runs/demo)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``annie`` command."""
     parser = _Parser(prog="annie", description="annie: neural networks from first principles "
@@ -88,12 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "(same configuration; train.epochs may grow)")
     evaluate = commands.add_parser("evaluate", help="score a run on its held-out data or on a "
                                                     "labelled CSV file")
-    evaluate.add_argument("run_dir")
+    evaluate.add_argument("run_dir", help=RUN_DIR_HELP)
     evaluate.add_argument("data", nargs="?", default=None,
                           help="a CSV file with the feature and target columns (by name); "
                                "default: the held-out data kept in the run folder")
     predict = commands.add_parser("predict", help="predict the rows of a CSV file with a run")
-    predict.add_argument("run_dir")
+    predict.add_argument("run_dir", help=RUN_DIR_HELP)
     predict.add_argument("input", help="CSV file with a header naming the feature columns "
                                        "(any order; other columns are ignored)")
     predict.add_argument("--output", default=None, metavar="OUT.csv",
@@ -113,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="epochs per model (default 40; 1 with --quick)")
     compare.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (0)")
     export = commands.add_parser("export", help="write a run's model as an ONNX file")
-    export.add_argument("run_dir")
+    export.add_argument("run_dir", help=RUN_DIR_HELP)
     export.add_argument("--onnx", required=True, metavar="MODEL.onnx",
                         help="the ONNX file to write (needs the onnx package: annie[onnx])")
     playground = commands.add_parser("playground", help="the lecture as a live page in your "

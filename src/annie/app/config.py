@@ -18,6 +18,7 @@ import re
 import sys
 from typing import Any
 
+from ..data.files import file_problem
 from ..errors import ConfigError
 from . import recipes
 from .schema import CORE, OPEN_SECTIONS, OTHER_COMMANDS_SECTIONS, Key, split_name
@@ -131,8 +132,9 @@ def parse_override(text: str) -> dict:
 def read_toml(path: str | os.PathLike) -> dict:
     """Parse a TOML file; a missing file or a syntax error is a ConfigError naming the file."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ConfigError(f"config file {path!r} not found")
+    problem = file_problem(path)
+    if problem:
+        raise ConfigError(f"config file {path!r} {problem}")
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)

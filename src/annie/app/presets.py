@@ -43,5 +43,8 @@ def config_path(argument: str) -> str:
     names = presets()
     if argument in names:
         return preset_path(argument)
+    if os.path.isdir(argument):
+        raise ConfigError(f"config file {argument!r} is a folder, not a file (give a TOML file "
+                          f"or a preset: {', '.join(names)})")
     raise ConfigError(f"config file {argument!r} not found (and no preset of that name; "
                       f"presets: {', '.join(names)})")

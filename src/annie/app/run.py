@@ -82,21 +82,26 @@ def _callbacks(config: dict, optimizer) -> list:
     return callbacks
 
 
+#: Keys a resumed run may change: the epochs, and when checkpoints are written (which never
+#: changes what the run computes).
+RESUME_MAY_CHANGE = ("train.epochs", "train.checkpoint_every", "train.checkpoint_seconds")
+
+
 def _check_resume(config: dict, folder: str, out_dir) -> None:
-    """A run continues with the configuration it started with (only train.epochs may change,
-    and it may not fall below the epochs already trained); ConfigError naming the
-    differences."""
+    """A run continues with the configuration it started with (only the keys of
+    RESUME_MAY_CHANGE may change, and train.epochs may not fall below the epochs already
+    trained); ConfigError naming the differences."""
     from ..io import load_state
     from ..train.checkpoint import checkpoint_path
     saved = run_config.load_config(os.path.join(folder, rundir.CONFIG_FILE))
-    names = [name for name in run_config.schema() if name != "train.epochs"]
+    names = [name for name in run_config.schema() if name not in RESUME_MAY_CHANGE]
     names += [f"{section}.{key}" for section in ("optimizer", "scheduler", "loss")
               for key in {*config[section], *saved[section]}]
     differences = sorted({name for name in names if _value(config, name) != _value(saved, name)})
     if differences:
         raise ConfigError(f"--resume: the configuration differs from the one the run "
                           f"{os.fspath(out_dir)!r} was started with, at {differences} (only "
-                          f"train.epochs may change)")
+                          f"{', '.join(RESUME_MAY_CHANGE)} may change)")
     tree, _ = load_state(checkpoint_path(folder))
     started = tree["position"]["epoch"] + (tree["totals"] is not None)  # + one cut midway
     if config["train"]["epochs"] < started:
@@ -178,7 +183,8 @@ def _train(config: dict, recipe: Recipe, out_dir, verbose: int, resume_from: str
                           callbacks=[*_callbacks(config, optimizer), *callbacks],
                           clip_grad_norm=train["clip_grad_norm"] or None, verbose=verbose,
                           seed=config["seed"], checkpoint_dir=staging,
-                          checkpoint_every=train["checkpoint_every"] or "epoch", resume=resume)
+                          checkpoint_every=train["checkpoint_every"] or "epoch",
+                          checkpoint_seconds=train["checkpoint_seconds"], resume=resume)
             scores = recipe.score(model, split) if score else None
         seconds = time.perf_counter() - started
         result = RunResult(model, history, scores, recipe, None, seconds)

@@ -143,6 +143,8 @@ def resume_folder(out, has_checkpoint) -> str:
     for folder in (partial, out):
         if os.path.isdir(folder) and has_checkpoint(folder):
             return folder
+    if os.path.isfile(out):
+        raise ConfigError(f"--resume: {out!r} is a file, not a run folder")
     if not os.path.isdir(out) and not os.path.isdir(partial):
         raise ConfigError(f"--resume: run folder {out!r} not found")
     raise ConfigError(f"--resume: {out!r} holds no checkpoint to resume")

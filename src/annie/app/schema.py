@@ -130,9 +130,16 @@ CORE: dict[str, Key] = {
     "train.early_stopping_patience": Key((int,), 0, "stop after this many epochs without "
                                                     "improvement of val_loss (0: off; needs "
                                                     "validation_split)", check=non_negative),
-    "train.checkpoint_every": Key((int,), 0, "write the run's checkpoint every N batches (0: "
-                                             "at each epoch end); see --resume",
-                                  check=non_negative),
+    "train.checkpoint_every": Key((int,), 0, "where the run's checkpoint (for --resume) may "
+                                             "be written: every N batches (0: at each epoch "
+                                             "end)", check=non_negative),
+    "train.checkpoint_seconds": Key((float,), 10.0, "at least this many seconds of training "
+                                                    "between two checkpoints (0: at every "
+                                                    "checkpoint_every); the last one is always "
+                                                    "written. A write takes milliseconds, more "
+                                                    "than an epoch of a small model; a killed "
+                                                    "run resumes exactly from its last "
+                                                    "checkpoint", check=non_negative),
     "train.plot": Key((bool,), True, "draw the history into history.png (with matplotlib; "
                                      "false saves time in many short runs)"),
 }

@@ -16,12 +16,21 @@ from ._validate import check_same_length
 _TARGET_DTYPES = {None: None, "int64": np.int64, "float32": np.float32}
 
 
-def _check_file(path, where: str) -> str:
-    """``path`` as a string, or DataError when no such file exists."""
+def file_problem(path) -> str | None:
+    """None when ``path`` names a file; else what is wrong with it, to follow the quoted path
+    in a message: "is a folder, not a file" or "does not exist"."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        problem = "is a directory, not a file" if os.path.isdir(path) else "does not exist"
-        raise DataError(f"{where}: file {path!r} {problem}")
+    if os.path.isfile(path):
+        return None
+    return "is a folder, not a file" if os.path.isdir(path) else "does not exist"
+
+
+def _check_file(path, where: str) -> str:
+    """``path`` as a string, or DataError when it names no file."""
+    path = os.fspath(path)
+    problem = file_problem(path)
+    if problem:
+        raise DataError(f"{where}: {path!r} {problem}")
     return path
 
 

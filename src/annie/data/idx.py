@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from ..errors import DataError, SerializationError
+from .files import file_problem
 
 IDX_DTYPES = {
     0x08: np.dtype(np.uint8),
@@ -25,8 +26,9 @@ IDX_DTYPES = {
 def _read_file(path) -> tuple[str, bytes]:
     """The bytes of the file at ``path``, gunzipped when it starts with the gzip magic bytes."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError(f"load_idx: file {path!r} does not exist")
+    problem = file_problem(path)
+    if problem:
+        raise DataError(f"load_idx: {path!r} {problem}")
     with open(path, "rb") as handle:
         raw = handle.read()
     if raw[:2] == b"\x1f\x8b":

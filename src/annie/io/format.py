@@ -121,6 +121,10 @@ def _identify_foreign(first_bytes: bytes) -> str:
     for signature, description in _FOREIGN_SIGNATURES:
         if first_bytes.startswith(signature):
             return f"; it looks like {description}, not an annie file"
+    if first_bytes and all(32 <= byte < 127 or byte in b"\t\r\n" for byte in first_bytes):
+        # an annie file starts with a header length, never with 8 printable characters
+        return (f"; it looks like a text file (it starts with {first_bytes.decode()!r}), not an "
+                f"annie file")
     return ""
 
 

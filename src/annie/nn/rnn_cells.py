@@ -15,7 +15,7 @@ import numpy as np
 from .. import init
 from ..backend import get_default_dtype
 from ..errors import ConfigError, ShapeError, check_positive_int
-from ..functional.recurrent import gru_cell, lstm_cell, rnn_cell
+from ..functional.recurrent import gru_cell, lstm_cell, rnn_cell, watched_state
 from ..ops import squeeze, unsqueeze
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -33,8 +33,9 @@ class Stepwise:
     ``functional.recurrent.unroll`` instead of its fused kernel, with the same result), and at
     the start of each sequence ``watch(name, steps)`` may hand back ``on_state(t, state) ->
     state``, called with every new state (a tuple (h,) or (h, c)); whatever it returns
-    continues the recurrence. ``name`` is the (layer, direction) key such as ``"l0"`` or
-    ``"l1_reverse"`` for a sequence layer and ``""`` for a cell (one step per call)."""
+    continues the recurrence (None: the state it was given, for an observer that only
+    watches). ``name`` is the (layer, direction) key such as ``"l0"`` or ``"l1_reverse"`` for
+    a sequence layer and ``""`` for a cell (one step per call)."""
 
     _watch: Callable | None = None  # set while stepwise
 
@@ -97,7 +98,7 @@ class RecurrentCell(Stepwise, Module):
         new_state = self.step(x, states)
         on_state = self._on_state("", 1)
         if on_state is not None:
-            new_state = tuple(on_state(0, new_state))
+            new_state = watched_state(on_state, 0, new_state)
         if unbatched:
             new_state = tuple(squeeze(s, 0) for s in new_state)
         return new_state[0] if self.state_count == 1 else new_state

@@ -89,7 +89,10 @@ class Callback:
         """Called after each batch with its loss. Keep it cheap: it runs every step."""
 
     def state_dict(self) -> dict:
-        """What this callback must remember to resume exactly (JSON-serialisable values)."""
+        """What this callback must remember to resume exactly: values a checkpoint can store
+        (None, bool, int, float, str, lists, tuples, dicts and ndarrays; see
+        ``annie.io.save_state``). Hold a record that grows with the epochs as arrays: a
+        checkpoint stores them in one binary piece."""
         return {}
 
     def load_state_dict(self, state: dict) -> None:
@@ -321,13 +324,41 @@ class LearningRateScheduler(Callback):
 
 
 class CSVLogger(Callback):
-    """Write the history to a CSV file after every epoch (the whole file, atomically)."""
+    """Keep the history in a CSV file (``History.to_csv``'s format) as training goes.
+
+    Each epoch end appends the epoch's line (one write, the file closed after it: a killed
+    process leaves every finished epoch in the file), so an epoch costs the same after ten
+    thousand epochs as after ten. The whole file is written (atomically) only where appending
+    would be wrong: at the first epoch of a ``fit`` (a new file; or a resumed run, whose
+    history replaces the lines the file held past its checkpoint), when a new column appears,
+    and when the file is not as this logger left it (removed or changed meanwhile)."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
+        self._header: str | None = None  # the header of the file as written
+        self._size: int | None = None    # its size in bytes
+
+    def on_train_begin(self) -> None:
+        """The next epoch writes the whole file."""
+        self._header = self._size = None
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         # fit appends the epoch's logs to the history before calling the callbacks
-        self.state.history.to_csv(self.path)
+        history = self.state.history
+        header = history.csv_header()
+        if header == self._header and self._file_size() == self._size:
+            line = history.csv_row(len(history) - 1).encode("utf-8")
+            with open(self.path, "ab") as handle:
+                handle.write(line)
+            self._size += len(line)
+            return
+        from ..io import atomic_write_bytes
+        text = history.to_csv_text().encode("utf-8")
+        atomic_write_bytes(self.path, text)
+        self._header, self._size = header, len(text)
 
-
+    def _file_size(self) -> int | None:
+        try:
+            return os.stat(self.path).st_size
+        except OSError:
+            return None

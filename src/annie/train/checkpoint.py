@@ -3,6 +3,9 @@ written and read by the :class:`BackupAndRestore` callback (``fit(checkpoint_dir
 
 One file, ``checkpoint.ckpt`` in the checkpoint folder, written atomically with
 ``annie.io.save_state`` (the old checkpoint or the new one, never a mix) and replaced each time.
+A write costs a few milliseconds whatever the model (two fsyncs and a rename), which is more
+than an epoch of a small model: ``checkpoint_seconds`` spaces the writes in time, and the
+History is stored as arrays, so a write does not grow with the epochs recorded.
 It holds the model's weights, the optimizer's state (step counts, moments, learning rates), the
 callbacks' state (the History so far, schedulers, early stopping's best value, patience count
 and best weights), annie's RNG state, the position (epoch, batches so far, why training
@@ -12,7 +15,10 @@ compute the same numbers, bit for bit, as a run that was never stopped.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
+import time
 
 import numpy as np
 
@@ -44,6 +50,17 @@ def check_every(checkpoint_every) -> int | None:
         raise ConfigError(f"fit: checkpoint_every must be 'epoch' or a positive number of "
                           f"batches, got {checkpoint_every!r}")
     return int(checkpoint_every)
+
+
+def check_seconds(checkpoint_seconds) -> float:
+    """The least time between two checkpoints, in seconds: a number >= 0 (0: no least
+    time)."""
+    if isinstance(checkpoint_seconds, bool) or not isinstance(checkpoint_seconds, numbers.Real) \
+            or not (math.isfinite(checkpoint_seconds) and checkpoint_seconds >= 0):
+        raise ConfigError(f"fit: checkpoint_seconds must be a finite number of seconds >= 0 "
+                          f"(0: a checkpoint at every checkpoint_every), got "
+                          f"{checkpoint_seconds!r}")
+    return float(checkpoint_seconds)
 
 
 def fingerprint(model, optimizer) -> dict:
@@ -185,45 +202,63 @@ def carried_states(model) -> dict:
 
 class BackupAndRestore(Callback):
     """Checkpoint the run so that it can continue exactly where it stopped (what
-    ``fit(checkpoint_dir=..., checkpoint_every=..., resume=...)`` adds; always the last callback).
+    ``fit(checkpoint_dir=..., checkpoint_every=..., checkpoint_seconds=..., resume=...)`` adds;
+    always the last callback).
 
     Writes ``checkpoint.ckpt`` in ``checkpoint_dir`` at every epoch end (``checkpoint_every=
-    "epoch"``) or every N batches (``checkpoint_every=N``) and at the end of training (also
-    after a stop). ``resume=True``: at the start of training, after the other callbacks'
-    ``on_train_begin``, restore everything from that checkpoint (ConfigError if there is none
-    or it belongs to another model, optimizer or set of callbacks)."""
+    "epoch"``) or every N batches (``checkpoint_every=N``), but only once ``checkpoint_seconds``
+    (default 0: no wait) have passed since the previous write (or the start of training); and
+    always at the end of training (also after a stop). A run killed between two checkpoints
+    resumes from the last one and, as every resume, ends exactly as an uninterrupted run: the
+    wait only bounds the training redone. ``writes`` counts the checkpoints this fit wrote.
+    ``resume=True``: at the start of training, after the other callbacks' ``on_train_begin``,
+    restore everything from that checkpoint (ConfigError if there is none or it belongs to
+    another model, optimizer or set of callbacks)."""
 
     sees_stopped_epochs = True  # the checkpoint after a stop records it
 
     def __init__(self, checkpoint_dir: str | os.PathLike, checkpoint_every: int | str = "epoch",
-                 resume: bool = False):
+                 resume: bool = False, checkpoint_seconds: float = 0.0):
         self.folder = os.fspath(checkpoint_dir)
         self.every = check_every(checkpoint_every)
+        self.seconds = check_seconds(checkpoint_seconds)
         self.resume = bool(resume)
+        self.writes = 0
+        self.last_write = time.monotonic()
 
     def on_train_begin(self) -> None:
-        """Check the optimizer can be saved; restore the checkpoint when resuming."""
+        """Check the optimizer can be saved; restore the checkpoint when resuming; start the
+        clock of ``checkpoint_seconds``."""
         _check_optimizer(self.state.optimizer)
         if self.resume:
             restore(read_checkpoint(self.folder, self.state.model, self.state.optimizer),
                     self.state, self.folder)
         else:
             os.makedirs(self.folder, exist_ok=True)
+        self.writes = 0
+        self.last_write = time.monotonic()
+
+    def _due(self) -> bool:
+        """Whether ``checkpoint_seconds`` have passed since the last write."""
+        return time.monotonic() - self.last_write >= self.seconds
 
     def _write(self, epoch: int) -> None:
         state = self.state
         write_checkpoint(self.folder, state, {"epoch": epoch, "batches_done": state.batches_done,
                                               "stop_reason": state.stop_reason})
+        self.writes += 1
+        self.last_write = time.monotonic()  # after the write: its own time is not training
 
     def on_batch_end(self, batch: int, loss: float) -> None:
-        """Every ``checkpoint_every`` batches (counted over the whole run), a checkpoint of the
-        run midway through the epoch."""
+        """Every ``checkpoint_every`` batches (counted over the whole run), once
+        ``checkpoint_seconds`` have passed, a checkpoint of the run midway through the epoch."""
         if (self.every is not None and self.state.batches_done % self.every == 0
-                and not self.state.stop_training):
+                and not self.state.stop_training and self._due()):
             self._write(self.state.epoch)
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
-        """A checkpoint at the epoch's end: at every epoch with ``checkpoint_every="epoch"``,
-        else after the last epoch or a stop."""
-        if self.every is None or self.state.stop_training or epoch + 1 == self.state.epochs:
+        """A checkpoint after the last epoch or a stop; with ``checkpoint_every="epoch"`` also
+        at each epoch end once ``checkpoint_seconds`` have passed."""
+        if self.state.stop_training or epoch + 1 == self.state.epochs or (
+                self.every is None and self._due()):
             self._write(epoch + 1)

@@ -100,7 +100,8 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
         clip_grad_norm: float | None = None, clip_grad_value: float | None = None,
         verbose: int = 1, seed: int | None = None, check_finite: bool = True,
         tbptt: int | None = None, checkpoint_dir: str | os.PathLike | None = None,
-        checkpoint_every: int | str = "epoch", resume: bool = False) -> History:
+        checkpoint_every: int | str = "epoch", resume: bool = False,
+        checkpoint_seconds: float = 0.0) -> History:
     """Train ``model`` on (X, y) with mini-batch gradient descent and return its History.
 
     Each step: prediction = model(X_batch); L = loss(prediction, y_batch); dL/dw by backward;
@@ -123,9 +124,11 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
 
     ``checkpoint_dir``: write a checkpoint there (atomically, replacing the previous one) at
     every epoch end (``checkpoint_every="epoch"``) or every N batches (``checkpoint_every=N``),
-    and at the end. ``resume=True`` continues from that checkpoint: weights, optimizer, callbacks,
-    RNG, position in the epoch and history, so the run ends exactly as an uninterrupted one
-    (the ``BackupAndRestore`` callback does it).
+    at most once per ``checkpoint_seconds`` (default 0: every time; a write takes a few
+    milliseconds, longer than an epoch of a small model, so e.g. 10 keeps its cost negligible),
+    and always at the end. ``resume=True`` continues from that checkpoint: weights, optimizer,
+    callbacks, RNG, position in the epoch and history, so the run ends exactly as an
+    uninterrupted one (the ``BackupAndRestore`` callback does it).
 
     Around the optimizer steps everything is a callback (``annie.train.callbacks``), called in
     this order: the History, progress output (unless ``callbacks`` has its own ``Progress``),
@@ -145,7 +148,8 @@ def fit(model, loss, optimizer, X, y, epochs: int, batch_size: int = 32,
     if checkpoint_dir is not None:
         if backups:
             raise ConfigError("fit: give checkpoint_dir or a BackupAndRestore callback, not both")
-        backups = [BackupAndRestore(checkpoint_dir, checkpoint_every, resume)]
+        backups = [BackupAndRestore(checkpoint_dir, checkpoint_every, resume,
+                                    checkpoint_seconds)]
     callbacks = [callback for callback in callbacks if callback not in backups]
     if not any(isinstance(callback, TerminateOnNaN) for callback in callbacks):
         callbacks.insert(0, TerminateOnNaN())

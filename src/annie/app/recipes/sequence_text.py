@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from ... import data
+from ...data.files import file_problem
 from ...errors import ConfigError, DataError
 from ...nn import sequence_models
 from ..schema import Key, non_negative, positive
@@ -159,8 +160,9 @@ class CharLanguageModelRecipe(CharacterRecipe):
         return self._windows(data.load_shakespeare())
 
     def prepare_file(self, path: str) -> Split:
-        if not os.path.isfile(path):
-            raise ConfigError(f"data.path {path!r}: file not found")
+        problem = file_problem(path)
+        if problem:
+            raise ConfigError(f"data.path {path!r} {problem}")
         try:
             with open(path, encoding="utf-8") as handle:
                 return self._windows(handle.read())

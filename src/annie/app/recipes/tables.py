@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ... import data
-from ...data.files import CSVTable
+from ...data.files import CSVTable, file_problem
 from ...errors import ConfigError, DataError
 
 
@@ -252,8 +252,9 @@ def read_columns(section: dict, target_kind: str,
         columns = _bundled(section["dataset"], target_kind, refuse_labels)
     else:
         path = section["path"]
-        if not os.path.isfile(path):
-            raise ConfigError(f"data.path {path!r}: file not found")
+        problem = file_problem(path)
+        if problem:
+            raise ConfigError(f"data.path {path!r} {problem}")
         columns = _npz(path, target_kind) if path.endswith(".npz") else \
             read_csv_columns(section, path, target_kind, refuse_labels)
     if section["dataset"] is not None or section["path"].endswith(".npz"):
@@ -283,8 +284,9 @@ def table_for_rows(path: str, features: list, where: str, targets: list | None =
     extra columns ignored). Returns (table, feature columns, target columns (None when
     ``targets`` is None), notes for the user). A file without a header is read in the training
     order when it has exactly the feature columns (and the targets, if wanted)."""
-    if not os.path.isfile(path):
-        raise ConfigError(f"{where}: file {path!r} not found")
+    problem = file_problem(path)
+    if problem:
+        raise ConfigError(f"{where}: {path!r} {problem}")
     delimiter = None if delimiter == " " else delimiter
     table = CSVTable(path, delimiter, True, where)
     wanted = list(features) + list(targets or [])

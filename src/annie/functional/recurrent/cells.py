@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from ...errors import ConfigError
 from ...ops import getitem, stack, where
 from ...tensor import Tensor
 from ..activations import relu, sigmoid, tanh
@@ -64,6 +65,19 @@ def gru_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None) 
     return ((1 - z) * n + z * h,)
 
 
+def watched_state(on_state: Callable, t: int, state: tuple) -> tuple:
+    """``on_state(t, state)``'s answer: the state to continue with. None (an observer that only
+    watches) keeps ``state``; anything else must be a tuple of as many tensors."""
+    answer = on_state(t, state)
+    if answer is None:
+        return state
+    if not isinstance(answer, (tuple, list)) or len(answer) != len(state):
+        raise ConfigError(f"stepwise: on_state(t, state) returned {answer!r} at step {t}; it must "
+                          f"return None (keep the state) or a tuple of {len(state)} tensor(s) "
+                          "like the state it was given")
+    return tuple(answer)
+
+
 def unroll(cell: Callable, x, initial: tuple, lengths=None, reverse: bool = False,
            on_state: Callable | None = None) -> tuple:
     """Run ``cell(x_t, state) -> state`` over x (time, batch, features), one step at a time;
@@ -71,8 +85,9 @@ def unroll(cell: Callable, x, initial: tuple, lengths=None, reverse: bool = Fals
 
     ``lengths`` (batch,): past a sequence's end its state is kept and its output is zero.
     ``reverse``: each sequence runs from its last real step back to its first.
-    ``on_state(t, state) -> state`` (optional) sees every new state, t in the caller's time
-    order, and may hand back a replacement (``gradient_flow`` puts its probes there)."""
+    ``on_state(t, state) -> state or None`` (optional) sees every new state, t in the caller's
+    time order, and may hand back a replacement (``gradient_flow`` puts its probes there);
+    None keeps the state."""
     x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
     state = tuple(s if isinstance(s, Tensor) else Tensor(np.asarray(s)) for s in initial)
     steps = x.shape[0]
@@ -84,7 +99,7 @@ def unroll(cell: Callable, x, initial: tuple, lengths=None, reverse: bool = Fals
             running = (t < np.asarray(lengths))[:, None]
             new_state = tuple(where(running, new, old) for new, old in zip(new_state, state))
         if on_state is not None:
-            new_state = tuple(on_state(t, new_state))
+            new_state = watched_state(on_state, t, new_state)
         state = new_state
         outputs[t] = state[0] if lengths is None else where(running, state[0], 0.0)
     return stack(outputs, axis=0), state
