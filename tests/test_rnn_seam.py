@@ -27,14 +27,20 @@ HAS_NUMBA = importlib.util.find_spec("numba") is not None
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 LAYERS = {"rnn_tanh": (nn.RNN, {}), "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
           "lstm": (nn.LSTM, {}), "gru": (nn.GRU, {})}
-STEP_PATHS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
-    not HAS_NUMBA, reason="numba is not installed (pip install annie[fast])"))]
+NEEDS_NUMBA = pytest.mark.skipif(not HAS_NUMBA,
+                                 reason="numba is not installed (pip install annie[fast])")
+STEP_PATHS = ["numpy", pytest.param("numba", marks=NEEDS_NUMBA),
+              pytest.param("numba-sequence", marks=NEEDS_NUMBA)]
 
 
 @pytest.fixture(params=STEP_PATHS)
 def step_path(request, monkeypatch):
-    """Run the kernels on the NumPy steps or on the compiled ones."""
-    monkeypatch.setenv("ANNIE_NUMBA", "1" if request.param == "numba" else "0")
+    """Run the kernels on the NumPy steps, on the compiled ones, or (LSTM) on the compiled
+    whole-sequence loops, forced at every size and dtype."""
+    monkeypatch.setenv("ANNIE_NUMBA", "0" if request.param == "numpy" else "1")
+    if request.param == "numba-sequence":
+        monkeypatch.setattr(compiled, "sequence_functions", lambda kind, dtype, batch, hidden:
+                            compiled.numba_steps().get(f"{kind}_sequence"))
     return request.param
 
 
@@ -181,21 +187,40 @@ def _kernel_results(kind, dtype, lengths, reverse):
     return [o.data for o in outputs] + [t.grad for t in tensors]
 
 
-@pytest.mark.parametrize("loops", ["python", pytest.param("numba", marks=pytest.mark.skipif(
-    not HAS_NUMBA, reason="numba is not installed (pip install annie[fast])"))])
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("loops", ["python", pytest.param("numba", marks=NEEDS_NUMBA)])
+@pytest.mark.parametrize("kind,path", [("lstm", "steps"), ("lstm", "float32_step"),
+                                       ("lstm", "sequence"), ("gru", "steps")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("lengths,reverse", [(None, False), (np.array([2, 6, 4]), True)])
-def test_compiled_steps_equal_numpy_steps(loops, kind, dtype, lengths, reverse, monkeypatch):
+def test_compiled_loops_equal_numpy_steps(loops, kind, path, dtype, lengths, reverse,
+                                          monkeypatch):
+    """Each compiled path (per-step loops, the LSTM's one-call forward step with the rational
+    tanh, the whole-sequence loops), compiled and as plain Python, equals the NumPy steps."""
     monkeypatch.setenv("ANNIE_NUMBA", "0")
     reference = _kernel_results(kind, dtype, lengths, reverse)
-    steps = compiled.python_steps() if loops == "python" else compiled.numba_steps()
-    monkeypatch.setattr(compiled, "step_functions", lambda name, numpy_steps: steps[name])
+    functions = compiled.python_steps() if loops == "python" else compiled.numba_steps()
+    pair = functions[kind if path == "steps" else f"{kind}_float32"]
+    monkeypatch.setattr(compiled, "step_functions", lambda name, numpy_steps, dtype=None: pair)
+    sequence = functions[f"{kind}_sequence"] if path == "sequence" else None
+    monkeypatch.setattr(compiled, "sequence_functions",
+                        lambda name, dtype, batch, hidden: sequence)
     actual = _kernel_results(kind, dtype, lengths, reverse)
     tolerance = 1e-12 if dtype == np.float64 else 2e-5
     for a, b in zip(reference, actual):
         assert a.dtype == b.dtype == dtype
         np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance)
+
+
+def test_rational_tanh_is_within_a_few_float32_ulps():
+    """tanh_row's float32 rational function against float64 tanh over the whole line; a NaN
+    stays NaN. (The compiled loops run the same function: the test above.)"""
+    x = np.concatenate([np.linspace(-20, 20, 20001), np.geomspace(1e-30, 9.5, 2001),
+                        [8.99, 9.01, np.inf, -np.inf, np.nan]]).astype(np.float32)
+    row = x.copy()
+    compiled.tanh_row(row)
+    assert row.dtype == np.float32 and np.isnan(row[-1])
+    np.testing.assert_allclose(row[:-1], np.tanh(x[:-1].astype(np.float64)), rtol=4e-7,
+                               atol=1e-37)
 
 
 def test_numpy_steps_are_the_default_without_numba(monkeypatch):
@@ -339,3 +364,19 @@ def test_greedy_generation_equals_pytorchs_step_loop():
             text += chars[token]
             output, hidden = layer(embedding(torch.tensor([[token]])), hidden)
     assert model.generate("h", 15, temperature=0) == text
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (pip install annie[fast])")
+def test_whole_sequence_loops_only_where_they_pay(monkeypatch):
+    """float32 with a small batch * hidden runs the whole-sequence loops; float64, large sizes,
+    batch 1 with a large hidden size and ANNIE_NUMBA=0 run the per-step path."""
+    monkeypatch.setenv("ANNIE_NUMBA", "1")
+    sequence = compiled.numba_steps()["lstm_sequence"]
+    assert compiled.sequence_functions("lstm", np.float32, 1, 64) == sequence
+    assert compiled.sequence_functions("lstm", np.float32, 16, 128) == sequence
+    assert compiled.sequence_functions("lstm", np.float64, 1, 64) is None
+    assert compiled.sequence_functions("lstm", np.float32, 64, 64) is None
+    assert compiled.sequence_functions("lstm", np.float32, 1, 256) is None
+    assert compiled.sequence_functions("gru", np.float32, 1, 64) is None
+    monkeypatch.setenv("ANNIE_NUMBA", "0")
+    assert compiled.sequence_functions("lstm", np.float32, 1, 64) is None

@@ -88,7 +88,9 @@ class LSTMSequence(SequenceKernel):
 
     def run_forward(ctx, run: SequenceRun):
         steps, batch, hidden = run.steps, run.batch, run.hidden
-        run.steps_pair = compiled.step_functions("lstm", (forward_step, backward_step))
+        run.steps_pair = compiled.step_functions("lstm", (forward_step, backward_step),
+                                                 run.dtype)
+        run.sequence = compiled.sequence_functions("lstm", run.dtype, batch, hidden)
         step = run.steps_pair[0]
         active = run.layout.active
         gates = run.input_projection()
@@ -96,6 +98,11 @@ class LSTMSequence(SequenceKernel):
         h_all = run.initial(0)
         c_all = run.initial(1, pooled=True)
         tanh_c = run.take((steps, batch, hidden))
+        if run.sequence is not None:  # the whole recurrence in one compiled call
+            run.sequence[0](gates, np.ascontiguousarray(w_hh_t), h_all, c_all, tanh_c,
+                            np.asarray(active, dtype=np.int64))
+            run.gates, run.c_all, run.tanh_c = gates, c_all, tanh_c
+            return run.finish(h_all, c_all[steps])
         recurrent = np.empty((batch, 4 * hidden), dtype=run.dtype)
         if not run.layout.padded:  # every sequence runs every step: one view per array
             for gates_t, c_old, c_new, tanh_t, h_old, h_new in zip(
@@ -120,6 +127,13 @@ class LSTMSequence(SequenceKernel):
         grad_steps = run.grad_steps(grad_output)
         dh = run.grad_final(grad_finals[0])
         dc = run.grad_final(grad_finals[1])
+        if run.sequence is not None:
+            add_output = grad_steps is not None
+            grad_steps = np.ascontiguousarray(grad_steps) if add_output else dh[None]
+            run.sequence[1](gates, np.ascontiguousarray(run.w_hh), c_all, tanh_c, grad_steps,
+                            add_output, np.asarray(active, dtype=np.int64), dh, dc)
+            d_pre = gates.reshape(steps * batch, -1)
+            return run.gradients(d_pre, d_pre, [dh, dc])
         dc_previous = np.empty_like(dc)
         work = np.empty((batch, 4 * run.hidden), dtype=run.dtype)
         w_hh = run.w_hh
