@@ -1,4 +1,5 @@
-"""A live playground server in a background thread and a small HTTP client for the tests."""
+"""A live playground server in a background thread and a small HTTP client for the tests, and
+the fixtures of a test module's server (``server``), a client of it and a fresh session."""
 from __future__ import annotations
 
 import contextlib
@@ -6,6 +7,8 @@ import http.client
 import json
 import threading
 import time
+
+import pytest
 
 from annie.playground.server import PlaygroundServer
 
@@ -92,3 +95,23 @@ class Client:
                 return state
             time.sleep(0.02)
         raise AssertionError(f"condition not reached; last state: steps={state['steps']}")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One live server for the test module."""
+    with running_server() as live:
+        yield live
+
+
+@pytest.fixture()
+def client(server):
+    return Client(server)
+
+
+@pytest.fixture()
+def session(client):
+    """A new session, closed after the test."""
+    session_id, _ = client.new_session()
+    yield session_id
+    client.post(f"/api/sessions/{session_id}/close")

@@ -12,25 +12,8 @@ import pytest
 from annie.playground import controls
 from annie.playground.toy_data import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 
-from playground_support import Client, running_server
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as live:
-        yield live
-
-
-@pytest.fixture()
-def client(server):
-    return Client(server)
-
-
-@pytest.fixture()
-def session(client):
-    session_id, _ = client.new_session()
-    yield session_id
-    client.post(f"/api/sessions/{session_id}/close")
+from playground_support import (  # noqa: F401 (client, server, session: fixtures)
+    Client, client, running_server, server, session)
 
 
 # control -> (a good value, bad values); changes that need others with them are dicts
@@ -462,21 +445,25 @@ def test_an_unexpected_failure_in_training_pauses_with_a_message(client, server,
     assert client.step_epoch(session, "mlp")["steps"] > 0  # the worker lives on
 
 
-def test_the_annie_lock_is_granted_in_the_order_it_was_asked_for():
+def test_the_annie_lock_serves_requests_first_then_workers_in_turn():
     import time
     from annie.playground.sessions import TurnLock
     lock, order = TurnLock(), []
-    lock.__enter__()  # a worker holds it ...
+    lock.acquire(urgent=False)  # a worker holds it ...
 
-    def request():
-        with lock:
-            order.append("request")
-    thread = threading.Thread(target=request)
-    thread.start()
-    while lock._next_ticket < 2:  # ... while a request asks for it
-        time.sleep(0.001)
-    lock.__exit__(None, None, None)
-    with lock:  # the worker asks again at once: the request goes first
-        order.append("worker")
-    thread.join()
-    assert order == ["request", "worker"]
+    def take(name, urgent):
+        lock.acquire(urgent=urgent)
+        order.append(name)
+        lock.release()
+    threads = []
+    # ... while two workers and then a request ask for it, in this order
+    for name, urgent in (("worker 2", False), ("worker 3", False), ("request", True)):
+        threads.append(threading.Thread(target=take, args=(name, urgent)))
+        threads[-1].start()
+        while sum(map(len, lock._waiting.values())) < len(threads):
+            time.sleep(0.001)
+    assert lock.requested()
+    lock.release()
+    for thread in threads:
+        thread.join()
+    assert order == ["request", "worker 2", "worker 3"] and not lock.requested()

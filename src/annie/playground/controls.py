@@ -31,6 +31,13 @@ UNTRAINABLE_LOSSES = {"mean_bias_error": "the mean bias error mean(y - f(x)) has
                                          "it cannot train a model; it measures bias"}
 MAX_LAYERS = 6
 MAX_NEURONS = 8
+#: gate values one training step of the RNN tab may keep for backpropagation through time,
+#: batch size x T x hidden size x gates (1 RNN, 3 GRU, 4 LSTM): 2**23 float32 values, 32 MiB.
+#: It bounds a session's memory and a mini-batch's time (an LSTM with hidden size 128 over
+#: T = 200 takes batches up to 81), so a control waits at most one short mini-batch.
+WORKSPACE_LIMIT = 2 ** 23
+#: gates per recurrent cell (W_ih is gates x hidden by inputs)
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
 class ControlError(ConfigError):

@@ -9,10 +9,12 @@ norm), optimizer.step().
 """
 from __future__ import annotations
 
+import copy
 import math
 import tempfile
 import time
 from contextlib import contextmanager
+from typing import Callable
 
 import numpy as np
 
@@ -85,14 +87,15 @@ class Lab:
         self.rebuild()
 
     # ----- settings ----------------------------------------------------------------------
-    def check(self, settings: dict) -> None:
-        """Raise ControlError when the settings do not fit together (subclasses)."""
+    def check(self, settings: dict, changed: tuple = ()) -> None:
+        """Raise ControlError when the settings do not fit together (subclasses); ``changed``:
+        the controls just changed, in the order given (the error names one of them)."""
 
     def configure(self, changes: dict) -> bool:
         """Apply a change of controls; rebuild the model when needed (returns whether it did).
         A bad value or a failed rebuild leaves the previous settings and model in place."""
         updated, rebuild = controls.apply_changes(self.kind, self.settings, changes)
-        self.check(updated)
+        self.check(updated, tuple(changes))
         saved = dict(vars(self))  # rebuild assigns new objects: a shallow copy restores all
         self.settings = updated
         if rebuild:
@@ -122,7 +125,9 @@ class Lab:
         self.message = None
         self.history = History(*self.curve_names)
         self._recorded_at = None
-        self.refresh()
+        self.built = getattr(self, "built", 0) + 1  # rebuilds so far (see ``adopt``)
+        if self.measure_when_built:
+            self.refresh()
 
     def build(self) -> None:
         """Make ``self.model``, ``self.loss``, ``self.X_train``, ``self.y_train`` (subclasses)."""
@@ -130,6 +135,9 @@ class Lab:
 
     curve_names: tuple = ("train_loss", "test_loss")
     record_each_epoch = False  # measure the losses at every epoch's end (cheap for small data)
+    #: measure the new model's losses in ``rebuild`` (else ``build`` sets ``metrics`` to
+    #: "not measured yet", and the session's worker measures it: see ``sessions._measure``)
+    measure_when_built = True
 
     def _set_optimizer_options(self) -> None:
         for group in self.optimizer.param_groups:
@@ -198,9 +206,11 @@ class Lab:
     def after_backward(self) -> None:
         """Between backward and the optimizer step (the RNN tab clips and measures here)."""
 
-    def train_for(self, seconds: float, max_steps: int | None = None) -> int:
-        """Train until ``seconds`` have passed or ``max_steps`` steps are done; returns the
-        number of steps taken (fewer when the loss stops being finite)."""
+    def train_for(self, seconds: float, max_steps: int | None = None,
+                  stop: Callable[[], bool] | None = None) -> int:
+        """Train until ``seconds`` have passed, ``max_steps`` steps are done or ``stop()`` is
+        true after a step (it is asked after every mini-batch); returns the number of steps
+        taken (fewer when the loss stops being finite). At least one step is taken."""
         started, taken = time.perf_counter(), 0
         with self.random_state():
             while max_steps is None or taken < max_steps:
@@ -210,7 +220,7 @@ class Lab:
                 taken += 1
                 if self.record_each_epoch and self.steps % self.steps_per_epoch == 0:
                     self.refresh()
-                if time.perf_counter() - started >= seconds:
+                if time.perf_counter() - started >= seconds or (stop is not None and stop()):
                     break
         return taken
 
@@ -222,21 +232,35 @@ class Lab:
         """The model's prediction (subclasses may unpack)."""
         return self.model(inputs)
 
+    def evaluation_rows(self) -> int | None:
+        """Rows evaluated at once (None: all; the RNN tab bounds its workspace)."""
+        return None
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Outputs for X in evaluation mode, without a graph."""
-        self.model.eval()
-        with no_grad():
-            return self.forward(Tensor(X)).data
+        """Outputs for X in evaluation mode, without a graph, ``evaluation_rows()`` at a time."""
+        rows = self.evaluation_rows() or max(len(X), 1)
+        with self.model.evaluating():
+            parts = [self.forward(Tensor(X[start:start + rows])).data
+                     for start in range(0, len(X), rows)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def loss_of(self, X: np.ndarray, y: np.ndarray) -> float:
         """Mean loss over (X, y) in evaluation mode."""
-        self.model.eval()
         with no_grad():
-            return float(self.loss(self.forward(Tensor(X)), Tensor(y)).data)
+            return float(self.loss(Tensor(self.predict(X)), Tensor(y)).data)
+
+    def measure(self) -> dict:
+        """The losses (and what else the tab shows) of the current weights, changing nothing
+        (subclasses); see ``measured_copy``."""
+        raise NotImplementedError
+
+    def commit(self, measured: dict) -> None:
+        """Show what ``measure`` returned and append it to the history (subclasses)."""
+        raise NotImplementedError
 
     def record(self) -> None:
-        """Measure the losses now and append them to the history (subclasses)."""
-        raise NotImplementedError
+        """Measure the losses now and append them to the history."""
+        self.commit(self.measure())
 
     def refresh(self) -> None:
         """Record the losses if training moved since they were last measured (no random
@@ -244,6 +268,30 @@ class Lab:
         if self._recorded_at != self.steps:
             self.record()
             self._recorded_at = self.steps
+
+    @property
+    def measured(self) -> bool:
+        """Whether the losses shown are those of the current weights."""
+        return self._recorded_at == self.steps
+
+    def measured_copy(self) -> "Lab | None":
+        """A copy whose ``measure()`` may run while this lab is used elsewhere (it has a copy
+        of the model, and the data, settings and counters as they are now), or None when the
+        current weights are measured already. See ``adopt``."""
+        if self.measured:
+            return None
+        twin = copy.copy(self)
+        twin.model = copy.deepcopy(self.model)
+        return twin
+
+    def adopt(self, twin: "Lab", measured: dict) -> bool:
+        """Commit what ``twin.measure()`` returned if this lab is still where the copy was
+        taken (not rebuilt, not trained further); returns whether it did."""
+        if twin.built != self.built or twin.steps != self.steps:
+            return False
+        self.commit(measured)
+        self._recorded_at = self.steps
+        return True
 
     # ----- state for the page -----------------------------------------------------------
     def snapshot(self, measure: bool = True) -> dict:

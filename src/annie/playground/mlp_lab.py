@@ -20,7 +20,7 @@ import numpy as np
 from .. import losses, nn
 from ..app import config as app_config
 from ..app.recipes.classifier import true_index
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from . import controls, toy_data
 from .controls import ControlError
 from .lab import Lab
@@ -67,7 +67,7 @@ class MlpLab(Lab):
             return self.upload.task, self.upload.num_classes
         return "classification", 2
 
-    def check(self, settings: dict) -> None:
+    def check(self, settings: dict, changed: tuple = ()) -> None:
         """The loss must fit the data's task (binary losses: two classes); single-neuron mode
         needs a loss with one output."""
         task, classes = self.task_of(settings)
@@ -210,17 +210,22 @@ class MlpLab(Lab):
             return predicted, 2.0 * probabilities[:, 1] - 1.0
         return predicted, probabilities.max(axis=1)
 
-    def record(self) -> None:
+    def measure(self) -> dict:
         """Losses (and accuracy for classes) on the training and held-out points."""
-        self.metrics = {"train_loss": self.loss_of(self.X_train, self.y_train),
-                        "test_loss": self.loss_of(self.X_test, self.y_test)}
+        metrics = {"train_loss": self.loss_of(self.X_train, self.y_train),
+                   "test_loss": self.loss_of(self.X_test, self.y_test)}
         if self.task == "classification":
             for part, X, labels in (("train", self.X_train, self.labels_train),
                                     ("test", self.X_test, self.labels_test)):
                 predicted, _ = self.classify(self.predict(X))
-                self.metrics[f"{part}_accuracy"] = float(np.mean(predicted == labels))
-        self.history.add(epoch=self.epoch, train_loss=self.metrics["train_loss"],
-                         test_loss=self.metrics["test_loss"])
+                metrics[f"{part}_accuracy"] = float(np.mean(predicted == labels))
+        return metrics
+
+    def commit(self, measured: dict) -> None:
+        """Show the measured losses and add them to the curves."""
+        self.metrics = measured
+        self.history.add(epoch=self.epoch, train_loss=measured["train_loss"],
+                         test_loss=measured["test_loss"])
 
     def boundary(self) -> dict:
         """The model's output over the plane: for two classes the lean to class 1 in [-1, 1],
@@ -249,8 +254,7 @@ class MlpLab(Lab):
         x = Tensor(plane_grid(self.extent, NEURON_GRID))
         hidden = self.hidden_outputs()
         maps = []
-        self.model.eval()
-        with no_grad():
+        with self.model.evaluating():
             for index, layer in enumerate(self.model.layers):
                 x = layer(x)
                 if index in hidden:

@@ -30,6 +30,8 @@ from ..app import config as app_config
 from ..diagnostics import gradient_flow
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
+from . import controls
+from .controls import GATES, WORKSPACE_LIMIT, ControlError
 from .lab import Lab
 
 SERIES_FILE = "data.csv"  # the sine task's series, read by annie train's recipe
@@ -38,6 +40,9 @@ SINE_STEPS = 1200  # length of the sine series
 TEST_SIZE = {"adding": round(TEST_SEQUENCES / (TRAIN_SEQUENCES + TEST_SEQUENCES), 6),
              "sine": 0.2, "digits": 0.2}
 FIXED_LENGTH = {"digits": 8}  # tasks whose sequence length the T control does not set
+CELL_NAMES = {"rnn": "an RNN", "gru": "a GRU", "lstm": "an LSTM"}
+#: the controls that set a training step's workspace, in the order a refusal names them
+WORKSPACE_CONTROLS = ("batch_size", "steps", "hidden_size", "cell", "task")
 PROBE_SEQUENCES = 32  # held-out sequences on which ||dL/dh_t|| is measured
 RECENT_STEPS = 100  # steps over which the recent clipped share is counted
 
@@ -50,16 +55,62 @@ def sine_series(noise: float, seed: int, length: int = SINE_STEPS) -> np.ndarray
     return (series + generator.normal(0.0, noise, length)).astype(np.float32)
 
 
+def sequence_length(settings: dict) -> int:
+    """T of the settings' task (fixed for the digits)."""
+    return FIXED_LENGTH.get(settings["task"], settings["steps"])
+
+
+def sequence_workspace(settings: dict) -> int:
+    """Gate values one sequence keeps for backpropagation through time: T x hidden x gates."""
+    return sequence_length(settings) * settings["hidden_size"] * GATES[settings["cell"]]
+
+
+def check_workspace(settings: dict, changed: tuple = ()) -> None:
+    """ControlError when a training step would keep more than WORKSPACE_LIMIT gate values
+    (batch size x T x hidden size x gates), naming the first of ``changed`` that sets it and
+    the largest value it may take here."""
+    batch = settings["batch_size"]
+    values = batch * sequence_workspace(settings)
+    if values <= WORKSPACE_LIMIT:
+        return
+    name = next((name for name in changed if name in WORKSPACE_CONTROLS), "batch_size")
+    length, hidden = sequence_length(settings), settings["hidden_size"]
+    per_unit = {"batch_size": values // batch, "steps": values // length,
+                "hidden_size": values // hidden}
+    label = controls.RNN_CONTROLS[name].label
+    if name in per_unit:
+        fix = f"here the {label[0].lower() + label[1:]} can be at most " \
+              f"{WORKSPACE_LIMIT // per_unit[name]}"
+    else:
+        fix = f"lower the batch size to at most {WORKSPACE_LIMIT // per_unit['batch_size']}"
+    raise ControlError(name, f"{label}: {settings[name]!r} needs too much memory: "
+                             f"{CELL_NAMES[settings['cell']]} with hidden size {hidden} over "
+                             f"T = {length} steps and batch size {batch} keeps {values:,} gate "
+                             f"values per training step; the playground's limit is "
+                             f"{WORKSPACE_LIMIT:,} ({WORKSPACE_LIMIT * 4 // 2 ** 20} MiB): "
+                             f"{fix}")
+
+
 class RnnLab(Lab):
     """Settings, data, model and training of the RNN tab (see ``controls.RNN_CONTROLS``)."""
 
     kind = "rnn"
     curve_names = ("train_loss", "test_loss", "grad_norm")
+    measure_when_built = False  # the gradient at every time step can take a second
 
     @property
     def sequence_length(self) -> int:
         """T of the task (fixed for the digits)."""
-        return FIXED_LENGTH.get(self.settings["task"], self.settings["steps"])
+        return sequence_length(self.settings)
+
+    def check(self, settings: dict, changed: tuple = ()) -> None:
+        """A training step's workspace must stay within WORKSPACE_LIMIT (see
+        ``check_workspace``)."""
+        check_workspace(settings, changed)
+
+    def evaluation_rows(self) -> int:
+        """Sequences evaluated at once: as many as a training batch may hold at most."""
+        return max(1, WORKSPACE_LIMIT // sequence_workspace(self.settings))
 
     def configuration(self, epochs: int = 1) -> dict:
         """The ``annie train`` configuration of this tab's run."""
@@ -121,6 +172,9 @@ class RnnLab(Lab):
             self.baseline = (persistence, "next = last")
         self.model = model
         self.loss = losses.get_loss(recipe.get("loss.name"))
+        self.metrics = {"train_loss": None, "test_loss": None,  # not measured yet
+                        "baseline": self.baseline[0], "baseline_name": self.baseline[1]}
+        self.examples: list = []
         self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
         self.clipped_total = 0
         self.recent_clipped: deque = deque(maxlen=RECENT_STEPS)
@@ -144,17 +198,15 @@ class RnnLab(Lab):
         self.clipped_total += cut
         self.recent_clipped.append(cut)
 
-    def measure_steps(self) -> None:
+    def step_gradient_norms(self) -> list[float]:
         """||dL/dh_t|| for every t (mean over a held-out batch of the per-sample norms)."""
         count = min(PROBE_SEQUENCES, len(self.X_test))
         flow = gradient_flow(self.model, self.loss, self.X_test[:count], self.y_test[:count])
-        norms = next(iter(flow.hidden_grad_norm.values()))
-        self.step_norms = [float(value) for value in norms]
-        self.step_norms_at = self.steps
+        return [float(value) for value in next(iter(flow.hidden_grad_norm.values()))]
 
-    def record(self) -> None:
+    def measure(self) -> dict:
         """Mean training loss and gradient norm over the steps since the last record, the
-        held-out loss (and accuracy), and the per-step gradient norms."""
+        held-out loss (and accuracy), examples and the per-step gradient norms."""
         test_outputs = self.predict(self.X_test)
         test_loss = float(self.loss(Tensor(test_outputs), Tensor(self.y_test)).data)
         if self.loss_count:
@@ -163,18 +215,24 @@ class RnnLab(Lab):
         else:
             train_loss, grad_norm = self.loss_of(self.X_train[:256], self.y_train[:256]), \
                 float("nan")
-        self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
-        self.metrics = {"train_loss": train_loss, "test_loss": test_loss,
-                        "baseline": self.baseline[0], "baseline_name": self.baseline[1]}
+        metrics = {"train_loss": train_loss, "test_loss": test_loss,
+                   "baseline": self.baseline[0], "baseline_name": self.baseline[1]}
         if self.task == "classification":
-            self.metrics["test_accuracy"] = float(np.mean(test_outputs.argmax(axis=1)
-                                                          == self.y_test))
-        self.examples = [[float(target), float(output)] for target, output in
-                         zip(self.y_test[:6], test_outputs[:6])] \
+            metrics["test_accuracy"] = float(np.mean(test_outputs.argmax(axis=1)
+                                                     == self.y_test))
+        examples = [[float(target), float(output)] for target, output in
+                    zip(self.y_test[:6], test_outputs[:6])] \
             if self.task == "regression" else []
-        self.history.add(epoch=self.epoch, train_loss=train_loss, test_loss=test_loss,
-                         grad_norm=grad_norm)
-        self.measure_steps()
+        return {"metrics": metrics, "examples": examples, "grad_norm": grad_norm,
+                "step_norms": self.step_gradient_norms()}
+
+    def commit(self, measured: dict) -> None:
+        """Show the measurement, add it to the curves and start the next training averages."""
+        self.loss_sum, self.loss_count, self.norm_sum = 0.0, 0, 0.0
+        self.metrics, self.examples = measured["metrics"], measured["examples"]
+        self.history.add(epoch=self.epoch, train_loss=self.metrics["train_loss"],
+                         test_loss=self.metrics["test_loss"], grad_norm=measured["grad_norm"])
+        self.step_norms, self.step_norms_at = measured["step_norms"], self.steps
 
     def snapshot(self, measure: bool = True) -> dict:
         """Settings, curves, metrics, per-step gradient norms and clipping as JSON."""

@@ -34,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from threadpoolctl import threadpool_limits
+
 from .. import __version__
 from ..errors import AnnieError, ConfigError
 from . import controls, export
@@ -53,6 +55,10 @@ EXPORTS = {"model": ("model.annie", "application/octet-stream"),
            "data": ("data.csv", "text/csv; charset=utf-8"),
            "code": ("train.py", "text/x-python; charset=utf-8")}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: BLAS threads per call while serving: the sessions' workers (and a measurement beside the
+#: training) already run side by side, and multi-threaded BLAS calls from several threads
+#: oversubscribe the cores (on 2 busy cores an LSTM step took 5 to 20 times longer)
+BLAS_THREADS = 1
 
 
 class RequestError(Exception):
@@ -421,6 +427,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
         import webbrowser
         threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
     previous = _stop_on_termination()
+    blas = threadpool_limits(limits=BLAS_THREADS, user_api="blas")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -429,6 +436,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
         server.stopping.set()
         server.store.close_all()
         server.server_close()
+        blas.restore_original_limits()
         for number, handler in previous.items():
             signal.signal(number, handler)
 

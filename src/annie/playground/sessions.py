@@ -5,9 +5,15 @@ JSON the page draws) every ``PUBLISH_EVERY`` seconds, or at once after a command
 threads only read published snapshots, so the server answers while training runs.
 
 annie keeps its random generator process-wide (``no_grad`` holds per thread). So every
-call into annie here (training chunks, rebuilding, snapshots, saving) holds ``ANNIE_LOCK``
-(through ``annie_turn``), and each lab swaps in its own random state (``Lab.random_state``);
-chunks are short, so sessions take turns every few tens of milliseconds.
+call into annie here on a lab's own objects (training chunks, rebuilding, snapshots, saving)
+holds ``ANNIE_LOCK`` (through ``annie_turn``), and each lab swaps in its own random state
+(``Lab.random_state``). The workers take turns in the order they asked (fair slices: a chunk
+each), and a request (a control, Pause, an export) goes before every waiting worker; a worker
+also ends its chunk at the next mini-batch boundary when a request is waiting. Measuring the
+losses for a snapshot (for a recurrent net also the gradient at every time step) runs on a copy
+of the model without the lock (it draws no random numbers), and a control never waits for it.
+So a request waits for one mini-batch at most, whatever the other sessions train, and the
+playground bounds a mini-batch's work (``controls.WORKSPACE_LIMIT``).
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from contextlib import contextmanager
 
 import numpy as np
@@ -33,37 +40,65 @@ from .rnn_lab import RnnLab
 from .toy_data import read_upload
 
 class TurnLock:
-    """A lock granted in the order it was asked for. (Python's Lock is not fair: a worker that
-    releases it and asks again at once can keep a request waiting for seconds.)"""
+    """A lock granted in the order it was asked for, requests before workers. (Python's Lock
+    is not fair: a worker that releases it and asks again at once can keep a request waiting
+    for seconds.)"""
 
     def __init__(self):
         self._turns = threading.Condition(threading.Lock())
-        self._next_ticket = 0
-        self._serving = 0
+        self._waiting = {True: deque(), False: deque()}  # urgent (requests), background
+        self._held = False
+
+    def _next(self):
+        queue = self._waiting[True] or self._waiting[False]
+        return queue[0] if queue else None
+
+    def acquire(self, urgent: bool = True) -> None:
+        """Wait for the lock: after the urgent callers that asked before, and (when not
+        ``urgent``) after every urgent caller and the background callers that asked before."""
+        ticket = object()
+        with self._turns:
+            queue = self._waiting[urgent]
+            queue.append(ticket)
+            self._turns.wait_for(lambda: not self._held and self._next() is ticket)
+            queue.popleft()
+            self._held = True
+
+    def release(self) -> None:
+        """Hand the lock to the next caller in line."""
+        with self._turns:
+            self._held = False
+            self._turns.notify_all()
+
+    def requested(self) -> bool:
+        """Whether an urgent caller (a request) is waiting: the holder should let go soon."""
+        return bool(self._waiting[True])
 
     def __enter__(self) -> "TurnLock":
-        with self._turns:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            self._turns.wait_for(lambda: self._serving == ticket)
+        self.acquire()
         return self
 
     def __exit__(self, *error) -> None:
-        with self._turns:
-            self._serving += 1
-            self._turns.notify_all()
+        self.release()
 
 
 ANNIE_LOCK = TurnLock()
+#: one measurement at a time beside the training (the cores are shared with the requests)
+MEASURE_LOCK = TurnLock()
 
 
 @contextmanager
-def annie_turn():
+def annie_turn(background: bool = False):
     """Hold ANNIE_LOCK for a call into annie, with NumPy's floating-point warnings off: a run
     that diverges is reported on the page (a message, the non-finite numbers as null), not as
-    warnings on the server's terminal."""
-    with ANNIE_LOCK, np.errstate(all="ignore"):
-        yield
+    warnings on the server's terminal. ``background``: a worker's turn, which waits for every
+    request (see TurnLock)."""
+    ANNIE_LOCK.acquire(urgent=not background)
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    finally:
+        ANNIE_LOCK.release()
 
 
 CHUNK_SECONDS = 0.05
@@ -97,6 +132,7 @@ class Session:
         self.versions = {name: 0 for name in self.labs}
         self.states: dict[str, str] = {}
         self.pending = {name: 0 for name in self.labs}  # steps left of a Step command
+        self.unmeasured = {name: False for name in self.labs}  # paused before a measurement
         self.published_at = {name: 0.0 for name in self.labs}
         self.publish_cost = {name: 0.0 for name in self.labs}  # seconds a measured snapshot took
         self.closed = False
@@ -125,8 +161,9 @@ class Session:
                 rebuilt = lab.configure(changes)
                 if rebuilt:
                     self.pending[name] = 0
-            finally:  # a live change does not wait for the losses to be measured again
-                self._publish(name, measure=rebuilt)
+            finally:  # a change waits for no measurement (the worker measures a new model)
+                self._publish(name, measure=False)
+                self.unmeasured[name] = not lab.measured
         return rebuilt
 
     def command(self, name: str, action: str) -> None:
@@ -145,7 +182,10 @@ class Session:
             else:
                 lab.rebuild()
                 self.pending[name] = 0
-            self._publish(name, measure=action == "pause")
+            # the worker measures the paused weights or the new model (a recurrent net's
+            # gradient at every time step can take a second): the request answers at once
+            self._publish(name, measure=False)
+            self.unmeasured[name] = not lab.measured
         with self.changed:
             self.changed.notify_all()
 
@@ -209,32 +249,39 @@ class Session:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ----- worker ------------------------------------------------------------------------------
-    def _publish(self, name: str, measure: bool = True) -> None:
+    def _publish(self, name: str, measure: bool = True, cost: float | None = None) -> None:
         """Snapshot a lab (the caller holds ANNIE_LOCK) and wake the waiting streams;
         ``measure``: measure the losses (and gradients) of the current weights first, else
-        show the last measured ones. How long measuring took sets the pace of snapshots while
+        show the last measured ones; ``cost``: the seconds the worker just spent measuring
+        them (see ``_measure``). How long measuring took sets the pace of snapshots while
         training (see ``_due``)."""
         started = time.monotonic()
         state = self.labs[name].snapshot(measure)
-        if measure:
-            self.publish_cost[name] = time.monotonic() - started
+        measured = measure or cost is not None
+        if measured:
+            self.publish_cost[name] = time.monotonic() - started if cost is None else cost
+            self.unmeasured[name] = False
         state["export"] = export.problems(self.labs[name])
         state["pending_steps"] = self.pending[name]
         with self.changed:
             self.versions[name] += 1
             state["version"] = self.versions[name]
             self.states[name] = json.dumps(_finite(state), allow_nan=False)
-            if measure:
+            if measured:
                 self.published_at[name] = time.monotonic()
             self.changed.notify_all()
 
     def _busy(self) -> list[str]:
         return [name for name, lab in self.labs.items() if lab.running or self.pending[name] > 0]
 
+    def _unmeasured(self) -> list[str]:
+        return [name for name, waiting in self.unmeasured.items() if waiting]
+
     def _work(self) -> None:
         while True:
             with self.changed:
-                self.changed.wait_for(lambda: self.closed or self._busy(), timeout=1.0)
+                self.changed.wait_for(lambda: self.closed or self._busy() or self._unmeasured(),
+                                      timeout=1.0)
                 if self.closed:
                     return
                 busy = self._busy()
@@ -242,17 +289,22 @@ class Session:
                 for name in busy:  # the tab is gone (its event stream would touch us)
                     self.command(name, "pause")
                 continue
+            for name in self._unmeasured():  # first: a new model's curve starts at step 0
+                self._measure(name)
             for name in busy:
                 self._train_chunk(name)
 
     def _train_chunk(self, name: str) -> None:
+        """Train a lab for about CHUNK_SECONDS, ending at the first mini-batch boundary where a
+        request waits for the lock (a control takes effect between two mini-batches)."""
         lab = self.labs[name]
-        with annie_turn():
+        with annie_turn(background=True):
             if self.closed or not (lab.running or self.pending[name] > 0):
                 return
             stepping = self.pending[name] > 0 and not lab.running
             try:
-                taken = lab.train_for(CHUNK_SECONDS, self.pending[name] if stepping else None)
+                taken = lab.train_for(CHUNK_SECONDS, self.pending[name] if stepping else None,
+                                      stop=lambda: ANNIE_LOCK.requested() or self.closed)
             except AnnieError as error:  # e.g. a shape problem in a user's data
                 lab.running, lab.message, taken = False, str(error), 0
                 self.pending[name] = 0
@@ -267,7 +319,31 @@ class Session:
                 if lab.message:
                     self.pending[name] = 0
             if self._due(name) or not lab.running and self.pending[name] == 0:
-                self._publish(name)
+                self.unmeasured[name] = True  # measured and published next (see _work)
+
+    def _measure(self, name: str) -> None:
+        """Measure a lab's current weights on a copy, without ANNIE_LOCK (a recurrent net's
+        gradient at every time step can take a second: requests and the other sessions go on
+        meanwhile), then publish the snapshot."""
+        lab = self.labs[name]
+        with annie_turn(background=True):
+            if self.closed or not self.unmeasured[name]:
+                return
+            twin = lab.measured_copy()
+        started, measured = time.monotonic(), None
+        if twin is not None:
+            try:
+                with MEASURE_LOCK, np.errstate(all="ignore"):
+                    measured = twin.measure()
+            except Exception:  # noqa: BLE001 (logged; the page keeps the last measurement)
+                traceback.print_exc(file=sys.stderr)
+        cost = time.monotonic() - started
+        with annie_turn(background=True):
+            if self.closed:
+                return
+            if measured is not None:
+                lab.adopt(twin, measured)
+            self._publish(name, measure=False, cost=cost)
 
     def _due(self, name: str) -> bool:
         """Time for a snapshot: PUBLISH_EVERY seconds since the last, and at least
