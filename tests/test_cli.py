@@ -33,11 +33,25 @@ def test_demo_writes_a_run_folder_and_prints_accuracy(tmp_path, capsys):
     assert "confusion matrix" in stdout
     for name in ("model.annie", "config.toml", "history.csv", "run.json"):
         assert (out / name).is_file(), name
+    listed = [line.strip() for line in stdout.splitlines() if line.startswith(f"  {out}")]
+    assert sorted(listed) == sorted(str(path) for path in out.iterdir())  # every file, once
+    assert str(out / "checkpoint.ckpt") in listed
     summary = json.loads((out / "run.json").read_text())
     assert summary["test"]["accuracy"] == pytest.approx(accuracy, abs=1e-4)
     assert np.asarray(summary["confusion_matrix"]).sum() == 360   # 20 % of 1,797
     resolved = run_config.load_config(out / "config.toml")
     assert resolved["train"]["epochs"] == 2 and resolved["data"]["dataset"] == "digits"
+
+
+def test_an_out_that_is_a_file_is_refused_before_the_banner(tmp_path, capsys):
+    somefile = tmp_path / "somefile"
+    somefile.write_text("keep me\n")
+    for command, words in ((["demo"], "is a file, not a run folder"),
+                           (["compare", "--quick"], "is a file, not a folder")):
+        code, stdout, err = run_main(capsys, *command, "--out", str(somefile))
+        assert code == 2 and stdout == "", (command, stdout)
+        assert err.startswith("annie: error: --out ") and words in err, err
+    assert somefile.read_text() == "keep me\n"
 
 
 def test_train_evaluate_predict_in_subprocesses(tmp_path):

@@ -135,8 +135,31 @@ def world(tmp_path_factory):
               [[*row, int(round(v * 10))] for row, v in zip(X, linear(X))])
     train("counts", config_text("data/counts.csv", data={"task": "regression"},
                                 train={"epochs": 60}))
+    # a class of one row in whole numbers: values to predict, or classes?
+    write_csv(data / "singleton.csv", ["a", "b", "c", "y"],
+              [[*row, -17 if i == 0 else 3 + 4 * k]
+               for i, (row, k) in enumerate(zip(X, two_classes(X)))])
     # --- refused before training: exit 2 with the valid choices -------------------------
     refusals = {
+        "regression_loss_on_text": config_text("data/wine.csv", data={"target": "quality",
+                                                                      "drop": ["id"]},
+                                               loss={"name": "mse"}),
+        "regression_task_on_text": config_text("data/wine.csv",
+                                               data={"target": "quality", "drop": ["id"],
+                                                     "task": "regression"}),
+        "bundled_classes_as_numbers": tomli_w.dumps({"data": {"dataset": "iris"},
+                                                     "loss": {"name": "huber"}}),
+        "class_loss_on_fractions": config_text("data/price.csv", data={"target": "price"},
+                                               loss={"name": "nll_loss"}),
+        "class_loss_on_two_targets": config_text("data/price.csv",
+                                                 data={"target": ["price", "spread"]},
+                                                 loss={"name": "kl_divergence"}),
+        "two_targets_by_default": config_text("data/price.csv",
+                                              data={"target": ["price", "spread"]}),
+        "class_loss_on_many_values": config_text("data/counts.csv", loss={"name": "hinge"}),
+        "singleton_by_default": config_text("data/singleton.csv"),
+        "singleton_as_classes": config_text("data/singleton.csv",
+                                            data={"task": "classification"}),
         "binary_on_three": config_text("data/tens.csv", loss={"name": "hinge"}),
         "bce_on_three": config_text("data/strings.csv", loss={"name": "binary_cross_entropy"}),
         "mbe": config_text("data/price.csv", data={"target": "price"},
@@ -270,8 +293,9 @@ def test_predictions_are_the_original_labels_and_match_the_truth(world):
     signs = np.where(two_classes(world["X_new"]) == 1, 1, -1)
     for loss in BINARY_LOSSES + CLASSIFICATION_LOSSES:
         ok(world, f"predict signs {loss}")
-        values = np.array([int(value) for value in column(root / f"out_signs_{loss}.csv",
-                                                           "label")])
+        written = column(root / f"out_signs_{loss}.csv", "label")
+        assert set(written) <= {"-1", "1"}, written  # values: +1 comes back as 1
+        values = np.array([int(value) for value in written])
         assert set(values) <= {-1, 1} and np.mean(values == signs) >= 0.85, loss
 
 
@@ -376,7 +400,34 @@ def test_every_regression_loss_learns_the_line(world):
                            "(regression); valid: mae, rmse, r2"]),
     ("rmse_on_classifier", ["train.metrics: 'rmse' does not fit", "valid: accuracy"]),
     ("top_k_on_three", ["top_k_accuracy with train.top_k = 5 is always 1 on 3 classes"]),
-    ("float_target_by_default", ["not whole (e.g. ", "set data.task = 'regression'"]),
+    ("float_target_by_default", ["classification is the default task; data.target 'price' "
+                                 "holds numbers that are not whole (e.g. ",
+                                 "set data.task = 'regression' (default loss mse) to predict"]),
+    ("regression_loss_on_text", ["loss.name 'mse' makes this a regression; data.target "
+                                 "'quality' holds text labels ('high', 'low', 'mid'): use a "
+                                 "classification loss (cross_entropy, nll_loss",
+                                 "or leave out loss.name"]),
+    ("regression_task_on_text", ["data.task = 'regression'; data.target 'quality' holds text "
+                                 "labels", "set data.task = 'classification'"]),
+    ("bundled_classes_as_numbers", ["loss.name 'huber' makes this a regression; data.dataset "
+                                    "'iris' holds class labels ('setosa', 'versicolor', "
+                                    "'virginica'): use a classification loss"]),
+    ("class_loss_on_fractions", ["loss.name 'nll_loss' makes this a classification; "
+                                 "data.target 'price' holds numbers that are not whole",
+                                 "use a regression loss (mse, mae, rmse, huber, log_cosh) to "
+                                 "predict them"]),
+    ("class_loss_on_two_targets", ["loss.name 'kl_divergence' makes this a classification; "
+                                   "data.target lists 2 columns", "a classifier learns one: "
+                                   "use a regression loss (mse"]),
+    ("two_targets_by_default", ["classification is the default task", "set data.task = "
+                                "'regression' (default loss mse) to predict several columns"]),
+    ("class_loss_on_many_values", ["loss.name 'hinge' makes this a classification; data.target "
+                                   "'visits' has", "distinct values", "use a regression loss",
+                                   "or data.task = 'classification' to train a classifier"]),
+    ("singleton_by_default", ["class -17 has 1 row; every class needs at least 2",
+                              "classification is the default task: if data.target 'y' holds "
+                              "numbers to predict, not classes, set data.task = 'regression'"]),
+    ("singleton_as_classes", ["class -17 has 1 row"]),
     ("unknown_target", ["no column 'qualty' (did you mean 'quality'?)"]),
     ("unknown_drop", ["data.drop", "no column 'ID'"]),
 ])
@@ -384,6 +435,8 @@ def test_what_cannot_train_is_refused_before_training(world, name, words):
     message = refused(world, f"train refused {name}")
     for word in words:
         assert word in message, (word, message)
+    if name == "singleton_as_classes":  # data.task says they are classes: no other task
+        assert "regression" not in message
     assert not (world["runs"] / f"refused {name}").exists()
     assert not (world["runs"] / f"refused {name}.partial").exists()
 

@@ -185,11 +185,17 @@ def test_live_plot_writes_the_png_after_every_epoch(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.png"]  # no temporary files
 
 
-def test_live_plot_outside_a_notebook_defaults_to_a_file(tmp_path, monkeypatch):
+def test_live_plot_outside_a_notebook_defaults_to_a_file_and_says_where_once(
+        tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)
-    run_with_progress(LivePlot(), epochs=1)
+    run_with_progress(LivePlot(), epochs=2)
     assert (tmp_path / LivePlot.DEFAULT_PATH).read_bytes()[:8] == PNG
+    said = [line for line in capsys.readouterr().out.splitlines() if "LivePlot" in line]
+    assert said == [f"LivePlot: not in a notebook, so the training curves are drawn in "
+                    f"{tmp_path / 'training_curves.png'} after each epoch"]
+    run_with_progress(LivePlot(tmp_path / "given.png"), epochs=1)  # a path given: no line
+    assert "LivePlot" not in capsys.readouterr().out
 
 
 def test_plotting_keeps_pyplot_free_of_figures(tmp_path):

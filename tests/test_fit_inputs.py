@@ -169,3 +169,75 @@ def test_a_class_that_needs_arguments_or_a_value_that_is_not_callable_names_the_
         annie.evaluate(model, None, X, y, metrics=[0.5])
     with pytest.raises(ConfigError, match=r"gradient_flow: a loss must be .* got list"):
         annie.diagnostics.gradient_flow(model, [], X, y)
+
+
+class BatchCounter(annie.train.Callback):
+    def __init__(self):
+        self.batches = 0
+
+    def on_batch_end(self, batch, loss):
+        self.batches += 1
+
+
+@pytest.mark.parametrize("metric", ["mae", "rmse", "r2"])
+def test_a_regression_metric_on_class_scores_is_refused_naming_it_after_one_batch(metric):
+    model, optimizer, X = setup()
+    y = np.arange(20) % 3
+    counter = BatchCounter()
+    with pytest.raises(ShapeError) as caught:
+        train(model, optimizer, X, y, metrics=["accuracy", metric], callbacks=[counter])
+    message = str(caught.value)
+    assert message.startswith(f"fit: metric {metric!r} is a regression metric")
+    assert "3 values per target, class scores against class labels" in message
+    assert "use a classification metric (accuracy, top_k_accuracy, precision, recall, f1)" \
+        in message
+    assert counter.batches == 0  # refused on the first batch, not at the end of the epoch
+    with pytest.raises(ShapeError, match=f"evaluate: metric {metric!r} is a regression metric"):
+        annie.evaluate(model, "cross_entropy", X, y, metrics=[metric])
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "top_k_accuracy", "precision", "recall", "f1"])
+def test_a_classification_metric_on_values_is_refused_naming_it(metric):
+    model, optimizer, X = setup(outputs=1)
+    y = (X[:, 0] * 2.5 + 0.25).astype(np.float32)  # values, not classes
+    counter = BatchCounter()
+    with pytest.raises(DataError) as caught:
+        train(model, optimizer, X, y, loss="mse", metrics=[metric], callbacks=[counter])
+    message = str(caught.value)
+    assert message.startswith(f"fit: metric {metric!r} is a classification metric")
+    assert "not whole numbers (e.g. " in message
+    assert "use a regression metric (mae, rmse, r2)" in message
+    assert counter.batches == 0
+    with pytest.raises(DataError, match=f"evaluate: metric {metric!r} is a classification"):
+        annie.evaluate(model, "mse", X, y, metrics=[metric])
+    # whole numbers that are no class of the one output (counts, not 0/1) are refused too
+    counts = np.round(y * 4)
+    expected = (ShapeError, "one score per class") if metric == "top_k_accuracy" else \
+        (DataError, "not a class of a probability column .*, whose labels are 0 to 1")
+    with pytest.raises(expected[0], match=expected[1]):
+        annie.evaluate(model, "mse", X, counts, metrics=[metric])
+
+
+def test_metrics_that_fit_the_task_still_work_with_any_loss():
+    """MSE on one-hot rows or on 0/1 targets is a classification: accuracy reads it; r2 of a
+    regression; labels beside scores; hinge's -1/+1 through fit."""
+    model, optimizer, X = setup()
+    labels = np.arange(20) % 3
+    one_hot = np.eye(3, dtype=np.float32)[labels]
+    history = train(model, optimizer, X, one_hot, loss="mse",
+                    metrics=["accuracy", "top_k_accuracy", "f1"])
+    scores = annie.predict(model, X)
+    expected = float(np.mean(scores.argmax(axis=1) == labels))
+    assert annie.evaluate(model, "mse", X, one_hot, metrics=["accuracy"])["accuracy"] == \
+        pytest.approx(expected)
+    assert np.isfinite(history.history["f1"][0])
+    binary = (X[:, 0] > 0).astype(np.float32)
+    single, optimizer, _ = setup(outputs=1)
+    train(single, optimizer, X, binary, loss="mse", metrics=["accuracy", "r2"])
+    train(single, optimizer, X, np.where(binary > 0, 1.0, -1.0).astype(np.float32),
+          loss="hinge", metrics=["accuracy", "precision"])
+    values = (X[:, 0] * 2.5).astype(np.float32)
+    result = annie.evaluate(single, "mse", X, values, metrics=["mae", "rmse", "r2"])
+    prediction = annie.predict(single, X)[:, 0]
+    assert result["mae"] == pytest.approx(float(np.mean(np.abs(prediction - values))),
+                                          rel=1e-5)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from annie.errors import ConfigError, ShapeError
+from annie.errors import ConfigError, DataError, ShapeError
 from annie.train import metrics
 
 sk = pytest.importorskip("sklearn.metrics")
@@ -115,3 +115,29 @@ def test_metrics_after_a_logits_loss_threshold_at_the_decision_boundary():
     # with a probability loss the same numbers are probabilities: 0.2 and 0.4 are class 0
     result = annie.evaluate(model, losses.mse, scores, targets, metrics=["accuracy"])
     assert result["accuracy"] == 0.5
+
+
+def test_a_metric_of_the_other_task_names_itself_and_why(classification):
+    scores, target = classification
+    for name in ("mae", "rmse", "r2"):
+        with pytest.raises(ShapeError, match=f"metric '{name}' is a regression metric .* 6 "
+                                             f"values per target, class scores against class "
+                                             f"labels"):
+            metrics.METRICS[name](scores, target)
+    values = np.linspace(-1.3, 2.9, 200)
+    for name in ("accuracy", "top_k_accuracy", "precision", "recall", "f1"):
+        with pytest.raises(DataError, match=f"metric '{name}' is a classification metric .* "
+                                            f"not whole numbers"):
+            metrics.METRICS[name](scores, values)
+    with pytest.raises(DataError, match="holds 6, not a class of the prediction's 6 class "
+                                        "scores, whose labels are 0 to 5"):
+        metrics.accuracy(scores, np.where(target == 0, 6, target))
+    with pytest.raises(DataError, match="read as one-hot or probability rows, hold 2.5"):
+        metrics.accuracy(scores, np.full(scores.shape, 2.5))
+
+
+def test_top_k_accuracy_reads_one_hot_targets_as_their_classes(classification):
+    scores, target = classification
+    one_hot = np.eye(6)[target]
+    assert metrics.top_k_accuracy(scores, one_hot, k=2) == \
+        metrics.top_k_accuracy(scores, target, k=2)

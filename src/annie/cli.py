@@ -172,12 +172,15 @@ def _report_training(result) -> None:
 
 def _command_demo(args) -> None:
     from .app import run
+    from .app import rundir
     config = run.demo_config(epochs=args.epochs, seed=args.seed)
+    overwrite = args.overwrite or run.is_demo_run(args.out)
+    rundir.check_target(args.out, overwrite, resume=False)  # a refusal comes before the banner
     hidden = "-".join(str(size) for size in config["model"]["hidden"])
     print(f"annie demo: an MLP 64-{hidden}-10 (ReLU, dropout, Adam) learns handwritten digits "
           f"(1,797 8x8 images, {config['train']['epochs']} epochs)", flush=True)
     result = run.train_config(config, args.out, verbose=0 if args.quiet else 1,
-                              overwrite=args.overwrite or run.is_demo_run(args.out))
+                              overwrite=overwrite)
     _report_training(result)
 
 
@@ -230,6 +233,7 @@ def _command_predict(args) -> None:
 def _command_compare(args) -> None:
     from .app import run
     epochs = args.epochs or (1 if args.quick else 40)
+    run.check_compare_out(args.out)  # a refusal comes before the banner and the training
     print(f"annie compare: an MLP and an {args.cell.upper()} on a sequential task (sunspots) "
           f"and a static task (digits), {epochs} epoch(s) each", flush=True)
     table, table_path, figure_path = run.compare(args.out, cell=args.cell, epochs=epochs,

@@ -228,6 +228,9 @@ def _write_run(result: RunResult, config: dict, split: Split, folder: str) -> No
                "stop_reason": result.history.stop_reason}
     annie_io.atomic_write_text(paths[rundir.RUN_FILE], json.dumps(summary, indent=2) + "\n")
     result.files.append(paths[rundir.RUN_FILE])
+    from ..train.checkpoint import checkpoint_path, has_checkpoint
+    if has_checkpoint(folder):  # fit wrote it (for --resume)
+        result.files.append(checkpoint_path(folder))
 
 
 @dataclass
@@ -315,6 +318,13 @@ def is_demo_run(folder) -> bool:
     except AnnieError:
         return False
     return saved == demo_config(epochs=saved["train"]["epochs"], seed=saved["seed"])
+
+
+def check_compare_out(out_dir) -> None:
+    """Refuse an ``annie compare --out`` that is a file, before anything is trained."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError(f"--out {os.fspath(out_dir)!r} is a file, not a folder: choose "
+                          f"another --out")
 
 
 def compare(out_dir, cell: str, epochs: int, hidden_size: int, seed: int

@@ -230,6 +230,12 @@ class CSVTable:
                 return np.char.strip(fast[:, 0])
         return np.array([row[column].strip() for _, row in self._careful()], dtype=np.str_)
 
+    def holds_text(self, column: int) -> bool:
+        """True when no (non-empty) cell of the column reads as a number: text labels."""
+        cells = self.text(column)
+        cells = cells[cells != ""]
+        return cells.size > 0 and not _numeric_cells(cells).any()
+
     def line_number(self, row: int) -> int:
         """The 1-based line of the file holding data row ``row``."""
         return self._careful()[row][0]

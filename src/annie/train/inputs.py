@@ -190,18 +190,22 @@ def resolve_metrics(metrics, loss_fn=None, who: str = "fit") -> list:
     """``(name, metric(prediction, target))`` for each metric (see ``get_metric``: a name, a
     function, or a class made with its defaults), seeing the loss's prediction and target as a
     metric reads them (``_metric_inputs``: probabilities after binary logits, hinge's -1/+1 as
-    classes, the loss's ignored targets left out)."""
+    classes, the loss's ignored targets left out). A metric's ShapeError or DataError (such as
+    a regression metric's on class scores) is raised with ``who`` in front."""
     from .metrics import get_metric
-    resolved = [get_metric(metric, who) for metric in metrics]
     convert = _metric_inputs(loss_fn) if loss_fn is not None else None
-    if convert is None:
-        return resolved
 
-    def converted(metric):
+    def called(metric):
         def wrapped(prediction, target):
-            return metric(*convert(prediction, target))
+            if convert is not None:
+                prediction, target = convert(prediction, target)
+            try:
+                return metric(prediction, target)
+            except (ShapeError, DataError) as error:
+                raise type(error)(f"{who}: {error}") from None
         return wrapped
-    return [(name, converted(metric)) for name, metric in resolved]
+    return [(name, called(metric)) for name, metric in
+            (get_metric(metric, who) for metric in metrics)]
 
 
 def _first_bad_label(y: np.ndarray, num_classes: int) -> str:

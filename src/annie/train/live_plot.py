@@ -14,7 +14,8 @@ class LivePlot(Callback):
     In a Jupyter notebook the figure sits under the cell and is replaced in place (IPython's
     ``display`` with a ``display_id``); elsewhere it is written to the PNG file ``path`` each
     epoch (atomically, so a viewer never sees half a file). ``path``: default None, which means
-    no file in a notebook and ``training_curves.png`` in the current folder elsewhere; given in a
+    no file in a notebook and ``training_curves.png`` in the current folder elsewhere (a line on
+    stdout says so once, at the start of training, with the file's full path); given in a
     notebook, the file is written too. ``metric``: default the first metric recorded. Drawing
     takes a fraction of a second per epoch; needs matplotlib (``annie[plot]``)."""
 
@@ -34,6 +35,8 @@ class LivePlot(Callback):
                                   display_id=True)
         elif self.path is None:
             self.path = self.DEFAULT_PATH
+            print(f"LivePlot: not in a notebook, so the training curves are drawn in "
+                  f"{os.path.abspath(self.path)} after each epoch", flush=True)
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         """Redraw the curves with this epoch's values."""

@@ -110,6 +110,7 @@ class Stepper:
         self.loss_fn, self.average = settings.loss_fn, settings.loss_average
         self.clip_grad_norm, self.clip_grad_value = settings.clip_grad_norm, settings.clip_grad_value
         self.params = [p for p in model.parameters() if p.requires_grad]
+        self.metrics_unchecked = bool(settings.metrics)
         if self.clip_grad_norm is not None:
             from ..nn.utils import clip_grad_norm_
             self.clip_grad_norm_ = clip_grad_norm_
@@ -155,8 +156,19 @@ class Stepper:
             totals.loss_counts += count
         if self.settings.metrics:
             totals.outputs.append(prediction)
+            if self.metrics_unchecked:
+                self._check_metrics(prediction, y_batch)
         totals.batch += 1
         return loss_value
+
+    def _check_metrics(self, prediction: np.ndarray, target: np.ndarray) -> None:
+        """The metrics given by name, once on the first batch: one that does not fit the task
+        (r2 on class scores, accuracy on values) is refused after one step, naming itself, not
+        at the end of the first epoch."""
+        self.metrics_unchecked = False
+        for spec, (_, metric) in zip(self.settings.metric_specs, self.settings.metrics):
+            if isinstance(spec, str):
+                metric(prediction, target)
 
     def _chunks(self, X_batch, y_batch, totals: EpochTotals) -> tuple[float, tuple, np.ndarray]:
         """Truncated BPTT: one step per chunk of ``tbptt`` time steps (see ``annie.train.tbptt``)."""

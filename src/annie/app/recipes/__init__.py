@@ -23,11 +23,13 @@ MODEL_TYPES: Registry[list] = Registry("model.type")
 
 
 def register(recipe: type[Recipe]) -> type[Recipe]:
-    """Add a recipe class under its ``model_type`` (usable as a class decorator)."""
+    """Add a recipe class under its ``model_type`` (usable as a class decorator); its
+    ``family`` is the list of that model type's kinds."""
     if recipe.model_type in MODEL_TYPES:
         MODEL_TYPES.lookup(recipe.model_type).append(recipe)
     else:
         MODEL_TYPES.register(recipe.model_type, [recipe])
+    recipe.family = MODEL_TYPES.lookup(recipe.model_type)
     return recipe
 
 

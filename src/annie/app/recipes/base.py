@@ -124,6 +124,9 @@ class Recipe:
     predicts: ClassVar[str] = ""
     #: the file in the run folder that keeps the held-out data
     heldout_file: ClassVar[str] = "heldout.npz"
+    #: the kinds of this model.type, the default (chosen when data.task and loss.name leave
+    #: it open) first; set by ``recipes.register``
+    family: ClassVar[list] = []
 
     def __init__(self, config: dict, source: str = "config"):
         self.config = config

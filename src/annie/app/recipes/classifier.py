@@ -102,6 +102,13 @@ class TabularClassifier(TabularRecipe):
                 "columns ignored) -> one row per input row: the predicted label, in the "
                 "training file's values; --proba adds one probability column per class")
 
+    def resolve(self) -> None:
+        super().resolve()
+        target = self.get("data.target")
+        if isinstance(target, list) and len(target) != 1:
+            raise self.wrong_target(f"data.target lists {len(target)} columns ({target}), and "
+                                    f"a classifier learns one", " to predict several columns")
+
     @property
     def head(self) -> Head:
         return HEADS[self.get("loss.name")]
@@ -127,27 +134,31 @@ class TabularClassifier(TabularRecipe):
         if len(classes) < 2:
             raise DataError(f"data.target {name!r} holds one class only ({shown}): nothing to "
                             f"classify")
+        fractional = [label for label in classes.tolist()
+                      if isinstance(label, float) and label != round(label)]
+        if self.task_by_default and fractional:
+            raise self.wrong_target(f"data.target {name!r} holds numbers that are not whole "
+                                    f"(e.g. {fractional[0]}), not class labels",
+                                    " to predict them")
+        if self.task_by_default and len(classes) > MANY_CLASSES and 5 * len(classes) > rows:
+            raise self.wrong_target(f"data.target {name!r} has {len(classes)} distinct values "
+                                    f"in {rows} rows, too many for classes",
+                                    " to predict the numbers, or data.task = 'classification' "
+                                    "to train a classifier anyway")
         if self.head.binary and len(classes) != 2:
             valid = [other for other, head in HEADS.items() if not head.binary]
             raise self.error(f"loss.name {loss!r} needs exactly two classes, data.target "
                              f"{name!r} has {len(classes)} ({shown}); valid losses for "
                              f"{len(classes)} classes: {', '.join(valid)}")
-        fractional = [label for label in classes.tolist()
-                      if isinstance(label, float) and label != round(label)]
-        if self.task_by_default and fractional:
-            raise self.error(f"data.target {name!r} holds numbers that are not whole (e.g. "
-                             f"{fractional[0]}), not class labels: set data.task = "
-                             f"'regression' to predict them (default loss mse)")
-        if self.task_by_default and len(classes) > MANY_CLASSES and 5 * len(classes) > rows:
-            raise self.error(f"data.target {name!r} has {len(classes)} distinct values in "
-                             f"{rows} rows, too many for classes: set data.task = "
-                             f"'regression' to predict the numbers, or data.task = "
-                             f"'classification' to train a classifier anyway")
         rare = int(np.argmin(counts))
         if counts[rare] < 2:
+            numeric = all(isinstance(label, (int, float)) for label in classes.tolist())
+            hint = (f"; {self.task_cause()}: if data.target {name!r} holds numbers to predict, "
+                    f"not classes, {self.other_task_hint()}"
+                    if self.task_by_default and numeric else "")
             raise DataError(f"data.target {name!r}: class {plain(classes[rare])!r} has "
                             f"{int(counts[rare])} row; every class needs at least 2 (one to "
-                            f"train on, one held out)")
+                            f"train on, one held out){hint}")
         if "top_k_accuracy" in self.get("train.metrics"):
             k = self.get("train.top_k")
             if self.head.binary:

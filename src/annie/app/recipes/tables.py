@@ -7,6 +7,7 @@ import difflib
 import os
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -142,9 +143,32 @@ def labels(table: CSVTable, column: int) -> np.ndarray:
     return _label_values(distinct)[inverse.reshape(-1)]
 
 
-def read_csv_columns(section: dict, path: str, target_kind: str) -> Columns:
+def shown_labels(labels) -> str:
+    """The first few distinct labels for a message: "'good', 'poor', ..."."""
+    labels = list(labels)
+    return ", ".join(repr(label) for label in labels[:4]) + (", ..." if len(labels) > 4 else "")
+
+
+def _target_numbers(table: CSVTable, columns: list[int],
+                    refuse_labels: Callable[[str], Exception]) -> np.ndarray:
+    """The target columns as float32 numbers; ``refuse_labels``'s error, given what holds
+    them, when a column holds text labels (no cell is a number)."""
+    try:
+        return numbers(table, columns).astype(np.float32)
+    except DataError:
+        for column in columns:
+            if table.holds_text(column):
+                found = sorted(set(table.text(column).tolist()) - {""})
+                raise refuse_labels(f"data.target {table.names[column]!r} holds text labels "
+                                    f"({shown_labels(found)})") from None
+        raise
+
+
+def read_csv_columns(section: dict, path: str, target_kind: str,
+                     refuse_labels: Callable[[str], Exception]) -> Columns:
     """Feature and target columns of a CSV file chosen by ``[data]`` (target, features, drop);
-    ``target_kind`` "labels" (one column of labels) or "numbers" (one or more columns)."""
+    ``target_kind`` "labels" (one column of labels) or "numbers" (one or more columns), when
+    ``refuse_labels(what)`` is the error for a column of text labels."""
     where = "data.path"
     table = open_table(path, section["delimiter"], section["header"], where)
     check_unique_names(table)
@@ -152,9 +176,6 @@ def read_csv_columns(section: dict, path: str, target_kind: str) -> Columns:
     wanted = target if isinstance(target, list) else [-1 if target is None else target]
     if not wanted:
         raise ConfigError("data.target: the list of target columns is empty")
-    if target_kind == "labels" and len(wanted) != 1:
-        raise ConfigError(f"data.target: a classifier learns one target column, got {wanted}; "
-                          f"several target columns need data.task = 'regression'")
     target_columns = [_index(table, column, "data.target") for column in wanted]
     dropped = [_index(table, column, "data.drop") for column in section["drop"]]
     if section["features"] is not None:
@@ -178,12 +199,13 @@ def read_csv_columns(section: dict, path: str, target_kind: str) -> Columns:
         raise DataError(f"{error} (a column of text: leave it out with data.drop, or give the "
                         f"feature columns with data.features)") from None
     y = labels(table, target_columns[0]) if target_kind == "labels" else \
-        numbers(table, target_columns).astype(np.float32)
+        _target_numbers(table, target_columns, refuse_labels)
     return Columns([table.names[i] for i in feature_columns], X,
                    [table.names[i] for i in target_columns], y)
 
 
-def _bundled(name: str, target_kind: str) -> Columns:
+def _bundled(name: str, target_kind: str, refuse_labels: Callable[[str], Exception]
+             ) -> Columns:
     loaded = data.load_dataset(name)
     if not (isinstance(loaded, tuple) and len(loaded) == 2 and np.ndim(loaded[0]) == 2):
         raise ConfigError(f"data.dataset {name!r} is not a table of features and a target")
@@ -191,10 +213,14 @@ def _bundled(name: str, target_kind: str) -> Columns:
     features = getattr(data, f"{name.upper()}_FEATURE_NAMES", None) or \
         [f"x{index}" for index in range(X.shape[1])]
     class_names = getattr(data, f"{name.upper()}_CLASS_NAMES", None)
-    if target_kind == "labels":
+    if np.asarray(y).dtype.kind in "iu":  # a classification dataset
         y = np.asarray(class_names)[y] if class_names else np.asarray(y)
+        if target_kind == "numbers":
+            raise refuse_labels(f"data.dataset {name!r} holds class labels "
+                                f"({shown_labels(np.unique(y).tolist())})")
     else:
-        y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        y = np.asarray(y, dtype=np.float32)
+        y = y if target_kind == "labels" else y.reshape(len(y), -1)
     return Columns(list(features), np.asarray(X, np.float32), ["target"], y)
 
 
@@ -214,20 +240,23 @@ def _npz(path: str, target_kind: str) -> Columns:
     return Columns([f"x{index}" for index in range(X.shape[1])], X, targets, y)
 
 
-def read_columns(section: dict, target_kind: str) -> Columns:
-    """The run's columns from ``data.dataset`` or ``data.path`` (a CSV file or an .npz)."""
+def read_columns(section: dict, target_kind: str,
+                 refuse_labels: Callable[[str], Exception]) -> Columns:
+    """The run's columns from ``data.dataset`` or ``data.path`` (a CSV file or an .npz);
+    ``target_kind`` "labels" or "numbers"; ``refuse_labels(what)``: the error when a
+    "numbers" target holds class labels (``what`` names the column or dataset and shows them)."""
     if section["dataset"] is not None:
         if section["target"] is not None:
             raise ConfigError(f"data.target picks a column of data.path; data.dataset "
                               f"{section['dataset']!r} has its own target")
-        columns = _bundled(section["dataset"], target_kind)
+        columns = _bundled(section["dataset"], target_kind, refuse_labels)
     else:
         path = section["path"]
         problem = file_problem(path)
         if problem:
             raise ConfigError(f"data.path {path!r} {problem}")
         columns = _npz(path, target_kind) if path.endswith(".npz") else \
-            read_csv_columns(section, path, target_kind)
+            read_csv_columns(section, path, target_kind, refuse_labels)
     if section["dataset"] is not None or section["path"].endswith(".npz"):
         _select(columns, section)
     return columns

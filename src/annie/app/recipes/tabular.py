@@ -85,11 +85,45 @@ class TabularRecipe(Recipe):
         super().resolve()
         # data.task stays "auto" when unset: the kind followed from loss.name or the default
         self.task_by_default = self.get("data.task") == "auto"
+        #: the tabular kind of the other task (for messages that say how to choose it)
+        self.other_kind = next(recipe for recipe in self.family if recipe.task != self.task)
+        # whether loss.name was set: a configuration is resolved more than once, with the
+        # default filled in, so this kind's default loss reads as unset, except for a kind
+        # that only a loss.name or data.task chooses (not the family's first)
+        self.loss_given = (self.get("loss.name") != self.defaults["loss.name"]
+                           or type(self) is not self.family[0])
         from ...nn import activation
         try:
             activation.ACTIVATIONS.canonical(self.get("model.activation"))
         except ConfigError as error:
             raise self.error(f"model.activation: {error}") from None
+
+    # ----- why this task (for messages about a target that does not fit it) --------------
+    def task_cause(self) -> str:
+        """What made this run a classification or a regression: data.task, the loss, or the
+        default."""
+        if not self.task_by_default:
+            return f"data.task = {self.task!r}"
+        if self.loss_given:
+            return f"loss.name {self.get('loss.name')!r} makes this a {self.task}"
+        return f"{self.task} is the default task"
+
+    def other_task_hint(self) -> str:
+        """How to make this run the other tabular task: the keys to set (data.task, a loss of
+        that task), or to leave out (loss.name, where the other task is the default)."""
+        other = self.other_kind
+        losses = f"a {other.task} loss ({', '.join(other.losses)})"
+        if not self.loss_given:
+            return f"set data.task = {other.task!r} (default loss {other.defaults['loss.name']})"
+        if not self.task_by_default:
+            return f"set data.task = {other.task!r} and {losses}"
+        # with data.task unset, leaving out loss.name chooses the family's first kind
+        return f"use {losses}" + (" or leave out loss.name" if other is self.family[0] else "")
+
+    def wrong_target(self, what: str, purpose: str = "") -> ConfigError:
+        """The error for a target that does not fit this run's task (``what`` says what it
+        holds): what made the task, and how to choose the other (``purpose``: what for)."""
+        return self.error(f"{self.task_cause()}; {what}: {self.other_task_hint()}{purpose}")
 
     # ----- data -------------------------------------------------------------------------
     def encode(self, columns: tables.Columns) -> tuple[np.ndarray, dict]:
@@ -102,7 +136,7 @@ class TabularRecipe(Recipe):
         return y
 
     def prepare(self) -> Split:
-        columns = tables.read_columns(self.config["data"], self.target_kind)
+        columns = tables.read_columns(self.config["data"], self.target_kind, self.wrong_target)
         y, info = self.encode(columns)
         X_train, X_test, y_train, y_test = data.train_test_split(
             columns.X, y, test_size=self.get("data.test_size"), stratify=self.stratify,
