@@ -84,9 +84,11 @@ def series_continuation(epochs: int, hidden_size: int, cell: str, window: int = 
                         horizon: int = 10, test_years: int = 60) -> dict:
     """Continue the sunspot series ``horizon`` years from each held-out seed window."""
     series = load_sunspots()
-    scale = float(series[:-test_years].std())  # the model's unit: it reads series / scale
-    X_train, y_train = make_windows(series[:-test_years], window)
-    model = nn.SequenceRegressor(input_size=1, hidden_size=hidden_size, cell=cell, scale=scale)
+    training = series[:-test_years]  # the model's level and unit: it reads (x - loc) / scale
+    loc, scale = float(training.mean()), float(training.std())
+    X_train, y_train = make_windows(training, window)
+    model = nn.SequenceRegressor(input_size=1, hidden_size=hidden_size, cell=cell, scale=scale,
+                                 loc=loc)
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     annie.fit(model, losses.mse, optimizer, X_train, y_train, epochs=epochs, batch_size=16,
               verbose=0)

@@ -152,20 +152,21 @@ def classify_digit_rows(epochs: int, hidden_size: int, cell: str, seed: int,
 
 def sunspot_splits(window: int, test_years: int):
     """Sunspot windows split in time, in sunspot numbers: (X_train, y_train, X_test, y_test,
-    scale), scale being the training years' standard deviation."""
+    loc, scale), loc and scale being the training years' mean and standard deviation."""
     series = load_sunspots()
-    scale = float(series[:-test_years].std())
+    loc, scale = float(series[:-test_years].mean()), float(series[:-test_years].std())
     X, y = make_windows(series, window)
     cut = len(X) - test_years
-    return X[:cut], y[:cut], X[cut:], y[cut:], scale
+    return X[:cut], y[:cut], X[cut:], y[cut:], loc, scale
 
 
 def forecast_sunspots(epochs: int, hidden_size: int, cell: str, window: int = 12,
                       test_years: int = 60) -> dict:
     """Next-year sunspot forecasts; RMSE (in sunspot numbers) and the persistence baseline.
-    The model divides its windows by ``scale`` and multiplies its forecasts by it."""
-    X_train, y_train, X_test, y_test, scale = sunspot_splits(window, test_years)
-    model = nn.SequenceRegressor(input_size=1, hidden_size=hidden_size, cell=cell, scale=scale)
+    The model standardises its windows, (x - loc) / scale, and answers loc + scale * y."""
+    X_train, y_train, X_test, y_test, loc, scale = sunspot_splits(window, test_years)
+    model = nn.SequenceRegressor(input_size=1, hidden_size=hidden_size, cell=cell, scale=scale,
+                                 loc=loc)
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     annie.fit(model, losses.mse, optimizer, X_train, y_train, epochs=epochs, batch_size=16,
               verbose=0)

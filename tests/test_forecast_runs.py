@@ -1,5 +1,5 @@
-"""Forecasting runs read and answer in the series' own units: the saved model keeps the scale
-inside (``nn.SequenceRegressor(scale=...)``), so ``annie.load``, ``forecast``, the ONNX export
+"""Forecasting runs read and answer in the series' own units: the saved model keeps the
+series' level and unit inside (``nn.SequenceRegressor(loc=..., scale=...)``), so ``annie.load``, ``forecast``, the ONNX export
 and ``annie predict`` take the raw series; run folders written while the scale lived in
 ``run.json`` still evaluate and export in the series' units, and ``annie predict`` refuses
 them with one line."""
@@ -73,8 +73,9 @@ def heldout(series: np.ndarray, window: int, test_size: float = 0.2):
 def test_the_saved_model_takes_the_raw_series_and_answers_in_its_units(series_run):
     model = annie.load(series_run["run"] / "model.annie")
     series = series_run["series"]
-    assert model.scale == pytest.approx(series[:len(series) - round(480 * 0.2)].std(),
-                                        rel=1e-6)  # the training part's spread, inside
+    training = series[:len(series) - round(480 * 0.2)]
+    assert model.scale == pytest.approx(training.std(), rel=1e-6)  # the training part's
+    assert model.loc == pytest.approx(training.mean(), rel=1e-6)   # spread and level, inside
     X, truth = heldout(series, WINDOW)
     predicted = annie.predict(model, X)
     persistence = rmse(X[:, -1], truth)
@@ -93,7 +94,7 @@ def test_onnx_export_of_the_run_equals_annie_on_raw_windows(series_run, tmp_path
                              cwd=series_run["folder"])
     assert code == 0, err
     ops = [node.op_type for node in onnx.load(str(path)).graph.node]
-    assert "Div" in ops and "Mul" in ops
+    assert {"Sub", "Div", "Mul", "Add"} <= set(ops)
     X, truth = heldout(series_run["series"], WINDOW)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     exported, = session.run(None, {"input": X[:, :, None]})
@@ -174,7 +175,7 @@ def old_reference(folder):
     info.scale in, outputs times info.scale out; with the raw held-out windows and targets."""
     scale = json.loads((folder / "run.json").read_text())["info"]["scale"]
     model = annie.load(folder / "model.annie")
-    assert model.scale == 1.0
+    assert model.scale == 1.0 and model.loc == 0.0  # saved before either was an argument
     series = np.loadtxt(folder / "series.csv", delimiter=",", skiprows=1)[:, 1]
     X, truth = heldout(series, 8, test_size=0.25)
     return X, truth, annie.predict(model, (X / scale).astype(np.float32)) * scale
@@ -209,32 +210,86 @@ def test_an_old_run_folder_is_refused_by_annie_predict(old_run, capsys):
 
 
 # ----- the model ---------------------------------------------------------------------------
-def test_scale_divides_the_input_and_multiplies_the_output(tmp_path):
+def test_loc_and_scale_standardise_the_input_and_map_the_output_back(tmp_path):
     annie.manual_seed(3)
     scaled = nn.SequenceRegressor(input_size=1, hidden_size=5, output_size=2, cell="lstm",
-                                  scale=7.5)
+                                  scale=7.5, loc=-480.0)
     plain = nn.SequenceRegressor(input_size=1, hidden_size=5, output_size=2, cell="lstm")
     plain.load_state_dict(scaled.state_dict())
-    x = np.random.default_rng(0).normal(10, 7, size=(4, 6, 1)).astype(np.float32)
-    expected = annie.predict(plain, x / np.float32(7.5)) * 7.5
-    np.testing.assert_allclose(annie.predict(scaled, x), expected, rtol=1e-5)
+    x = np.random.default_rng(0).normal(-470, 7, size=(4, 6, 1))
+    expected = annie.predict(plain, ((x + 480) / 7.5).astype(np.float32)) * 7.5 - 480
+    np.testing.assert_allclose(annie.predict(scaled, x.astype(np.float32)), expected,
+                               rtol=1e-5)
     annie.save(scaled, tmp_path / "model.annie")
     loaded = annie.load(tmp_path / "model.annie")
-    assert loaded.scale == 7.5
-    np.testing.assert_array_equal(annie.predict(loaded, x), annie.predict(scaled, x))
+    assert (loaded.scale, loaded.loc) == (7.5, -480.0)
+    np.testing.assert_array_equal(annie.predict(loaded, x.astype(np.float32)),
+                                  annie.predict(scaled, x.astype(np.float32)))
 
 
 def test_forecast_continues_the_raw_series():
     annie.manual_seed(4)
-    scaled = nn.SequenceRegressor(hidden_size=6, cell="gru", scale=40.0)
+    scaled = nn.SequenceRegressor(hidden_size=6, cell="gru", scale=40.0, loc=300.0)
     plain = nn.SequenceRegressor(hidden_size=6, cell="gru")
     plain.load_state_dict(scaled.state_dict())
-    window = np.linspace(20, 120, 12)
+    window = np.linspace(220, 420, 12)
     np.testing.assert_allclose(scaled.forecast(window, 5),
-                               plain.forecast(window / 40.0, 5) * 40.0, rtol=1e-5)
+                               plain.forecast((window - 300.0) / 40.0, 5) * 40.0 + 300.0,
+                               rtol=1e-5)
 
 
 @pytest.mark.parametrize("scale", [0, -2.0, float("nan"), float("inf"), True, "3"])
 def test_a_scale_that_is_not_a_positive_finite_number_is_refused(scale):
     with pytest.raises(ConfigError, match="SequenceRegressor: scale must be a positive finite"):
         nn.SequenceRegressor(scale=scale)
+
+
+@pytest.mark.parametrize("loc", [float("nan"), float("-inf"), True, "3", None])
+def test_a_loc_that_is_not_a_finite_number_is_refused(loc):
+    with pytest.raises(ConfigError, match="SequenceRegressor: loc must be a finite number"):
+        nn.SequenceRegressor(loc=loc)
+
+
+# ----- a series far from zero --------------------------------------------------------------
+def write_far_series(path) -> np.ndarray:
+    """day,load: 500 + 50 sin(2 pi t / 50) + noise (std 5), 500 steps: a level 14 spreads above
+    zero; returns the values."""
+    steps = np.arange(500)
+    values = 500 + 50 * np.sin(2 * np.pi * steps / 50) + \
+        np.random.default_rng(0).normal(0, 5, len(steps))
+    path.write_text("day,load\n" + "".join(f"{day},{value:.4f}\n"
+                                           for day, value in zip(steps, values)))
+    return np.loadtxt(path, delimiter=",", skiprows=1)[:, 1]
+
+
+def test_a_series_far_from_zero_is_centred_and_beats_persistence(tmp_path, monkeypatch):
+    """The run standardises the windows with the training part's mean and spread; reading
+    them only divided by the spread (values near 10, the gates saturated) the same short run
+    is far worse than next = last."""
+    from annie.app.config import load_config
+    from annie.app.recipes.sequence import SequenceRegressorRecipe
+    from annie.app.run import train_config
+    series = write_far_series(tmp_path / "load.csv")
+    (tmp_path / "load.toml").write_text(
+        '[data]\npath = "load.csv"\ntarget = "load"\nwindow = 20\n'
+        '[model]\ntype = "sequence_regressor"\ncell = "gru"\nhidden_size = 16\n'
+        '[train]\nepochs = 20\nplot = false\n')
+    config = load_config(tmp_path / "load.toml")
+    centred = train_config(config, tmp_path / "run", verbose=0)
+    persistence = centred.scores.baseline["rmse"]
+    assert centred.scores.test["rmse"] < 0.9 * persistence
+    model = annie.load(tmp_path / "run" / "model.annie")
+    training = series[:len(series) - round(480 * 0.2)]
+    assert model.loc == pytest.approx(training.mean(), rel=1e-6)
+    assert model.scale == pytest.approx(training.std(), rel=1e-6)
+
+    windows = SequenceRegressorRecipe._windows
+
+    def not_centred(self, values, name):
+        split = windows(self, values, name)
+        split.info["sizes"]["loc"] = 0.0
+        return split
+    monkeypatch.setattr(SequenceRegressorRecipe, "_windows", not_centred)
+    scaled_only = train_config(load_config(tmp_path / "load.toml"), None, verbose=0)
+    assert scaled_only.scores.baseline["rmse"] == persistence
+    assert scaled_only.scores.test["rmse"] > 2 * persistence

@@ -200,20 +200,22 @@ def test_sequence_classifier_on_padded_tokens_counts_lengths_in_the_graph(tmp_pa
     _roundtrip(tmp_path, model, example, x)  # no lengths input: counted from the padding
 
 
-@pytest.mark.parametrize("output_size, two_d, scale", [(1, True, 1.0), (1, False, 1.0),
-                                                       (3, False, 1.0), (1, True, 25.0),
-                                                       (3, False, 0.5)])
-def test_sequence_regressor(tmp_path, output_size, two_d, scale):
+@pytest.mark.parametrize("output_size, two_d, scale, loc", [
+    (1, True, 1.0, 0.0), (1, False, 1.0, 0.0), (3, False, 1.0, 0.0), (1, True, 25.0, 0.0),
+    (3, False, 0.5, 0.0), (1, True, 1.0, -3.0), (1, True, 25.0, 480.0), (3, False, 0.5, -2.5)])
+def test_sequence_regressor(tmp_path, output_size, two_d, scale, loc):
+    """Sub/Div before the encoder and Mul/Add after the head, each only where it acts."""
     annie.manual_seed(8)
     input_size = 1 if two_d else 2
     model = nn.SequenceRegressor(input_size=input_size, hidden_size=5, output_size=output_size,
-                                 cell="lstm", num_layers=2, scale=scale)
+                                 cell="lstm", num_layers=2, scale=scale, loc=loc)
     shape = (lambda b, t: (b, t)) if two_d else (lambda b, t: (b, t, 2))
-    session = _roundtrip(tmp_path, model, _floats(*shape(3, 6), scale=scale),
-                         _floats(*shape(8, 10), seed=11, scale=scale))  # in the model's units
+    session = _roundtrip(tmp_path, model, _floats(*shape(3, 6), scale=scale) + np.float32(loc),
+                         _floats(*shape(8, 10), seed=11, scale=scale) + np.float32(loc))
     assert session.get_outputs()[0].shape == (["batch"] if output_size == 1 else ["batch", 3])
     ops = [node.op_type for node in onnx.load(str(tmp_path / "model.onnx")).graph.node]
     assert ("Div" in ops and "Mul" in ops) == (scale != 1.0)
+    assert ("Sub" in ops and "Add" in ops) == (loc != 0.0)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

@@ -148,11 +148,14 @@ def test_rnn_config_trains_with_annie_train(tmp_path, task):
     run([sys.executable, "train.py"], tmp_path)
     coded = annie.load(tmp_path / "model.annie")
     assert architecture(coded) == architecture(lab.model)
-    if task == "sine":  # the series' scale travels inside all three models
+    if task == "sine":  # the series' level and spread travel inside all three models
         series = np.loadtxt(tmp_path / "data.csv", skiprows=1)
         cut = len(lab.X_train)
         assert lab.model.scale == pytest.approx(series[:cut + 12].std(), rel=1e-12)
-        assert trained.scale == lab.model.scale and coded.scale == pytest.approx(lab.model.scale)
+        assert lab.model.loc == pytest.approx(series[:cut + 12].mean(), abs=1e-12)
+        assert (trained.scale, trained.loc) == (lab.model.scale, lab.model.loc)
+        assert coded.scale == pytest.approx(lab.model.scale)
+        assert coded.loc == pytest.approx(lab.model.loc, abs=1e-9)
 
 
 def test_the_irnn_exports_as_an_irnn(tmp_path):

@@ -271,9 +271,9 @@ def test_step_gradients_of_an_lstm_equal_pytorch():
     with torch.no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             getattr(cell, name).copy_(torch.from_numpy(getattr(layer, f"{name}_l0").data.astype(np.float64)))
-    scale = lab.model.scale  # the sine series' spread: the model reads x / scale
-    assert scale != 1.0
-    X = torch.from_numpy(lab.X_test[:32].reshape(32, 15, -1).astype(np.float64)) / scale
+    loc, scale = lab.model.loc, lab.model.scale  # the model reads (x - loc) / scale
+    assert scale != 1.0 and loc != 0.0
+    X = (torch.from_numpy(lab.X_test[:32].reshape(32, 15, -1).astype(np.float64)) - loc) / scale
     y = torch.from_numpy(lab.y_test[:32].astype(np.float64))
     h = c = torch.zeros(32, layer.hidden_size, dtype=torch.float64)
     states = []
@@ -283,7 +283,7 @@ def test_step_gradients_of_an_lstm_equal_pytorch():
         states.append(h)
     w = torch.from_numpy(head.weight.data.astype(np.float64))
     b = torch.from_numpy(head.bias.data.astype(np.float64))
-    loss = ((scale * (h @ w.T + b)[:, 0] - y) ** 2).mean()
+    loss = ((loc + scale * (h @ w.T + b)[:, 0] - y) ** 2).mean()
     loss.backward()
     reference = [state.grad.norm(dim=1).mean().item() for state in states]
     assert np.allclose(lab.step_norms, reference, rtol=2e-3)

@@ -157,29 +157,32 @@ class SequenceClassifier(Module):
 
 
 class SequenceRegressor(Module):
-    """Many-to-one forecaster: y_hat = scale * (W h_T + b), h_T the last state after reading
-    the window divided by ``scale``; the next ``output_size`` values after a window, output
-    (batch,) when output_size is 1 (as ``make_windows`` gives y).
+    """Many-to-one forecaster: y_hat = loc + scale * (W h_T + b), h_T the last state after
+    reading the window standardised as (x - loc) / scale; the next ``output_size`` values after
+    a window, output (batch,) when output_size is 1 (as ``make_windows`` gives y).
 
-    ``scale`` (a positive finite number, default 1.0: no scaling) is the series' own unit, e.g.
-    the training part's standard deviation: the model reads windows in the series' units,
-    divides them by ``scale`` (so the recurrent layer sees values of order one, where its
-    tanh and sigmoid gates are not saturated) and multiplies its forecast by ``scale``, so it
-    answers in the same units. Being a constructor argument it is saved with the architecture:
-    ``annie.load`` gives a model that takes the raw series, and ``forecast`` feeds its raw
-    predictions back as inputs. One number rather than a ``nn.Normalization`` pair, because
-    the input and the forecast are the same quantity (forecasting feeds one into the other)
-    and a division keeps zero at zero (persistence, next = last, stays one weight away). All
-    features share it: scale features of different units before the model. ConfigError for a
+    ``loc`` (a finite number, default 0.0) and ``scale`` (a positive finite number, default
+    1.0) are the series' own level and unit, e.g. the training part's mean and standard
+    deviation: the model reads windows in the series' units, standardises them (so the
+    recurrent layer sees values of order one around zero, where its tanh and sigmoid gates are
+    not saturated, whatever the series' level: prices, loads, temperatures in kelvin) and maps
+    its forecast back with ``loc + scale * ...``, so it answers in the same units. Being
+    constructor arguments they are saved with the architecture (a model saved before ``loc``
+    existed loads with loc 0): ``annie.load`` gives a model that takes the raw series, and
+    ``forecast`` feeds its raw predictions back as inputs. Two numbers rather than a
+    ``nn.Normalization`` pair, because the input and the forecast are the same quantity
+    (forecasting feeds one into the other). All features share them: standardise features of
+    different units before the model. ConfigError for a loc that is not a finite number or a
     scale that is not a positive finite number."""
 
     def __init__(self, input_size: int = 1, hidden_size: int = 32, output_size: int = 1,
                  cell: str = "lstm", num_layers: int = 1, bidirectional: bool = False,
                  dropout: float = 0.0, nonlinearity: str = "tanh",
-                 recurrent_init: str = "uniform", scale: float = 1.0):
+                 recurrent_init: str = "uniform", scale: float = 1.0, loc: float = 0.0):
         super().__init__()
         self.output_size = int(output_size)
         self.scale = finite_number("SequenceRegressor", "scale", scale, positive=True)
+        self.loc = finite_number("SequenceRegressor", "loc", loc)
         self.encoder = SequenceEncoder(input_size, hidden_size, None, 32, None, cell,
                                        num_layers, bidirectional, dropout, nonlinearity,
                                        recurrent_init)
@@ -188,12 +191,18 @@ class SequenceRegressor(Module):
     def forward(self, x, lengths=None) -> Tensor:
         """Forecast, in the units of x, for windows x of shape (batch, time, input_size) or
         (batch, time)."""
+        if self.loc != 0.0 or self.scale != 1.0:
+            x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+        if self.loc != 0.0:
+            x = x - self.loc
         if self.scale != 1.0:
-            x = (x if isinstance(x, Tensor) else Tensor(np.asarray(x))) / self.scale
+            x = x / self.scale
         _, h_n = self.encoder(x, lengths)
         prediction = self.head(last_hidden(h_n, self.encoder.bidirectional))
         if self.scale != 1.0:
             prediction = prediction * self.scale
+        if self.loc != 0.0:
+            prediction = prediction + self.loc
         return squeeze(prediction, -1) if self.output_size == 1 else prediction
 
     def forecast(self, window, steps: int) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Converters of the sequence models: ``SequenceClassifier`` and ``SequenceRegressor``
-(many-to-one, a linear head on the last layer's final hidden state; the regressor's ``scale``
-as a Div before the encoder and a Mul after the head) and ``SequenceTagger``
+(many-to-one, a linear head on the last layer's final hidden state; the regressor's ``loc``
+and ``scale`` as Sub and Div before the encoder and Mul and Add after the head) and
+``SequenceTagger``
 (many-to-many, the head on every step's output).
 
 The encoder embeds token ids (Gather) or takes the features as they are ((batch, time) gets a
@@ -64,26 +65,36 @@ def _last_hidden(graph: Graph, encoder: SequenceEncoder, final_h: str, h_n, name
     return Value(merged, last_hidden(h_n, encoder.bidirectional).data)
 
 
-def _divided(graph: Graph, x: Value, scale: float, name: str) -> Value:
-    """x / scale (a SequenceRegressor's input in the units its recurrent layer reads)."""
-    return Value(graph.op("Div", [x.name, graph.scalar(scale, f"{name}.scale")],
-                          f"{name}.scaled_input"), x.example / np.float32(scale))
+def _scalar_op(graph: Graph, op: str, x: Value, value: float, name: str) -> Value:
+    """x op value (Sub, Div, Mul or Add with a float32 scalar): a SequenceRegressor's
+    standardising of its input and its forecast's way back to the series' units."""
+    operand = np.float32(value)
+    example = {"Sub": np.subtract, "Div": np.divide, "Mul": np.multiply,
+               "Add": np.add}[op](x.example, operand)
+    return Value(graph.op(op, [x.name, graph.scalar(value, f"{name}.{op.lower()}_operand")],
+                          f"{name}.{op.lower()}"), example)
 
 
 @register_converter(nn.SequenceClassifier, nn.SequenceRegressor)
 def many_to_one(graph: Graph, module, inputs: list, name: str) -> list:
     """Logits or forecasts W h_T + b from the last real step's hidden state; a regressor with
-    a ``scale`` divides its input by it (Div) and multiplies its forecast by it (Mul)."""
-    scale = getattr(module, "scale", 1.0)
+    a ``loc`` or ``scale`` standardises its input, (x - loc) / scale (Sub, Div), and maps its
+    forecast back, loc + scale * y (Mul, Add); each node only where it changes something."""
+    loc, scale = getattr(module, "loc", 0.0), getattr(module, "scale", 1.0)
+    x = inputs[0]
+    if loc != 0.0:
+        x = _scalar_op(graph, "Sub", x, loc, f"{name}.input")
     if scale != 1.0:
-        inputs = [_divided(graph, inputs[0], scale, name), *inputs[1:]]
+        x = _scalar_op(graph, "Div", x, scale, f"{name}.input")
+    inputs = [x, *inputs[1:]]
     _, final_h, (_, *h_n) = _encode(graph, module.encoder, inputs, f"{name}.encoder")
     hidden = _last_hidden(graph, module.encoder, final_h,
                           tuple(h_n) if len(h_n) > 1 else h_n[0], name)
     output = linear(graph, module.head, [hidden], f"{name}.head")[0]
     if scale != 1.0:
-        output = Value(graph.op("Mul", [output.name, graph.scalar(scale, f"{name}.scale")],
-                                f"{name}.rescaled"), output.example * np.float32(scale))
+        output = _scalar_op(graph, "Mul", output, scale, f"{name}.output")
+    if loc != 0.0:
+        output = _scalar_op(graph, "Add", output, loc, f"{name}.output")
     if type(module) is nn.SequenceRegressor and module.output_size == 1:
         output = Value(graph.op("Squeeze", [output.name, graph.ints([1], "axis1")],
                                 f"{name}.squeeze"), output.example[:, 0])

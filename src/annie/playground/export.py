@@ -180,8 +180,8 @@ def _rnn_data_code(lab: Lab) -> list[str]:
             "count = len(series) - window",
             f"n_test = max(1, round(count * {test_size!r}))",
             "cut = count - n_test  # windows before the cut train, the last n_test test",
-            "scale = float(series[:cut + window].std())  # of the training part: the model's "
-            "unit",
+            "training = series[:cut + window]  # the part the training windows cover",
+            "loc, scale = float(training.mean()), float(training.std())  # the model's level, unit",
             "X, y = data.make_windows(series.astype('float32'), window)",
             "X_train, y_train, X_test, y_test = X[:cut], y[:cut], X[-n_test:], y[-n_test:]"]
 
@@ -198,8 +198,8 @@ def _rnn_code(lab: Lab, epochs: int) -> list[str]:
                  f"{options})")
         loss = "cross_entropy"
     else:
-        if settings["task"] == "sine":  # the model divides its windows by the scale
-            options += ", scale=scale"
+        if settings["task"] == "sine":  # the model standardises its windows: (x - loc) / scale
+            options += ", scale=scale, loc=loc"
         model = (f"nn.SequenceRegressor(input_size={layer.input_size}, hidden_size="
                  f"{layer.hidden_size}, cell={settings['cell']!r}{options})")
         loss = "mse"

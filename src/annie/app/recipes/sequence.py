@@ -250,8 +250,9 @@ class SequenceRegressorRecipe(SequenceRecipe):
 
     def _windows(self, series: np.ndarray, name: str) -> Split:
         """Windows of the raw series, the last test_size of them held out (in time); the
-        model's ``scale`` is the standard deviation of the values the training windows and
-        targets cover. ``info["series"]`` names the column ``annie predict`` reads."""
+        model's ``loc`` and ``scale`` are the mean and standard deviation of the values the
+        training windows and targets cover (the model standardises its windows with them).
+        ``info["series"]`` names the column ``annie predict`` reads."""
         window, horizon = self.get("data.window"), self.get("data.horizon")
         count = len(series) - window - horizon + 1
         n_test = max(1, round(count * self.get("data.test_size")))
@@ -260,9 +261,10 @@ class SequenceRegressorRecipe(SequenceRecipe):
             raise ConfigError(f"data: the series {name!r} ({len(series)} steps) is too short "
                               f"for data.window={window}, data.horizon={horizon} and "
                               f"data.test_size={self.get('data.test_size')}")
-        scale = float(series[:cut + window + horizon - 1].std()) or 1.0  # training part only
+        training = series[:cut + window + horizon - 1]  # the training part only
+        loc, scale = float(training.mean()), float(training.std()) or 1.0
         X, y = data.make_windows(series.astype(np.float32), window, horizon)
-        info = {"sizes": {"input_size": 1, "output_size": horizon, "scale": scale},
+        info = {"sizes": {"input_size": 1, "output_size": horizon, "scale": scale, "loc": loc},
                 "series": name}
         return Split(np.array(X[:cut]), np.array(y[:cut]), np.array(X[-n_test:]),
                      np.array(y[-n_test:]), info)
