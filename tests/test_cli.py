@@ -131,6 +131,9 @@ BASE = '[data]\ndataset = "iris"\n'
 
 @pytest.mark.parametrize("text, overrides, words", [
     (BASE + "[train]\nepoch = 5\n", [], "unknown key 'train.epoch'; did you mean 'train.epochs'"),
+    (BASE + "[train]\nseed = 3\n", [], "unknown key 'train.seed'; did you mean 'seed'? (a "
+                                         "top-level key: write it before the first [section])"),
+    (BASE + "[train]\nwindow = 3\n", [], "unknown key 'train.window'; did you mean 'data.window'"),
     (BASE + "[train]\nepochs = \"ten\"\n", [], "train.epochs must be an integer"),
     (BASE + "[trian]\nepochs = 5\n", [], "did you mean 'train'"),
     ('[data]\ndataset = "irs"\n', [], "did you mean 'iris'"),

@@ -125,3 +125,21 @@ def test_a_file_is_not_taken_for_a_run_folder(tmp_path, capsys):
     assert code == 2 and "is a file, not a run folder" in err
     code, _, err = run_cli(capsys, "train", config, "--out", tmp_path / "data.csv", "--quiet")
     assert code == 2 and "is a file, not a run folder" in err
+
+
+def test_a_run_stopped_before_its_first_checkpoint_is_not_offered_to_resume(tmp_path, capsys):
+    config = write_project(tmp_path)
+    out = tmp_path / "runs" / "x"
+    assert run_cli(capsys, "train", config, "--out", out, "--quiet")[0] == 0
+    partial = f"{out}{rundir.PARTIAL}"
+    os.rename(out, partial)  # a run killed before it wrote its first checkpoint
+    for name in os.listdir(partial):
+        if name != "config.toml":
+            os.remove(os.path.join(partial, name))
+    for command in (["train", config, "--out", out, "--quiet"],
+                    ["train", config, "--resume", out, "--quiet"], ["evaluate", out]):
+        code, _, err = run_cli(capsys, *command)
+        assert code == 2 and "stopped before its first checkpoint" in err, err
+        assert f"--out {out} --overwrite" in err and "continue it with" not in err, err
+    assert run_cli(capsys, "train", config, "--out", out, "--overwrite", "--quiet")[0] == 0
+    assert rundir.is_complete(str(out)) and not os.path.exists(partial)

@@ -67,9 +67,15 @@ def default_config() -> dict:
 
 
 def _unknown_key(name: str, source: str) -> ConfigError:
-    valid = [*schema(), *_sections()]
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    """The refusal of an unknown key, suggesting the same key in its right place (``seed``
+    written under [train] is the top-level ``seed``) or else the closest spelling."""
+    leaf = name.rpartition(".")[2]
+    moved = [key for key in schema() if key.rpartition(".")[2] == leaf]
+    close = moved or difflib.get_close_matches(name, [*schema(), *_sections()], n=1,
+                                               cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
+    if close and "." not in close[0] and "." in name:
+        hint += " (a top-level key: write it before the first [section])"
     return ConfigError(f"{source}: unknown key {name!r}{hint}")
 
 

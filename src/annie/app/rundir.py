@@ -64,6 +64,9 @@ def locate(run_dir) -> str:
         raise ConfigError(f"{os.fspath(run_dir)!r} is a file, not a run folder")
     if os.path.isdir(out):
         raise ConfigError(f"{os.fspath(run_dir)!r} is not a run folder: {RUN_FILE} is missing")
+    if os.path.isdir(partial) and not _has_checkpoint(partial):
+        raise ConfigError(f"run folder {os.fspath(run_dir)!r} not found; "
+                          f"{_stopped_before_checkpoint(partial, out)}")
     if os.path.isdir(partial):
         raise ConfigError(f"run folder {os.fspath(run_dir)!r} not found; {partial!r} holds an "
                           f"unfinished run (continue it with annie train CONFIG --resume "
@@ -90,8 +93,22 @@ def check_target(out, overwrite: bool, resume: bool) -> None:
             raise ConfigError(f"--overwrite replaces run folders only; {out!r} is not one "
                               f"(no {RUN_FILE})")
     if os.path.isdir(partial) and not overwrite:
+        if not _has_checkpoint(partial):
+            raise ConfigError(_stopped_before_checkpoint(partial, out))
         raise ConfigError(f"{partial!r} holds an unfinished run: continue it with --resume "
                           f"{out}, or pass --overwrite to start again")
+
+
+def _has_checkpoint(folder: str) -> bool:
+    from ..train.checkpoint import has_checkpoint
+    return has_checkpoint(folder)
+
+
+def _stopped_before_checkpoint(partial: str, out: str) -> str:
+    """The message for an unfinished run stopped before its first checkpoint."""
+    return (f"{partial!r} holds a run stopped before its first checkpoint "
+            f"(train.checkpoint_seconds, train.checkpoint_every), so there is nothing to "
+            f"resume: pass --out {out} --overwrite to start again")
 
 
 @contextlib.contextmanager
@@ -147,6 +164,8 @@ def resume_folder(out, has_checkpoint) -> str:
         raise ConfigError(f"--resume: {out!r} is a file, not a run folder")
     if not os.path.isdir(out) and not os.path.isdir(partial):
         raise ConfigError(f"--resume: run folder {out!r} not found")
+    if os.path.isdir(partial) and not os.path.isdir(out):
+        raise ConfigError(f"--resume: {_stopped_before_checkpoint(partial, out)}")
     raise ConfigError(f"--resume: {out!r} holds no checkpoint to resume")
 
 
