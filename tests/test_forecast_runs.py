@@ -293,3 +293,13 @@ def test_a_series_far_from_zero_is_centred_and_beats_persistence(tmp_path, monke
     scaled_only = train_config(load_config(tmp_path / "load.toml"), None, verbose=0)
     assert scaled_only.scores.baseline["rmse"] == persistence
     assert scaled_only.scores.test["rmse"] > 2 * persistence
+
+
+def test_forecast_of_a_multi_step_model_names_the_call_that_gives_its_values():
+    model = nn.SequenceRegressor(input_size=1, hidden_size=4, output_size=3)
+    with pytest.raises(ConfigError, match=r"needs output_size == input_size, got 3 and 1; a "
+                                          r"model that predicts 3 values at once gives them "
+                                          r"with model\(window\)"):
+        model.forecast(np.arange(12.0), 2)
+    window = np.arange(12.0, dtype=np.float32).reshape(1, 12, 1)
+    assert model(annie.Tensor(window)).shape == (1, 3)

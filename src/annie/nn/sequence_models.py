@@ -210,8 +210,12 @@ class SequenceRegressor(Module):
         or (time, features), feeding each prediction back as the newest input and dropping the
         oldest."""
         if self.encoder.input_size != self.output_size:
-            raise ConfigError(f"SequenceRegressor.forecast needs output_size == input_size, "
-                              f"got {self.output_size} and {self.encoder.input_size}")
+            raise ConfigError(f"SequenceRegressor.forecast feeds each prediction back as the "
+                              f"next input, so it needs output_size == input_size, got "
+                              f"{self.output_size} and {self.encoder.input_size}; a model that "
+                              f"predicts {self.output_size} values at once gives them with "
+                              f"model(window) (window of shape (1, time, "
+                              f"{self.encoder.input_size}))")
         current = np.asarray(window.data if isinstance(window, Tensor) else window)
         if current.ndim == 0 or len(current) == 0:
             raise ShapeError(f"SequenceRegressor.forecast: window must hold at least one time "
