@@ -4,7 +4,6 @@ Every problem is an error naming the file, the column and (for a bad cell) the l
 from __future__ import annotations
 
 import difflib
-import os
 import re
 from dataclasses import dataclass
 from typing import Callable
