@@ -116,6 +116,24 @@ def measure(result: WorkloadResult, contenders: list[Contender], settings: Setti
     return result
 
 
+def blas_description() -> dict:
+    """NumPy's BLAS: its library, version and the kernels it chose ("architecture", as
+    threadpoolctl reports it), and any OPENBLAS_* variables that steer that choice.
+
+    OPENBLAS_CORETYPE forces OpenBLAS's kernels: ``Haswell`` on an AVX-512 CPU makes every
+    float32 product up to 1.9x slower than the kernels OpenBLAS picks itself (BENCHMARKS.md)."""
+    import os
+
+    from threadpoolctl import threadpool_info
+    info = {"blas_env": {name: value for name, value in sorted(os.environ.items())
+                         if name.startswith("OPENBLAS_")}}
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas" and "numpy" in pool.get("filepath", ""):
+            info["blas"] = (f"{pool.get('internal_api')} {pool.get('version')}, kernels "
+                            f"{pool.get('architecture')}")
+    return info
+
+
 def machine_description() -> dict:
     """CPU model, core count, Python, NumPy/BLAS and library versions, for the report."""
     import os
@@ -131,6 +149,7 @@ def machine_description() -> dict:
                     break
     except OSError:
         info["cpu"] = platform.processor()
+    info.update(blas_description())
     try:
         import torch
         info["torch"] = torch.__version__

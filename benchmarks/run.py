@@ -134,6 +134,11 @@ def main(argv: list[str] | None = None) -> list[WorkloadResult]:
     print(f"machine: {machine.get('cpu')}, {machine['cpu_count']} cores, Python "
           f"{machine['python']}, NumPy {machine['numpy']}, torch {machine.get('torch')}, "
           f"scikit-learn {machine.get('sklearn')}; clock: {settings.clock}", flush=True)
+    print(f"NumPy's BLAS: {machine.get('blas', 'unknown')}", flush=True)
+    if "OPENBLAS_CORETYPE" in machine["blas_env"]:
+        print(f"note: OPENBLAS_CORETYPE={machine['blas_env']['OPENBLAS_CORETYPE']} forces "
+              "OpenBLAS's kernels; to measure the ones NumPy picks itself, run with "
+              "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`", flush=True)
     everything: list[WorkloadResult] = []
     tables = []
     for threads in arguments.threads or [None]:

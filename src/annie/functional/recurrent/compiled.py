@@ -49,25 +49,32 @@ TANH_Q = (1.0, 0.46714360194911453, 0.025877066840815487, 0.00032856692981099813
           7.776737017499408e-07)
 
 
+def rational_tanh32(x):
+    """tanh(x) for a float32 x as the rational function above, in float32 arithmetic."""
+    limit = np.float32(TANH_LIMIT)
+    x = limit if x > limit else x  # comparisons, not min/max: a NaN stays NaN
+    x = -limit if x < -limit else x
+    s = x * x
+    numerator = ((((np.float32(TANH_P[4]) * s + np.float32(TANH_P[3])) * s
+                   + np.float32(TANH_P[2])) * s + np.float32(TANH_P[1])) * s
+                 + np.float32(TANH_P[0]))
+    denominator = ((((np.float32(TANH_Q[4]) * s + np.float32(TANH_Q[3])) * s
+                     + np.float32(TANH_Q[2])) * s + np.float32(TANH_Q[1])) * s
+                   + np.float32(TANH_Q[0]))
+    return x * numerator / denominator
+
+
+def tanh_scalar(x):
+    """tanh of one float: ``rational_tanh32`` for float32, math.tanh otherwise. Compiled, numba
+    picks the implementation from the type (``numba_steps`` registers it), so a loop calling
+    this has no branch and vectorises."""
+    return rational_tanh32(x) if isinstance(x, np.float32) else math.tanh(x)
+
+
 def tanh_row(row):
-    """row = tanh(row) in place: the rational approximation in float32, math.tanh otherwise."""
-    if row.itemsize != 4:
-        for j in range(row.shape[0]):
-            row[j] = math.tanh(row[j])
-        return
-    kind = row.dtype.type
-    limit, one = kind(TANH_LIMIT), kind(1)
-    p0, p1, p2, p3, p4 = kind(TANH_P[0]), kind(TANH_P[1]), kind(TANH_P[2]), kind(TANH_P[3]), \
-        kind(TANH_P[4])
-    q1, q2, q3, q4 = kind(TANH_Q[1]), kind(TANH_Q[2]), kind(TANH_Q[3]), kind(TANH_Q[4])
+    """row = tanh(row) in place (``tanh_scalar``: the rational function in float32)."""
     for j in range(row.shape[0]):
-        x = row[j]
-        x = limit if x > limit else x  # comparisons, not min/max: a NaN stays NaN
-        x = -limit if x < -limit else x
-        s = x * x
-        numerator = (((p4 * s + p3) * s + p2) * s + p1) * s + p0
-        denominator = (((q4 * s + q3) * s + q2) * s + q1) * s + one
-        row[j] = x * numerator / denominator
+        row[j] = tanh_scalar(row[j])
 
 
 def add_product(out, a, w):
@@ -207,6 +214,61 @@ def lstm_sequence_backward(gates, w_hh, c_all, tanh_c, grad_steps, add_output, a
             gates_t[b] = 0
 
 
+def lstm_columns_forward(pre, t, recurrent, c_old, c_new, tanh_c, h_new, n):
+    """Step t of the LSTM in the gate-major layout, columns (sequences) [:n]: ``pre`` (4H, T, B)
+    holds the pre-activations' input parts (o, i, f halved); step t's block gets ``recurrent``
+    (4H, n) = W_hh h_{t-1} (halved rows likewise) added and the activations written over it;
+    c' = f c + i g into ``c_new``, tanh(c') into ``tanh_c`` (both (H, B), gate-major, like
+    ``c_old``), h' = o tanh(c') into ``h_new`` (B, H): the layer's output stays batch-major.
+    (The whole ``pre`` and a separate loop for h_new: a strided step view or a scattered store
+    in the main loop keeps it from vectorising, 15 us -> 100 us at B = 32, H = 256.)"""
+    hidden = c_new.shape[0]
+    half = pre.dtype.type(0.5)
+    for j in range(hidden):
+        o, i = pre[j, t], pre[hidden + j, t]
+        f, g = pre[2 * hidden + j, t], pre[3 * hidden + j, t]
+        r_o, r_i = recurrent[j], recurrent[hidden + j]
+        r_f, r_g = recurrent[2 * hidden + j], recurrent[3 * hidden + j]
+        c_row, c_old_row, tanh_row_c = c_new[j], c_old[j], tanh_c[j]
+        for b in range(n):
+            o_b = half + half * tanh_scalar(o[b] + r_o[b])
+            i_b = half + half * tanh_scalar(i[b] + r_i[b])
+            f_b = half + half * tanh_scalar(f[b] + r_f[b])
+            g_b = tanh_scalar(g[b] + r_g[b])
+            c_b = f_b * c_old_row[b] + i_b * g_b
+            o[b], i[b], f[b], g[b] = o_b, i_b, f_b, g_b
+            c_row[b] = c_b
+            tanh_row_c[b] = tanh_scalar(c_b)
+        for b in range(n):
+            h_new[b, j] = o[b] * tanh_row_c[b]
+
+
+def lstm_columns_backward(d_all, t, tanh_c, c_old, grad_steps, add_output, dh, dc, n):
+    """Step t of the LSTM back in the gate-major layout, columns [:n]: from the activations in
+    ``d_all`` (4H, T, B), dL/dh_t (``dh`` (H, B), plus ``grad_steps[t]`` (B, H) when
+    ``add_output``) and dL/dc_t (``dc`` (H, B)) write dL/d(pre-activations) over step t's
+    block and dL/dc_{t-1} = dc f over ``dc``. The caller then forms dL/dh_{t-1} = W_hh^T d_t."""
+    one = d_all.dtype.type(1)
+    hidden = dh.shape[0]
+    for j in range(hidden):
+        o, i = d_all[j, t], d_all[hidden + j, t]
+        f, g = d_all[2 * hidden + j, t], d_all[3 * hidden + j, t]
+        tanh_row_c, c_old_row, dh_row, dc_row = tanh_c[j], c_old[j], dh[j], dc[j]
+        if add_output:
+            for b in range(n):
+                dh_row[b] += grad_steps[t, b, j]
+        for b in range(n):
+            d_h = dh_row[b]
+            o_b, i_b, f_b, g_b = o[b], i[b], f[b], g[b]
+            tanh_ct = tanh_row_c[b]
+            d_c = dc_row[b] + d_h * o_b * (one - tanh_ct * tanh_ct)
+            o[b] = d_h * tanh_ct * (o_b * (one - o_b))
+            i[b] = d_c * g_b * (i_b * (one - i_b))
+            f[b] = d_c * c_old_row[b] * (f_b * (one - f_b))
+            g[b] = d_c * i_b * (one - g_b * g_b)
+            dc_row[b] = d_c * f_b
+
+
 def gru_add_recurrent(gates, recurrent, bias_n, add_bias):
     """r, z pre-activations += their recurrent part; the n block of ``recurrent`` += b_hn."""
     hidden = gates.shape[1] // 3
@@ -275,7 +337,7 @@ def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carr
 # the helpers are called by the loops (and, compiled, inlined into them)
 HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_cell_backward)
 LOOPS = (lstm_cell_update, lstm_step_forward, lstm_backward, lstm_sequence_forward,
-         lstm_sequence_backward, gru_add_recurrent, gru_candidate, gru_mix, gru_backward)
+         lstm_sequence_backward, lstm_columns_forward, lstm_columns_backward, gru_add_recurrent, gru_candidate, gru_mix, gru_backward)
 
 
 # ----- steps with the NumPy steps' signatures ----------------------------------------------
@@ -319,6 +381,7 @@ def build_steps(loops: SimpleNamespace) -> dict:
     return {"lstm": (lstm_forward, lstm_backward),
             "lstm_float32": (loops.lstm_step_forward, lstm_backward),
             "lstm_sequence": (loops.lstm_sequence_forward, loops.lstm_sequence_backward),
+            "lstm_columns": (loops.lstm_columns_forward, loops.lstm_columns_backward),
             "gru": (gru_forward, gru_backward)}
 
 
@@ -334,8 +397,16 @@ def numba_steps() -> dict | None:
         import numba
     except ImportError:
         return None
+    from numba.extending import overload
+
     # error_model="numpy": a division needs no zero check, so tanh_row's loop vectorises
     options = dict(cache=True, nogil=True, error_model="numpy")
+
+    @overload(tanh_scalar, **options)
+    def typed_tanh(x):  # numba: the implementation for x's type, chosen when compiling
+        if x == numba.float32:
+            return rational_tanh32
+        return lambda x: math.tanh(x)
     namespace = dict(globals())  # the loops call the compiled helpers, not the Python ones
     for function in HELPERS + LOOPS:
         copy = FunctionType(function.__code__, namespace, function.__name__,
@@ -363,23 +434,45 @@ def step_functions(kind: str, numpy_steps: tuple, dtype=None) -> tuple:
     return compiled.get(f"{kind}_float32" if dtype == np.float32 else kind, compiled[kind])
 
 
-# Where the whole-sequence loops run (measured one thread, CPU time, T = 50, 16 inputs, against
-# the per-step path with the one-call forward step): batch * hidden at most 2048 (batch x hidden
-# 1x64: 0.71x the time, 16x64: 0.94x, 4x256: 0.75x, 4x512: 0.84x, 8x256: 0.96x, 16x128 and
-# 32x32: equal; beyond, OpenBLAS's blocked products win: 64x64 1.1x, 64x128 1.1x), and hidden at
-# most 128 per row of the batch (batch 1 streams W_hh once per step, where BLAS's
-# matrix-vector product is faster from hidden 256 on: 1x256 1.15x, 1x512 1.45x).
-SEQUENCE_MAX_ELEMENTS = 2048
+# Which path runs a float32 LSTM, measured (a layer's forward and backward pass, T = 50, 16
+# inputs, wall time on an idle 2-core machine, one and two threads; BENCHMARKS.md, "Choosing the
+# path"): the whole-sequence loops (their written products beat a BLAS call at these sizes)
+# where batch * hidden <= 512, or batch <= 4 and batch * hidden <= 2048, with hidden at most 128
+# per row of the batch (batch 1 streams W_hh once per step: BLAS's matrix-vector product is
+# faster from hidden 256 on); elsewhere the gate-major steps for batch 2 to 127, the batch-major
+# steps at batch 1 and from batch 128 on (there h @ W_hh^T is as fast and the elementwise loop
+# over whole rows faster).
+SEQUENCE_MAX_ELEMENTS = 512
+SEQUENCE_SMALL_BATCH, SEQUENCE_SMALL_BATCH_MAX_ELEMENTS = 4, 2048
 SEQUENCE_MAX_HIDDEN_PER_ROW = 128
+COLUMNS_BATCHES = range(2, 128)
 
 
 def sequence_functions(kind: str, dtype, batch: int, hidden: int) -> tuple | None:
     """The compiled (forward, backward) loops over a whole sequence for ``kind``, or None where
     the per-step path is used: numba missing or off, not float32, batch * hidden above
     ``SEQUENCE_MAX_ELEMENTS`` or hidden above ``SEQUENCE_MAX_HIDDEN_PER_ROW`` * batch."""
-    if (dtype != np.float32 or batch * hidden > SEQUENCE_MAX_ELEMENTS
-            or hidden > SEQUENCE_MAX_HIDDEN_PER_ROW * batch
+    elements = batch * hidden
+    small = elements <= SEQUENCE_MAX_ELEMENTS or (
+        batch <= SEQUENCE_SMALL_BATCH and elements <= SEQUENCE_SMALL_BATCH_MAX_ELEMENTS)
+    if (dtype != np.float32 or not small or hidden > SEQUENCE_MAX_HIDDEN_PER_ROW * batch
             or os.environ.get("ANNIE_NUMBA", "1") == "0"):
         return None
     compiled = numba_steps()
     return None if compiled is None else compiled.get(f"{kind}_sequence")
+
+
+def column_functions(kind: str, dtype, batch: int) -> tuple | None:
+    """The compiled (forward, backward) steps of the gate-major per-step path for ``kind``
+    (``lstm_columns_forward`` / ``_backward``), or None: numba missing or off, not float32, or
+    the batch outside ``COLUMNS_BATCHES``.
+
+    Gate-major, a step's recurrent product is W_hh @ h_{t-1}^T, an output of (4H, batch):
+    OpenBLAS's AVX-512 kernels run it 1.2x to 2.6x faster than h_{t-1} @ W_hh^T, an output of
+    (batch, 4H) (one thread: (16, 256) hidden 256 140 -> 49 us, batch 32 151 -> 83 us; two
+    threads 77 -> 29 us and 121 -> 46 us; BENCHMARKS.md, "Gate-major products")."""
+    if (dtype != np.float32 or batch not in COLUMNS_BATCHES
+            or os.environ.get("ANNIE_NUMBA", "1") == "0"):
+        return None
+    compiled = numba_steps()
+    return None if compiled is None else compiled.get(f"{kind}_columns")

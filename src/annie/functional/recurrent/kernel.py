@@ -140,6 +140,7 @@ class SequenceRun:
         self.has_bias = bias_ih is not None or bias_hh is not None
         self.x = x
         self.pooled: list[np.ndarray] = []  # arrays to hand back to the pool when done
+        self.columns = None  # a kernel's gate-major steps, when it runs them (lstm.py)
         self.rows = (None if kernel.gate_order is None
                      else gate_rows(kernel.gate_order, self.hidden))
         # unscaled weights in the kernel's gate order: backward's products use them
@@ -169,10 +170,12 @@ class SequenceRun:
             return vector
         return vector[self.rows]
 
-    def input_projection(self, out: np.ndarray | None = None) -> np.ndarray:
+    def input_projection(self, out: np.ndarray | None = None,
+                         gate_major: bool = False) -> np.ndarray:
         """pre (T, B, G*H): every step's input part W_ih x_t + b (kernel order, sigmoid columns
         halved) in one matrix product, into ``out`` (contiguous) when given; also keeps x in
-        the kernel's order as ``x_k``."""
+        the kernel's order as ``x_k``. ``gate_major``: pre as (G*H, T, B) instead, W_in x_k^T,
+        so that each step's block pre[:, t] is (G*H, B)."""
         steps, batch, inputs = self.steps, self.batch, self.input_size
         columns = inputs + (1 if self.has_bias else 0)
         x_k = self.take((steps, batch, columns))
@@ -192,7 +195,12 @@ class SequenceRun:
                 w_in[inputs, :end] += self.kernel_order(self.bias_hh)[:end]
         if scale is not None:
             w_in *= scale
-        pre = self.take((steps, batch, self.kernel.gates * self.hidden)) if out is None else out
+        width = self.kernel.gates * self.hidden
+        if gate_major:
+            pre = self.take((width, steps, batch))
+            np.matmul(w_in.T, self.x_k.T, out=pre.reshape(width, steps * batch))
+            return pre
+        pre = self.take((steps, batch, width)) if out is None else out
         np.matmul(self.x_k, w_in, out=pre.reshape(steps * batch, -1))
         return pre
 

@@ -91,6 +91,10 @@ class LSTMSequence(SequenceKernel):
         run.steps_pair = compiled.step_functions("lstm", (forward_step, backward_step),
                                                  run.dtype)
         run.sequence = compiled.sequence_functions("lstm", run.dtype, batch, hidden)
+        run.columns = None if run.sequence is not None else compiled.column_functions(
+            "lstm", run.dtype, batch)
+        if run.columns is not None:
+            return LSTMSequence.run_forward_columns(run)
         step = run.steps_pair[0]
         active = run.layout.active
         gates = run.input_projection()
@@ -119,7 +123,63 @@ class LSTMSequence(SequenceKernel):
         run.gates, run.c_all, run.tanh_c = gates, c_all, tanh_c
         return run.finish(h_all, c_all[steps])
 
+    @staticmethod
+    def run_forward_columns(run: SequenceRun):
+        """The per-step loop in the gate-major layout (compiled steps, ``compiled.
+        column_functions``): pre-activations (4H, T, B), the cell state and tanh(c) (T+1, H, B)
+        and (T, H, B), each step's recurrent product W_hh @ h_{t-1}^T into a (4H, n) block."""
+        steps, batch, hidden = run.steps, run.batch, run.hidden
+        step = run.columns[0]
+        pre = run.input_projection(gate_major=True)
+        w_hh = run.recurrent_weight().T  # (4H, H), sigmoid rows halved, contiguous
+        h_all = run.initial(0)
+        c_all = run.take((steps + 1, hidden, batch))
+        c_all[0] = run.layout.batch_to_kernel(run.states[1]).T
+        tanh_c = run.take((steps, hidden, batch))
+        recurrent = np.empty(4 * hidden * batch, dtype=run.dtype)
+        for t, n in enumerate(run.layout.active):
+            product = recurrent[:4 * hidden * n].reshape(4 * hidden, n)
+            np.dot(w_hh, h_all[t, :n].T, out=product)
+            step(pre, t, product, c_all[t], c_all[t + 1], tanh_c[t], h_all[t + 1], n)
+            if n < batch:  # finished sequences carry their last state
+                h_all[t + 1, n:] = h_all[t, n:]
+                c_all[t + 1, :, n:] = c_all[t, :, n:]
+        run.gates, run.c_all, run.tanh_c = pre, c_all, tanh_c
+        return run.finish(h_all, c_all[steps].T)
+
+    @staticmethod
+    def run_backward_columns(run: SequenceRun, grad_output, grad_finals):
+        """Backward of ``run_forward_columns``: dL/d(pre-activations) over the (4H, T, B)
+        activations, dh and dc as (H, B), dL/dh_{t-1} = W_hh^T d_t per step."""
+        steps, batch, hidden = run.steps, run.batch, run.hidden
+        step = run.columns[1]
+        d_all, c_all, tanh_c = run.gates, run.c_all, run.tanh_c
+        grad_steps = run.grad_steps(grad_output)
+        dh = np.ascontiguousarray(run.grad_final(grad_finals[0]).T)
+        dc = np.ascontiguousarray(run.grad_final(grad_finals[1]).T)
+        w_hh_t = np.ascontiguousarray(run.w_hh.T)  # (H, 4H), unscaled
+        product = np.empty(hidden * batch, dtype=run.dtype)
+        for t in range(steps - 1, -1, -1):
+            n = run.layout.active[t]
+            d_t = d_all[:, t]
+            if grad_steps is None:
+                step(d_all, t, tanh_c[t], c_all[t], dh[None], False, dh, dc, n)
+            else:
+                step(d_all, t, tanh_c[t], c_all[t], grad_steps, True, dh, dc, n)
+            if n == batch:
+                np.dot(w_hh_t, d_t, out=dh)
+            else:  # finished sequences keep dh and dc until their end
+                d_t[:, n:] = 0
+                block = product[:hidden * n].reshape(hidden, n)
+                np.dot(w_hh_t, d_t[:, :n], out=block)
+                dh[:, :n] = block
+        d_pre = d_all.reshape(4 * hidden, steps * batch).T
+        return run.gradients(d_pre, d_pre, [np.ascontiguousarray(dh.T),
+                                            np.ascontiguousarray(dc.T)])
+
     def run_backward(ctx, run: SequenceRun, grad_output, grad_finals):
+        if run.columns is not None:
+            return LSTMSequence.run_backward_columns(run, grad_output, grad_finals)
         steps, batch = run.steps, run.batch
         step = run.steps_pair[1]
         active = run.layout.active
