@@ -214,14 +214,15 @@ def lstm_sequence_backward(gates, w_hh, c_all, tanh_c, grad_steps, add_output, a
             gates_t[b] = 0
 
 
-def lstm_columns_forward(pre, t, recurrent, c_old, c_new, tanh_c, h_new, n):
+def lstm_columns_forward(pre, t, recurrent, c_all, tanh_c, h_all, n):
     """Step t of the LSTM in the gate-major layout, columns (sequences) [:n]: ``pre`` (4H, T, B)
     holds the pre-activations' input parts (o, i, f halved); step t's block gets ``recurrent``
     (4H, n) = W_hh h_{t-1} (halved rows likewise) added and the activations written over it;
-    c' = f c + i g into ``c_new``, tanh(c') into ``tanh_c`` (both (H, B), gate-major, like
-    ``c_old``), h' = o tanh(c') into ``h_new`` (B, H): the layer's output stays batch-major.
-    (The whole ``pre`` and a separate loop for h_new: a strided step view or a scattered store
-    in the main loop keeps it from vectorising, 15 us -> 100 us at B = 32, H = 256.)"""
+    c_{t+1} = f c_t + i g into ``c_all`` (T+1, H, B), tanh(c_{t+1}) into ``tanh_c`` (T, H, B),
+    h_{t+1} = o tanh(c_{t+1}) into ``h_all`` (T+1, B, H): the layer's output stays batch-major.
+    (The whole arrays and a separate loop for h: a strided step view or a scattered store in
+    the main loop keeps it from vectorising, 15 us -> 100 us at B = 32, H = 256.)"""
+    c_old, c_new, h_new = c_all[t], c_all[t + 1], h_all[t + 1]
     hidden = c_new.shape[0]
     half = pre.dtype.type(0.5)
     for j in range(hidden):
@@ -229,7 +230,7 @@ def lstm_columns_forward(pre, t, recurrent, c_old, c_new, tanh_c, h_new, n):
         f, g = pre[2 * hidden + j, t], pre[3 * hidden + j, t]
         r_o, r_i = recurrent[j], recurrent[hidden + j]
         r_f, r_g = recurrent[2 * hidden + j], recurrent[3 * hidden + j]
-        c_row, c_old_row, tanh_row_c = c_new[j], c_old[j], tanh_c[j]
+        c_row, c_old_row, tanh_row_c = c_new[j], c_old[j], tanh_c[t, j]
         for b in range(n):
             o_b = half + half * tanh_scalar(o[b] + r_o[b])
             i_b = half + half * tanh_scalar(i[b] + r_i[b])
@@ -243,17 +244,18 @@ def lstm_columns_forward(pre, t, recurrent, c_old, c_new, tanh_c, h_new, n):
             h_new[b, j] = o[b] * tanh_row_c[b]
 
 
-def lstm_columns_backward(d_all, t, tanh_c, c_old, grad_steps, add_output, dh, dc, n):
+def lstm_columns_backward(d_all, t, tanh_c, c_all, grad_steps, add_output, dh, dc, n):
     """Step t of the LSTM back in the gate-major layout, columns [:n]: from the activations in
     ``d_all`` (4H, T, B), dL/dh_t (``dh`` (H, B), plus ``grad_steps[t]`` (B, H) when
     ``add_output``) and dL/dc_t (``dc`` (H, B)) write dL/d(pre-activations) over step t's
-    block and dL/dc_{t-1} = dc f over ``dc``. The caller then forms dL/dh_{t-1} = W_hh^T d_t."""
+    block and dL/dc_{t-1} = dc f over ``dc``; ``tanh_c`` and ``c_all`` as forward left them.
+    The caller then forms dL/dh_{t-1} = W_hh^T d_t."""
     one = d_all.dtype.type(1)
     hidden = dh.shape[0]
     for j in range(hidden):
         o, i = d_all[j, t], d_all[hidden + j, t]
         f, g = d_all[2 * hidden + j, t], d_all[3 * hidden + j, t]
-        tanh_row_c, c_old_row, dh_row, dc_row = tanh_c[j], c_old[j], dh[j], dc[j]
+        tanh_row_c, c_old_row, dh_row, dc_row = tanh_c[t, j], c_all[t, j], dh[j], dc[j]
         if add_output:
             for b in range(n):
                 dh_row[b] += grad_steps[t, b, j]

@@ -140,7 +140,7 @@ class LSTMSequence(SequenceKernel):
         for t, n in enumerate(run.layout.active):
             product = recurrent[:4 * hidden * n].reshape(4 * hidden, n)
             np.dot(w_hh, h_all[t, :n].T, out=product)
-            step(pre, t, product, c_all[t], c_all[t + 1], tanh_c[t], h_all[t + 1], n)
+            step(pre, t, product, c_all, tanh_c, h_all, n)
             if n < batch:  # finished sequences carry their last state
                 h_all[t + 1, n:] = h_all[t, n:]
                 c_all[t + 1, :, n:] = c_all[t, :, n:]
@@ -163,9 +163,9 @@ class LSTMSequence(SequenceKernel):
             n = run.layout.active[t]
             d_t = d_all[:, t]
             if grad_steps is None:
-                step(d_all, t, tanh_c[t], c_all[t], dh[None], False, dh, dc, n)
+                step(d_all, t, tanh_c, c_all, dh[None], False, dh, dc, n)
             else:
-                step(d_all, t, tanh_c[t], c_all[t], grad_steps, True, dh, dc, n)
+                step(d_all, t, tanh_c, c_all, grad_steps, True, dh, dc, n)
             if n == batch:
                 np.dot(w_hh_t, d_t, out=dh)
             else:  # finished sequences keep dh and dc until their end
