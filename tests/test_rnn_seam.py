@@ -398,3 +398,57 @@ def test_each_path_runs_where_it_pays(monkeypatch):
     monkeypatch.setenv("ANNIE_NUMBA", "0")
     assert compiled.sequence_functions("lstm", np.float32, 1, 64) is None
     assert compiled.column_functions("lstm", np.float32, 16) is None
+
+
+# ----- inputs a user's data can hold ---------------------------------------------------------
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_in_the_padding_changes_nothing(kind, bad, step_path):
+    """Steps past a sequence's length never count, forward or backward: NaN or inf there (pandas
+    fills ragged series with NaN) gives the same outputs and gradients as zeros there."""
+    lengths = np.array([7, 3, 5, 1])
+    clean = _random((4, 7, 3), seed=1)
+    for row, length in enumerate(lengths):
+        clean[row, length:] = 0
+    dirty = clean.copy()
+    for row, length in enumerate(lengths):
+        dirty[row, length:] = bad
+    layer = _layer(kind, num_layers=2, bidirectional=True)
+    h0 = _random((4, 4, 4), seed=2)
+    expected = _run(layer, kind, clean, h0, lengths)
+    actual = _run(layer, kind, dirty, h0, lengths)
+    for e, a in zip(expected, actual):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_saturated_gates_pass_no_gradient_on_any_path(kind, step_path):
+    """Inputs of 1e30 saturate every gate: tanh is exactly +-1 there on every path (the compiled
+    float32 loops' rational tanh included), so the slopes are 0 and dL/dW_ih stays what the NumPy
+    steps give, not 1e30 times a rounding error."""
+    cls, extra = LAYERS[kind]
+    layer = cls(3, 4, dtype=np.float32, **extra)
+    x_data = (1e30 * _random((5, 6, 3), seed=4)).astype(np.float32)
+    x = annie.tensor(x_data, requires_grad=True)
+    output, _ = layer(x)
+    output.sum().backward()
+    grads = {name: p.grad.copy() for name, p in layer.named_parameters()}
+    layer.zero_grad()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANNIE_NUMBA", "0")
+        output, _ = layer(annie.tensor(x_data))
+        output.sum().backward()
+    for name, p in layer.named_parameters():
+        assert np.all(np.isfinite(grads[name])), name
+        np.testing.assert_allclose(grads[name], p.grad, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_initial_state_of_another_dtype_is_named_with_its_fix():
+    layer = nn.LSTM(3, 4)  # float32
+    x = annie.tensor(np.zeros((2, 5, 3), dtype=np.float32))
+    h0 = annie.tensor(np.zeros((1, 2, 4)))  # float64
+    c0 = annie.tensor(np.zeros((1, 2, 4), dtype=np.float32))
+    with pytest.raises(annie.DTypeError, match=r"h0 has dtype float64 but x has float32; give "
+                                               r"the initial states x's dtype"):
+        layer(x, (h0, c0))

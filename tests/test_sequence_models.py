@@ -135,6 +135,18 @@ def test_generate_carries_the_state_like_the_whole_sequence(cell):
         assert vocab.chars[int(np.argmax(logits.data[0, -1]))] == text[end]
 
 
+def test_generate_takes_the_characters_as_a_string_and_refuses_other_vocabs():
+    vocab = annie.data.CharVocab("abcde")
+    model = nn.CharLanguageModel(len(vocab), hidden_size=8, embedding_dim=4)
+    expected = model.generate("ab", 6, temperature=0, vocab=vocab)
+    assert model.generate("ab", 6, temperature=0, vocab="".join(vocab.chars)) == expected
+    for bad in ["aabcd", 5, ["ab", "c", "d", "e"]]:
+        with pytest.raises(ConfigError, match="vocab must be a CharVocab"):
+            model.generate("ab", 6, vocab=bad)
+    with pytest.raises(ConfigError, match="has 4 characters but the model has vocab_size=5"):
+        model.generate("ab", 6, vocab="abcd")
+
+
 def test_generate_is_repeatable_under_a_seed_and_uses_stored_chars():
     model = nn.CharLanguageModel(5, hidden_size=8, chars="abcde")
     annie.manual_seed(3)

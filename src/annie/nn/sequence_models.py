@@ -357,7 +357,14 @@ class CharLanguageModel(Module):
 
     def _char_to_id(self, vocab) -> dict:
         if vocab is not None:
-            chars = list(vocab.chars)
+            chars = list(vocab.chars) if hasattr(vocab, "chars") else vocab
+            if isinstance(chars, str):
+                chars = list(chars)
+            if (not isinstance(chars, (list, tuple)) or len(set(chars)) != len(chars)
+                    or not all(isinstance(c, str) and len(c) == 1 for c in chars)):
+                raise ConfigError(f"CharLanguageModel.generate: vocab must be a CharVocab or "
+                                  f"the model's characters in id order (a string of distinct "
+                                  f"characters), got {type(vocab).__name__} {vocab!r:.60}")
         elif self.chars is not None:
             chars = list(self.chars)
         else:

@@ -50,8 +50,11 @@ TANH_Q = (1.0, 0.46714360194911453, 0.025877066840815487, 0.00032856692981099813
 
 
 def rational_tanh32(x):
-    """tanh(x) for a float32 x as the rational function above, in float32 arithmetic."""
-    limit = np.float32(TANH_LIMIT)
+    """tanh(x) for a float32 x as the rational function above, in float32 arithmetic; exactly
+    +-1 beyond the limit (as float32 tanh is there), so a saturated gate's slope 1 - tanh^2 is
+    exactly 0 and a huge input cannot leak through it."""
+    limit, one = np.float32(TANH_LIMIT), np.float32(1)
+    outside = one if x > limit else (-one if x < -limit else np.float32(0))
     x = limit if x > limit else x  # comparisons, not min/max: a NaN stays NaN
     x = -limit if x < -limit else x
     s = x * x
@@ -61,7 +64,8 @@ def rational_tanh32(x):
     denominator = ((((np.float32(TANH_Q[4]) * s + np.float32(TANH_Q[3])) * s
                      + np.float32(TANH_Q[2])) * s + np.float32(TANH_Q[1])) * s
                    + np.float32(TANH_Q[0]))
-    return x * numerator / denominator
+    value = x * numerator / denominator
+    return value if outside == 0 else outside
 
 
 def tanh_scalar(x):

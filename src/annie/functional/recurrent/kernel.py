@@ -59,8 +59,11 @@ def check_inputs(owner: str, x: np.ndarray, states: tuple, weight_ih: np.ndarray
              ("bias_ih", bias_ih), ("bias_hh", bias_hh)]
     for name, array in named:
         if array is not None and array.dtype != x.dtype:
+            advice = (f"give the initial states x's dtype (e.g. {name}.astype({x.dtype}))"
+                      if name in ("h0", "c0") else
+                      "convert the model or the input (e.g. model.to(x.dtype))")
             raise DTypeError(f"{owner}: {name} has dtype {array.dtype} but x has {x.dtype}; "
-                             f"convert the model or the input (e.g. model.to(x.dtype))")
+                             f"{advice}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -195,6 +198,9 @@ class SequenceRun:
                 w_in[inputs, :end] += self.kernel_order(self.bias_hh)[:end]
         if scale is not None:
             w_in *= scale
+        # a padded step's input never counts; zeroed, a NaN or inf there cannot reach dL/dW_ih
+        # through 0 * NaN (pandas fills ragged series with NaN)
+        self.layout.zero_padding(x_k, in_place=True)
         width = self.kernel.gates * self.hidden
         if gate_major:
             pre = self.take((width, steps, batch))

@@ -98,11 +98,13 @@ class SequenceLayout:
         """(batch, ...) in the kernel's order -> the caller's order."""
         return unpermute(array, self.order)
 
-    def zero_padding(self, outputs: np.ndarray) -> np.ndarray:
-        """Kernel-order outputs with the steps after each sequence's end set to zero."""
+    def zero_padding(self, outputs: np.ndarray, in_place: bool = False) -> np.ndarray:
+        """Kernel-order (time, batch, ...) ``outputs`` with the steps after each sequence's end
+        set to zero (a copy unless ``in_place``)."""
         if not self.padded:
             return outputs
-        outputs = outputs.copy()
+        if not in_place:
+            outputs = outputs.copy()
         for t, active in enumerate(self.active):
             outputs[t, active:] = 0
         return outputs
