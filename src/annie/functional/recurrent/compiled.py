@@ -15,11 +15,13 @@ machine pays it. ``ANNIE_NUMBA=0`` in the environment turns the compiled steps o
 
 In float32 (annie's default) the LSTM goes further. Its forward step is one compiled call
 (recurrent part added, every tanh, the cell update and h'), with tanh as a rational function
-(``tanh_row``) that the compiler vectorises: faster than NumPy's tanh, to a few float32 ulps.
-And where batch * hidden is small (``SEQUENCE_MAX_ELEMENTS``) the whole recurrence, forward and
+(``tanh_scalar``) that the compiler vectorises: faster than NumPy's tanh, to a few float32
+ulps. Where batch * hidden is small (``sequence_functions``) the whole recurrence, forward and
 backward, is one compiled call each, the per-step matrix products included (``add_product``,
 written loops: at these sizes as fast as a BLAS call and free of its per-call cost), so no
-Python or NumPy call is made per step. float64 keeps NumPy's tanh (exact to its last bits).
+Python or NumPy call is made per step. For batch 2 to 127 beyond that the steps run gate-major
+(``column_functions``: W_hh @ h^T per step, pre-activations (4H, T, B)). float64 keeps NumPy's
+tanh (exact to its last bits).
 """
 from __future__ import annotations
 
@@ -457,7 +459,8 @@ COLUMNS_BATCHES = range(2, 128)
 def sequence_functions(kind: str, dtype, batch: int, hidden: int) -> tuple | None:
     """The compiled (forward, backward) loops over a whole sequence for ``kind``, or None where
     the per-step path is used: numba missing or off, not float32, batch * hidden above
-    ``SEQUENCE_MAX_ELEMENTS`` or hidden above ``SEQUENCE_MAX_HIDDEN_PER_ROW`` * batch."""
+    ``SEQUENCE_MAX_ELEMENTS`` (``SEQUENCE_SMALL_BATCH_MAX_ELEMENTS`` up to batch
+    ``SEQUENCE_SMALL_BATCH``) or hidden above ``SEQUENCE_MAX_HIDDEN_PER_ROW`` * batch."""
     elements = batch * hidden
     small = elements <= SEQUENCE_MAX_ELEMENTS or (
         batch <= SEQUENCE_SMALL_BATCH and elements <= SEQUENCE_SMALL_BATCH_MAX_ELEMENTS)
