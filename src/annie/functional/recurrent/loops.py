@@ -1,0 +1,327 @@
+"""The compiled recurrent steps' loops, as plain Python: ``compiled.py`` has numba compile them
+(``numba_steps``) or runs them as they are (``python_steps``, for tests without numba).
+
+Each is the elementwise work of an LSTM or GRU step (or, for the float32 LSTM, a whole step or
+the whole recurrence) written as loops over rows, so that the compiler turns the inner loops
+into vector instructions; the formulas are those of the NumPy steps in ``lstm.py`` and
+``gru.py``, which stay the reference. Each row's gate blocks are taken as separate 1-D slices
+so the inner loops vectorise.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+def lstm_cell_update(gates, c_previous, c_new):
+    """After tanh over all gates: o, i, f = (1 + tanh) / 2 in place, c' = f c + i g."""
+    for b in range(gates.shape[0]):
+        lstm_cell_row(gates[b], c_previous[b], c_new[b])
+
+
+# tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9 (beyond, tanh is 1 to float32's precision): a
+# rational fit of tanh with relative error 2e-8 in exact arithmetic, about 3e-7 (a few ulps)
+# evaluated in float32; no branch and no call, so the loops around it vectorise.
+TANH_LIMIT = 9.0
+TANH_P = (0.9999999796065677, 0.13381044561172195, 0.0034956099145169294,
+          2.0609414409407976e-05, 1.3355073353528116e-08)
+TANH_Q = (1.0, 0.46714360194911453, 0.025877066840815487, 0.00032856692981099813,
+          7.776737017499408e-07)
+
+
+def rational_tanh32(x):
+    """tanh(x) for a float32 x as the rational function above, in float32 arithmetic; exactly
+    +-1 beyond the limit (as float32 tanh is there), so a saturated gate's slope 1 - tanh^2 is
+    exactly 0 and a huge input cannot leak through it."""
+    limit, one = np.float32(TANH_LIMIT), np.float32(1)
+    outside = one if x > limit else (-one if x < -limit else np.float32(0))
+    x = limit if x > limit else x  # comparisons, not min/max: a NaN stays NaN
+    x = -limit if x < -limit else x
+    s = x * x
+    numerator = ((((np.float32(TANH_P[4]) * s + np.float32(TANH_P[3])) * s
+                   + np.float32(TANH_P[2])) * s + np.float32(TANH_P[1])) * s
+                 + np.float32(TANH_P[0]))
+    denominator = ((((np.float32(TANH_Q[4]) * s + np.float32(TANH_Q[3])) * s
+                     + np.float32(TANH_Q[2])) * s + np.float32(TANH_Q[1])) * s
+                   + np.float32(TANH_Q[0]))
+    value = x * numerator / denominator
+    return value if outside == 0 else outside
+
+
+def tanh_scalar(x):
+    """tanh of one float: ``rational_tanh32`` for float32, math.tanh otherwise. Compiled, numba
+    picks the implementation from the type (``numba_steps`` registers it), so a loop calling
+    this has no branch and vectorises."""
+    return rational_tanh32(x) if isinstance(x, np.float32) else math.tanh(x)
+
+
+def tanh_row(row):
+    """row = tanh(row) in place (``tanh_scalar``: the rational function in float32)."""
+    for j in range(row.shape[0]):
+        row[j] = tanh_scalar(row[j])
+
+
+def add_product(out, a, w):
+    """out (n, m) += a (n, p) @ w (p, m): for each four rows of w one pass over out, so each
+    element of out is loaded and stored once per four multiply-adds."""
+    n, p = a.shape
+    m = w.shape[1]
+    k = 0
+    while k + 4 <= p:
+        w0, w1, w2, w3 = w[k], w[k + 1], w[k + 2], w[k + 3]
+        for b in range(n):
+            a0, a1, a2, a3 = a[b, k], a[b, k + 1], a[b, k + 2], a[b, k + 3]
+            row = out[b]
+            for j in range(m):
+                row[j] += a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j]
+        k += 4
+    while k < p:
+        w0 = w[k]
+        for b in range(n):
+            a0 = a[b, k]
+            row = out[b]
+            for j in range(m):
+                row[j] += a0 * w0[j]
+        k += 1
+
+
+def lstm_cell_row(row, c_old, c_new):
+    """One row of ``lstm_cell_update``: o, i, f = (1 + tanh) / 2 in place, c' = f c + i g."""
+    half = row.dtype.type(0.5)
+    hidden = c_new.shape[0]
+    o, i = row[:hidden], row[hidden:2 * hidden]
+    f, g = row[2 * hidden:3 * hidden], row[3 * hidden:]
+    for j in range(hidden):
+        o[j] = half + half * o[j]
+        i_j = half + half * i[j]
+        f_j = half + half * f[j]
+        i[j] = i_j
+        f[j] = f_j
+        c_new[j] = f_j * c_old[j] + i_j * g[j]
+
+
+def lstm_cell_forward(row, c_old, c_new, tanh_row_c, h_new):
+    """One row of an LSTM step after its pre-activations (o, i, f halved) are complete:
+    activations over ``row`` (o, i, f = (1 + tanh) / 2, g = tanh), c' = f c + i g into
+    ``c_new``, tanh(c') into ``tanh_row_c``, h' = o tanh(c') into ``h_new``."""
+    tanh_row(row)
+    lstm_cell_row(row, c_old, c_new)
+    for j in range(c_new.shape[0]):
+        tanh_row_c[j] = c_new[j]
+    tanh_row(tanh_row_c)
+    for j in range(c_new.shape[0]):
+        h_new[j] = row[j] * tanh_row_c[j]  # o is the row's first block
+
+
+def lstm_cell_backward(row, tanh_row_c, c_old, dh_row, dc_row, dc_out):
+    """One row of an LSTM step back: from the activations in ``row``, dL/dh_t (``dh_row``) and
+    dL/dc_t (``dc_row``, updated to the total through h_t) write dL/d(pre-activations) over
+    ``row`` and dL/dc_{t-1} = dc f into ``dc_out`` (may be ``dc_row`` itself)."""
+    one = row.dtype.type(1)
+    hidden = dh_row.shape[0]
+    o, i = row[:hidden], row[hidden:2 * hidden]
+    f, g = row[2 * hidden:3 * hidden], row[3 * hidden:]
+    for j in range(hidden):
+        o_j, i_j, f_j, g_j = o[j], i[j], f[j], g[j]
+        tanh_ct = tanh_row_c[j]
+        d_h = dh_row[j]
+        d_c = dc_row[j] + d_h * o_j * (one - tanh_ct * tanh_ct)
+        dc_row[j] = d_c
+        o[j] = d_h * tanh_ct * (o_j * (one - o_j))
+        i[j] = d_c * g_j * (i_j * (one - i_j))
+        f[j] = d_c * c_old[j] * (f_j * (one - f_j))
+        g[j] = d_c * i_j * (one - g_j * g_j)
+        dc_out[j] = d_c * f_j
+
+
+def lstm_step_forward(gates, recurrent, c_previous, c_new, tanh_c, h_new):
+    """The whole LSTM forward step of ``lstm.forward_step`` in one loop per row."""
+    for b in range(gates.shape[0]):
+        row, from_state = gates[b], recurrent[b]
+        for j in range(row.shape[0]):
+            row[j] += from_state[j]
+        lstm_cell_forward(row, c_previous[b], c_new[b], tanh_c[b], h_new[b])
+
+
+def lstm_backward(gates, tanh_c, c_previous, grad_output, add_output, dh, dc, dc_previous):
+    """The whole LSTM backward step of ``lstm.backward_step`` in one loop per row."""
+    hidden = dh.shape[1]
+    for b in range(gates.shape[0]):
+        dh_row = dh[b]
+        if add_output:
+            out_row = grad_output[b]
+            for j in range(hidden):
+                dh_row[j] += out_row[j]
+        lstm_cell_backward(gates[b], tanh_c[b], c_previous[b], dh_row, dc[b], dc_previous[b])
+
+
+def lstm_sequence_forward(gates, w_hh_t, h_all, c_all, tanh_c, active):
+    """``LSTMSequence.run_forward``'s loop over all steps in one call: gates (T, B, 4H) holds
+    the input parts, w_hh_t (H, 4H) is W_hh^T (kernel order, sigmoid columns halved), h_all and
+    c_all (T+1, B, H) start at the initial states; rows [:active[t]] run at step t, the others
+    carry their state."""
+    steps, batch = gates.shape[:2]
+    for t in range(steps):
+        n = active[t]
+        gates_t = gates[t]
+        add_product(gates_t[:n], h_all[t, :n], w_hh_t)
+        for b in range(n):
+            lstm_cell_forward(gates_t[b], c_all[t, b], c_all[t + 1, b], tanh_c[t, b],
+                              h_all[t + 1, b])
+        for b in range(n, batch):
+            h_all[t + 1, b] = h_all[t, b]
+            c_all[t + 1, b] = c_all[t, b]
+
+
+def lstm_sequence_backward(gates, w_hh, c_all, tanh_c, grad_steps, add_output, active, dh,
+                           dc):
+    """``LSTMSequence.run_backward``'s loop over all steps in one call: turns the activations
+    in ``gates`` into dL/d(pre-activations) (zero for rows past their sequence's end), dh and dc
+    (B, H) from dL/d(final states) into dL/d(initial states); ``grad_steps`` (T, B, H) is added
+    to dh at each step when ``add_output``."""
+    steps, batch, width = gates.shape
+    hidden = width // 4
+    for t in range(steps - 1, -1, -1):
+        n = active[t]
+        gates_t = gates[t]
+        for b in range(n):
+            dh_row, dc_row = dh[b], dc[b]
+            if add_output:
+                out_row = grad_steps[t, b]
+                for j in range(hidden):
+                    dh_row[j] += out_row[j]
+            lstm_cell_backward(gates_t[b], tanh_c[t, b], c_all[t, b], dh_row, dc_row, dc_row)
+            for j in range(hidden):
+                dh_row[j] = 0
+        add_product(dh[:n], gates_t[:n], w_hh)  # dL/dh_{t-1} = d(pre-activations) W_hh
+        for b in range(n, batch):
+            gates_t[b] = 0
+
+
+def lstm_columns_forward(pre, t, recurrent, c_all, tanh_c, h_all, n):
+    """Step t of the LSTM in the gate-major layout, columns (sequences) [:n]: ``pre`` (4H, T, B)
+    holds the pre-activations' input parts (o, i, f halved); step t's block gets ``recurrent``
+    (4H, n) = W_hh h_{t-1} (halved rows likewise) added and the activations written over it;
+    c_{t+1} = f c_t + i g into ``c_all`` (T+1, H, B), tanh(c_{t+1}) into ``tanh_c`` (T, H, B),
+    h_{t+1} = o tanh(c_{t+1}) into ``h_all`` (T+1, B, H): the layer's output stays batch-major.
+    (The whole arrays and a separate loop for h: a strided step view or a scattered store in
+    the main loop keeps it from vectorising, 15 us -> 100 us at B = 32, H = 256.)"""
+    c_old, c_new, h_new = c_all[t], c_all[t + 1], h_all[t + 1]
+    hidden = c_new.shape[0]
+    half = pre.dtype.type(0.5)
+    for j in range(hidden):
+        o, i = pre[j, t], pre[hidden + j, t]
+        f, g = pre[2 * hidden + j, t], pre[3 * hidden + j, t]
+        r_o, r_i = recurrent[j], recurrent[hidden + j]
+        r_f, r_g = recurrent[2 * hidden + j], recurrent[3 * hidden + j]
+        c_row, c_old_row, tanh_row_c = c_new[j], c_old[j], tanh_c[t, j]
+        for b in range(n):
+            o_b = half + half * tanh_scalar(o[b] + r_o[b])
+            i_b = half + half * tanh_scalar(i[b] + r_i[b])
+            f_b = half + half * tanh_scalar(f[b] + r_f[b])
+            g_b = tanh_scalar(g[b] + r_g[b])
+            c_b = f_b * c_old_row[b] + i_b * g_b
+            o[b], i[b], f[b], g[b] = o_b, i_b, f_b, g_b
+            c_row[b] = c_b
+            tanh_row_c[b] = tanh_scalar(c_b)
+        for b in range(n):
+            h_new[b, j] = o[b] * tanh_row_c[b]
+
+
+def lstm_columns_backward(d_all, t, tanh_c, c_all, grad_steps, add_output, dh, dc, n):
+    """Step t of the LSTM back in the gate-major layout, columns [:n]: from the activations in
+    ``d_all`` (4H, T, B), dL/dh_t (``dh`` (H, B), plus ``grad_steps[t]`` (B, H) when
+    ``add_output``) and dL/dc_t (``dc`` (H, B)) write dL/d(pre-activations) over step t's
+    block and dL/dc_{t-1} = dc f over ``dc``; ``tanh_c`` and ``c_all`` as forward left them.
+    The caller then forms dL/dh_{t-1} = W_hh^T d_t."""
+    one = d_all.dtype.type(1)
+    hidden = dh.shape[0]
+    for j in range(hidden):
+        o, i = d_all[j, t], d_all[hidden + j, t]
+        f, g = d_all[2 * hidden + j, t], d_all[3 * hidden + j, t]
+        tanh_row_c, c_old_row, dh_row, dc_row = tanh_c[t, j], c_all[t, j], dh[j], dc[j]
+        if add_output:
+            for b in range(n):
+                dh_row[b] += grad_steps[t, b, j]
+        for b in range(n):
+            d_h = dh_row[b]
+            o_b, i_b, f_b, g_b = o[b], i[b], f[b], g[b]
+            tanh_ct = tanh_row_c[b]
+            d_c = dc_row[b] + d_h * o_b * (one - tanh_ct * tanh_ct)
+            o[b] = d_h * tanh_ct * (o_b * (one - o_b))
+            i[b] = d_c * g_b * (i_b * (one - i_b))
+            f[b] = d_c * c_old_row[b] * (f_b * (one - f_b))
+            g[b] = d_c * i_b * (one - g_b * g_b)
+            dc_row[b] = d_c * f_b
+
+
+def gru_add_recurrent(gates, recurrent, bias_n, add_bias):
+    """r, z pre-activations += their recurrent part; the n block of ``recurrent`` += b_hn."""
+    hidden = gates.shape[1] // 3
+    for b in range(gates.shape[0]):
+        reset_update, from_state = gates[b, :2 * hidden], recurrent[b, :2 * hidden]
+        for j in range(2 * hidden):
+            reset_update[j] += from_state[j]
+        if add_bias:
+            hidden_n = recurrent[b, 2 * hidden:]
+            for j in range(hidden):
+                hidden_n[j] += bias_n[j]
+
+
+def gru_candidate(gates, recurrent):
+    """After tanh over r, z: r, z = (1 + tanh) / 2 in place, n_pre += r * (W_hn h + b_hn)."""
+    half = gates.dtype.type(0.5)
+    hidden = gates.shape[1] // 3
+    for b in range(gates.shape[0]):
+        r, z, n = gates[b, :hidden], gates[b, hidden:2 * hidden], gates[b, 2 * hidden:]
+        hidden_n = recurrent[b, 2 * hidden:]
+        for j in range(hidden):
+            r_j = half + half * r[j]
+            r[j] = r_j
+            z[j] = half + half * z[j]
+            n[j] += r_j * hidden_n[j]
+
+
+def gru_mix(gates, h_previous, h_new):
+    """h' = n + z (h - n)."""
+    hidden = h_new.shape[1]
+    for b in range(gates.shape[0]):
+        z, n = gates[b, hidden:2 * hidden], gates[b, 2 * hidden:]
+        h_old, h_out = h_previous[b], h_new[b]
+        for j in range(hidden):
+            h_out[j] = n[j] + z[j] * (h_old[j] - n[j])
+
+
+def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carry):
+    """The whole GRU backward step of ``gru.backward_step`` in one loop per row."""
+    one = gates.dtype.type(1)
+    hidden = dh.shape[1]
+    for b in range(gates.shape[0]):
+        r, z, n = gates[b, :hidden], gates[b, hidden:2 * hidden], gates[b, 2 * hidden:]
+        d_r, d_z, hidden_n = (recurrent[b, :hidden], recurrent[b, hidden:2 * hidden],
+                              recurrent[b, 2 * hidden:])
+        h_old, dh_row, carry_row = h_previous[b], dh[b], carry[b]
+        if add_output:
+            out_row = grad_output[b]
+            for j in range(hidden):
+                dh_row[j] += out_row[j]
+        for j in range(hidden):
+            r_j, z_j, n_j = r[j], z[j], n[j]
+            d_h = dh_row[j]
+            carry_row[j] = d_h * z_j
+            dz = d_h * (h_old[j] - n_j) * (z_j * (one - z_j))
+            dn = d_h * (one - z_j) * (one - n_j * n_j)
+            dr = dn * hidden_n[j] * (r_j * (one - r_j))
+            r[j] = dr
+            z[j] = dz
+            n[j] = dn
+            d_r[j] = dr
+            d_z[j] = dz
+            hidden_n[j] = dn * r_j
+
+
+# the helpers are called by the loops (and, compiled, inlined into them)
+HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_cell_backward)
+LOOPS = (lstm_cell_update, lstm_step_forward, lstm_backward, lstm_sequence_forward,
+         lstm_sequence_backward, lstm_columns_forward, lstm_columns_backward, gru_add_recurrent,
+         gru_candidate, gru_mix, gru_backward)
