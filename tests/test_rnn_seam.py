@@ -31,21 +31,27 @@ NEEDS_NUMBA = pytest.mark.skipif(not HAS_NUMBA,
                                  reason="numba is not installed (pip install annie[fast])")
 STEP_PATHS = ["numpy", pytest.param("numba", marks=NEEDS_NUMBA),
               pytest.param("numba-sequence", marks=NEEDS_NUMBA),
-              pytest.param("numba-columns", marks=NEEDS_NUMBA)]
+              pytest.param("numba-columns", marks=NEEDS_NUMBA),
+              pytest.param("numba-columns-sequence", marks=NEEDS_NUMBA)]
 
 
 @pytest.fixture(params=STEP_PATHS)
 def step_path(request, monkeypatch):
     """Run the kernels on the NumPy steps, on the compiled ones, or (LSTM) on the compiled
-    whole-sequence loops or the compiled gate-major steps, forced at every size and dtype."""
+    whole-sequence loops, the compiled gate-major steps or their whole loop compiled (calling
+    OpenBLAS), forced at every size and dtype."""
     monkeypatch.setenv("ANNIE_NUMBA", "0" if request.param == "numpy" else "1")
     if request.param == "numba-sequence":
         monkeypatch.setattr(compiled, "sequence_functions", lambda kind, dtype, batch, hidden:
                             compiled.numba_steps().get(f"{kind}_sequence"))
-    if request.param == "numba-columns":
+    if request.param.startswith("numba-columns"):
         monkeypatch.setattr(compiled, "sequence_functions", lambda *args: None)
         monkeypatch.setattr(compiled, "column_functions", lambda kind, dtype, batch:
                             compiled.numba_steps().get(f"{kind}_columns"))
+        whole = request.param == "numba-columns-sequence"
+        monkeypatch.setattr(compiled, "column_sequence_functions", lambda kind, dtype, batch:
+                            compiled.numba_steps().get(f"{kind}_columns_sequence")
+                            if whole else None)
     return request.param
 
 
@@ -195,7 +201,7 @@ def _kernel_results(kind, dtype, lengths, reverse):
 @pytest.mark.parametrize("loops", ["python", pytest.param("numba", marks=NEEDS_NUMBA)])
 @pytest.mark.parametrize("kind,path", [("lstm", "steps"), ("lstm", "float32_step"),
                                        ("lstm", "sequence"), ("lstm", "columns"),
-                                       ("gru", "steps")])
+                                       ("lstm", "columns_sequence"), ("gru", "steps")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("lengths,reverse", [(None, False), (np.array([2, 6, 4]), True)])
 def test_compiled_loops_equal_numpy_steps(loops, kind, path, dtype, lengths, reverse,
@@ -211,8 +217,12 @@ def test_compiled_loops_equal_numpy_steps(loops, kind, path, dtype, lengths, rev
     sequence = functions[f"{kind}_sequence"] if path == "sequence" else None
     monkeypatch.setattr(compiled, "sequence_functions",
                         lambda name, dtype, batch, hidden: sequence)
-    columns = functions[f"{kind}_columns"] if path == "columns" else None
+    columns = functions[f"{kind}_columns"] if path.startswith("columns") else None
     monkeypatch.setattr(compiled, "column_functions", lambda name, dtype, batch: columns)
+    whole = functions.get(f"{kind}_columns_sequence") if path == "columns_sequence" else None
+    if path == "columns_sequence" and whole is None:
+        pytest.skip("NumPy's OpenBLAS (with its cblas gemm) not found: that loop is not built")
+    monkeypatch.setattr(compiled, "column_sequence_functions", lambda name, dtype, batch: whole)
     actual = _kernel_results(kind, dtype, lengths, reverse)
     tolerance = 1e-12 if dtype == np.float64 else 2e-5
     for a, b in zip(reference, actual):
@@ -377,25 +387,31 @@ def test_greedy_generation_equals_pytorchs_step_loop():
 
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (pip install annie[fast])")
 def test_each_path_runs_where_it_pays(monkeypatch):
-    """float32 with a small batch * hidden runs the whole-sequence loops, batch 2 to 127 beyond
-    them the gate-major steps; float64, batch 1 with a large hidden size, batch >= 128 and
-    ANNIE_NUMBA=0 run the batch-major per-step path."""
+    """float32 up to batch 4 with a small batch * hidden runs the whole-sequence loops, batch 2
+    to 255 beyond them the gate-major steps; float64, batch 1 with a large hidden size, batch
+    >= 256 and ANNIE_NUMBA=0 run the batch-major per-step path."""
     monkeypatch.setenv("ANNIE_NUMBA", "1")
     sequence = compiled.numba_steps()["lstm_sequence"]
-    for batch, hidden in [(1, 64), (1, 128), (4, 256), (4, 512), (8, 64), (16, 32)]:
+    for batch, hidden in [(1, 64), (1, 128), (2, 256), (4, 64), (4, 256), (4, 512)]:
         assert compiled.sequence_functions("lstm", np.float32, batch, hidden) == sequence
-    for batch, hidden in [(1, 256), (8, 128), (16, 128), (64, 64), (4, 1024)]:
+    for batch, hidden in [(1, 256), (8, 64), (16, 32), (16, 128), (64, 64), (4, 1024)]:
         assert compiled.sequence_functions("lstm", np.float32, batch, hidden) is None
     assert compiled.sequence_functions("lstm", np.float64, 1, 64) is None
     assert compiled.sequence_functions("gru", np.float32, 1, 64) is None
     columns = compiled.numba_steps()["lstm_columns"]
-    for batch in (2, 16, 32, 64, 127):
+    for batch in (2, 16, 32, 64, 128, 255):
         assert compiled.column_functions("lstm", np.float32, batch) == columns
-    for batch in (1, 128, 256):
+    for batch in (1, 256, 512):
         assert compiled.column_functions("lstm", np.float32, batch) is None
     assert compiled.column_functions("lstm", np.float64, 16) is None
     assert compiled.column_functions("gru", np.float32, 16) is None
+    if compiled.numpy_openblas() is not None:  # NumPy's wheels: OpenBLAS called from the loop
+        whole = compiled.numba_steps()["lstm_columns_sequence"]
+        assert compiled.column_sequence_functions("lstm", np.float32, 16) == whole
+    assert compiled.column_sequence_functions("lstm", np.float32, 1) is None
+    assert compiled.column_sequence_functions("lstm", np.float64, 16) is None
     monkeypatch.setenv("ANNIE_NUMBA", "0")
+    assert compiled.column_sequence_functions("lstm", np.float32, 16) is None
     assert compiled.sequence_functions("lstm", np.float32, 1, 64) is None
     assert compiled.column_functions("lstm", np.float32, 16) is None
 

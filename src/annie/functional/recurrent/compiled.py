@@ -19,9 +19,10 @@ In float32 (annie's default) the LSTM goes further. Its forward step is one comp
 ulps. Where batch * hidden is small (``sequence_functions``) the whole recurrence, forward and
 backward, is one compiled call each, the per-step matrix products included (``add_product``,
 written loops: at these sizes as fast as a BLAS call and free of its per-call cost), so no
-Python or NumPy call is made per step. For batch 2 to 127 beyond that the steps run gate-major
-(``column_functions``: W_hh @ h^T per step, pre-activations (4H, T, B)). float64 keeps NumPy's
-tanh (exact to its last bits).
+Python or NumPy call is made per step. For batch 2 to 255 beyond that the steps run gate-major
+(``column_functions``: W_hh @ h^T per step, pre-activations (4H, T, B)), their whole loop one
+compiled call too where NumPy's OpenBLAS is found (``column_sequence_functions``: the loop calls
+its gemm directly). float64 keeps NumPy's tanh (exact to its last bits).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from types import FunctionType, SimpleNamespace
 import numpy as np
 
 from . import loops as python_loops
-from .loops import HELPERS, LOOPS
+from .loops import BLAS_LOOPS, HELPERS, LOOPS
 
 
 # ----- steps with the NumPy steps' signatures ----------------------------------------------
@@ -74,7 +75,11 @@ def build_steps(loops: SimpleNamespace) -> dict:
         else:
             loops.gru_backward(gates, recurrent, h_previous, grad_output, True, dh, carry)
 
-    return {"lstm": (lstm_forward, lstm_backward),
+    steps = {}
+    if hasattr(loops, "lstm_columns_sequence_forward"):
+        steps["lstm_columns_sequence"] = (loops.lstm_columns_sequence_forward,
+                                          loops.lstm_columns_sequence_backward)
+    return {**steps, "lstm": (lstm_forward, lstm_backward),
             "lstm_float32": (loops.lstm_step_forward, lstm_backward),
             "lstm_sequence": (loops.lstm_sequence_forward, loops.lstm_sequence_backward),
             "lstm_columns": (loops.lstm_columns_forward, loops.lstm_columns_backward),
@@ -83,7 +88,77 @@ def build_steps(loops: SimpleNamespace) -> dict:
 
 def python_steps() -> dict:
     """The loop steps uncompiled (slow; for tests on machines without numba)."""
-    return build_steps(SimpleNamespace(**{loop.__name__: loop for loop in LOOPS}))
+    return build_steps(SimpleNamespace(**{loop.__name__: loop for loop in LOOPS + BLAS_LOOPS}))
+
+
+# NumPy's OpenBLAS, called from compiled loops: its C interface under the names of NumPy's
+# wheels (64-bit integers: ILP64), for float32 and float64.
+GEMM_SYMBOLS = {"float32": "scipy_cblas_sgemm64_", "float64": "scipy_cblas_dgemm64_"}
+
+
+@functools.lru_cache(maxsize=None)
+def numpy_openblas() -> str | None:
+    """The path of the OpenBLAS library NumPy uses, when it has the C interface of
+    ``GEMM_SYMBOLS``; None otherwise (another BLAS, another build): the Python loop then."""
+    import ctypes
+
+    from threadpoolctl import threadpool_info
+    for pool in threadpool_info():
+        if pool.get("internal_api") != "openblas" or "numpy" not in pool.get("filepath", ""):
+            continue
+        try:
+            library = ctypes.CDLL(pool["filepath"])
+        except OSError:
+            return None
+        if all(hasattr(library, symbol) for symbol in GEMM_SYMBOLS.values()):
+            return pool["filepath"]
+    return None
+
+
+def register_blas_products(numba, overload, options) -> bool:
+    """Compile ``loops.recurrent_product`` and ``recurrent_product_back`` as direct calls of
+    NumPy's OpenBLAS (its cblas gemm, found by symbol name, so numba caches the code); False
+    where ``numpy_openblas`` finds none. The same library and thread pool as ``np.dot``, so
+    threadpoolctl's limits hold; per step it saves the Python loop and the NumPy call."""
+    path = numpy_openblas()
+    if path is None:
+        return False
+    from llvmlite import binding
+    binding.load_library_permanently(path)
+    i32, i64 = numba.types.int32, numba.types.int64
+    gemm = {}
+    for name, symbol in GEMM_SYMBOLS.items():
+        real = getattr(numba.types, name)
+        gemm[real] = numba.types.ExternalFunction(symbol, numba.types.void(
+            i32, i32, i32, i64, i64, i64, real, numba.types.intp, i64, numba.types.intp, i64,
+            real, numba.types.intp, i64))
+    row_major, plain, transposed = 101, 111, 112  # CBLAS_ORDER, CBLAS_TRANSPOSE
+
+    @overload(python_loops.recurrent_product, **options)
+    def typed_product(out, w, rows, n):
+        call = gemm[out.dtype]
+
+        def product(out, w, rows, n):  # out (m, n) = w (m, k) @ rows[:n]^T
+            m, k = w.shape
+            one, zero = out.dtype.type(1), out.dtype.type(0)
+            call(np.int32(row_major), np.int32(plain), np.int32(transposed), m, n, k, one,
+                 w.ctypes.data, k, rows.ctypes.data, rows.shape[1], zero, out.ctypes.data, n)
+        return product
+
+    @overload(python_loops.recurrent_product_back, **options)
+    def typed_product_back(dh, w_t, d_all, t, n):
+        call = gemm[dh.dtype]
+
+        def product_back(dh, w_t, d_all, t, n):  # dh[:, :n] = w_t @ d_all[:, t, :n]
+            hidden, width = w_t.shape
+            steps, batch = d_all.shape[1], d_all.shape[2]
+            one, zero = dh.dtype.type(1), dh.dtype.type(0)
+            block = d_all.ctypes.data + t * batch * d_all.itemsize
+            call(np.int32(row_major), np.int32(plain), np.int32(plain), hidden, n, width, one,
+                 w_t.ctypes.data, width, block, steps * batch, zero, dh.ctypes.data,
+                 dh.shape[1])
+        return product_back
+    return True
 
 
 @functools.lru_cache(maxsize=None)
@@ -103,15 +178,16 @@ def numba_steps() -> dict | None:
         if x == numba.float32:
             return python_loops.rational_tanh32
         return lambda x: math.tanh(x)
+    blas = register_blas_products(numba, overload, options)
     namespace = dict(vars(python_loops))  # the loops call the compiled helpers
-    for function in HELPERS + LOOPS:
+    for function in HELPERS + LOOPS + (BLAS_LOOPS if blas else ()):
         copy = FunctionType(function.__code__, namespace, function.__name__,
                             function.__defaults__, function.__closure__)
         copy.__qualname__, copy.__doc__ = function.__qualname__, function.__doc__
         inline = "always" if function in HELPERS else "never"  # helpers: part of each loop
         namespace[function.__name__] = numba.njit(inline=inline, **options)(copy)
     return build_steps(SimpleNamespace(**{loop.__name__: namespace[loop.__name__]
-                                          for loop in LOOPS}))
+                                          for loop in LOOPS + (BLAS_LOOPS if blas else ())}))
 
 
 def enabled() -> bool:
@@ -132,27 +208,25 @@ def step_functions(kind: str, numpy_steps: tuple, dtype=None) -> tuple:
 
 # Which path runs a float32 LSTM, measured (a layer's forward and backward pass, T = 50, 16
 # inputs, wall time on an idle 2-core machine, one and two threads; BENCHMARKS.md, "Choosing the
-# path"): the whole-sequence loops (their written products beat a BLAS call at these sizes)
-# where batch * hidden <= 512, or batch <= 4 and batch * hidden <= 2048, with hidden at most 128
-# per row of the batch (batch 1 streams W_hh once per step: BLAS's matrix-vector product is
-# faster from hidden 256 on); elsewhere the gate-major steps for batch 2 to 127, the batch-major
-# steps at batch 1 and from batch 128 on (there h @ W_hh^T is as fast and the elementwise loop
-# over whole rows faster).
-SEQUENCE_MAX_ELEMENTS = 512
-SEQUENCE_SMALL_BATCH, SEQUENCE_SMALL_BATCH_MAX_ELEMENTS = 4, 2048
+# path"): the whole-sequence loops (their written products beat a BLAS call at these sizes) up
+# to batch 4 where batch * hidden <= 2048, with hidden at most 128 per row of the batch (batch 1
+# streams W_hh once per step: BLAS's matrix-vector product is faster from hidden 256 on); the
+# gate-major steps for batch 2 to 255 beyond that (their whole loop compiled where NumPy's
+# OpenBLAS is found); the batch-major steps at batch 1 and from batch 256 on (there
+# h @ W_hh^T is as fast and the elementwise loop over whole rows faster).
+SEQUENCE_MAX_BATCH, SEQUENCE_MAX_ELEMENTS = 4, 2048
 SEQUENCE_MAX_HIDDEN_PER_ROW = 128
-COLUMNS_BATCHES = range(2, 128)
+COLUMNS_BATCHES = range(2, 256)
 
 
 def sequence_functions(kind: str, dtype, batch: int, hidden: int) -> tuple | None:
     """The compiled (forward, backward) loops over a whole sequence for ``kind``, or None where
-    the per-step path is used: numba missing or off, not float32, batch * hidden above
-    ``SEQUENCE_MAX_ELEMENTS`` (``SEQUENCE_SMALL_BATCH_MAX_ELEMENTS`` up to batch
-    ``SEQUENCE_SMALL_BATCH``) or hidden above ``SEQUENCE_MAX_HIDDEN_PER_ROW`` * batch."""
-    elements = batch * hidden
-    small = elements <= SEQUENCE_MAX_ELEMENTS or (
-        batch <= SEQUENCE_SMALL_BATCH and elements <= SEQUENCE_SMALL_BATCH_MAX_ELEMENTS)
-    if (dtype != np.float32 or not small or hidden > SEQUENCE_MAX_HIDDEN_PER_ROW * batch
+    the per-step path is used: numba missing or off, not float32, batch above
+    ``SEQUENCE_MAX_BATCH``, batch * hidden above ``SEQUENCE_MAX_ELEMENTS`` or hidden above
+    ``SEQUENCE_MAX_HIDDEN_PER_ROW`` * batch."""
+    if (dtype != np.float32 or batch > SEQUENCE_MAX_BATCH
+            or batch * hidden > SEQUENCE_MAX_ELEMENTS
+            or hidden > SEQUENCE_MAX_HIDDEN_PER_ROW * batch
             or os.environ.get("ANNIE_NUMBA", "1") == "0"):
         return None
     compiled = numba_steps()
@@ -161,8 +235,8 @@ def sequence_functions(kind: str, dtype, batch: int, hidden: int) -> tuple | Non
 
 def column_functions(kind: str, dtype, batch: int) -> tuple | None:
     """The compiled (forward, backward) steps of the gate-major per-step path for ``kind``
-    (``lstm_columns_forward`` / ``_backward``), or None: numba missing or off, not float32, or
-    the batch outside ``COLUMNS_BATCHES``.
+    (``loops.lstm_columns_forward`` / ``_backward``), or None: numba missing or off, not
+    float32, or the batch outside ``COLUMNS_BATCHES``.
 
     Gate-major, a step's recurrent product is W_hh @ h_{t-1}^T, an output of (4H, batch):
     OpenBLAS's AVX-512 kernels run it 1.2x to 2.6x faster than h_{t-1} @ W_hh^T, an output of
@@ -173,3 +247,12 @@ def column_functions(kind: str, dtype, batch: int) -> tuple | None:
         return None
     compiled = numba_steps()
     return None if compiled is None else compiled.get(f"{kind}_columns")
+
+
+def column_sequence_functions(kind: str, dtype, batch: int) -> tuple | None:
+    """The gate-major path's whole recurrence as one compiled call each way, its products
+    calling NumPy's OpenBLAS directly (``loops.lstm_columns_sequence_forward`` / ``_backward``),
+    where ``column_functions`` would run and that OpenBLAS is found; else None."""
+    if column_functions(kind, dtype, batch) is None:
+        return None
+    return numba_steps().get(f"{kind}_columns_sequence")

@@ -144,6 +144,7 @@ class SequenceRun:
         self.x = x
         self.pooled: list[np.ndarray] = []  # arrays to hand back to the pool when done
         self.columns = None  # a kernel's gate-major steps, when it runs them (lstm.py)
+        self.columns_sequence = None  # ... and their whole loop compiled, where it runs
         self.rows = (None if kernel.gate_order is None
                      else gate_rows(kernel.gate_order, self.hidden))
         # unscaled weights in the kernel's gate order: backward's products use them

@@ -255,6 +255,51 @@ def lstm_columns_backward(d_all, t, tanh_c, c_all, grad_steps, add_output, dh, d
             dc_row[b] = d_c * f_b
 
 
+def recurrent_product(out, w, rows, n):
+    """out (m, n) = w (m, k) @ rows[:n].T, ``rows`` (B, k) C-contiguous: a step's W_hh @ h^T.
+    (Compiled, ``compiled.numba_steps`` has it call NumPy's OpenBLAS directly.)"""
+    np.dot(w, rows[:n].T, out=out)
+
+
+def recurrent_product_back(dh, w_t, d_all, t, n):
+    """dh[:, :n] = w_t (H, 4H) @ d_all[:, t, :n], d_all (4H, T, B): dL/dh_{t-1} = W_hh^T d_t
+    for the running columns; dh's other columns stay."""
+    if n == dh.shape[1]:
+        np.dot(w_t, d_all[:, t], out=dh)
+    else:
+        dh[:, :n] = np.dot(w_t, d_all[:, t, :n])
+
+
+def lstm_columns_sequence_forward(pre, w_hh, h_all, c_all, tanh_c, recurrent, active):
+    """The gate-major LSTM forward over all steps in one call: per step t the product
+    W_hh h_t^T of the running columns [:active[t]] into ``recurrent`` (flat, 4H * B), then
+    ``lstm_columns_forward``; finished columns carry their state."""
+    steps, batch = h_all.shape[0] - 1, h_all.shape[1]
+    width = pre.shape[0]
+    for t in range(steps):
+        n = active[t]
+        product = recurrent[:width * n].reshape((width, n))
+        recurrent_product(product, w_hh, h_all[t], n)
+        lstm_columns_forward(pre, t, product, c_all, tanh_c, h_all, n)
+        for b in range(n, batch):
+            h_all[t + 1, b] = h_all[t, b]
+            c_all[t + 1, :, b] = c_all[t, :, b]
+
+
+def lstm_columns_sequence_backward(d_all, w_hh_t, c_all, tanh_c, grad_steps, add_output,
+                                   active, dh, dc):
+    """The gate-major LSTM backward over all steps in one call: per step t (last first)
+    ``lstm_columns_backward``, zero dL/d(pre-activations) for finished columns, then
+    dL/dh_{t-1} = W_hh^T d_t for the running ones."""
+    steps, batch = tanh_c.shape[0], dh.shape[1]
+    for t in range(steps - 1, -1, -1):
+        n = active[t]
+        lstm_columns_backward(d_all, t, tanh_c, c_all, grad_steps, add_output, dh, dc, n)
+        for b in range(n, batch):
+            d_all[:, t, b] = 0
+        recurrent_product_back(dh, w_hh_t, d_all, t, n)
+
+
 def gru_add_recurrent(gates, recurrent, bias_n, add_bias):
     """r, z pre-activations += their recurrent part; the n block of ``recurrent`` += b_hn."""
     hidden = gates.shape[1] // 3
@@ -322,6 +367,8 @@ def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carr
 
 # the helpers are called by the loops (and, compiled, inlined into them)
 HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_cell_backward)
+# loops that call OpenBLAS: compiled only where compiled.blas_product finds it
+BLAS_LOOPS = (lstm_columns_sequence_forward, lstm_columns_sequence_backward)
 LOOPS = (lstm_cell_update, lstm_step_forward, lstm_backward, lstm_sequence_forward,
          lstm_sequence_backward, lstm_columns_forward, lstm_columns_backward, gru_add_recurrent,
          gru_candidate, gru_mix, gru_backward)

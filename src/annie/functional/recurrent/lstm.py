@@ -93,6 +93,8 @@ class LSTMSequence(SequenceKernel):
         run.sequence = compiled.sequence_functions("lstm", run.dtype, batch, hidden)
         run.columns = None if run.sequence is not None else compiled.column_functions(
             "lstm", run.dtype, batch)
+        run.columns_sequence = None if run.columns is None else \
+            compiled.column_sequence_functions("lstm", run.dtype, batch)
         if run.columns is not None:
             return LSTMSequence.run_forward_columns(run)
         step = run.steps_pair[0]
@@ -137,6 +139,11 @@ class LSTMSequence(SequenceKernel):
         c_all[0] = run.layout.batch_to_kernel(run.states[1]).T
         tanh_c = run.take((steps, hidden, batch))
         recurrent = np.empty(4 * hidden * batch, dtype=run.dtype)
+        if run.columns_sequence is not None:  # the whole loop compiled, BLAS called from it
+            run.columns_sequence[0](pre, w_hh, h_all, c_all, tanh_c, recurrent,
+                                    np.asarray(run.layout.active, dtype=np.int64))
+            run.gates, run.c_all, run.tanh_c = pre, c_all, tanh_c
+            return run.finish(h_all, c_all[steps].T)
         for t, n in enumerate(run.layout.active):
             product = recurrent[:4 * hidden * n].reshape(4 * hidden, n)
             np.dot(w_hh, h_all[t, :n].T, out=product)
@@ -158,6 +165,14 @@ class LSTMSequence(SequenceKernel):
         dh = np.ascontiguousarray(run.grad_final(grad_finals[0]).T)
         dc = np.ascontiguousarray(run.grad_final(grad_finals[1]).T)
         w_hh_t = np.ascontiguousarray(run.w_hh.T)  # (H, 4H), unscaled
+        if run.columns_sequence is not None:
+            add_output = grad_steps is not None
+            run.columns_sequence[1](d_all, w_hh_t, c_all, tanh_c,
+                                    grad_steps if add_output else dh[None], add_output,
+                                    np.asarray(run.layout.active, dtype=np.int64), dh, dc)
+            d_pre = d_all.reshape(4 * hidden, steps * batch).T
+            return run.gradients(d_pre, d_pre, [np.ascontiguousarray(dh.T),
+                                                np.ascontiguousarray(dc.T)])
         product = np.empty(hidden * batch, dtype=run.dtype)
         for t in range(steps - 1, -1, -1):
             n = run.layout.active[t]
