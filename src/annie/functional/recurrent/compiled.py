@@ -27,7 +27,6 @@ its gemm directly). float64 keeps NumPy's tanh (exact to its last bits).
 from __future__ import annotations
 
 import functools
-import math
 import os
 from types import FunctionType, SimpleNamespace
 
@@ -91,15 +90,11 @@ def python_steps() -> dict:
     return build_steps(SimpleNamespace(**{loop.__name__: loop for loop in LOOPS + BLAS_LOOPS}))
 
 
-# NumPy's OpenBLAS, called from compiled loops: its C interface under the names of NumPy's
-# wheels (64-bit integers: ILP64), for float32 and float64.
-GEMM_SYMBOLS = {"float32": "scipy_cblas_sgemm64_", "float64": "scipy_cblas_dgemm64_"}
-
-
 @functools.lru_cache(maxsize=None)
 def numpy_openblas() -> str | None:
     """The path of the OpenBLAS library NumPy uses, when it has the C interface of
-    ``GEMM_SYMBOLS``; None otherwise (another BLAS, another build): the Python loop then."""
+    ``loops.GEMM_SYMBOLS``; None otherwise (another BLAS, another build): the Python loop over
+    compiled steps runs then."""
     import ctypes
 
     from threadpoolctl import threadpool_info
@@ -109,56 +104,10 @@ def numpy_openblas() -> str | None:
         try:
             library = ctypes.CDLL(pool["filepath"])
         except OSError:
-            return None
-        if all(hasattr(library, symbol) for symbol in GEMM_SYMBOLS.values()):
+            continue
+        if all(hasattr(library, symbol) for symbol in python_loops.GEMM_SYMBOLS.values()):
             return pool["filepath"]
     return None
-
-
-def register_blas_products(numba, overload, options) -> bool:
-    """Compile ``loops.recurrent_product`` and ``recurrent_product_back`` as direct calls of
-    NumPy's OpenBLAS (its cblas gemm, found by symbol name, so numba caches the code); False
-    where ``numpy_openblas`` finds none. The same library and thread pool as ``np.dot``, so
-    threadpoolctl's limits hold; per step it saves the Python loop and the NumPy call."""
-    path = numpy_openblas()
-    if path is None:
-        return False
-    from llvmlite import binding
-    binding.load_library_permanently(path)
-    i32, i64 = numba.types.int32, numba.types.int64
-    gemm = {}
-    for name, symbol in GEMM_SYMBOLS.items():
-        real = getattr(numba.types, name)
-        gemm[real] = numba.types.ExternalFunction(symbol, numba.types.void(
-            i32, i32, i32, i64, i64, i64, real, numba.types.intp, i64, numba.types.intp, i64,
-            real, numba.types.intp, i64))
-    row_major, plain, transposed = 101, 111, 112  # CBLAS_ORDER, CBLAS_TRANSPOSE
-
-    @overload(python_loops.recurrent_product, **options)
-    def typed_product(out, w, rows, n):
-        call = gemm[out.dtype]
-
-        def product(out, w, rows, n):  # out (m, n) = w (m, k) @ rows[:n]^T
-            m, k = w.shape
-            one, zero = out.dtype.type(1), out.dtype.type(0)
-            call(np.int32(row_major), np.int32(plain), np.int32(transposed), m, n, k, one,
-                 w.ctypes.data, k, rows.ctypes.data, rows.shape[1], zero, out.ctypes.data, n)
-        return product
-
-    @overload(python_loops.recurrent_product_back, **options)
-    def typed_product_back(dh, w_t, d_all, t, n):
-        call = gemm[dh.dtype]
-
-        def product_back(dh, w_t, d_all, t, n):  # dh[:, :n] = w_t @ d_all[:, t, :n]
-            hidden, width = w_t.shape
-            steps, batch = d_all.shape[1], d_all.shape[2]
-            one, zero = dh.dtype.type(1), dh.dtype.type(0)
-            block = d_all.ctypes.data + t * batch * d_all.itemsize
-            call(np.int32(row_major), np.int32(plain), np.int32(plain), hidden, n, width, one,
-                 w_t.ctypes.data, width, block, steps * batch, zero, dh.ctypes.data,
-                 dh.shape[1])
-        return product_back
-    return True
 
 
 @functools.lru_cache(maxsize=None)
@@ -172,13 +121,11 @@ def numba_steps() -> dict | None:
 
     # error_model="numpy": a division needs no zero check, so tanh_row's loop vectorises
     options = dict(cache=True, nogil=True, error_model="numpy")
-
-    @overload(python_loops.tanh_scalar, **options)
-    def typed_tanh(x):  # numba: the implementation for x's type, chosen when compiling
-        if x == numba.float32:
-            return python_loops.rational_tanh32
-        return lambda x: math.tanh(x)
-    blas = register_blas_products(numba, overload, options)
+    blas_path = numpy_openblas()
+    if blas_path is not None:
+        from llvmlite import binding
+        binding.load_library_permanently(blas_path)  # its gemm, found by name from the loops
+    blas = python_loops.register_overloads(numba, overload, options, blas_path is not None)
     namespace = dict(vars(python_loops))  # the loops call the compiled helpers
     for function in HELPERS + LOOPS + (BLAS_LOOPS if blas else ()):
         copy = FunctionType(function.__code__, namespace, function.__name__,

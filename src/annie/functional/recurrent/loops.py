@@ -5,7 +5,10 @@ Each is the elementwise work of an LSTM or GRU step (or, for the float32 LSTM, a
 the whole recurrence) written as loops over rows, so that the compiler turns the inner loops
 into vector instructions; the formulas are those of the NumPy steps in ``lstm.py`` and
 ``gru.py``, which stay the reference. Each row's gate blocks are taken as separate 1-D slices
-so the inner loops vectorise.
+so the inner loops vectorise. Everything that goes into the compiled code lives in this one file,
+the overloads numba uses for two helpers included (``register_overloads``): numba's disk cache
+checks only the source file of the function it compiled, so an edit here recompiles and an
+edit elsewhere could leave stale code running.
 """
 from __future__ import annotations
 
@@ -367,8 +370,69 @@ def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carr
 
 # the helpers are called by the loops (and, compiled, inlined into them)
 HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_cell_backward)
-# loops that call OpenBLAS: compiled only where compiled.blas_product finds it
+# loops that call OpenBLAS: compiled only where compiled.numpy_openblas finds it
 BLAS_LOOPS = (lstm_columns_sequence_forward, lstm_columns_sequence_backward)
 LOOPS = (lstm_cell_update, lstm_step_forward, lstm_backward, lstm_sequence_forward,
          lstm_sequence_backward, lstm_columns_forward, lstm_columns_backward, gru_add_recurrent,
          gru_candidate, gru_mix, gru_backward)
+
+
+# ----- how numba compiles two of the helpers (here, so that numba's cache of the loops notices
+# an edit to them: it checks the loops' own source file) -----------------------------------
+# NumPy's OpenBLAS, called from the compiled loops: its C interface under the names of NumPy's
+# wheels (64-bit integers: ILP64), for float32 and float64.
+GEMM_SYMBOLS = {"float32": "scipy_cblas_sgemm64_", "float64": "scipy_cblas_dgemm64_"}
+ROW_MAJOR, PLAIN, TRANSPOSED = 101, 111, 112  # CBLAS_ORDER, CBLAS_TRANSPOSE
+
+
+def register_overloads(numba, overload, options, blas: bool) -> bool:
+    """Give numba its implementations of ``tanh_scalar`` (by type) and, when ``blas`` (the
+    library of ``GEMM_SYMBOLS`` loaded, ``compiled.numba_steps``), of ``recurrent_product`` and
+    ``recurrent_product_back`` as direct calls of that gemm, declared by symbol name so that the
+    compiled code can be cached. Returns ``blas``."""
+
+    @overload(tanh_scalar, **options)
+    def typed_tanh(x):  # the implementation for x's type, chosen when compiling
+        if x == numba.float32:
+            return rational_tanh32
+        return lambda x: math.tanh(x)
+    if not blas:
+        return False
+    types = numba.types
+    gemm = {getattr(types, name): types.ExternalFunction(symbol, types.void(
+        types.int32, types.int32, types.int32, types.int64, types.int64, types.int64,
+        getattr(types, name), types.intp, types.int64, types.intp, types.int64,
+        getattr(types, name), types.intp, types.int64)) for name, symbol in GEMM_SYMBOLS.items()}
+
+    def check(*arrays):  # raw pointers with hand-made leading dimensions: C order only
+        if any(array.layout != "C" for array in arrays):
+            raise numba.core.errors.TypingError("recurrent products take C-ordered arrays")
+
+    @overload(recurrent_product, **options)
+    def typed_product(out, w, rows, n):
+        check(out, w, rows)
+        call = gemm[out.dtype]
+
+        def product(out, w, rows, n):  # out (m, n) = w (m, k) @ rows[:n]^T
+            m, k = w.shape
+            one, zero = out.dtype.type(1), out.dtype.type(0)
+            call(np.int32(ROW_MAJOR), np.int32(PLAIN), np.int32(TRANSPOSED), m, n, k, one,
+                 w.ctypes.data, k, rows.ctypes.data, rows.shape[1], zero, out.ctypes.data,
+                 max(n, 1))
+        return product
+
+    @overload(recurrent_product_back, **options)
+    def typed_product_back(dh, w_t, d_all, t, n):
+        check(dh, w_t, d_all)
+        call = gemm[dh.dtype]
+
+        def product_back(dh, w_t, d_all, t, n):  # dh[:, :n] = w_t @ d_all[:, t, :n]
+            hidden, width = w_t.shape
+            steps, batch = d_all.shape[1], d_all.shape[2]
+            one, zero = dh.dtype.type(1), dh.dtype.type(0)
+            block = d_all.ctypes.data + t * batch * d_all.itemsize
+            call(np.int32(ROW_MAJOR), np.int32(PLAIN), np.int32(PLAIN), hidden, n, width, one,
+                 w_t.ctypes.data, width, block, steps * batch, zero, dh.ctypes.data,
+                 dh.shape[1])
+        return product_back
+    return True
