@@ -96,11 +96,15 @@ def numpy_openblas() -> str | None:
     ``loops.GEMM_SYMBOLS``; None otherwise (another BLAS, another build): the Python loop over
     compiled steps runs then."""
     import ctypes
+    import pathlib
 
     from threadpoolctl import threadpool_info
+    package = pathlib.Path(np.__file__).resolve().parent  # its wheel's libraries: numpy.libs
+    folders = {package, package.parent / "numpy.libs"}
     for pool in threadpool_info():
-        if pool.get("internal_api") != "openblas" or "numpy" not in pool.get("filepath", ""):
-            continue
+        path = pathlib.Path(pool.get("filepath", "")).resolve()
+        if pool.get("internal_api") != "openblas" or not folders & set(path.parents):
+            continue  # another library's OpenBLAS (SciPy's has its own): not NumPy's pool
         try:
             library = ctypes.CDLL(pool["filepath"])
         except OSError:
