@@ -230,6 +230,24 @@ def test_compiled_loops_equal_numpy_steps(loops, kind, path, dtype, lengths, rev
         np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance)
 
 
+@pytest.mark.parametrize("loops", ["python", pytest.param("numba", marks=NEEDS_NUMBA)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1024, 256), (48, 17), (1, 5), (5, 1), (0, 3)])
+def test_transpose_equals_numpys(loops, dtype, shape):
+    """The weights' transpose (float32: OpenBLAS's somatcopy where NumPy's OpenBLAS is found,
+    else 16 x 16 tiles) is exactly NumPy's a.T, at shapes that are and are not multiples of
+    the tile; ``compiled.transposed`` hands back a new C-contiguous array."""
+    a = _random(shape, seed=3).astype(dtype)
+    functions = compiled.python_steps() if loops == "python" else compiled.numba_steps()
+    out = np.full(shape[::-1], np.nan, dtype=dtype)
+    functions["transpose"](out, a)
+    np.testing.assert_array_equal(out, a.T)
+    result = compiled.transposed(a)
+    assert result.flags.c_contiguous and result.dtype == dtype
+    assert not np.shares_memory(result, a)
+    np.testing.assert_array_equal(result, a.T)
+
+
 def test_rational_tanh_is_within_a_few_float32_ulps():
     """tanh_row's float32 rational function against float64 tanh over the whole line; a NaN
     stays NaN. (The compiled loops run the same function: the test above.)"""

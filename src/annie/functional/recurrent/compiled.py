@@ -78,7 +78,7 @@ def build_steps(loops: SimpleNamespace) -> dict:
     if hasattr(loops, "lstm_columns_sequence_forward"):
         steps["lstm_columns_sequence"] = (loops.lstm_columns_sequence_forward,
                                           loops.lstm_columns_sequence_backward)
-    return {**steps, "lstm": (lstm_forward, lstm_backward),
+    return {**steps, "transpose": loops.transpose, "lstm": (lstm_forward, lstm_backward),
             "lstm_float32": (loops.lstm_step_forward, lstm_backward),
             "lstm_sequence": (loops.lstm_sequence_forward, loops.lstm_sequence_backward),
             "lstm_columns": (loops.lstm_columns_forward, loops.lstm_columns_backward),
@@ -109,7 +109,8 @@ def numpy_openblas() -> str | None:
             library = ctypes.CDLL(pool["filepath"])
         except OSError:
             continue
-        if all(hasattr(library, symbol) for symbol in python_loops.GEMM_SYMBOLS.values()):
+        symbols = (*python_loops.GEMM_SYMBOLS.values(), python_loops.TRANSPOSE_SYMBOL)
+        if all(hasattr(library, symbol) for symbol in symbols):
             return pool["filepath"]
     return None
 
@@ -139,6 +140,19 @@ def numba_steps() -> dict | None:
         namespace[function.__name__] = numba.njit(inline=inline, **options)(copy)
     return build_steps(SimpleNamespace(**{loop.__name__: namespace[loop.__name__]
                                           for loop in LOOPS + (BLAS_LOOPS if blas else ())}))
+
+
+def transposed(array: np.ndarray) -> np.ndarray:
+    """A 2-D ``array``'s transpose as a new C-contiguous array: ``loops.transpose`` compiled
+    (OpenBLAS's somatcopy in float32) where the compiled steps run, else NumPy's copy, which
+    walks one side with a large stride (a (4H, H) weight at H = 512: 2.7 ms, somatcopy 0.23 ms).
+    """
+    if (array.ndim != 2 or array.dtype not in (np.float32, np.float64)
+            or os.environ.get("ANNIE_NUMBA", "1") == "0" or numba_steps() is None):
+        return np.ascontiguousarray(array.T)
+    out = np.empty(array.shape[::-1], dtype=array.dtype)
+    numba_steps()["transpose"](out, np.ascontiguousarray(array))
+    return out
 
 
 def enabled() -> bool:

@@ -186,29 +186,32 @@ class SequenceRun:
         x_k[:, :, :inputs] = self.layout.to_kernel(self.x)
         self.x_k = x_k.reshape(steps * batch, columns)
         scale = self.column_scale()
-        w_in = np.empty((columns, self.kernel.gates * self.hidden), dtype=self.dtype)
-        w_in[:inputs] = self.w_ih.T
+        width = self.kernel.gates * self.hidden
+        # [W_ih | b] (G*H, I + 1), one row per gate unit: no transposed copy of W_ih (for a
+        # large input, NumPy's copy of a transpose costs a tenth of the product itself); the
+        # products below hand the transposed views to BLAS as they are
+        w_in = np.empty((width, columns), dtype=self.dtype)
+        w_in[:, :inputs] = self.w_ih
         if self.has_bias:
             x_k[:, :, inputs] = 1
-            w_in[inputs] = 0
+            w_in[:, inputs] = 0
             if self.bias_ih is not None:
-                w_in[inputs] += self.kernel_order(self.bias_ih)
+                w_in[:, inputs] += self.kernel_order(self.bias_ih)
             if self.bias_hh is not None:
                 folded = self.kernel.folded_hh_blocks
                 end = None if folded is None else folded * self.hidden
-                w_in[inputs, :end] += self.kernel_order(self.bias_hh)[:end]
+                w_in[:end, inputs] += self.kernel_order(self.bias_hh)[:end]
         if scale is not None:
-            w_in *= scale
+            w_in *= scale[:, None]
         # a padded step's input never counts; zeroed, a NaN or inf there cannot reach dL/dW_ih
         # through 0 * NaN (pandas fills ragged series with NaN)
         self.layout.zero_padding(x_k, in_place=True)
-        width = self.kernel.gates * self.hidden
         if gate_major:
             pre = self.take((width, steps, batch))
-            np.matmul(w_in.T, self.x_k.T, out=pre.reshape(width, steps * batch))
+            np.matmul(w_in, self.x_k.T, out=pre.reshape(width, steps * batch))
             return pre
         pre = self.take((steps, batch, width)) if out is None else out
-        np.matmul(self.x_k, w_in, out=pre.reshape(steps * batch, -1))
+        np.matmul(self.x_k, w_in.T, out=pre.reshape(steps * batch, -1))
         return pre
 
     def recurrent_weight(self) -> np.ndarray:

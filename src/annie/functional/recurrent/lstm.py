@@ -105,7 +105,7 @@ class LSTMSequence(SequenceKernel):
         c_all = run.initial(1, pooled=True)
         tanh_c = run.take((steps, batch, hidden))
         if run.sequence is not None:  # the whole recurrence in one compiled call
-            run.sequence[0](gates, np.ascontiguousarray(w_hh_t), h_all, c_all, tanh_c,
+            run.sequence[0](gates, compiled.transposed(w_hh_t.T), h_all, c_all, tanh_c,
                             np.asarray(active, dtype=np.int64))
             run.gates, run.c_all, run.tanh_c = gates, c_all, tanh_c
             return run.finish(h_all, c_all[steps])
@@ -164,7 +164,7 @@ class LSTMSequence(SequenceKernel):
         grad_steps = run.grad_steps(grad_output)
         dh = np.ascontiguousarray(run.grad_final(grad_finals[0]).T)
         dc = np.ascontiguousarray(run.grad_final(grad_finals[1]).T)
-        w_hh_t = np.ascontiguousarray(run.w_hh.T)  # (H, 4H), unscaled
+        w_hh_t = compiled.transposed(run.w_hh)  # (H, 4H), unscaled
         if run.columns_sequence is not None:
             add_output = grad_steps is not None
             run.columns_sequence[1](d_all, w_hh_t, c_all, tanh_c,
