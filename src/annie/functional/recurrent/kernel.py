@@ -147,9 +147,26 @@ class SequenceRun:
         self.columns_sequence = None  # ... and their whole loop compiled, where it runs
         self.rows = (None if kernel.gate_order is None
                      else gate_rows(kernel.gate_order, self.hidden))
-        # unscaled weights in the kernel's gate order: backward's products use them
-        self.w_ih = weight_ih if self.rows is None else weight_ih[self.rows]
-        self.w_hh = weight_hh if self.rows is None else weight_hh[self.rows]
+        self.halved = kernel.sigmoid_blocks > 0  # sigmoid gates' weights halved in a copy
+
+    # unscaled weights in the kernel's gate order (backward's products use them); made on
+    # first use, so that ``keep_caller_order`` can skip them
+    @functools.cached_property
+    def w_ih(self) -> np.ndarray:
+        return self.weight_ih if self.rows is None else self.weight_ih[self.rows]
+
+    @functools.cached_property
+    def w_hh(self) -> np.ndarray:
+        return self.weight_hh if self.rows is None else self.weight_hh[self.rows]
+
+    def keep_caller_order(self) -> None:
+        """Work in the caller's gate order on unscaled weights: the loops then index each gate
+        block where it is and halve the sigmoid gates' pre-activations themselves, and no
+        permuted or halved copy of a weight is made (the gate-major LSTM, ``lstm.py``). Call
+        before anything reads ``w_ih`` or ``w_hh``."""
+        if "w_ih" in vars(self) or "w_hh" in vars(self):
+            raise RuntimeError("keep_caller_order: the weights were already permuted")
+        self.rows, self.halved = None, False
 
     # ----- forward helpers ----------------------------------------------------------------
     def take(self, shape: tuple) -> np.ndarray:
@@ -160,9 +177,9 @@ class SequenceRun:
 
     def column_scale(self) -> np.ndarray | None:
         """Per kernel column: 1/2 for the sigmoid gates (sigmoid(a) = (1 + tanh(a/2)) / 2),
-        else 1; None when no gate is a sigmoid."""
+        else 1; None when no gate is a sigmoid or the loops halve (``keep_caller_order``)."""
         blocks = self.kernel.sigmoid_blocks
-        if blocks == 0:
+        if not self.halved:
             return None
         scale = np.ones(self.kernel.gates * self.hidden, dtype=self.dtype)
         scale[:blocks * self.hidden] = 0.5

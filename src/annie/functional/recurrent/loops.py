@@ -202,29 +202,31 @@ def lstm_sequence_backward(gates, w_hh, c_all, tanh_c, grad_steps, add_output, a
 
 
 def lstm_columns_forward(pre, t, recurrent, c_all, tanh_c, h_all, n):
-    """Step t of the LSTM in the gate-major layout, columns (sequences) [:n]: ``pre`` (4H, T, B)
-    holds the pre-activations' input parts (o, i, f halved); step t's block gets ``recurrent``
-    (4H, n) = W_hh h_{t-1} (halved rows likewise) added and the activations written over it;
-    c_{t+1} = f c_t + i g into ``c_all`` (T+1, H, B), tanh(c_{t+1}) into ``tanh_c`` (T, H, B),
-    h_{t+1} = o tanh(c_{t+1}) into ``h_all`` (T+1, B, H): the layer's output stays batch-major.
-    (The whole arrays and a separate loop for h: a strided step view or a scattered store in
-    the main loop keeps it from vectorising, 15 us -> 100 us at B = 32, H = 256.)"""
+    """Step t of the LSTM in the gate-major layout, columns (sequences) [:n], in the caller's
+    gate order i, f, g, o (PyTorch's) on unscaled weights: ``pre`` (4H, T, B) holds the
+    pre-activations' input parts; step t's block gets ``recurrent`` (4H, n) = W_hh h_{t-1}
+    added and the activations written over it (sigmoid(a) = (1 + tanh(a / 2)) / 2, the halving
+    done here); c_{t+1} = f c_t + i g into ``c_all`` (T+1, H, B), tanh(c_{t+1}) into ``tanh_c``
+    (T, H, B), h_{t+1} = o tanh(c_{t+1}) into ``h_all`` (T+1, B, H): the layer's output stays
+    batch-major. (The whole arrays and a separate loop for h: a strided step view or a
+    scattered store in the main loop keeps it from vectorising, 15 us -> 100 us at B = 32,
+    H = 256.)"""
     c_old, c_new, h_new = c_all[t], c_all[t + 1], h_all[t + 1]
     hidden = c_new.shape[0]
     half = pre.dtype.type(0.5)
     for j in range(hidden):
-        o, i = pre[j, t], pre[hidden + j, t]
-        f, g = pre[2 * hidden + j, t], pre[3 * hidden + j, t]
-        r_o, r_i = recurrent[j], recurrent[hidden + j]
-        r_f, r_g = recurrent[2 * hidden + j], recurrent[3 * hidden + j]
+        i, f = pre[j, t], pre[hidden + j, t]
+        g, o = pre[2 * hidden + j, t], pre[3 * hidden + j, t]
+        r_i, r_f = recurrent[j], recurrent[hidden + j]
+        r_g, r_o = recurrent[2 * hidden + j], recurrent[3 * hidden + j]
         c_row, c_old_row, tanh_row_c = c_new[j], c_old[j], tanh_c[t, j]
         for b in range(n):
-            o_b = half + half * tanh_scalar(o[b] + r_o[b])
-            i_b = half + half * tanh_scalar(i[b] + r_i[b])
-            f_b = half + half * tanh_scalar(f[b] + r_f[b])
+            i_b = half + half * tanh_scalar(half * (i[b] + r_i[b]))
+            f_b = half + half * tanh_scalar(half * (f[b] + r_f[b]))
             g_b = tanh_scalar(g[b] + r_g[b])
+            o_b = half + half * tanh_scalar(half * (o[b] + r_o[b]))
             c_b = f_b * c_old_row[b] + i_b * g_b
-            o[b], i[b], f[b], g[b] = o_b, i_b, f_b, g_b
+            i[b], f[b], g[b], o[b] = i_b, f_b, g_b, o_b
             c_row[b] = c_b
             tanh_row_c[b] = tanh_scalar(c_b)
         for b in range(n):
@@ -232,29 +234,29 @@ def lstm_columns_forward(pre, t, recurrent, c_all, tanh_c, h_all, n):
 
 
 def lstm_columns_backward(d_all, t, tanh_c, c_all, grad_steps, add_output, dh, dc, n):
-    """Step t of the LSTM back in the gate-major layout, columns [:n]: from the activations in
-    ``d_all`` (4H, T, B), dL/dh_t (``dh`` (H, B), plus ``grad_steps[t]`` (B, H) when
-    ``add_output``) and dL/dc_t (``dc`` (H, B)) write dL/d(pre-activations) over step t's
-    block and dL/dc_{t-1} = dc f over ``dc``; ``tanh_c`` and ``c_all`` as forward left them.
-    The caller then forms dL/dh_{t-1} = W_hh^T d_t."""
+    """Step t of the LSTM back in the gate-major layout, columns [:n], gate order i, f, g, o:
+    from the activations in ``d_all`` (4H, T, B), dL/dh_t (``dh`` (H, B), plus
+    ``grad_steps[t]`` (B, H) when ``add_output``) and dL/dc_t (``dc`` (H, B)) write
+    dL/d(pre-activations) over step t's block and dL/dc_{t-1} = dc f over ``dc``; ``tanh_c``
+    and ``c_all`` as forward left them. The caller then forms dL/dh_{t-1} = W_hh^T d_t."""
     one = d_all.dtype.type(1)
     hidden = dh.shape[0]
     for j in range(hidden):
-        o, i = d_all[j, t], d_all[hidden + j, t]
-        f, g = d_all[2 * hidden + j, t], d_all[3 * hidden + j, t]
+        i, f = d_all[j, t], d_all[hidden + j, t]
+        g, o = d_all[2 * hidden + j, t], d_all[3 * hidden + j, t]
         tanh_row_c, c_old_row, dh_row, dc_row = tanh_c[t, j], c_all[t, j], dh[j], dc[j]
         if add_output:
             for b in range(n):
                 dh_row[b] += grad_steps[t, b, j]
         for b in range(n):
             d_h = dh_row[b]
-            o_b, i_b, f_b, g_b = o[b], i[b], f[b], g[b]
+            i_b, f_b, g_b, o_b = i[b], f[b], g[b], o[b]
             tanh_ct = tanh_row_c[b]
             d_c = dc_row[b] + d_h * o_b * (one - tanh_ct * tanh_ct)
-            o[b] = d_h * tanh_ct * (o_b * (one - o_b))
             i[b] = d_c * g_b * (i_b * (one - i_b))
             f[b] = d_c * c_old_row[b] * (f_b * (one - f_b))
             g[b] = d_c * i_b * (one - g_b * g_b)
+            o[b] = d_h * tanh_ct * (o_b * (one - o_b))
             dc_row[b] = d_c * f_b
 
 

@@ -12,7 +12,9 @@ The kernel keeps the gate blocks in the order o, i, f, g, so the three sigmoid g
 slice and a single tanh covers all four gates (see ``kernel.py`` for the shared layout). Step t
 writes its gate activations over its pre-activations ``pre[t]`` (gate-major, so the cell update
 runs over contiguous blocks), keeps tanh(c_t) for backward, and backward writes
-dL/d(pre-activations) over the activations once it has used them. The large
+dL/d(pre-activations) over the activations once it has used them. (The gate-major path,
+``run_forward_columns``, keeps the caller's order i, f, g, o instead: its compiled loops index
+each block where it is, so no permuted copy of the weights is made.) The large
 internal arrays come from the caller's workspace (nn.LSTM owns one) and go back after backward:
 fresh memory costs a page fault per 4 KiB on first write, as much as the arithmetic here.
 """
@@ -128,12 +130,14 @@ class LSTMSequence(SequenceKernel):
     @staticmethod
     def run_forward_columns(run: SequenceRun):
         """The per-step loop in the gate-major layout (compiled steps, ``compiled.
-        column_functions``): pre-activations (4H, T, B), the cell state and tanh(c) (T+1, H, B)
-        and (T, H, B), each step's recurrent product W_hh @ h_{t-1}^T into a (4H, n) block."""
+        column_functions``) in the caller's gate order on the caller's weights:
+        pre-activations (4H, T, B), the cell state and tanh(c) (T+1, H, B) and (T, H, B), each
+        step's recurrent product W_hh @ h_{t-1}^T into a (4H, n) block."""
         steps, batch, hidden = run.steps, run.batch, run.hidden
         step = run.columns[0]
+        run.keep_caller_order()  # the loops read gates i, f, g, o in place and halve themselves
         pre = run.input_projection(gate_major=True)
-        w_hh = run.recurrent_weight().T  # (4H, H), sigmoid rows halved, contiguous
+        w_hh = np.ascontiguousarray(run.w_hh)  # (4H, H): the caller's, no copy
         h_all = run.initial(0)
         c_all = run.take((steps + 1, hidden, batch))
         c_all[0] = run.layout.batch_to_kernel(run.states[1]).T
