@@ -208,29 +208,28 @@ def lstm_columns_forward(pre, t, recurrent, c_all, tanh_c, h_all, n):
     added and the activations written over it (sigmoid(a) = (1 + tanh(a / 2)) / 2, the halving
     done here); c_{t+1} = f c_t + i g into ``c_all`` (T+1, H, B), tanh(c_{t+1}) into ``tanh_c``
     (T, H, B), h_{t+1} = o tanh(c_{t+1}) into ``h_all`` (T+1, B, H): the layer's output stays
-    batch-major. (The whole arrays and a separate loop for h: a strided step view or a
-    scattered store in the main loop keeps it from vectorising, 15 us -> 100 us at B = 32,
-    H = 256.)"""
-    c_old, c_new, h_new = c_all[t], c_all[t + 1], h_all[t + 1]
-    hidden = c_new.shape[0]
+    batch-major. (The whole arrays indexed in place, not a row slice per gate: 22 % faster at
+    B = 16; and a separate loop for h: a strided step view or a scattered store in the main
+    loop keeps it from vectorising, 15 us -> 100 us at B = 32, H = 256.)"""
+    hidden = c_all.shape[1]
     half = pre.dtype.type(0.5)
-    for j in range(hidden):
-        i, f = pre[j, t], pre[hidden + j, t]
-        g, o = pre[2 * hidden + j, t], pre[3 * hidden + j, t]
-        r_i, r_f = recurrent[j], recurrent[hidden + j]
-        r_g, r_o = recurrent[2 * hidden + j], recurrent[3 * hidden + j]
-        c_row, c_old_row, tanh_row_c = c_new[j], c_old[j], tanh_c[t, j]
+    for j in range(hidden):  # the gates' rows: j, H + j, 2H + j, 3H + j, written out below
+        for b in range(n):   # (row numbers in variables: 30 % slower, measured)
+            i_b = half + half * tanh_scalar(half * (pre[j, t, b] + recurrent[j, b]))
+            f_b = half + half * tanh_scalar(half * (pre[hidden + j, t, b]
+                                                    + recurrent[hidden + j, b]))
+            g_b = tanh_scalar(pre[2 * hidden + j, t, b] + recurrent[2 * hidden + j, b])
+            o_b = half + half * tanh_scalar(half * (pre[3 * hidden + j, t, b]
+                                                    + recurrent[3 * hidden + j, b]))
+            c_b = f_b * c_all[t, j, b] + i_b * g_b
+            pre[j, t, b] = i_b
+            pre[hidden + j, t, b] = f_b
+            pre[2 * hidden + j, t, b] = g_b
+            pre[3 * hidden + j, t, b] = o_b
+            c_all[t + 1, j, b] = c_b
+            tanh_c[t, j, b] = tanh_scalar(c_b)
         for b in range(n):
-            i_b = half + half * tanh_scalar(half * (i[b] + r_i[b]))
-            f_b = half + half * tanh_scalar(half * (f[b] + r_f[b]))
-            g_b = tanh_scalar(g[b] + r_g[b])
-            o_b = half + half * tanh_scalar(half * (o[b] + r_o[b]))
-            c_b = f_b * c_old_row[b] + i_b * g_b
-            i[b], f[b], g[b], o[b] = i_b, f_b, g_b, o_b
-            c_row[b] = c_b
-            tanh_row_c[b] = tanh_scalar(c_b)
-        for b in range(n):
-            h_new[b, j] = o[b] * tanh_row_c[b]
+            h_all[t + 1, b, j] = pre[3 * hidden + j, t, b] * tanh_c[t, j, b]
 
 
 def lstm_columns_backward(d_all, t, tanh_c, c_all, grad_steps, add_output, dh, dc, n):
