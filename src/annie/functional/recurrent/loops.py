@@ -240,23 +240,24 @@ def lstm_columns_backward(d_all, t, tanh_c, c_all, grad_steps, add_output, dh, d
     and ``c_all`` as forward left them. The caller then forms dL/dh_{t-1} = W_hh^T d_t."""
     one = d_all.dtype.type(1)
     hidden = dh.shape[0]
-    for j in range(hidden):
-        i, f = d_all[j, t], d_all[hidden + j, t]
-        g, o = d_all[2 * hidden + j, t], d_all[3 * hidden + j, t]
-        tanh_row_c, c_old_row, dh_row, dc_row = tanh_c[t, j], c_all[t, j], dh[j], dc[j]
-        if add_output:
-            for b in range(n):
-                dh_row[b] += grad_steps[t, b, j]
+    if add_output:
         for b in range(n):
-            d_h = dh_row[b]
-            i_b, f_b, g_b, o_b = i[b], f[b], g[b], o[b]
-            tanh_ct = tanh_row_c[b]
-            d_c = dc_row[b] + d_h * o_b * (one - tanh_ct * tanh_ct)
-            i[b] = d_c * g_b * (i_b * (one - i_b))
-            f[b] = d_c * c_old_row[b] * (f_b * (one - f_b))
-            g[b] = d_c * i_b * (one - g_b * g_b)
-            o[b] = d_h * tanh_ct * (o_b * (one - o_b))
-            dc_row[b] = d_c * f_b
+            for j in range(hidden):
+                dh[j, b] += grad_steps[t, b, j]
+    for j in range(hidden):  # indexed in place, as in lstm_columns_forward
+        for b in range(n):
+            d_h = dh[j, b]
+            i_b = d_all[j, t, b]
+            f_b = d_all[hidden + j, t, b]
+            g_b = d_all[2 * hidden + j, t, b]
+            o_b = d_all[3 * hidden + j, t, b]
+            tanh_ct = tanh_c[t, j, b]
+            d_c = dc[j, b] + d_h * o_b * (one - tanh_ct * tanh_ct)
+            d_all[j, t, b] = d_c * g_b * (i_b * (one - i_b))
+            d_all[hidden + j, t, b] = d_c * c_all[t, j, b] * (f_b * (one - f_b))
+            d_all[2 * hidden + j, t, b] = d_c * i_b * (one - g_b * g_b)
+            d_all[3 * hidden + j, t, b] = d_h * tanh_ct * (o_b * (one - o_b))
+            dc[j, b] = d_c * f_b
 
 
 def recurrent_product(out, w, rows, n):
