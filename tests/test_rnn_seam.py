@@ -248,6 +248,34 @@ def test_transpose_equals_numpys(loops, dtype, shape):
     np.testing.assert_array_equal(result, a.T)
 
 
+def test_gate_major_path_reads_the_callers_weights_without_copies(monkeypatch):
+    """The gate-major LSTM keeps the caller's gate order and weights: its run never makes the
+    permuted kernel-order copies, and asking for the caller's order after a copy was made is
+    refused (the loops would read the wrong blocks)."""
+    from annie.functional.recurrent.kernel import SequenceRun
+    runs = []
+    original = SequenceRun.keep_caller_order
+
+    def spy(run):
+        original(run)
+        runs.append(run)
+    monkeypatch.setattr(SequenceRun, "keep_caller_order", spy)
+    monkeypatch.setattr(compiled, "sequence_functions", lambda *args: None)
+    monkeypatch.setattr(compiled, "column_functions", lambda kind, dtype, batch:
+                        compiled.python_steps()[f"{kind}_columns"])
+    monkeypatch.setattr(compiled, "column_sequence_functions", lambda *args: None)
+    layer = nn.LSTM(3, 4)
+    x = annie.tensor(_random((2, 5, 3)).astype(np.float32))
+    output, _ = layer(x)
+    output.sum().backward()
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.rows is None and run.column_scale() is None
+    assert run.w_hh is run.weight_hh and run.w_ih is run.weight_ih
+    with pytest.raises(RuntimeError, match="already permuted"):
+        run.keep_caller_order()
+
+
 def test_rational_tanh_is_within_a_few_float32_ulps():
     """tanh_row's float32 rational function against float64 tanh over the whole line; a NaN
     stays NaN. (The compiled loops run the same function: the test above.)"""

@@ -8,9 +8,10 @@ The kernel's view of a batch (``SequenceKernel``):
   step t's pre-activations, one row per sequence, the gate blocks side by side in the kernel's
   gate order (``gate_order``; LSTM puts its three sigmoid gates first);
 - sigmoid(a) = (1 + tanh(a / 2)) / 2, with the halving folded into a copy of the sigmoid gates'
-  weights, so one tanh call covers every gate of a step;
+  weights, so one tanh call covers every gate of a step (the LSTM's gate-major path instead
+  keeps the caller's order and weights and halves in its compiled loops, ``keep_caller_order``);
 - the input projection of all steps, biases included, is one matrix product: the input gets a
-  column of ones, the weights a row holding the biases. ``bias_hh`` folds in too where the
+  column of ones, the weights a column holding the biases. ``bias_hh`` folds in too where the
   formula adds it to the input part (all of RNN and LSTM, the r and z gates of GRU);
 - backward ends with dL/d(pre-activations) of every step as one (time*batch, gates*hidden)
   matrix, so dL/dx, dW_ih with the biases (the column of ones), and dW_hh are one matrix
