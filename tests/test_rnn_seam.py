@@ -438,9 +438,10 @@ def test_each_path_runs_where_it_pays(monkeypatch):
     >= 256 and ANNIE_NUMBA=0 run the batch-major per-step path."""
     monkeypatch.setenv("ANNIE_NUMBA", "1")
     sequence = compiled.numba_steps()["lstm_sequence"]
-    for batch, hidden in [(1, 64), (1, 128), (2, 256), (4, 64), (4, 256), (4, 512)]:
+    for batch, hidden in [(1, 64), (1, 256), (2, 256), (2, 1024), (3, 512), (4, 64), (4, 512)]:
         assert compiled.sequence_functions("lstm", np.float32, batch, hidden) == sequence
-    for batch, hidden in [(1, 256), (8, 64), (16, 32), (16, 128), (64, 64), (4, 1024)]:
+    for batch, hidden in [(1, 384), (1, 512), (8, 64), (16, 32), (16, 128), (64, 64), (4, 1024),
+                          (3, 1024)]:
         assert compiled.sequence_functions("lstm", np.float32, batch, hidden) is None
     assert compiled.sequence_functions("lstm", np.float64, 1, 64) is None
     assert compiled.sequence_functions("gru", np.float32, 1, 64) is None

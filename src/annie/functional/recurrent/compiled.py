@@ -174,24 +174,24 @@ def step_functions(kind: str, numpy_steps: tuple, dtype=None) -> tuple:
 # Which path runs a float32 LSTM, measured (a layer's forward and backward pass, T = 50, 16
 # inputs, wall time on an idle 2-core machine, one and two threads; BENCHMARKS.md, "Choosing the
 # path"): the whole-sequence loops (their written products beat a BLAS call at these sizes) up
-# to batch 4 where batch * hidden <= 2048, with hidden at most 128 per row of the batch (batch 1
-# streams W_hh once per step: BLAS's matrix-vector product is faster from hidden 256 on); the
-# gate-major steps for batch 2 to 255 beyond that (their whole loop compiled where NumPy's
-# OpenBLAS is found); the batch-major steps at batch 1 and from batch 256 on (there
-# h @ W_hh^T is as fast and the elementwise loop over whole rows faster).
+# to batch 4 where batch * hidden <= 2048, at batch 1 up to hidden 256 (beyond, BLAS's
+# matrix-vector product on two threads streams W_hh faster); the gate-major steps for batch 2
+# to 255 beyond that (their whole loop compiled where NumPy's OpenBLAS is found); the
+# batch-major steps at batch 1 and from batch 256 on (there h @ W_hh^T is as fast and the
+# elementwise loop over whole rows faster).
 SEQUENCE_MAX_BATCH, SEQUENCE_MAX_ELEMENTS = 4, 2048
-SEQUENCE_MAX_HIDDEN_PER_ROW = 128
+SEQUENCE_MAX_HIDDEN_AT_BATCH_1 = 256
 COLUMNS_BATCHES = range(2, 256)
 
 
 def sequence_functions(kind: str, dtype, batch: int, hidden: int) -> tuple | None:
     """The compiled (forward, backward) loops over a whole sequence for ``kind``, or None where
     the per-step path is used: numba missing or off, not float32, batch above
-    ``SEQUENCE_MAX_BATCH``, batch * hidden above ``SEQUENCE_MAX_ELEMENTS`` or hidden above
-    ``SEQUENCE_MAX_HIDDEN_PER_ROW`` * batch."""
+    ``SEQUENCE_MAX_BATCH``, batch * hidden above ``SEQUENCE_MAX_ELEMENTS``, or batch 1 with
+    hidden above ``SEQUENCE_MAX_HIDDEN_AT_BATCH_1``."""
     if (dtype != np.float32 or batch > SEQUENCE_MAX_BATCH
             or batch * hidden > SEQUENCE_MAX_ELEMENTS
-            or hidden > SEQUENCE_MAX_HIDDEN_PER_ROW * batch
+            or (batch == 1 and hidden > SEQUENCE_MAX_HIDDEN_AT_BATCH_1)
             or os.environ.get("ANNIE_NUMBA", "1") == "0"):
         return None
     compiled = numba_steps()
