@@ -137,6 +137,49 @@ def lstm_cell_backward(row, tanh_row_c, c_old, dh_row, dc_row, dc_out):
         dc_out[j] = d_c * f_j
 
 
+def lstm_gates_forward(row, c_old, c_new, tanh_row_c, h_new):
+    """``lstm_cell_forward`` for a row in the caller's gate order i, f, g, o, unscaled (the
+    whole-sequence loops): one loop over the hidden units, the sigmoid gates' halving done
+    here (sigmoid(a) = (1 + tanh(a / 2)) / 2)."""
+    half = row.dtype.type(0.5)
+    hidden = c_new.shape[0]
+    i, f = row[:hidden], row[hidden:2 * hidden]
+    g, o = row[2 * hidden:3 * hidden], row[3 * hidden:]
+    for j in range(hidden):
+        i_j = half + half * tanh_scalar(half * i[j])
+        f_j = half + half * tanh_scalar(half * f[j])
+        g_j = tanh_scalar(g[j])
+        o_j = half + half * tanh_scalar(half * o[j])
+        c_j = f_j * c_old[j] + i_j * g_j
+        tanh_c_j = tanh_scalar(c_j)
+        i[j] = i_j
+        f[j] = f_j
+        g[j] = g_j
+        o[j] = o_j
+        c_new[j] = c_j
+        tanh_row_c[j] = tanh_c_j
+        h_new[j] = o_j * tanh_c_j
+
+
+def lstm_gates_backward(row, tanh_row_c, c_old, dh_row, dc_row):
+    """``lstm_cell_backward`` for a row in the caller's gate order i, f, g, o (the
+    whole-sequence loops), with dL/dc_{t-1} written over ``dc_row``."""
+    one = row.dtype.type(1)
+    hidden = dh_row.shape[0]
+    i, f = row[:hidden], row[hidden:2 * hidden]
+    g, o = row[2 * hidden:3 * hidden], row[3 * hidden:]
+    for j in range(hidden):
+        i_j, f_j, g_j, o_j = i[j], f[j], g[j], o[j]
+        tanh_ct = tanh_row_c[j]
+        d_h = dh_row[j]
+        d_c = dc_row[j] + d_h * o_j * (one - tanh_ct * tanh_ct)
+        i[j] = d_c * g_j * (i_j * (one - i_j))
+        f[j] = d_c * c_old[j] * (f_j * (one - f_j))
+        g[j] = d_c * i_j * (one - g_j * g_j)
+        o[j] = d_h * tanh_ct * (o_j * (one - o_j))
+        dc_row[j] = d_c * f_j
+
+
 def lstm_step_forward(gates, recurrent, c_previous, c_new, tanh_c, h_new):
     """The whole LSTM forward step of ``lstm.forward_step`` in one loop per row."""
     for b in range(gates.shape[0]):
@@ -159,18 +202,18 @@ def lstm_backward(gates, tanh_c, c_previous, grad_output, add_output, dh, dc, dc
 
 
 def lstm_sequence_forward(gates, w_hh_t, h_all, c_all, tanh_c, active):
-    """``LSTMSequence.run_forward``'s loop over all steps in one call: gates (T, B, 4H) holds
-    the input parts, w_hh_t (H, 4H) is W_hh^T (kernel order, sigmoid columns halved), h_all and
-    c_all (T+1, B, H) start at the initial states; rows [:active[t]] run at step t, the others
-    carry their state."""
+    """``LSTMSequence.run_forward``'s loop over all steps in one call, in the caller's gate
+    order i, f, g, o on unscaled weights: gates (T, B, 4H) holds the input parts, w_hh_t
+    (H, 4H) is W_hh^T, h_all and c_all (T+1, B, H) start at the initial states; rows
+    [:active[t]] run at step t, the others carry their state."""
     steps, batch = gates.shape[:2]
     for t in range(steps):
         n = active[t]
         gates_t = gates[t]
         add_product(gates_t[:n], h_all[t, :n], w_hh_t)
         for b in range(n):
-            lstm_cell_forward(gates_t[b], c_all[t, b], c_all[t + 1, b], tanh_c[t, b],
-                              h_all[t + 1, b])
+            lstm_gates_forward(gates_t[b], c_all[t, b], c_all[t + 1, b], tanh_c[t, b],
+                               h_all[t + 1, b])
         for b in range(n, batch):
             h_all[t + 1, b] = h_all[t, b]
             c_all[t + 1, b] = c_all[t, b]
@@ -193,7 +236,7 @@ def lstm_sequence_backward(gates, w_hh, c_all, tanh_c, grad_steps, add_output, a
                 out_row = grad_steps[t, b]
                 for j in range(hidden):
                     dh_row[j] += out_row[j]
-            lstm_cell_backward(gates_t[b], tanh_c[t, b], c_all[t, b], dh_row, dc_row, dc_row)
+            lstm_gates_backward(gates_t[b], tanh_c[t, b], c_all[t, b], dh_row, dc_row)
             for j in range(hidden):
                 dh_row[j] = 0
         add_product(dh[:n], gates_t[:n], w_hh)  # dL/dh_{t-1} = d(pre-activations) W_hh
@@ -384,7 +427,8 @@ def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carr
 
 
 # the helpers are called by the loops (and, compiled, inlined into them)
-HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_cell_backward)
+HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_cell_backward,
+           lstm_gates_forward, lstm_gates_backward)
 # loops that call OpenBLAS: compiled only where compiled.numpy_openblas finds it
 BLAS_LOOPS = (lstm_columns_sequence_forward, lstm_columns_sequence_backward)
 LOOPS = (transpose, lstm_cell_update, lstm_step_forward, lstm_backward, lstm_sequence_forward,

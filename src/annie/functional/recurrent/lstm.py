@@ -101,16 +101,18 @@ class LSTMSequence(SequenceKernel):
             return LSTMSequence.run_forward_columns(run)
         step = run.steps_pair[0]
         active = run.layout.active
+        if run.sequence is not None:  # the whole recurrence in one compiled call, caller's
+            run.keep_caller_order()   # gate order and weights (no permuted or halved copy)
         gates = run.input_projection()
-        w_hh_t = run.recurrent_weight()
         h_all = run.initial(0)
         c_all = run.initial(1, pooled=True)
         tanh_c = run.take((steps, batch, hidden))
-        if run.sequence is not None:  # the whole recurrence in one compiled call
-            run.sequence[0](gates, compiled.transposed(w_hh_t.T), h_all, c_all, tanh_c,
+        if run.sequence is not None:
+            run.sequence[0](gates, compiled.transposed(run.w_hh), h_all, c_all, tanh_c,
                             np.asarray(active, dtype=np.int64))
             run.gates, run.c_all, run.tanh_c = gates, c_all, tanh_c
             return run.finish(h_all, c_all[steps])
+        w_hh_t = run.recurrent_weight()
         recurrent = np.empty((batch, 4 * hidden), dtype=run.dtype)
         if not run.layout.padded:  # every sequence runs every step: one view per array
             for gates_t, c_old, c_new, tanh_t, h_old, h_new in zip(
