@@ -431,6 +431,54 @@ def test_greedy_generation_equals_pytorchs_step_loop():
     assert model.generate("h", 15, temperature=0) == text
 
 
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed (pip install annie[parity])")
+@pytest.mark.parametrize("batch,hidden", [(1, 64), (1, 300), (2, 300), (3, 700), (16, 40),
+                                          (260, 8)])
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_float32_lstm_equals_pytorch_on_the_path_its_size_takes(batch, hidden, with_lengths):
+    """A float32 LSTM as users run it (no path forced: the whole-sequence loops, the gate-major
+    steps or the batch-major steps, whichever its batch and hidden size take, all in the
+    caller's or the kernel's gate order) against PyTorch's: outputs, final states and every
+    gradient, with a random upstream gradient on the output and on both final states."""
+    import torch
+    rng = np.random.default_rng(batch * 1000 + hidden)
+    steps, inputs = 6, 5
+    layer = nn.LSTM(inputs, hidden, batch_first=True)
+    twin = torch.nn.LSTM(inputs, hidden, batch_first=True)
+    with torch.no_grad():
+        for name, param in twin.named_parameters():
+            param.copy_(torch.from_numpy(getattr(layer, name).data))
+    x = rng.standard_normal((batch, steps, inputs)).astype(np.float32)
+    lengths = rng.integers(1, steps + 1, batch) if with_lengths else None
+    if with_lengths:
+        lengths[0] = steps
+        for b, n in enumerate(lengths):
+            x[b, n:] = 0
+    upstream = [rng.standard_normal(shape).astype(np.float32)
+                for shape in [(batch, steps, hidden), (1, batch, hidden), (1, batch, hidden)]]
+    x_annie = annie.tensor(x, requires_grad=True)
+    output, (h_n, c_n) = layer(x_annie, lengths=lengths)
+    ((output * annie.tensor(upstream[0])).sum() + (h_n * annie.tensor(upstream[1])).sum()
+     + (c_n * annie.tensor(upstream[2])).sum()).backward()
+    x_torch = torch.from_numpy(x).requires_grad_(True)
+    if with_lengths:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x_torch, torch.from_numpy(lengths),
+                                                         batch_first=True, enforce_sorted=False)
+        packed_out, (th, tc) = twin(packed)
+        t_out, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_out, batch_first=True,
+                                                          total_length=steps)
+    else:
+        t_out, (th, tc) = twin(x_torch)
+    ((t_out * torch.from_numpy(upstream[0])).sum() + (th * torch.from_numpy(upstream[1])).sum()
+     + (tc * torch.from_numpy(upstream[2])).sum()).backward()
+    pairs = [(output.data, t_out), (h_n.data, th), (c_n.data, tc), (x_annie.grad, x_torch.grad)]
+    pairs += [(getattr(layer, name).grad, param.grad) for name, param in twin.named_parameters()]
+    for mine, theirs in pairs:
+        theirs = theirs.detach().numpy()
+        assert mine.dtype == np.float32
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=2e-5 * max(1, np.abs(theirs).max()))
+
+
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (pip install annie[fast])")
 def test_each_path_runs_where_it_pays(monkeypatch):
     """float32 up to batch 4 with a small batch * hidden runs the whole-sequence loops, batch 2
