@@ -116,25 +116,31 @@ def lstm_cell_forward(row, c_old, c_new, tanh_row_c, h_new):
         h_new[j] = row[j] * tanh_row_c[j]  # o is the row's first block
 
 
-def lstm_cell_backward(row, tanh_row_c, c_old, dh_row, dc_row, dc_out):
-    """One row of an LSTM step back: from the activations in ``row``, dL/dh_t (``dh_row``) and
-    dL/dc_t (``dc_row``, updated to the total through h_t) write dL/d(pre-activations) over
-    ``row`` and dL/dc_{t-1} = dc f into ``dc_out`` (may be ``dc_row`` itself)."""
-    one = row.dtype.type(1)
-    hidden = dh_row.shape[0]
-    o, i = row[:hidden], row[hidden:2 * hidden]
-    f, g = row[2 * hidden:3 * hidden], row[3 * hidden:]
-    for j in range(hidden):
-        o_j, i_j, f_j, g_j = o[j], i[j], f[j], g[j]
+def lstm_gate_gradients(i, f, g, o, tanh_row_c, c_old, dh_row, dc_row, dc_out):
+    """One row of an LSTM step back, the gate blocks given one by one (wherever the row keeps
+    them): from the activations i, f, g, o, dL/dh_t (``dh_row``) and dL/dc_t (``dc_row``,
+    updated to the total through h_t) write dL/d(pre-activations) over the activations and
+    dL/dc_{t-1} = dc f into ``dc_out`` (may be ``dc_row`` itself). Each gate's gradient is
+    (gradient reaching its output) * (its partner in the product) * (its slope)."""
+    one = dh_row.dtype.type(1)
+    for j in range(dh_row.shape[0]):
+        i_j, f_j, g_j, o_j = i[j], f[j], g[j], o[j]
         tanh_ct = tanh_row_c[j]
         d_h = dh_row[j]
         d_c = dc_row[j] + d_h * o_j * (one - tanh_ct * tanh_ct)
         dc_row[j] = d_c
-        o[j] = d_h * tanh_ct * (o_j * (one - o_j))
         i[j] = d_c * g_j * (i_j * (one - i_j))
         f[j] = d_c * c_old[j] * (f_j * (one - f_j))
         g[j] = d_c * i_j * (one - g_j * g_j)
+        o[j] = d_h * tanh_ct * (o_j * (one - o_j))
         dc_out[j] = d_c * f_j
+
+
+def lstm_cell_backward(row, tanh_row_c, c_old, dh_row, dc_row, dc_out):
+    """``lstm_gate_gradients`` for a row in the kernel's gate order o, i, f, g."""
+    hidden = dh_row.shape[0]
+    lstm_gate_gradients(row[hidden:2 * hidden], row[2 * hidden:3 * hidden], row[3 * hidden:],
+                        row[:hidden], tanh_row_c, c_old, dh_row, dc_row, dc_out)
 
 
 def lstm_gates_forward(row, c_old, c_new, tanh_row_c, h_new):
@@ -162,22 +168,11 @@ def lstm_gates_forward(row, c_old, c_new, tanh_row_c, h_new):
 
 
 def lstm_gates_backward(row, tanh_row_c, c_old, dh_row, dc_row):
-    """``lstm_cell_backward`` for a row in the caller's gate order i, f, g, o (the
+    """``lstm_gate_gradients`` for a row in the caller's gate order i, f, g, o (the
     whole-sequence loops), with dL/dc_{t-1} written over ``dc_row``."""
-    one = row.dtype.type(1)
     hidden = dh_row.shape[0]
-    i, f = row[:hidden], row[hidden:2 * hidden]
-    g, o = row[2 * hidden:3 * hidden], row[3 * hidden:]
-    for j in range(hidden):
-        i_j, f_j, g_j, o_j = i[j], f[j], g[j], o[j]
-        tanh_ct = tanh_row_c[j]
-        d_h = dh_row[j]
-        d_c = dc_row[j] + d_h * o_j * (one - tanh_ct * tanh_ct)
-        i[j] = d_c * g_j * (i_j * (one - i_j))
-        f[j] = d_c * c_old[j] * (f_j * (one - f_j))
-        g[j] = d_c * i_j * (one - g_j * g_j)
-        o[j] = d_h * tanh_ct * (o_j * (one - o_j))
-        dc_row[j] = d_c * f_j
+    lstm_gate_gradients(row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden],
+                        row[3 * hidden:], tanh_row_c, c_old, dh_row, dc_row, dc_row)
 
 
 def lstm_step_forward(gates, recurrent, c_previous, c_new, tanh_c, h_new):
@@ -427,8 +422,8 @@ def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carr
 
 
 # the helpers are called by the loops (and, compiled, inlined into them)
-HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_cell_backward,
-           lstm_gates_forward, lstm_gates_backward)
+HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_gate_gradients,
+           lstm_cell_backward, lstm_gates_forward, lstm_gates_backward)
 # loops that call OpenBLAS: compiled only where compiled.numpy_openblas finds it
 BLAS_LOOPS = (lstm_columns_sequence_forward, lstm_columns_sequence_backward)
 LOOPS = (transpose, lstm_cell_update, lstm_step_forward, lstm_backward, lstm_sequence_forward,
