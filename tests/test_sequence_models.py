@@ -1,4 +1,6 @@
 """The ready-made sequence models: shapes, padding, generation, decoding, save/load."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -162,6 +164,33 @@ def test_generate_is_repeatable_under_a_seed_and_uses_stored_chars():
         model.generate("a", 3, temperature=-1)
     with pytest.raises(ConfigError, match="vocab"):
         nn.CharLanguageModel(5).generate("a", 3)
+
+
+def test_generate_refuses_bad_lengths_temperatures_and_seeds():
+    """Each bad argument is named; none is rounded, clipped or turned into a text."""
+    model = nn.CharLanguageModel(5, hidden_size=8, chars="abcde")
+    for length in [-3, 2.7, "5", None, True]:
+        with pytest.raises(ConfigError, match="length must be a non-negative integer"):
+            model.generate("ab", length)
+    for temperature in [float("nan"), float("inf"), "hot", None]:
+        with pytest.raises(ConfigError, match="temperature must be a finite number"):
+            model.generate("ab", 3, temperature=temperature)
+    for seed in [["a", "b"], 5, b"ab"]:
+        with pytest.raises(DataError, match="seed must be a string"):
+            model.generate(seed, 3)
+    assert model.generate("ab", 0) == "ab"
+    assert model.generate("ab", np.int64(2), temperature=0).startswith("ab")
+
+
+@pytest.mark.parametrize("temperature", [1e-300, 1e-320, 5e-324])
+def test_generate_at_a_tiny_temperature_is_greedy(temperature):
+    """A temperature so small that logits / T overflows still picks the most likely character
+    (as T = 0 does), without a warning."""
+    model = nn.CharLanguageModel(5, hidden_size=8, chars="abcde")
+    greedy = model.generate("ab", 12, temperature=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert model.generate("ab", 12, temperature=temperature) == greedy
 
 
 def test_generate_sampling_follows_the_softmax_probabilities():

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import rng
-from ..errors import (ConfigError, DataError, DTypeError, ShapeError, check_positive_int,
-                      finite_number)
+from ..errors import (ConfigError, DataError, DTypeError, ShapeError, check_non_negative_int,
+                      check_positive_int, finite_number)
 from ..losses import cross_entropy
 from ..ops import concat, getitem, squeeze, swapaxes, unsqueeze
 from ..tensor import Tensor
@@ -394,8 +394,9 @@ class CharLanguageModel(Module):
         logits = logits.astype(np.float64)
         if temperature == 0:
             return int(np.argmax(logits))
-        scaled = logits / temperature
-        probs = np.exp(scaled - scaled.max())
+        with np.errstate(over="ignore"):  # a tiny T: the others' -inf, so the argmax alone
+            scaled = (logits - logits.max()) / temperature
+        probs = np.exp(scaled)
         cumulative = np.cumsum(probs / probs.sum())
         next_id = int(np.searchsorted(cumulative, rng().random(), side="right"))
         return min(next_id, self.vocab_size - 1)
@@ -404,9 +405,16 @@ class CharLanguageModel(Module):
         """``seed`` followed by ``length`` sampled characters: each from softmax(logits / T)
         with annie's random generator (T = 0: the most likely character). The seed runs
         through the fused kernels, then each character is one step of the layers' cell
-        formula (``rnn.step``), the state carried from step to step."""
+        formula (``rnn.step``), the state carried from step to step. ``length`` is an integer
+        >= 0 and ``temperature`` a finite number >= 0 (ConfigError otherwise); ``seed`` a
+        non-empty string of the vocabulary's characters (DataError otherwise)."""
+        length = check_non_negative_int(length, "length", "generate")
+        temperature = finite_number("generate", "temperature", temperature)
         if temperature < 0:
             raise ConfigError(f"generate: temperature must be >= 0, got {temperature}")
+        if not isinstance(seed, str):
+            raise DataError(f"generate: seed must be a string of characters, got "
+                            f"{type(seed).__name__}")
         if not seed:
             raise DataError("generate: seed must hold at least one character")
         char_to_id = self._char_to_id(vocab)
@@ -420,7 +428,7 @@ class CharLanguageModel(Module):
             logits, state = self(ids)  # the seed: the fused kernels over all its steps
             states = self._layer_states(state)
             last = logits.data[0, -1]
-            for position in range(int(length)):
+            for position in range(length):
                 next_id = self._sample(last, temperature)
                 generated.append(chars[next_id])
                 if position + 1 < length:

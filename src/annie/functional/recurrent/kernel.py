@@ -10,6 +10,8 @@ The kernel's view of a batch (``SequenceKernel``):
 - sigmoid(a) = (1 + tanh(a / 2)) / 2, with the halving folded into a copy of the sigmoid gates'
   weights, so one tanh call covers every gate of a step (the LSTM's gate-major path instead
   keeps the caller's order and weights and halves in its compiled loops, ``keep_caller_order``);
+  1 + tanh(a / 2) cancels for a << 0, so a sigmoid gate's value carries an absolute error of up
+  to the dtype's epsilon (6e-8 in float32): a gate of 1e-9 comes out as 0;
 - the input projection of all steps, biases included, is one matrix product: the input gets a
   column of ones, the weights a column holding the biases. ``bias_hh`` folds in too where the
   formula adds it to the input part (all of RNN and LSTM, the r and z gates of GRU);
