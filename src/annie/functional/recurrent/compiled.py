@@ -37,6 +37,12 @@ from .loops import BLAS_LOOPS, HELPERS, LOOPS
 
 
 # ----- steps with the NumPy steps' signatures ----------------------------------------------
+class CallerOrder(tuple):
+    """A (forward_step, backward_step) pair whose loops read the gate blocks in the caller's
+    order (i, f, g, o for the LSTM) on unscaled weights: the kernel then makes no permuted or
+    halved copy of the weights (``SequenceRun.keep_caller_order``)."""
+
+
 def build_steps(loops: SimpleNamespace) -> dict:
     """{"lstm": (forward_step, backward_step), "gru": (...)} calling ``loops`` (the functions
     above, compiled or not) between NumPy's tanh calls."""
@@ -48,12 +54,18 @@ def build_steps(loops: SimpleNamespace) -> dict:
         np.tanh(c_new, out=tanh_c)
         np.multiply(gates[:, :c_new.shape[1]], tanh_c, out=h_new)
 
-    def lstm_backward(gates, tanh_c, c_previous, grad_output, dh, dc, dc_previous, work):
+    def lstm_backward(gates, tanh_c, c_previous, grad_output, dh, dc, dc_previous, work,
+                      caller_order=False):
         if grad_output is None:
-            loops.lstm_backward(gates, tanh_c, c_previous, dh, False, dh, dc, dc_previous)
+            loops.lstm_backward(gates, tanh_c, c_previous, dh, False, dh, dc, dc_previous,
+                                caller_order)
         else:
             loops.lstm_backward(gates, tanh_c, c_previous, grad_output, True, dh, dc,
-                                dc_previous)
+                                dc_previous, caller_order)
+
+    def lstm_backward_caller_order(gates, tanh_c, c_previous, grad_output, dh, dc, dc_previous,
+                                   work):
+        lstm_backward(gates, tanh_c, c_previous, grad_output, dh, dc, dc_previous, work, True)
 
     def gru_forward(gates, recurrent, bias_n, h_previous, h_new):
         hidden = h_new.shape[1]
@@ -79,7 +91,7 @@ def build_steps(loops: SimpleNamespace) -> dict:
         steps["lstm_columns_sequence"] = (loops.lstm_columns_sequence_forward,
                                           loops.lstm_columns_sequence_backward)
     return {**steps, "transpose": loops.transpose, "lstm": (lstm_forward, lstm_backward),
-            "lstm_float32": (loops.lstm_step_forward, lstm_backward),
+            "lstm_float32": CallerOrder((loops.lstm_step_forward, lstm_backward_caller_order)),
             "lstm_sequence": (loops.lstm_sequence_forward, loops.lstm_sequence_backward),
             "lstm_columns": (loops.lstm_columns_forward, loops.lstm_columns_backward),
             "gru": (gru_forward, gru_backward)}

@@ -176,24 +176,33 @@ def lstm_gates_backward(row, tanh_row_c, c_old, dh_row, dc_row):
 
 
 def lstm_step_forward(gates, recurrent, c_previous, c_new, tanh_c, h_new):
-    """The whole LSTM forward step of ``lstm.forward_step`` in one loop per row."""
+    """The whole LSTM forward step of ``lstm.forward_step`` in one loop per row, in the
+    caller's gate order i, f, g, o on unscaled weights (``lstm_gates_forward``)."""
     for b in range(gates.shape[0]):
         row, from_state = gates[b], recurrent[b]
         for j in range(row.shape[0]):
             row[j] += from_state[j]
-        lstm_cell_forward(row, c_previous[b], c_new[b], tanh_c[b], h_new[b])
+        lstm_gates_forward(row, c_previous[b], c_new[b], tanh_c[b], h_new[b])
 
 
-def lstm_backward(gates, tanh_c, c_previous, grad_output, add_output, dh, dc, dc_previous):
-    """The whole LSTM backward step of ``lstm.backward_step`` in one loop per row."""
+def lstm_backward(gates, tanh_c, c_previous, grad_output, add_output, dh, dc, dc_previous,
+                  caller_order):
+    """The whole LSTM backward step of ``lstm.backward_step`` in one loop per row; its gate
+    blocks in the caller's order i, f, g, o when ``caller_order`` (after
+    ``lstm_step_forward``), else in the kernel's o, i, f, g (after the NumPy forward step)."""
     hidden = dh.shape[1]
     for b in range(gates.shape[0]):
-        dh_row = dh[b]
+        dh_row, row = dh[b], gates[b]
         if add_output:
             out_row = grad_output[b]
             for j in range(hidden):
                 dh_row[j] += out_row[j]
-        lstm_cell_backward(gates[b], tanh_c[b], c_previous[b], dh_row, dc[b], dc_previous[b])
+        if caller_order:
+            lstm_gate_gradients(row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden],
+                                row[3 * hidden:], tanh_c[b], c_previous[b], dh_row, dc[b],
+                                dc_previous[b])
+        else:
+            lstm_cell_backward(row, tanh_c[b], c_previous[b], dh_row, dc[b], dc_previous[b])
 
 
 def lstm_sequence_forward(gates, w_hh_t, h_all, c_all, tanh_c, active):

@@ -101,8 +101,8 @@ class LSTMSequence(SequenceKernel):
             return LSTMSequence.run_forward_columns(run)
         step = run.steps_pair[0]
         active = run.layout.active
-        if run.sequence is not None:  # the whole recurrence in one compiled call, caller's
-            run.keep_caller_order()   # gate order and weights (no permuted or halved copy)
+        if run.sequence is not None or isinstance(run.steps_pair, compiled.CallerOrder):
+            run.keep_caller_order()  # compiled loops: the caller's gate order and weights
         gates = run.input_projection()
         h_all = run.initial(0)
         c_all = run.initial(1, pooled=True)
