@@ -277,12 +277,11 @@ def test_gate_major_path_reads_the_callers_weights_without_copies(monkeypatch):
 
 
 def test_rational_tanh_is_within_a_few_float32_ulps():
-    """tanh_row's float32 rational function against float64 tanh over the whole line; a NaN
-    stays NaN. (The compiled loops run the same function: the test above.)"""
+    """The float32 rational tanh (``tanh_scalar``) against float64 tanh over the whole line; a
+    NaN stays NaN. (The compiled loops run the same function: the test above.)"""
     x = np.concatenate([np.linspace(-20, 20, 20001), np.geomspace(1e-30, 9.5, 2001),
                         [8.99, 9.01, np.inf, -np.inf, np.nan]]).astype(np.float32)
-    row = x.copy()
-    loops.tanh_row(row)
+    row = np.array([loops.tanh_scalar(value) for value in x], dtype=np.float32)
     assert row.dtype == np.float32 and np.isnan(row[-1])
     np.testing.assert_allclose(row[:-1], np.tanh(x[:-1].astype(np.float64)), rtol=4e-7,
                                atol=1e-37)

@@ -136,7 +136,7 @@ def numba_steps() -> dict | None:
         return None
     from numba.extending import overload
 
-    # error_model="numpy": a division needs no zero check, so tanh_row's loop vectorises
+    # error_model="numpy": a division needs no zero check, so the rational tanh vectorises
     options = dict(cache=True, nogil=True, error_model="numpy")
     blas_path = numpy_openblas()
     if blas_path is not None:

@@ -58,12 +58,6 @@ def tanh_scalar(x):
     return rational_tanh32(x) if isinstance(x, np.float32) else math.tanh(x)
 
 
-def tanh_row(row):
-    """row = tanh(row) in place (``tanh_scalar``: the rational function in float32)."""
-    for j in range(row.shape[0]):
-        row[j] = tanh_scalar(row[j])
-
-
 def add_product(out, a, w):
     """out (n, m) += a (n, p) @ w (p, m): for each four rows of w one pass over out, so each
     element of out is loaded and stored once per four multiply-adds."""
@@ -103,19 +97,6 @@ def lstm_cell_row(row, c_old, c_new):
         c_new[j] = f_j * c_old[j] + i_j * g[j]
 
 
-def lstm_cell_forward(row, c_old, c_new, tanh_row_c, h_new):
-    """One row of an LSTM step after its pre-activations (o, i, f halved) are complete:
-    activations over ``row`` (o, i, f = (1 + tanh) / 2, g = tanh), c' = f c + i g into
-    ``c_new``, tanh(c') into ``tanh_row_c``, h' = o tanh(c') into ``h_new``."""
-    tanh_row(row)
-    lstm_cell_row(row, c_old, c_new)
-    for j in range(c_new.shape[0]):
-        tanh_row_c[j] = c_new[j]
-    tanh_row(tanh_row_c)
-    for j in range(c_new.shape[0]):
-        h_new[j] = row[j] * tanh_row_c[j]  # o is the row's first block
-
-
 def lstm_gate_gradients(i, f, g, o, tanh_row_c, c_old, dh_row, dc_row, dc_out):
     """One row of an LSTM step back, the gate blocks given one by one (wherever the row keeps
     them): from the activations i, f, g, o, dL/dh_t (``dh_row``) and dL/dc_t (``dc_row``,
@@ -144,9 +125,11 @@ def lstm_cell_backward(row, tanh_row_c, c_old, dh_row, dc_row, dc_out):
 
 
 def lstm_gates_forward(row, c_old, c_new, tanh_row_c, h_new):
-    """``lstm_cell_forward`` for a row in the caller's gate order i, f, g, o, unscaled (the
-    whole-sequence loops): one loop over the hidden units, the sigmoid gates' halving done
-    here (sigmoid(a) = (1 + tanh(a / 2)) / 2)."""
+    """One row of an LSTM step after its pre-activations are complete, in the caller's gate
+    order i, f, g, o on unscaled weights, in one loop over the hidden units: the activations
+    over ``row`` (sigmoid(a) = (1 + tanh(a / 2)) / 2 for i, f, o, the halving done here; tanh
+    for g), c' = f c + i g into ``c_new``, tanh(c') into ``tanh_row_c``, h' = o tanh(c') into
+    ``h_new``."""
     half = row.dtype.type(0.5)
     hidden = c_new.shape[0]
     i, f = row[:hidden], row[hidden:2 * hidden]
@@ -431,8 +414,8 @@ def gru_backward(gates, recurrent, h_previous, grad_output, add_output, dh, carr
 
 
 # the helpers are called by the loops (and, compiled, inlined into them)
-HELPERS = (tanh_row, add_product, lstm_cell_row, lstm_cell_forward, lstm_gate_gradients,
-           lstm_cell_backward, lstm_gates_forward, lstm_gates_backward)
+HELPERS = (add_product, lstm_cell_row, lstm_gate_gradients, lstm_cell_backward,
+           lstm_gates_forward, lstm_gates_backward)
 # loops that call OpenBLAS: compiled only where compiled.numpy_openblas finds it
 BLAS_LOOPS = (lstm_columns_sequence_forward, lstm_columns_sequence_backward)
 LOOPS = (transpose, lstm_cell_update, lstm_step_forward, lstm_backward, lstm_sequence_forward,
