@@ -22,7 +22,10 @@ written loops: at these sizes as fast as a BLAS call and free of its per-call co
 Python or NumPy call is made per step. For batch 2 to 255 beyond that the steps run gate-major
 (``column_functions``: W_hh @ h^T per step, pre-activations (4H, T, B)), their whole loop one
 compiled call too where NumPy's OpenBLAS is found (``column_sequence_functions``: the loop calls
-its gemm directly). float64 keeps NumPy's tanh (exact to its last bits).
+its gemm directly). Every float32 LSTM path here reads the caller's gate order (i, f, g, o) on
+its unscaled weights (``CallerOrder``), so a call makes no permuted or halved copy of a weight
+(W_hh^T, where a loop needs it in memory, comes from ``transposed``). float64 keeps
+NumPy's tanh (exact to its last bits).
 """
 from __future__ import annotations
 

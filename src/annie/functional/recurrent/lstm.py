@@ -12,9 +12,10 @@ The kernel keeps the gate blocks in the order o, i, f, g, so the three sigmoid g
 slice and a single tanh covers all four gates (see ``kernel.py`` for the shared layout). Step t
 writes its gate activations over its pre-activations ``pre[t]`` (gate-major, so the cell update
 runs over contiguous blocks), keeps tanh(c_t) for backward, and backward writes
-dL/d(pre-activations) over the activations once it has used them. (The gate-major path,
-``run_forward_columns``, keeps the caller's order i, f, g, o instead: its compiled loops index
-each block where it is, so no permuted copy of the weights is made.) The large
+dL/d(pre-activations) over the activations once it has used them. (The compiled float32
+paths, numba's, keep the caller's order i, f, g, o and its unscaled weights instead: their loops
+index each block where it is and halve the sigmoid gates themselves, so no permuted or halved
+copy of the weights is made per call; ``SequenceRun.keep_caller_order``.) The large
 internal arrays come from the caller's workspace (nn.LSTM owns one) and go back after backward:
 fresh memory costs a page fault per 4 KiB on first write, as much as the arithmetic here.
 """
