@@ -8,8 +8,8 @@ The kernel's view of a batch (``SequenceKernel``):
   step t's pre-activations, one row per sequence, the gate blocks side by side in the kernel's
   gate order (``gate_order``; LSTM puts its three sigmoid gates first);
 - sigmoid(a) = (1 + tanh(a / 2)) / 2, with the halving folded into a copy of the sigmoid gates'
-  weights, so one tanh call covers every gate of a step (the LSTM's gate-major path instead
-  keeps the caller's order and weights and halves in its compiled loops, ``keep_caller_order``);
+  weights, so one tanh call covers every gate of a step (the LSTM's compiled float32 paths
+  instead keep the caller's order and weights and halve in their loops, ``keep_caller_order``);
   1 + tanh(a / 2) cancels for a << 0, so a sigmoid gate's value carries an absolute error of up
   to the dtype's epsilon (6e-8 in float32): a gate of 1e-9 comes out as 0;
 - the input projection of all steps, biases included, is one matrix product: the input gets a
@@ -165,8 +165,8 @@ class SequenceRun:
     def keep_caller_order(self) -> None:
         """Work in the caller's gate order on unscaled weights: the loops then index each gate
         block where it is and halve the sigmoid gates' pre-activations themselves, and no
-        permuted or halved copy of a weight is made (the gate-major LSTM, ``lstm.py``). Call
-        before anything reads ``w_ih`` or ``w_hh``."""
+        permuted or halved copy of a weight is made (the LSTM's compiled float32 paths,
+        ``lstm.py``). Call before anything reads ``w_ih`` or ``w_hh``."""
         if "w_ih" in vars(self) or "w_hh" in vars(self):
             raise RuntimeError("keep_caller_order: the weights were already permuted")
         self.rows, self.halved = None, False

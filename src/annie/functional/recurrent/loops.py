@@ -150,12 +150,11 @@ def lstm_gates_forward(row, c_old, c_new, tanh_row_c, h_new):
         h_new[j] = o_j * tanh_c_j
 
 
-def lstm_gates_backward(row, tanh_row_c, c_old, dh_row, dc_row):
-    """``lstm_gate_gradients`` for a row in the caller's gate order i, f, g, o (the
-    whole-sequence loops), with dL/dc_{t-1} written over ``dc_row``."""
+def lstm_gates_backward(row, tanh_row_c, c_old, dh_row, dc_row, dc_out):
+    """``lstm_gate_gradients`` for a row in the caller's gate order i, f, g, o."""
     hidden = dh_row.shape[0]
     lstm_gate_gradients(row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden],
-                        row[3 * hidden:], tanh_row_c, c_old, dh_row, dc_row, dc_row)
+                        row[3 * hidden:], tanh_row_c, c_old, dh_row, dc_row, dc_out)
 
 
 def lstm_step_forward(gates, recurrent, c_previous, c_new, tanh_c, h_new):
@@ -181,9 +180,7 @@ def lstm_backward(gates, tanh_c, c_previous, grad_output, add_output, dh, dc, dc
             for j in range(hidden):
                 dh_row[j] += out_row[j]
         if caller_order:
-            lstm_gate_gradients(row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden],
-                                row[3 * hidden:], tanh_c[b], c_previous[b], dh_row, dc[b],
-                                dc_previous[b])
+            lstm_gates_backward(row, tanh_c[b], c_previous[b], dh_row, dc[b], dc_previous[b])
         else:
             lstm_cell_backward(row, tanh_c[b], c_previous[b], dh_row, dc[b], dc_previous[b])
 
@@ -223,7 +220,7 @@ def lstm_sequence_backward(gates, w_hh, c_all, tanh_c, grad_steps, add_output, a
                 out_row = grad_steps[t, b]
                 for j in range(hidden):
                     dh_row[j] += out_row[j]
-            lstm_gates_backward(gates_t[b], tanh_c[t, b], c_all[t, b], dh_row, dc_row)
+            lstm_gates_backward(gates_t[b], tanh_c[t, b], c_all[t, b], dh_row, dc_row, dc_row)
             for j in range(hidden):
                 dh_row[j] = 0
         add_product(dh[:n], gates_t[:n], w_hh)  # dL/dh_{t-1} = d(pre-activations) W_hh
@@ -441,7 +438,7 @@ def register_overloads(numba, overload, options, blas: bool) -> bool:
 
     def check(*arrays):  # raw pointers with hand-made leading dimensions: C order only
         if any(array.layout != "C" for array in arrays):
-            raise numba.core.errors.TypingError("recurrent products take C-ordered arrays")
+            raise numba.core.errors.TypingError("the OpenBLAS calls take C-ordered arrays")
 
     @overload(tanh_scalar, **options)
     def typed_tanh(x):  # the implementation for x's type, chosen when compiling
