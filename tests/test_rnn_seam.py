@@ -42,7 +42,7 @@ def step_path(request, monkeypatch):
     OpenBLAS), forced at every size and dtype."""
     monkeypatch.setenv("ANNIE_NUMBA", "0" if request.param == "numpy" else "1")
     if request.param == "numba-sequence":
-        monkeypatch.setattr(compiled, "sequence_functions", lambda kind, dtype, batch, hidden:
+        monkeypatch.setattr(compiled, "sequence_functions", lambda kind, *size:
                             compiled.numba_steps().get(f"{kind}_sequence"))
     if request.param.startswith("numba-columns"):
         monkeypatch.setattr(compiled, "sequence_functions", lambda *args: None)
@@ -93,6 +93,27 @@ def test_fused_kernels_equal_the_unrolled_cell_loop(kind, num_layers, bidirectio
     with layer.stepwise():
         unrolled = _run(layer, kind, x_data, h0_data, lengths)
     assert "_watch" not in vars(layer)  # the block ends: back to the fused kernels
+    for a, b in zip(fused, unrolled):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("batch,steps,lengths", [(1, 1, None), (2, 2, None), (1, 4, None),
+                                                 (2, 2, [1, 2]), (1, 5, None)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_few_rows_fused_kernels_equal_the_unrolled_cell_loop(kind, batch, steps, lengths, bias,
+                                                             step_path):
+    """Where steps * batch is at most input_size + 1 (one step at a time, as a decoder or a
+    stream feeds a layer) the input projection adds the biases to the product instead of
+    copying [W_ih | b]; outputs and every gradient still equal the unrolled cell loop's (the
+    last size, 5 rows for 3 inputs, takes the copy)."""
+    layer = _layer(kind, bias=bias, bidirectional=True)
+    x_data = _random((batch, steps, 3), seed=4)
+    h0_data = _random((2, batch, 4), seed=5)
+    lengths = None if lengths is None else np.array(lengths)
+    fused = _run(layer, kind, x_data, h0_data, lengths)
+    with layer.stepwise():
+        unrolled = _run(layer, kind, x_data, h0_data, lengths)
     for a, b in zip(fused, unrolled):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
@@ -215,8 +236,7 @@ def test_compiled_loops_equal_numpy_steps(loops, kind, path, dtype, lengths, rev
     pair = functions[kind if path == "steps" else f"{kind}_float32"]
     monkeypatch.setattr(compiled, "step_functions", lambda name, numpy_steps, dtype=None: pair)
     sequence = functions[f"{kind}_sequence"] if path == "sequence" else None
-    monkeypatch.setattr(compiled, "sequence_functions",
-                        lambda name, dtype, batch, hidden: sequence)
+    monkeypatch.setattr(compiled, "sequence_functions", lambda name, *size: sequence)
     columns = functions[f"{kind}_columns"] if path.startswith("columns") else None
     monkeypatch.setattr(compiled, "column_functions", lambda name, dtype, batch: columns)
     whole = functions.get(f"{kind}_columns_sequence") if path == "columns_sequence" else None
@@ -480,18 +500,23 @@ def test_float32_lstm_equals_pytorch_on_the_path_its_size_takes(batch, hidden, w
 
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (pip install annie[fast])")
 def test_each_path_runs_where_it_pays(monkeypatch):
-    """float32 up to batch 4 with a small batch * hidden runs the whole-sequence loops, batch 2
-    to 255 beyond them the gate-major steps; float64, batch 1 with a large hidden size, batch
-    >= 256 and ANNIE_NUMBA=0 run the batch-major per-step path."""
+    """float32 up to batch 4 with a small batch * hidden runs the whole-sequence loops over
+    sequences of at least hidden / 16 steps, batch 2 to 255 beyond them the gate-major steps;
+    float64, batch 1 with a large hidden size or a short sequence, batch >= 256 and
+    ANNIE_NUMBA=0 run the batch-major per-step path."""
     monkeypatch.setenv("ANNIE_NUMBA", "1")
     sequence = compiled.numba_steps()["lstm_sequence"]
     for batch, hidden in [(1, 64), (1, 256), (2, 256), (2, 1024), (3, 512), (4, 64), (4, 512)]:
-        assert compiled.sequence_functions("lstm", np.float32, batch, hidden) == sequence
+        assert compiled.sequence_functions("lstm", np.float32, batch, hidden, 64) == sequence
     for batch, hidden in [(1, 384), (1, 512), (8, 64), (16, 32), (16, 128), (64, 64), (4, 1024),
                           (3, 1024)]:
-        assert compiled.sequence_functions("lstm", np.float32, batch, hidden) is None
-    assert compiled.sequence_functions("lstm", np.float64, 1, 64) is None
-    assert compiled.sequence_functions("gru", np.float32, 1, 64) is None
+        assert compiled.sequence_functions("lstm", np.float32, batch, hidden, 50) is None
+    for steps, hidden in [(1, 16), (4, 64), (16, 256)]:  # long enough to pay for W_hh^T
+        assert compiled.sequence_functions("lstm", np.float32, 1, hidden, steps) == sequence
+    for steps, hidden in [(1, 17), (1, 64), (3, 64), (15, 256)]:  # one step at a time: not
+        assert compiled.sequence_functions("lstm", np.float32, 1, hidden, steps) is None
+    assert compiled.sequence_functions("lstm", np.float64, 1, 64, 50) is None
+    assert compiled.sequence_functions("gru", np.float32, 1, 64, 50) is None
     columns = compiled.numba_steps()["lstm_columns"]
     for batch in (2, 16, 32, 64, 128, 255):
         assert compiled.column_functions("lstm", np.float32, batch) == columns
@@ -506,7 +531,7 @@ def test_each_path_runs_where_it_pays(monkeypatch):
     assert compiled.column_sequence_functions("lstm", np.float64, 16) is None
     monkeypatch.setenv("ANNIE_NUMBA", "0")
     assert compiled.column_sequence_functions("lstm", np.float32, 16) is None
-    assert compiled.sequence_functions("lstm", np.float32, 1, 64) is None
+    assert compiled.sequence_functions("lstm", np.float32, 1, 64, 50) is None
     assert compiled.column_functions("lstm", np.float32, 16) is None
 
 

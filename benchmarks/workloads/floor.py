@@ -19,13 +19,13 @@ import numpy as np
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
-def gate_major_path(kind: str, batch: int, hidden: int, dtype) -> bool:
+def gate_major_path(kind: str, steps: int, batch: int, hidden: int, dtype) -> bool:
     """Whether annie runs this layer on its gate-major steps (per-step BLAS calls, W @ h^T)."""
     try:
         from annie.functional.recurrent import compiled
     except ImportError:
         return False
-    return (compiled.sequence_functions(kind, np.dtype(dtype), batch, hidden) is None
+    return (compiled.sequence_functions(kind, np.dtype(dtype), batch, hidden, steps) is None
             and compiled.column_functions(kind, np.dtype(dtype), batch) is not None)
 
 
@@ -35,7 +35,7 @@ def recurrent_floor(kind: str, steps: int, batch: int, inputs: int, hidden: int,
     backward pass over (steps, batch, inputs), in annie's order, shapes and layout."""
     rng = np.random.default_rng(0)
     width = GATES[kind] * hidden
-    gate_major = gate_major_path(kind, batch, hidden, dtype)
+    gate_major = gate_major_path(kind, steps, batch, hidden, dtype)
     calls = []
     for layer in range(layers):
         columns = (inputs if layer == 0 else hidden) + 1

@@ -10,16 +10,57 @@ from ..tensor import Function, Tensor, unbroadcast
 from .axes import checked_dim, pick, picked_dim
 
 
+# Each op's value as a plain function of arrays: its ``forward`` calls it and saves what backward
+# needs; its ``inference`` is the function itself, which ``Function.apply`` calls when no graph is
+# recorded (under no_grad(): no ctx, nothing saved). A shape op is a few microseconds of Python
+# around a view, so that bookkeeping was most of its cost when predicting.
+def _reshaped(a, shape=None):
+    try:
+        return a.reshape(shape)
+    except ValueError:
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} "
+                         f"({a.size} elements) into {tuple(shape)}") from None
+
+
+def _transposed(a, axes=None):
+    return a.transpose(axes)
+
+
+def _item(a, index=None):
+    try:
+        return a[index]
+    except IndexError as error:
+        raise ShapeError(f"indexing: {error} (tensor shape {a.shape})") from None
+
+
+def _concatenated(*arrays, axis=0):
+    try:
+        return np.concatenate(arrays, axis=axis)
+    except ValueError as error:
+        shapes = [a.shape for a in arrays]
+        raise ShapeError(f"concat(axis={axis}): shapes {shapes} do not fit: {error}") from None
+
+
+def _stacked(*arrays, axis=0):
+    try:
+        return np.stack(arrays, axis=axis)
+    except ValueError as error:
+        shapes = [a.shape for a in arrays]
+        raise ShapeError(f"stack(axis={axis}): shapes {shapes} differ: {error}") from None
+
+
+def _broadcast(a, shape=None):
+    return np.broadcast_to(a, shape)
+
+
 class Reshape(Function):
     """The same elements in a new shape; the gradient is reshaped back."""
 
+    inference = staticmethod(_reshaped)
+
     def forward(ctx, a, shape=None):
         ctx.shape = a.shape
-        try:
-            return a.reshape(shape)
-        except ValueError:
-            raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} "
-                             f"({a.size} elements) into {tuple(shape)}") from None
+        return _reshaped(a, shape)
 
     def backward(ctx, grad):
         return grad.reshape(ctx.shape)
@@ -28,14 +69,16 @@ class Reshape(Function):
 class Transpose(Function):
     """Axes permuted; the gradient is permuted back by the inverse permutation."""
 
+    inference = staticmethod(_transposed)
+
     def forward(ctx, a, axes=None):
         if axes is None:
             axes = tuple(reversed(range(a.ndim)))
         ctx.inverse = tuple(np.argsort(axes))
-        return np.transpose(a, axes)
+        return _transposed(a, axes)
 
     def backward(ctx, grad):
-        return np.transpose(grad, ctx.inverse)
+        return grad.transpose(ctx.inverse)
 
 
 def _is_advanced(index) -> bool:
@@ -50,12 +93,11 @@ class GetItem(Function):
     so a row picked twice gets both gradients).
     """
 
+    inference = staticmethod(_item)
+
     def forward(ctx, a, index=None):
         ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
-        try:
-            return a[index]
-        except IndexError as error:
-            raise ShapeError(f"indexing: {error} (tensor shape {a.shape})") from None
+        return _item(a, index)
 
     def backward(ctx, grad):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
@@ -69,12 +111,10 @@ class GetItem(Function):
 class Concat(Function):
     """Tensors joined along an existing axis; the gradient is split at the same places."""
 
+    inference = staticmethod(_concatenated)
+
     def forward(ctx, *arrays, axis=0):
-        try:
-            out = np.concatenate(arrays, axis=axis)
-        except ValueError as error:
-            shapes = [a.shape for a in arrays]
-            raise ShapeError(f"concat(axis={axis}): shapes {shapes} do not fit: {error}") from None
+        out = _concatenated(*arrays, axis=axis)
         ctx.axis = axis
         ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
         return out
@@ -86,12 +126,10 @@ class Concat(Function):
 class Stack(Function):
     """Tensors of one shape stacked along a new axis."""
 
+    inference = staticmethod(_stacked)
+
     def forward(ctx, *arrays, axis=0):
-        try:
-            out = np.stack(arrays, axis=axis)
-        except ValueError as error:
-            shapes = [a.shape for a in arrays]
-            raise ShapeError(f"stack(axis={axis}): shapes {shapes} differ: {error}") from None
+        out = _stacked(*arrays, axis=axis)
         ctx.axis = axis
         ctx.count = len(arrays)
         return out
@@ -103,9 +141,11 @@ class Stack(Function):
 class BroadcastTo(Function):
     """a broadcast to a larger shape; the gradient is summed back."""
 
+    inference = staticmethod(_broadcast)
+
     def forward(ctx, a, shape=None):
         ctx.shape = a.shape
-        return np.broadcast_to(a, shape)
+        return _broadcast(a, shape)
 
     def backward(ctx, grad):
         return unbroadcast(grad, ctx.shape)
@@ -152,11 +192,17 @@ def getitem(a, index) -> Tensor:
     return GetItem.apply(a, index=index)
 
 
+def _shape_of(item) -> tuple:
+    """A Tensor's or array-like's shape (a Tensor's directly: ``np.shape`` of a Tensor goes
+    through NumPy's array-function dispatch, many times slower)."""
+    return item.shape if isinstance(item, (Tensor, np.ndarray)) else np.shape(item)
+
+
 def concat(tensors: Sequence, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing axis ``dim`` (default 0; ``axis`` is an alias)."""
     if len(tensors) == 0:
         raise ShapeError("concat: needs at least one tensor")
-    axis = picked_dim("concat", dim, axis, np.shape(tensors[0]), 0)
+    axis = picked_dim("concat", dim, axis, _shape_of(tensors[0]), 0)
     return Concat.apply(*tensors, axis=axis)
 
 
@@ -164,7 +210,7 @@ def stack(tensors: Sequence, dim: int | None = None, *, axis: int | None = None)
     """Stack tensors of one shape along a new axis ``dim`` (default 0; ``axis`` is an alias)."""
     if len(tensors) == 0:
         raise ShapeError("stack: needs at least one tensor")
-    axis = picked_dim("stack", dim, axis, np.shape(tensors[0]), 0, new_axis=True)
+    axis = picked_dim("stack", dim, axis, _shape_of(tensors[0]), 0, new_axis=True)
     return Stack.apply(*tensors, axis=axis)
 
 

@@ -17,9 +17,10 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...ops import getitem, stack, where
-from ...tensor import Tensor
+from ...tensor import Tensor, is_graph_free, wrap_array
 from ..activations import relu, sigmoid, tanh
 from ..linear import linear
+from . import cell_arrays
 
 
 def _pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh) -> Tensor:
@@ -30,9 +31,25 @@ def _gate(tensor: Tensor, index: int, hidden: int) -> Tensor:
     return tensor[:, index * hidden:(index + 1) * hidden]
 
 
+def _on_arrays(step, gates: int, x, state: tuple, params: tuple, **options) -> tuple | None:
+    """The new state from ``cell_arrays``' ``step`` when no graph is recorded and the inputs
+    are plain arrays of a step's shapes (the same formula without an op per term); else None,
+    and the cell runs its Tensor formula."""
+    if not is_graph_free():
+        return None
+    arrays = cell_arrays.cell_arrays(gates, x, state, params)
+    if arrays is None:
+        return None
+    return tuple(wrap_array(array) for array in step(*arrays, **options))
+
+
 def rnn_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
              nonlinearity: str = "tanh") -> tuple:
     """Elman step: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); returns (h',)."""
+    done = _on_arrays(cell_arrays.rnn_step, 1, x, state, (weight_ih, weight_hh, bias_ih, bias_hh),
+                      nonlinearity=nonlinearity)
+    if done is not None:
+        return done
     a = _pre_activation(x, state[0], weight_ih, weight_hh, bias_ih, bias_hh)
     return (tanh(a) if nonlinearity == "tanh" else relu(a),)
 
@@ -41,6 +58,9 @@ def lstm_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None)
     """LSTM step (gate order i, f, g, o as PyTorch):
     i, f, o = sigmoid(W_i* x + b_i* + W_h* h + b_h*), g = tanh(W_ig x + b_ig + W_hg h + b_hg),
     c' = f c + i g, h' = o tanh(c'); returns (h', c')."""
+    done = _on_arrays(cell_arrays.lstm_step, 4, x, state, (weight_ih, weight_hh, bias_ih, bias_hh))
+    if done is not None:
+        return done
     h, c = state
     hidden = weight_hh.shape[1]
     a = _pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
@@ -55,6 +75,9 @@ def lstm_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None)
 def gru_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None) -> tuple:
     """GRU step (gate order r, z, n as PyTorch): r, z = sigmoid(W_i* x + b_i* + W_h* h + b_h*),
     n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h; returns (h',)."""
+    done = _on_arrays(cell_arrays.gru_step, 3, x, state, (weight_ih, weight_hh, bias_ih, bias_hh))
+    if done is not None:
+        return done
     h = state[0]
     hidden = weight_hh.shape[1]
     from_input = linear(x, weight_ih, bias_ih)

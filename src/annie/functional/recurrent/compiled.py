@@ -190,23 +190,30 @@ def step_functions(kind: str, numpy_steps: tuple, dtype=None) -> tuple:
 # inputs, wall time on an idle 2-core machine, one and two threads; BENCHMARKS.md, "Choosing the
 # path"): the whole-sequence loops (their written products beat a BLAS call at these sizes) up
 # to batch 4 where batch * hidden <= 2048, at batch 1 up to hidden 256 (beyond, BLAS's
-# matrix-vector product on two threads streams W_hh faster); the gate-major steps for batch 2
-# to 255 beyond that (their whole loop compiled where NumPy's OpenBLAS is found); the
-# batch-major steps at batch 1 and from batch 256 on (there h @ W_hh^T is as fast and the
-# elementwise loop over whole rows faster).
+# matrix-vector product on two threads streams W_hh faster), and only for sequences of at least
+# hidden / 16 steps: their forward reads W_hh^T, a copy made per call (``transposed``, 48 us at
+# hidden 256) that a step saves about 3 us of, so a short sequence (one step at a time, as a
+# decoder or a stream feeds it) runs faster on the per-step path's BLAS product with W_hh as it
+# is (hidden 256, one step: 137 -> 91 us a call; BENCHMARKS.md, "One step at a time"); the
+# gate-major steps for batch 2 to 255 beyond that (their whole loop compiled where NumPy's
+# OpenBLAS is found); the batch-major steps at batch 1 and from batch 256 on (there h @ W_hh^T
+# is as fast and the elementwise loop over whole rows faster).
 SEQUENCE_MAX_BATCH, SEQUENCE_MAX_ELEMENTS = 4, 2048
 SEQUENCE_MAX_HIDDEN_AT_BATCH_1 = 256
+SEQUENCE_HIDDEN_PER_STEP = 16
 COLUMNS_BATCHES = range(2, 256)
 
 
-def sequence_functions(kind: str, dtype, batch: int, hidden: int) -> tuple | None:
-    """The compiled (forward, backward) loops over a whole sequence for ``kind``, or None where
-    the per-step path is used: numba missing or off, not float32, batch above
-    ``SEQUENCE_MAX_BATCH``, batch * hidden above ``SEQUENCE_MAX_ELEMENTS``, or batch 1 with
-    hidden above ``SEQUENCE_MAX_HIDDEN_AT_BATCH_1``."""
+def sequence_functions(kind: str, dtype, batch: int, hidden: int, steps: int) -> tuple | None:
+    """The compiled (forward, backward) loops over a whole sequence of ``steps`` for ``kind``,
+    or None where the per-step path is used: numba missing or off, not float32, batch above
+    ``SEQUENCE_MAX_BATCH``, batch * hidden above ``SEQUENCE_MAX_ELEMENTS``, batch 1 with hidden
+    above ``SEQUENCE_MAX_HIDDEN_AT_BATCH_1``, or fewer than hidden / 16 steps
+    (``SEQUENCE_HIDDEN_PER_STEP``)."""
     if (dtype != np.float32 or batch > SEQUENCE_MAX_BATCH
             or batch * hidden > SEQUENCE_MAX_ELEMENTS
             or (batch == 1 and hidden > SEQUENCE_MAX_HIDDEN_AT_BATCH_1)
+            or steps * SEQUENCE_HIDDEN_PER_STEP < hidden
             or os.environ.get("ANNIE_NUMBA", "1") == "0"):
         return None
     compiled = numba_steps()

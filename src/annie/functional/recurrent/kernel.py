@@ -207,25 +207,32 @@ class SequenceRun:
         self.x_k = x_k.reshape(steps * batch, columns)
         scale = self.column_scale()
         width = self.kernel.gates * self.hidden
+        # a padded step's input never counts; zeroed, a NaN or inf there cannot reach dL/dW_ih
+        # through 0 * NaN (pandas fills ragged series with NaN)
+        if self.has_bias:
+            x_k[:, :, inputs] = 1
+        self.layout.zero_padding(x_k, in_place=True)
+        if steps * batch <= columns and not gate_major:
+            # a few rows (one step at a time, as a decoder feeds it): the product with W_ih as it
+            # is, then the bias added to its rows, costs G*H per row where [W_ih | b] below
+            # would copy G*H*(I + 1) numbers every call
+            pre = self.take((steps, batch, width)) if out is None else out
+            rows = pre.reshape(steps * batch, width)
+            np.matmul(self.x_k[:, :inputs], self.w_ih.T, out=rows)
+            if self.has_bias:
+                rows += self._input_bias()
+            if scale is not None:
+                rows *= scale
+            return pre
         # [W_ih | b] (G*H, I + 1), one row per gate unit: no transposed copy of W_ih (for a
         # large input, NumPy's copy of a transpose costs a tenth of the product itself); the
         # products below hand the transposed views to BLAS as they are
         w_in = np.empty((width, columns), dtype=self.dtype)
         w_in[:, :inputs] = self.w_ih
         if self.has_bias:
-            x_k[:, :, inputs] = 1
-            w_in[:, inputs] = 0
-            if self.bias_ih is not None:
-                w_in[:, inputs] += self.kernel_order(self.bias_ih)
-            if self.bias_hh is not None:
-                folded = self.kernel.folded_hh_blocks
-                end = None if folded is None else folded * self.hidden
-                w_in[:end, inputs] += self.kernel_order(self.bias_hh)[:end]
+            w_in[:, inputs] = self._input_bias()
         if scale is not None:
             w_in *= scale[:, None]
-        # a padded step's input never counts; zeroed, a NaN or inf there cannot reach dL/dW_ih
-        # through 0 * NaN (pandas fills ragged series with NaN)
-        self.layout.zero_padding(x_k, in_place=True)
         if gate_major:
             pre = self.take((width, steps, batch))
             np.matmul(w_in, self.x_k.T, out=pre.reshape(width, steps * batch))
@@ -233,6 +240,18 @@ class SequenceRun:
         pre = self.take((steps, batch, width)) if out is None else out
         np.matmul(self.x_k, w_in.T, out=pre.reshape(steps * batch, -1))
         return pre
+
+    def _input_bias(self) -> np.ndarray:
+        """The biases the input part carries, (G*H,) in the kernel's order: b_ih, plus b_hh
+        where the formula adds it to the input part (``folded_hh_blocks``)."""
+        bias = np.zeros(self.kernel.gates * self.hidden, dtype=self.dtype)
+        if self.bias_ih is not None:
+            bias += self.kernel_order(self.bias_ih)
+        if self.bias_hh is not None:
+            folded = self.kernel.folded_hh_blocks
+            end = None if folded is None else folded * self.hidden
+            bias[:end] += self.kernel_order(self.bias_hh)[:end]
+        return bias
 
     def recurrent_weight(self) -> np.ndarray:
         """W_hh^T (H, G*H) in the kernel's order with the sigmoid columns halved, for the

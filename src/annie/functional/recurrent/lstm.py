@@ -93,7 +93,7 @@ class LSTMSequence(SequenceKernel):
         steps, batch, hidden = run.steps, run.batch, run.hidden
         run.steps_pair = compiled.step_functions("lstm", (forward_step, backward_step),
                                                  run.dtype)
-        run.sequence = compiled.sequence_functions("lstm", run.dtype, batch, hidden)
+        run.sequence = compiled.sequence_functions("lstm", run.dtype, batch, hidden, steps)
         run.columns = None if run.sequence is not None else compiled.column_functions(
             "lstm", run.dtype, batch)
         run.columns_sequence = None if run.columns is None else \
