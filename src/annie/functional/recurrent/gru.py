@@ -96,17 +96,21 @@ class GRUSequence(SequenceKernel):
         step = run.steps_pair[0]
         active = run.layout.active
         gates = run.input_projection()
-        w_hh_t = run.recurrent_weight()
+        w_hh_t, scale = run.recurrent_weight()
         bias_n = None if run.bias_hh is None else run.bias_hh[2 * hidden:]
         h_all = run.initial(0)
         recurrent = run.take((steps, batch, 3 * hidden))
         if not run.layout.padded:  # every sequence runs every step: one view per array
             for gates_t, recurrent_t, h_old, h_new in zip(gates, recurrent, h_all, h_all[1:]):
                 np.dot(h_old, w_hh_t, out=recurrent_t)
+                if scale is not None:
+                    recurrent_t *= scale
                 step(gates_t, recurrent_t, bias_n, h_old, h_new)
         else:  # rows [:n] are the sequences still running at step t
             for t, n in enumerate(active):
                 np.dot(h_all[t, :n], w_hh_t, out=recurrent[t, :n])
+                if scale is not None:
+                    recurrent[t, :n] *= scale
                 step(gates[t, :n], recurrent[t, :n], bias_n, h_all[t, :n], h_all[t + 1, :n])
                 h_all[t + 1, n:] = h_all[t, n:]  # finished sequences carry their last state
         run.gates, run.recurrent = gates, recurrent

@@ -253,13 +253,19 @@ class SequenceRun:
             bias[:end] += self.kernel_order(self.bias_hh)[:end]
         return bias
 
-    def recurrent_weight(self) -> np.ndarray:
-        """W_hh^T (H, G*H) in the kernel's order with the sigmoid columns halved, for the
-        per-step product h @ W_hh^T (a transposed view when nothing is scaled)."""
+    def recurrent_weight(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(W_hh^T (H, G*H) in the kernel's order, scale): the per-step product is h @ W_hh^T
+        and then, when ``scale`` is not None, times ``scale`` (its sigmoid columns halved,
+        ``column_scale``). With many rows the halving is folded into a copy of W_hh and scale
+        is None; with few (steps * batch <= hidden, one step at a time) W_hh^T is a view and
+        each step's product is scaled, which costs G*H per row where the copy costs G*H*H per
+        call. Halving is exact in floating point: both give the same numbers."""
         scale = self.column_scale()
         if scale is None:
-            return self.w_hh.T
-        return (self.w_hh * scale[:, None]).T
+            return self.w_hh.T, None
+        if self.steps * self.batch <= self.hidden:
+            return self.w_hh.T, scale
+        return (self.w_hh * scale[:, None]).T, None
 
     def initial(self, index: int, pooled: bool = False) -> np.ndarray:
         """(T+1, B, H) state history with step 0 set to initial state ``index``."""

@@ -113,16 +113,20 @@ class LSTMSequence(SequenceKernel):
                             np.asarray(active, dtype=np.int64))
             run.gates, run.c_all, run.tanh_c = gates, c_all, tanh_c
             return run.finish(h_all, c_all[steps])
-        w_hh_t = run.recurrent_weight()
+        w_hh_t, scale = run.recurrent_weight()
         recurrent = np.empty((batch, 4 * hidden), dtype=run.dtype)
         if not run.layout.padded:  # every sequence runs every step: one view per array
             for gates_t, c_old, c_new, tanh_t, h_old, h_new in zip(
                     gates, c_all, c_all[1:], tanh_c, h_all, h_all[1:]):
                 np.dot(h_old, w_hh_t, out=recurrent)
+                if scale is not None:
+                    recurrent *= scale
                 step(gates_t, recurrent, c_old, c_new, tanh_t, h_new)
         else:  # rows [:n] are the sequences still running at step t
             for t, n in enumerate(active):
                 np.dot(h_all[t, :n], w_hh_t, out=recurrent[:n])
+                if scale is not None:
+                    recurrent[:n] *= scale
                 step(gates[t, :n], recurrent[:n], c_all[t, :n], c_all[t + 1, :n],
                      tanh_c[t, :n], h_all[t + 1, :n])
                 h_all[t + 1, n:] = h_all[t, n:]  # finished sequences carry their last state

@@ -36,7 +36,7 @@ class RNNSequence(SequenceKernel):
         h_all = run.initial(0)
         # the input part of every step is written straight into the state history
         run.input_projection(out=h_all[1:])
-        w_hh_t = run.recurrent_weight()
+        w_hh_t, _ = run.recurrent_weight()  # an RNN has no sigmoid gate: nothing scaled
         recurrent = np.empty((batch, hidden), dtype=run.dtype)
         use_tanh = nonlinearity == "tanh"
         for t in range(steps):
