@@ -22,8 +22,9 @@ from benchmarks.workloads.peak import mlp_training_flops  # noqa: E402
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
+STREAM = ["stream-lstm", "stream-gru", "stream-rnn", "stream-cell"]
 IN_PROCESS = ["mlp-small", "mlp-mnist", "predict-1", "rnn", "lstm", "gru", "char-lstm",
-              "generation", "matmul-peak"]
+              "generation", *STREAM, "matmul-peak"]
 RECURRENT = ["rnn", "lstm", "gru", "char-lstm"]
 TRAINING = ["mlp-small", "mlp-mnist", "rnn", "lstm", "gru", "char-lstm"]
 
@@ -34,7 +35,7 @@ def test_tiny_run_measures_every_in_process_workload(tmp_path, capsys):
     by_name = {result.name: result for result in results}
     assert list(by_name) == IN_PROCESS
     assert {name: result.error for name, result in by_name.items() if result.error} == {}
-    for name in TRAINING + ["predict-1", "generation"]:
+    for name in TRAINING + ["predict-1", "generation"] + STREAM:
         result = by_name[name]
         assert "annie" not in result.skipped, result.skipped
         assert result.seconds["annie"] > 0

@@ -1,5 +1,5 @@
 """The benchmark workloads, one module per model family; ``WORKLOADS`` maps name -> runner."""
-from . import generation, mlp, peak, process, recurrent
+from . import generation, mlp, peak, process, recurrent, stream
 
 # name -> function(settings, results so far) -> WorkloadResult, in the order they run.
 WORKLOADS = {
@@ -11,6 +11,10 @@ WORKLOADS = {
     "gru": recurrent.run_gru,
     "char-lstm": recurrent.run_char_lstm,
     "generation": generation.run_generation,
+    "stream-lstm": stream.run_stream_lstm,
+    "stream-gru": stream.run_stream_gru,
+    "stream-rnn": stream.run_stream_rnn,
+    "stream-cell": stream.run_stream_cell,
     "import": process.run_import_time,
     "peak-rss": process.run_peak_rss,
     "first-step": process.run_first_step,
