@@ -140,3 +140,91 @@ def test_the_tensor_formula_runs_when_a_graph_is_recorded_or_watched(monkeypatch
     with annie.detect_anomaly(), annie.no_grad():
         cell(x)
     assert compiled  # the module the float32 step comes from stays importable
+
+
+def test_plain_array_states_take_the_array_step(monkeypatch):
+    """States given as plain NumPy arrays (as the layers' zero states are) take the array step
+    too, and give what Tensors give."""
+    cell, x, states = _cell_and_inputs("lstm", np.float64, True, 2)
+    calls = []
+    step = cell_arrays.lstm_step
+    monkeypatch.setattr(cell_arrays, "lstm_step",
+                        lambda *args, **kw: calls.append(1) or step(*args, **kw))
+    with annie.no_grad():
+        from_arrays = cell(annie.tensor(x), tuple(states))
+        from_tensors = cell(annie.tensor(x), tuple(annie.tensor(s) for s in states))
+    assert calls == [1, 1]
+    for a, b in zip(from_arrays, from_tensors):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+LAYERS = {"rnn-tanh": (nn.RNN, {"nonlinearity": "tanh"}), "rnn-relu": (nn.RNN, {"nonlinearity":
+                                                                             "relu"}),
+          "lstm": (nn.LSTM, {}), "gru": (nn.GRU, {})}
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{}, {"num_layers": 2, "bidirectional": True},
+                                     {"batch_first": False, "bias": False},
+                                     {"num_layers": 2, "dropout": 0.5}])
+@pytest.mark.parametrize("batch,with_state,with_lengths", [(1, False, False), (3, True, True),
+                                                           (0, False, False)])
+@pytest.mark.parametrize("numba_mode", COMPILED)
+def test_one_step_layer_call_under_no_grad_equals_the_kernel(kind, dtype, options, batch,
+                                                             with_state, with_lengths,
+                                                             numba_mode, monkeypatch):
+    """A layer called on one time step under no_grad() (a stream, a decoder) runs the cell
+    formula once per layer and direction, no kernel: output and final states equal the
+    kernel's with a graph recorded, for stacked, bidirectional, time-major, bias-free layers,
+    an initial state, lengths (all 1) and an empty batch; in eval mode, so no dropout."""
+    monkeypatch.setenv("ANNIE_NUMBA", "1" if numba_mode == "on" else "0")
+    cls, extra = LAYERS[kind]
+    annie.manual_seed(2)
+    layer = cls(5, 6, dtype=dtype, **extra, **options).eval()
+    rng = np.random.default_rng(2)
+    batch_first = options.get("batch_first", True)
+    x = rng.standard_normal((batch, 1, 5) if batch_first else (1, batch, 5)).astype(dtype)
+    count = layer.num_layers * (2 if layer.bidirectional else 1)
+    h0 = rng.standard_normal((count, batch, 6)).astype(dtype)
+    state = None
+    if with_state:
+        state = (annie.tensor(h0), annie.tensor(0.5 * h0)) if kind == "lstm" else annie.tensor(h0)
+    lengths = np.ones(batch, dtype=np.int64) if with_lengths else None
+    reference = layer(annie.tensor(x, requires_grad=True), state, lengths=lengths)
+    monkeypatch.setattr(type(layer), "_kernel", lambda *args, **kw: pytest.fail("kernel"))
+    with annie.no_grad():
+        actual = layer(annie.tensor(x), state, lengths=lengths)
+    flat = [actual[0], *(actual[1] if isinstance(actual[1], tuple) else (actual[1],))]
+    expected = [reference[0],
+                *(reference[1] if isinstance(reference[1], tuple) else (reference[1],))]
+    tolerance = 1e-12 if dtype == np.float64 else 2e-6
+    for mine, theirs in zip(flat, expected):
+        assert mine.shape == theirs.shape and mine.dtype == dtype
+        np.testing.assert_allclose(mine.data, theirs.data, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_one_step_layer_call_keeps_the_kernels_errors_and_stateful_carry(kind):
+    """The one-step path refuses what the kernel refuses, with the same message (a state of
+    another dtype), and a stateful layer carries its state across one-step calls as across
+    one long call."""
+    cls = nn.LSTM if kind == "lstm" else nn.GRU
+    layer = cls(3, 4)
+    x = annie.tensor(np.ones((2, 1, 3), np.float32))
+    bad = annie.tensor(np.zeros((1, 2, 4), np.float64))
+    state = (bad, bad) if kind == "lstm" else bad
+    with pytest.raises(AnnieError) as with_graph:
+        layer(x, state)
+    with annie.no_grad(), pytest.raises(type(with_graph.value)) as without:
+        layer(x, state)
+    assert str(without.value) == str(with_graph.value)
+    annie.manual_seed(4)
+    stateful = cls(3, 4, stateful=True, dtype=np.float64)
+    sequence = np.random.default_rng(4).standard_normal((2, 5, 3))
+    with annie.no_grad():
+        whole, _ = stateful(annie.tensor(sequence))
+        stateful.reset_state()
+        pieces = [stateful(annie.tensor(sequence[:, t:t + 1]))[0].data for t in range(5)]
+    np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole.data, rtol=1e-12,
+                               atol=1e-12)

@@ -20,9 +20,11 @@ from ..backend import get_default_dtype
 from ..errors import ConfigError, DTypeError, ShapeError, check_positive_int
 from ..functional.dropout import dropout
 from ..functional.recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell, unroll
+from ..functional.recurrent.cell_arrays import array_of
+from ..functional.recurrent.kernel import check_inputs
 from ..functional.recurrent.layout import ScratchPool, check_lengths
-from ..ops import concat, getitem, stack, swapaxes
-from ..tensor import Tensor
+from ..ops import concat, getitem, stack, swapaxes, unsqueeze
+from ..tensor import Tensor, is_graph_free
 from .module import Module, Parameter
 from .rnn_cells import Stepwise
 
@@ -165,6 +167,7 @@ class RecurrentLayer(Stepwise, Module):
                    for state, name in zip(states, ("h0", "c0"))]
         layer_input = swapaxes(x, 0, 1) if self.batch_first else x
         finals: list[list] = [[] for _ in initial]
+        one_step = steps == 1 and is_graph_free()  # a stream or a decoder, one step per call
         index = 0
         for layer in range(self.num_layers):
             if layer > 0:
@@ -172,12 +175,14 @@ class RecurrentLayer(Stepwise, Module):
             outputs = []
             for direction, suffix in enumerate(self._suffixes()):
                 start = [state[index] for state in initial]
-                if self._watch is None:
-                    result = self._kernel(layer_input, start,
-                                          self._layer_parameters(layer, suffix), lengths,
-                                          reverse=direction == 1)
-                else:
+                params = self._layer_parameters(layer, suffix)
+                if self._watch is not None:
                     result = self._unrolled(layer_input, start, layer, direction, lengths)
+                elif one_step:
+                    result = self._one_step(layer_input, start, params)
+                else:
+                    result = self._kernel(layer_input, start, params, lengths,
+                                          reverse=direction == 1)
                 outputs.append(result[0])
                 for final, value in zip(finals, result[1:]):
                     final.append(value)
@@ -191,6 +196,18 @@ class RecurrentLayer(Stepwise, Module):
 
     def _kernel(self, x, start: list, params: list, lengths, reverse: bool):  # pragma: no cover
         raise NotImplementedError
+
+    def _one_step(self, x, start: list, params: list) -> tuple:
+        """x (1, batch, input) under no_grad: the cell formula once (on the arrays,
+        ``functional.recurrent.cell_arrays``), the same numbers the kernel gives, without
+        setting a kernel up for one step (either direction: one step is its own reverse, and
+        every length is 1). The kernel's checks run first, so a wrong input gets its errors.
+        Returns (output (1, batch, hidden), *new state)."""
+        arrays = [array_of(param) for param in params]
+        states = tuple(array_of(state) for state in start)
+        check_inputs(type(self).__name__.lower(), x.data, states, *arrays, self.gates)
+        new_state = self.cell_formula(getitem(x, 0), states, *params)
+        return (unsqueeze(new_state[0], 0), *new_state)
 
     def cell_formula(self, x, state: tuple, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
         """The step formula (a function of ``annie.functional.recurrent``)."""

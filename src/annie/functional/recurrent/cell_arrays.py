@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...tensor import Tensor
 from ..activations import Sigmoid
 from . import compiled
+
+
+def array_of(value):
+    """A Tensor's array, anything else as it is (an ndarray's own ``.data`` is a buffer)."""
+    return value.data if isinstance(value, Tensor) else value
 
 
 def cell_arrays(gates: int, x, state: tuple, params: tuple) -> tuple | None:
@@ -23,11 +29,11 @@ def cell_arrays(gates: int, x, state: tuple, params: tuple) -> tuple | None:
     a float array of one dtype with the shapes of a step: x (B, I), each state (B, H), W_ih
     (gates*H, I), W_hh (gates*H, H), biases (gates*H,) or None. None otherwise: the Tensor
     formula then runs, and raises its own errors for a wrong shape or dtype."""
-    x = getattr(x, "data", x)
+    x = array_of(x)
     if not isinstance(x, np.ndarray) or x.ndim != 2 or x.dtype.kind != "f":
         return None
-    states = tuple(getattr(s, "data", s) for s in state)
-    params = tuple(getattr(p, "data", p) for p in params)
+    states = tuple(array_of(s) for s in state)
+    params = tuple(array_of(p) for p in params)
     weight_ih, weight_hh, bias_ih, bias_hh = params
     if not (isinstance(weight_ih, np.ndarray) and isinstance(weight_hh, np.ndarray)
             and weight_hh.ndim == 2):
