@@ -23,8 +23,8 @@ from ..functional.recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell
 from ..functional.recurrent.cell_arrays import array_of
 from ..functional.recurrent.kernel import check_inputs
 from ..functional.recurrent.layout import ScratchPool, check_lengths
-from ..ops import concat, getitem, stack, swapaxes, unsqueeze
-from ..tensor import Tensor, is_graph_free
+from ..ops import concat, getitem, stack, swapaxes
+from ..tensor import Tensor, is_graph_free, wrap_array
 from .module import Module, Parameter
 from .rnn_cells import Stepwise
 
@@ -165,9 +165,19 @@ class RecurrentLayer(Stepwise, Module):
         states = self._carried_initial(states, batch)
         initial = [self._initial_state(state, batch, x.dtype, name)
                    for state, name in zip(states, ("h0", "c0"))]
+        if steps == 1 and self._watch is None and is_graph_free():
+            output, stacked = self._run_one_step(x, initial)  # a stream or a decoder
+        else:
+            output, stacked = self._run_sequence(x, initial, lengths)
+        if self.stateful:
+            self.carried_state = [final.data.copy() for final in stacked]
+        return output, stacked
+
+    def _run_sequence(self, x, initial: list, lengths) -> tuple:
+        """Each layer and direction through its fused kernel (or, while ``stepwise``, the
+        unrolled cell loop); returns (output, final states stacked per state)."""
         layer_input = swapaxes(x, 0, 1) if self.batch_first else x
         finals: list[list] = [[] for _ in initial]
-        one_step = steps == 1 and is_graph_free()  # a stream or a decoder, one step per call
         index = 0
         for layer in range(self.num_layers):
             if layer > 0:
@@ -175,39 +185,49 @@ class RecurrentLayer(Stepwise, Module):
             outputs = []
             for direction, suffix in enumerate(self._suffixes()):
                 start = [state[index] for state in initial]
-                params = self._layer_parameters(layer, suffix)
-                if self._watch is not None:
-                    result = self._unrolled(layer_input, start, layer, direction, lengths)
-                elif one_step:
-                    result = self._one_step(layer_input, start, params)
-                else:
-                    result = self._kernel(layer_input, start, params, lengths,
+                if self._watch is None:
+                    result = self._kernel(layer_input, start,
+                                          self._layer_parameters(layer, suffix), lengths,
                                           reverse=direction == 1)
+                else:
+                    result = self._unrolled(layer_input, start, layer, direction, lengths)
                 outputs.append(result[0])
                 for final, value in zip(finals, result[1:]):
                     final.append(value)
                 index += 1
             layer_input = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
         output = swapaxes(layer_input, 0, 1) if self.batch_first else layer_input
-        stacked = [stack(final, axis=0) for final in finals]
-        if self.stateful:
-            self.carried_state = [final.data.copy() for final in stacked]
-        return output, stacked
+        return output, [stack(final, axis=0) for final in finals]
+
+    def _run_one_step(self, x, initial: list) -> tuple:
+        """A one-step input under no_grad (a stream or a decoder fed one step per call), on
+        raw arrays as ``Sequential`` runs its layers' array paths: each layer and direction is
+        the cell formula once (``functional.recurrent.cell_arrays``; one step is its own
+        reverse and every length is 1), the same numbers its kernel gives without setting a
+        kernel up per call. The kernel's checks run first, so a wrong input gets its errors."""
+        layer_input = x.data[:, 0] if self.batch_first else x.data[0]  # (batch, input)
+        finals: list[list] = [[] for _ in initial]
+        index = 0
+        for layer in range(self.num_layers):
+            if layer > 0 and self.training and self.dropout:
+                layer_input = self._dropout_between_layers(wrap_array(layer_input)).data
+            outputs = []
+            for suffix in self._suffixes():
+                params = self._layer_parameters(layer, suffix)
+                start = tuple(array_of(state[index]) for state in initial)
+                check_inputs(type(self).__name__.lower(), layer_input[None], start,
+                             *(array_of(param) for param in params), self.gates)
+                new_state = self.cell_formula(layer_input, start, *params)
+                outputs.append(new_state[0].data)
+                for final, value in zip(finals, new_state):
+                    final.append(value.data)
+                index += 1
+            layer_input = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
+        output = layer_input[:, None] if self.batch_first else layer_input[None]
+        return wrap_array(output), [wrap_array(np.stack(final)) for final in finals]
 
     def _kernel(self, x, start: list, params: list, lengths, reverse: bool):  # pragma: no cover
         raise NotImplementedError
-
-    def _one_step(self, x, start: list, params: list) -> tuple:
-        """x (1, batch, input) under no_grad: the cell formula once (on the arrays,
-        ``functional.recurrent.cell_arrays``), the same numbers the kernel gives, without
-        setting a kernel up for one step (either direction: one step is its own reverse, and
-        every length is 1). The kernel's checks run first, so a wrong input gets its errors.
-        Returns (output (1, batch, hidden), *new state)."""
-        arrays = [array_of(param) for param in params]
-        states = tuple(array_of(state) for state in start)
-        check_inputs(type(self).__name__.lower(), x.data, states, *arrays, self.gates)
-        new_state = self.cell_formula(getitem(x, 0), states, *params)
-        return (unsqueeze(new_state[0], 0), *new_state)
 
     def cell_formula(self, x, state: tuple, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
         """The step formula (a function of ``annie.functional.recurrent``)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from ...tensor import Tensor
-from ..activations import Sigmoid
 from . import compiled
 
 
@@ -46,6 +45,17 @@ def cell_arrays(gates: int, x, state: tuple, params: tuple) -> tuple | None:
         if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != x.dtype:
             return None
     return x, states, params
+
+
+def _sigmoid_in_place(a: np.ndarray) -> np.ndarray:
+    """sigmoid(a) = (1 + tanh(a / 2)) / 2 over ``a`` in place, as the kernels compute it: four
+    NumPy calls on the gate's block (a value near 0 carries an absolute error up to the dtype's
+    epsilon, see ``kernel.py``)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
 
 
 def _pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh) -> np.ndarray:
@@ -82,10 +92,10 @@ def lstm_step(x, state: tuple, params: tuple) -> tuple:
         steps[0](gates, h.dot(weight_hh.T), np.ascontiguousarray(c), c_new, tanh_c, h_new)
         return h_new, c_new
     a = _pre_activation(x, h, *params)
-    i = Sigmoid.inference(a[:, :hidden])
-    f = Sigmoid.inference(a[:, hidden:2 * hidden])
+    _sigmoid_in_place(a[:, :2 * hidden])  # i, f
+    i, f = a[:, :hidden], a[:, hidden:2 * hidden]
     g = np.tanh(a[:, 2 * hidden:3 * hidden])
-    o = Sigmoid.inference(a[:, 3 * hidden:])
+    o = _sigmoid_in_place(a[:, 3 * hidden:])
     c_new = f * c
     c_new += i * g
     return o * np.tanh(c_new), c_new
@@ -105,7 +115,7 @@ def gru_step(x, state: tuple, params: tuple) -> tuple:
         from_state += bias_hh
     reset_update = from_input[:, :2 * hidden]
     reset_update += from_state[:, :2 * hidden]
-    reset_update = Sigmoid.inference(reset_update)
+    _sigmoid_in_place(reset_update)
     r, z = reset_update[:, :hidden], reset_update[:, hidden:]
     n = from_input[:, 2 * hidden:]
     n += r * from_state[:, 2 * hidden:]
