@@ -1,14 +1,15 @@
 """The cells' step formulas on raw arrays, for prediction: what ``rnn_cell``, ``lstm_cell`` and
 ``gru_cell`` (``cells.py``) run when no graph is recorded (under ``no_grad()``), as
-``Linear.forward_array`` does for a layer.
+``Linear.forward_array`` does for a layer; a recurrent layer called on one time step under
+no_grad runs them too (``RecurrentLayer._run_one_step``).
 
 They compute the formulas of the Tensor versions in ``cells.py`` (the reference; tested equal)
-with a step's work in a handful of NumPy calls instead of one op per term. Generating text one
-character at a time or feeding a stream step by step calls a cell once per step, and there the
-ops' bookkeeping was most of the time (an LSTM step at hidden 256: 57 us as ops, 16 us here;
+with a step's work in a handful of NumPy calls instead of one op per term, sigmoid as
+(1 + tanh(a / 2)) / 2 as the fused kernels compute it. Generating text one character at a time
+or feeding a stream step by step calls a cell once per step, and there the ops' bookkeeping was
+most of the time (``RecurrentLayer.step`` of an LSTM at hidden 256: 57 us as ops, 26 us here;
 BENCHMARKS.md, "One step at a time"). In float32 the LSTM step is the fused kernel's compiled
-step (``compiled.step_functions``: tanh as a rational function, sigmoid(a) = (1 + tanh(a/2)) / 2)
-where numba is installed.
+step (``compiled.step_functions``: tanh as a rational function) where numba is installed.
 """
 from __future__ import annotations
 
