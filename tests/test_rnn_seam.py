@@ -103,14 +103,34 @@ def test_fused_kernels_equal_the_unrolled_cell_loop(kind, num_layers, bidirectio
 @pytest.mark.parametrize("bias", [True, False])
 def test_few_rows_fused_kernels_equal_the_unrolled_cell_loop(kind, batch, steps, lengths, bias,
                                                              step_path):
-    """Where steps * batch is at most input_size + 1 (one step at a time, as a decoder or a
-    stream feeds a layer) the input projection adds the biases to the product instead of
-    copying [W_ih | b]; outputs and every gradient still equal the unrolled cell loop's (the
-    last size, 5 rows for 3 inputs, takes the copy)."""
+    """Where steps * batch is at most input_size + 1 (short sequences of a small batch) the
+    input projection adds the biases to the product instead of copying [W_ih | b]; outputs and
+    every gradient still equal the unrolled cell loop's (the last size, 5 rows for 3 inputs,
+    takes the copy)."""
     layer = _layer(kind, bias=bias, bidirectional=True)
     x_data = _random((batch, steps, 3), seed=4)
     h0_data = _random((2, batch, 4), seed=5)
     lengths = None if lengths is None else np.array(lengths)
+    fused = _run(layer, kind, x_data, h0_data, lengths)
+    with layer.stepwise():
+        unrolled = _run(layer, kind, x_data, h0_data, lengths)
+    for a, b in zip(fused, unrolled):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_scaled_products_instead_of_a_halved_copy_equal_the_unrolled_cell_loop(
+        kind, with_lengths, step_path, monkeypatch):
+    """Over few steps the sigmoid gates' halving is applied to each step's product instead of
+    to a copy of W_hh (``recurrent_weight``): forced here at every size, outputs and gradients
+    equal the unrolled cell loop's."""
+    from annie.functional.recurrent import kernel
+    monkeypatch.setattr(kernel, "SCALED_PRODUCT_WEIGHTS", 0)
+    layer = _layer(kind, num_layers=2, bidirectional=True)
+    lengths = np.array([5, 2, 4]) if with_lengths else None
+    x_data = _random((3, 5, 3), seed=6)
+    h0_data = _random((4, 3, 4), seed=7)
     fused = _run(layer, kind, x_data, h0_data, lengths)
     with layer.stepwise():
         unrolled = _run(layer, kind, x_data, h0_data, lengths)
