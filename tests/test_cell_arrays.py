@@ -7,7 +7,7 @@ import pytest
 
 import annie
 from annie import nn
-from annie.errors import AnnieError
+from annie.errors import AnnieError, ShapeError
 from annie.functional.recurrent import cell_arrays, compiled
 
 try:
@@ -228,3 +228,65 @@ def test_one_step_layer_call_keeps_the_kernels_errors_and_stateful_carry(kind):
         pieces = [stateful(annie.tensor(sequence[:, t:t + 1]))[0].data for t in range(5)]
     np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole.data, rtol=1e-12,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("numba_mode", COMPILED)
+def test_bias_free_gru_with_every_sequence_shorter_than_the_batch(numba_mode, monkeypatch):
+    """A bias-free GRU over a batch padded past its longest sequence (steps where no sequence
+    runs) gives what the unrolled cell loop gives (the compiled step once indexed a row of an
+    empty block there)."""
+    monkeypatch.setenv("ANNIE_NUMBA", "1" if numba_mode == "on" else "0")
+    annie.manual_seed(5)
+    layer = nn.GRU(3, 4, bias=False, dtype=np.float64)
+    x = np.random.default_rng(5).standard_normal((2, 5, 3))
+    output, h_n = layer(annie.tensor(x), lengths=[3, 2])
+    with layer.stepwise():
+        expected, expected_h = layer(annie.tensor(x), lengths=[3, 2])
+    np.testing.assert_allclose(output.data, expected.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h_n.data, expected_h.data, rtol=1e-12, atol=1e-12)
+    assert not output.data[:, 3:].any()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn-tanh"])
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble])
+def test_other_float_dtypes_run_the_numpy_steps(kind, dtype, monkeypatch):
+    """A layer built in float16 or longdouble runs (the compiled loops are float32/float64
+    only, so it takes the NumPy steps), with a graph and under no_grad, one step and many, and
+    agrees with the same layer in float64."""
+    monkeypatch.setenv("ANNIE_NUMBA", "1")
+    cls, extra = LAYERS[kind]
+    annie.manual_seed(6)
+    layer = cls(3, 4, dtype=dtype, **extra)
+    reference = cls(3, 4, dtype=np.float64, **extra)
+    reference.load_state_dict({k: np.asarray(v, np.float64)
+                               for k, v in layer.state_dict().items()})
+    tolerance = 5e-3 if dtype == np.float16 else 1e-12
+    for steps in (1, 4):
+        x = np.random.default_rng(steps).standard_normal((2, steps, 3))
+        output, _ = layer(annie.tensor(x.astype(dtype), requires_grad=True))
+        output.sum().backward()
+        with annie.no_grad():
+            quiet, _ = layer(annie.tensor(x.astype(dtype)))
+            expected, _ = reference(annie.tensor(x))
+        for result in (output, quiet):
+            assert result.dtype == dtype
+            np.testing.assert_allclose(result.data.astype(np.float64), expected.data,
+                                       rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_layer_step_refuses_a_bare_state(kind):
+    """RecurrentLayer.step takes its state as a tuple, (h,) or (h, c): a bare (batch, hidden)
+    tensor (which tuple() would split into rows) is refused, naming the expected form."""
+    cls, extra = LAYERS[kind]
+    layer = cls(3, 4, **extra)
+    x = annie.tensor(np.zeros((2, 3), np.float32))
+    h = annie.tensor(np.ones((2, 4), np.float32))
+    expected = "(h, c)" if kind == "lstm" else "(h,)"
+    with pytest.raises(ShapeError, match=r"state must be a tuple " + expected.replace(
+            "(", r"\(").replace(")", r"\)")):
+        layer.step(x, h)
+    with pytest.raises(ShapeError, match="of length 3"):
+        layer.step(x, (h, h, h))
+    state = (h, h) if kind == "lstm" else (h,)
+    assert len(layer.step(x, state)) == len(state)

@@ -15,6 +15,7 @@ from .axes import checked_dim, pick, picked_dim
 # recorded (under no_grad(): no ctx, nothing saved). A shape op is a few microseconds of Python
 # around a view, so that bookkeeping was most of its cost when predicting.
 def _reshaped(a, shape=None):
+    a = np.asarray(a)
     try:
         return a.reshape(shape)
     except ValueError:
@@ -23,7 +24,7 @@ def _reshaped(a, shape=None):
 
 
 def _transposed(a, axes=None):
-    return a.transpose(axes)
+    return np.asarray(a).transpose(axes)
 
 
 def _item(a, index=None):
@@ -50,7 +51,11 @@ def _stacked(*arrays, axis=0):
 
 
 def _broadcast(a, shape=None):
-    return np.broadcast_to(a, shape)
+    try:
+        return np.broadcast_to(a, shape)
+    except ValueError as error:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {np.shape(a)} to "
+                         f"{tuple(shape)}: {error}") from None
 
 
 class Reshape(Function):

@@ -73,7 +73,8 @@ def build_steps(loops: SimpleNamespace) -> dict:
     def gru_forward(gates, recurrent, bias_n, h_previous, h_new):
         hidden = h_new.shape[1]
         if bias_n is None:
-            loops.gru_add_recurrent(gates, recurrent, h_new[0], False)
+            # no b_hn: an empty stand-in (h_new[0] fails where no sequence runs any more)
+            loops.gru_add_recurrent(gates, recurrent, gates.reshape(-1)[:0], False)
         else:
             loops.gru_add_recurrent(gates, recurrent, bias_n, True)
         reset_update = gates[:, :2 * hidden]
@@ -177,9 +178,11 @@ def enabled() -> bool:
 
 def step_functions(kind: str, numpy_steps: tuple, dtype=None) -> tuple:
     """The (forward_step, backward_step) pair the kernels of ``kind`` use: compiled ones when
-    ``enabled()`` (for a float32 LSTM the one-call forward step), else ``numpy_steps``."""
-    if os.environ.get("ANNIE_NUMBA", "1") == "0":
-        return numpy_steps
+    ``enabled()`` and ``dtype`` is float32 or float64 (for a float32 LSTM the one-call forward
+    step), else ``numpy_steps`` (float16 and longdouble layers run the NumPy steps)."""
+    if os.environ.get("ANNIE_NUMBA", "1") == "0" or (
+            dtype is not None and np.dtype(dtype) not in (np.float32, np.float64)):
+        return numpy_steps  # the compiled loops are built for float32 and float64 only
     compiled = numba_steps()
     if compiled is None:
         return numpy_steps

@@ -92,7 +92,8 @@ class GRUSequence(SequenceKernel):
 
     def run_forward(ctx, run: SequenceRun):
         steps, batch, hidden = run.steps, run.batch, run.hidden
-        run.steps_pair = compiled.step_functions("gru", (forward_step, backward_step))
+        run.steps_pair = compiled.step_functions("gru", (forward_step, backward_step),
+                                                 run.dtype)
         step = run.steps_pair[0]
         active = run.layout.active
         gates = run.input_projection()
