@@ -213,3 +213,28 @@ def test_float32_stays_float32_through_python_constants():
     assert y.dtype == np.float32
     y.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("graph", [True, False])
+def test_shape_ops_same_values_and_errors_with_and_without_a_graph(graph):
+    """The shape ops' graph-free inference (under no_grad) gives what forward gives, takes
+    array-likes as forward does, and refuses a bad shape with the same ShapeError."""
+    import contextlib
+    context = contextlib.nullcontext() if graph else annie.no_grad()
+    x = annie.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    with context:
+        np.testing.assert_array_equal(annie.ops.transpose(x).data, x.data.T)
+        np.testing.assert_array_equal(annie.ops.swapaxes(x, 0, 2).data, x.data.swapaxes(0, 2))
+        np.testing.assert_array_equal(annie.ops.transpose([[1.0, 2.0]]).data, [[1.0], [2.0]])
+        np.testing.assert_array_equal(annie.ops.reshape(x, 4, 6).data, x.data.reshape(4, 6))
+        np.testing.assert_array_equal(annie.ops.stack([x, x], 1).data,
+                                      np.stack([x.data, x.data], 1))
+        np.testing.assert_array_equal(annie.ops.concat([x, x], 2).data,
+                                      np.concatenate([x.data, x.data], 2))
+        np.testing.assert_array_equal(x[1, :, ::2].data, x.data[1, :, ::2])
+        for bad in (lambda: annie.ops.broadcast_to(x, (5, 3, 4)),
+                    lambda: annie.ops.reshape(x, 5, 5), lambda: x[2],
+                    lambda: annie.ops.stack([x, x[0]]),
+                    lambda: annie.ops.concat([x, x[0]], 0)):
+            with pytest.raises(ShapeError):
+                bad()
