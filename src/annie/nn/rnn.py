@@ -20,6 +20,7 @@ from ..backend import get_default_dtype
 from ..errors import ConfigError, DTypeError, ShapeError, check_positive_int
 from ..functional.dropout import dropout
 from ..functional.recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell, unroll
+from ..functional.recurrent import cell_arrays
 from ..functional.recurrent.cell_arrays import array_of
 from ..functional.recurrent.kernel import check_inputs
 from ..functional.recurrent.layout import ScratchPool, check_lengths
@@ -214,14 +215,14 @@ class RecurrentLayer(Stepwise, Module):
                 layer_input = self._dropout_between_layers(wrap_array(layer_input)).data
             outputs = []
             for suffix in self._suffixes():
-                params = self._layer_parameters(layer, suffix)
+                params = tuple(array_of(param) for param in self._layer_parameters(layer, suffix))
                 start = tuple(array_of(state[index]) for state in initial)
-                check_inputs(type(self).__name__.lower(), layer_input[None], start,
-                             *(array_of(param) for param in params), self.gates)
-                new_state = self.cell_formula(layer_input, start, *params)
-                outputs.append(new_state[0].data)
+                check_inputs(type(self).__name__.lower(), layer_input[None], start, *params,
+                             self.gates)
+                new_state = self.array_step(layer_input, start, params)
+                outputs.append(new_state[0])
                 for final, value in zip(finals, new_state):
-                    final.append(value.data)
+                    final.append(value)
                 index += 1
             layer_input = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
         output = layer_input[:, None] if self.batch_first else layer_input[None]
@@ -232,6 +233,10 @@ class RecurrentLayer(Stepwise, Module):
 
     def cell_formula(self, x, state: tuple, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
         """The step formula (a function of ``annie.functional.recurrent``)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def array_step(self, x, state: tuple, params: tuple) -> tuple:
+        """The step formula on checked raw arrays (``functional.recurrent.cell_arrays``)."""
         raise NotImplementedError  # pragma: no cover
 
     def step(self, x, state: tuple, layer: int = 0, direction: int = 0) -> tuple:
@@ -310,6 +315,9 @@ class RNN(RecurrentLayer):
         """``functional.recurrent.rnn_cell`` with this layer's nonlinearity."""
         return rnn_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh, self.nonlinearity)
 
+    def array_step(self, x, state: tuple, params: tuple) -> tuple:
+        return cell_arrays.rnn_step(x, state, params, self.nonlinearity)
+
     def extra_repr(self) -> str:
         text = super().extra_repr()
         return text + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
@@ -366,6 +374,9 @@ class LSTM(RecurrentLayer):
         """``functional.recurrent.lstm_cell``."""
         return lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
 
+    def array_step(self, x, state: tuple, params: tuple) -> tuple:
+        return cell_arrays.lstm_step(x, state, params)
+
 
 class GRU(RecurrentLayer):
     """Gated recurrent unit: gates r, z, n (PyTorch's order);
@@ -386,3 +397,6 @@ class GRU(RecurrentLayer):
     def cell_formula(self, x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
         """``functional.recurrent.gru_cell``."""
         return gru_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
+
+    def array_step(self, x, state: tuple, params: tuple) -> tuple:
+        return cell_arrays.gru_step(x, state, params)
