@@ -132,6 +132,8 @@ class RecurrentLayer(Stepwise, Module):
             raise ShapeError(f"{type(self).__name__}: {name} must have shape (num_layers * "
                              f"num_directions, batch, hidden_size) = {expected}, "
                              f"got {tuple(state.shape)}")
+        if is_graph_free():  # no gradient flows back into the state: its rows as they are
+            return list(state.data)
         return [getitem(state, k) for k in range(count)]
 
     def reset_state(self) -> None:
