@@ -47,6 +47,18 @@ def copy_weights_to_torch(annie_model, torch_model) -> None:
     torch_model.load_state_dict(state)
 
 
+def torch_twin(result, annie_model, build):
+    """``build(torch)``'s PyTorch model with annie's weights copied in, or None (with the reason
+    recorded in ``result.skipped``) when PyTorch is not installed."""
+    torch = import_torch()
+    if torch is None:
+        result.skipped["torch"] = "torch is not installed"
+        return None
+    twin = build(torch)
+    copy_weights_to_torch(annie_model, twin)
+    return twin
+
+
 def random_batches(n_batches: int, shape: tuple, n_classes: int, label_shape: tuple, seed: int):
     """Fixed float32 inputs of ``shape`` and int64 labels of ``label_shape``, n_batches of each."""
     rng = np.random.default_rng(seed)

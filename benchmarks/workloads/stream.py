@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..harness import Contender, Settings, WorkloadResult, measure
-from .common import copy_weights_to_torch, import_torch
+from .common import torch_twin
 
 INPUTS, HIDDEN, CALLS = 16, 128, 50
 LAYER_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -46,12 +46,10 @@ def run_stream_layer(kind: str, settings: Settings) -> WorkloadResult:
         with annie.no_grad():
             return layer(x, state)
     contenders = [Contender("annie", _stream(annie_call, inputs, None), steps=CALLS)]
-    torch = import_torch()
-    if torch is None:
-        result.skipped["torch"] = "torch is not installed"
-    else:
-        twin = getattr(torch.nn, LAYER_NAMES[kind])(INPUTS, hidden, batch_first=True)
-        copy_weights_to_torch(layer, twin)
+    twin = torch_twin(result, layer, lambda torch: getattr(torch.nn, LAYER_NAMES[kind])(
+        INPUTS, hidden, batch_first=True))
+    if twin is not None:
+        import torch
         torch_inputs = [torch.from_numpy(x) for x in arrays]
 
         def torch_call(x, state):
@@ -81,12 +79,9 @@ def run_stream_cell(settings: Settings, results: dict) -> WorkloadResult:
     contenders = [Contender("annie", _stream(annie_call, inputs,
                                              (annie.tensor(zeros), annie.tensor(zeros))),
                             steps=CALLS)]
-    torch = import_torch()
-    if torch is None:
-        result.skipped["torch"] = "torch is not installed"
-    else:
-        twin = torch.nn.LSTMCell(INPUTS, hidden)
-        copy_weights_to_torch(cell, twin)
+    twin = torch_twin(result, cell, lambda torch: torch.nn.LSTMCell(INPUTS, hidden))
+    if twin is not None:
+        import torch
         torch_inputs = [torch.from_numpy(x) for x in arrays]
 
         def torch_call(x, state):

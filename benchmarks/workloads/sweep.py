@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..harness import Contender, Settings, WorkloadResult, measure
-from .common import copy_weights_to_torch, import_torch
+from .common import torch_twin
 from .floor import recurrent_floor
 
 KINDS = ("lstm", "gru", "rnn")
@@ -39,12 +39,10 @@ def run_cell(kind: str, hidden: int, batch: int, settings: Settings) -> Workload
     layer = getattr(annie.nn, LAYER_NAMES[kind])(INPUTS, hidden)
     contenders = [Contender("annie", _pass(layer, annie.tensor(x))),
                   Contender("floor", recurrent_floor(kind, steps, batch, INPUTS, hidden))]
-    torch = import_torch()
-    if torch is None:
-        result.skipped["torch"] = "torch is not installed"
-    else:
-        twin = getattr(torch.nn, LAYER_NAMES[kind])(INPUTS, hidden, batch_first=True)
-        copy_weights_to_torch(layer, twin)
+    twin = torch_twin(result, layer, lambda torch: getattr(torch.nn, LAYER_NAMES[kind])(
+        INPUTS, hidden, batch_first=True))
+    if twin is not None:
+        import torch
         contenders.append(Contender("torch", _pass(twin, torch.from_numpy(x))))
     return measure(result, contenders, settings)
 

@@ -34,20 +34,22 @@ def _item(a, index=None):
         raise ShapeError(f"indexing: {error} (tensor shape {a.shape})") from None
 
 
-def _concatenated(*arrays, axis=0):
+def _joined(join, name: str, problem: str, arrays: tuple, axis: int):
+    """``join(arrays, axis=axis)`` (np.concatenate or np.stack), a ShapeError naming the op
+    and every shape when the shapes do not go together."""
     try:
-        return np.concatenate(arrays, axis=axis)
+        return join(arrays, axis=axis)
     except ValueError as error:
-        shapes = [a.shape for a in arrays]
-        raise ShapeError(f"concat(axis={axis}): shapes {shapes} do not fit: {error}") from None
+        shapes = [np.shape(a) for a in arrays]
+        raise ShapeError(f"{name}(axis={axis}): shapes {shapes} {problem}: {error}") from None
+
+
+def _concatenated(*arrays, axis=0):
+    return _joined(np.concatenate, "concat", "do not fit", arrays, axis)
 
 
 def _stacked(*arrays, axis=0):
-    try:
-        return np.stack(arrays, axis=axis)
-    except ValueError as error:
-        shapes = [a.shape for a in arrays]
-        raise ShapeError(f"stack(axis={axis}): shapes {shapes} differ: {error}") from None
+    return _joined(np.stack, "stack", "differ", arrays, axis)
 
 
 def _broadcast(a, shape=None):
