@@ -21,7 +21,6 @@ from ..errors import ConfigError, DTypeError, ShapeError, check_positive_int
 from ..functional.dropout import dropout
 from ..functional.recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell, unroll
 from ..functional.recurrent import cell_arrays
-from ..functional.recurrent.cell_arrays import array_of
 from ..functional.recurrent.kernel import check_inputs
 from ..functional.recurrent.layout import ScratchPool, check_lengths
 from ..ops import concat, getitem, stack, swapaxes
@@ -217,8 +216,8 @@ class RecurrentLayer(Stepwise, Module):
                 layer_input = self._dropout_between_layers(wrap_array(layer_input)).data
             outputs = []
             for suffix in self._suffixes():
-                params = tuple(array_of(param) for param in self._layer_parameters(layer, suffix))
-                start = tuple(array_of(state[index]) for state in initial)
+                params = tuple(map(cell_arrays.array_of, self._layer_parameters(layer, suffix)))
+                start = tuple(cell_arrays.array_of(state[index]) for state in initial)
                 check_inputs(type(self).__name__.lower(), layer_input[None], start, *params,
                              self.gates)
                 new_state = self.array_step(layer_input, start, params)
