@@ -103,8 +103,10 @@ def test_harness_interleaves_and_computes_ratios():
     result = measure(WorkloadResult("toy", "toy"), contenders,
                      Settings(repeats=3, steps_per_block=2, warmup_blocks=1, settle_seconds=0,
                               min_block_seconds=0))
-    # 4 blocks each; the order rotates every repeat, so torch sometimes goes first
-    assert calls == ["a", "a", "t", "t", "t", "t", "a", "a", "a", "a", "t", "t", "t", "t", "a", "a"]
+    # one untimed call each, then 4 blocks each; the order rotates every repeat, so torch
+    # sometimes goes first
+    assert calls == ["a", "t", "a", "a", "t", "t", "t", "t", "a", "a", "a", "a", "t", "t", "t", "t",
+                     "a", "a"]
     assert len(result.samples["annie"]) == 3 and len(result.samples["torch"]) == 3
     result.seconds = {"annie": 1.0, "torch": 3.0}
     assert result.ratio("torch") == 3.0

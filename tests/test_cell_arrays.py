@@ -290,3 +290,66 @@ def test_layer_step_refuses_a_bare_state(kind):
         layer.step(x, (h, h, h))
     state = (h, h) if kind == "lstm" else (h,)
     assert len(layer.step(x, state)) == len(state)
+
+
+@pytest.mark.parametrize("numba_mode", COMPILED)
+def test_sigmoid_gates_stay_within_0_and_1(numba_mode, monkeypatch):
+    """A forget gate read through c' = f (c = 1, i g = 0) over a dense grid of pre-activations
+    stays within [0, 1] and within a few float32 spacings near 1 of the exact sigmoid, on the
+    array step and through the fused kernel's gate-major steps (compiled: the rational tanh is
+    exactly +-1 beyond 8; up to 9 its float32 evaluation could round above 1, and a gate read
+    -6e-8)."""
+    monkeypatch.setenv("ANNIE_NUMBA", "1" if numba_mode == "on" else "0")
+    cell = nn.LSTMCell(1, 1)
+    for param in cell.parameters():
+        param.data[...] = 0
+    cell.weight_ih.data[1, 0] = 1.0  # forget gate pre-activation = x
+    a = np.linspace(-24, 24, 200001).astype(np.float32)
+    ones, zeros = np.ones((a.size, 1), np.float32), np.zeros((a.size, 1), np.float32)
+    with annie.no_grad():
+        _, c = cell(annie.tensor(a[:, None]), (annie.tensor(zeros), annie.tensor(ones)))
+    exact = 1 / (1 + np.exp(-a.astype(np.float64)))
+    gate = c.data[:, 0].astype(np.float64)
+    assert gate.min() >= 0 and gate.max() <= 1
+    assert np.abs(gate - exact).max() <= 2e-7
+    layer = nn.LSTM(1, 1, batch_first=False)
+    layer.load_state_dict({f"{name}_l0": value for name, value in cell.state_dict().items()})
+    grid = a[::1000]  # 201 sequences: the gate-major steps (batch 2 to 255)
+    x = np.stack([grid, grid])[:, :, None]  # (T = 2, batch, 1)
+    start = (annie.tensor(np.zeros((1, grid.size, 1), np.float32)),
+             annie.tensor(np.ones((1, grid.size, 1), np.float32)))
+    with annie.no_grad():
+        _, (_, c_n) = layer(annie.tensor(x), start)
+    assert c_n.data.min() >= 0 and c_n.data.max() <= 1
+
+
+def test_an_rnn_nonlinearity_changed_after_construction_is_refused_on_every_path():
+    """The one-step array path, the cell formula and the kernel all refuse a nonlinearity other
+    than tanh or relu with the same ConfigError (none quietly computes relu)."""
+    from annie.errors import ConfigError
+    from annie.functional.recurrent import rnn_cell
+    layer = nn.RNN(3, 4)
+    layer.nonlinearity = "sigmoid"
+    x = annie.tensor(np.ones((2, 1, 3), np.float32))
+    messages = set()
+    for grad in (True, False):
+        for steps in (1, 2):
+            x = annie.tensor(np.ones((2, steps, 3), np.float32))
+            with pytest.raises(ConfigError) as error:
+                if grad:
+                    layer(x)
+                else:
+                    with annie.no_grad():
+                        layer(x)
+            messages.add(str(error.value))
+    assert messages == {"rnn: nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"}
+    params = [p.data for p in layer.parameters()]
+    for grad in (True, False):
+        with pytest.raises(ConfigError, match="nonlinearity must be"):
+            if grad:
+                rnn_cell(np.ones((2, 3), np.float32), (np.zeros((2, 4), np.float32),), *params,
+                         nonlinearity="sigmoid")
+            else:
+                with annie.no_grad():
+                    rnn_cell(np.ones((2, 3), np.float32), (np.zeros((2, 4), np.float32),),
+                             *params, nonlinearity="sigmoid")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import ConfigError
 from ...tensor import Tensor
 from . import compiled
 
@@ -71,7 +72,10 @@ def _pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh) -> np.ndarray:
 
 
 def rnn_step(x, state: tuple, params: tuple, nonlinearity: str = "tanh") -> tuple:
-    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); returns (h',)."""
+    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); returns (h',). Raises ConfigError
+    for a nonlinearity other than "tanh" or "relu"."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ConfigError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     a = _pre_activation(x, state[0], *params)
     return (np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a),)
 

@@ -45,7 +45,10 @@ def _on_arrays(step, gates: int, x, state: tuple, params: tuple, **options) -> t
 
 def rnn_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
              nonlinearity: str = "tanh") -> tuple:
-    """Elman step: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); returns (h',)."""
+    """Elman step: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); returns (h',).
+    Raises ConfigError for a nonlinearity other than "tanh" or "relu"."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ConfigError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     done = _on_arrays(cell_arrays.rnn_step, 1, x, state, (weight_ih, weight_hh, bias_ih, bias_hh),
                       nonlinearity=nonlinearity)
     if done is not None:

@@ -11,7 +11,9 @@ The kernel's view of a batch (``SequenceKernel``):
   weights, so one tanh call covers every gate of a step (the LSTM's compiled float32 paths
   instead keep the caller's order and weights and halve in their loops, ``keep_caller_order``);
   1 + tanh(a / 2) cancels for a << 0, so a sigmoid gate's value carries an absolute error of up
-  to the dtype's epsilon (6e-8 in float32): a gate of 1e-9 comes out as 0;
+  to a few spacings of floats near 1 (float32: 6e-8 with NumPy's tanh, 1.5e-7 with the compiled
+  steps' rational tanh, exactly +-1 beyond 8; float64: 1e-16): a gate of 1e-9 comes out as 0,
+  sigmoid(-17) = 4.1e-8 as 6.0e-8 or 0; every gate stays within [0, 1];
 - the input projection of all steps, biases included, is one matrix product: the input gets a
   column of ones, the weights a column holding the biases. ``bias_hh`` folds in too where the
   formula adds it to the input part (all of RNN and LSTM, the r and z gates of GRU);
