@@ -35,7 +35,7 @@ NO_POOL = ScratchPool(per_shape=0, shapes=0)  # without a workspace: fresh array
 # Scaling one step's product (a NumPy call, 0.7 us) costs about as much as copying this many
 # weights (0.15 ns each, a (3H, H) W_hh with its sigmoid rows halved; measured on hidden 32 to
 # 512): ``recurrent_weight`` scales each step's product instead of copying W_hh when the steps
-# times this are at most W_hh's size (GRU: up to 2 steps at hidden 64, 42 at 256).
+# times this are at most W_hh's size (GRU: up to 3 steps at hidden 64, 49 at 256).
 SCALED_PRODUCT_WEIGHTS = 4000
 
 
@@ -220,9 +220,9 @@ class SequenceRun:
             x_k[:, :, inputs] = 1
         self.layout.zero_padding(x_k, in_place=True)
         if steps * batch <= columns and not gate_major:
-            # a few rows (one step at a time, as a decoder feeds it): the product with W_ih as it
-            # is, then the bias added to its rows, costs G*H per row where [W_ih | b] below
-            # would copy G*H*(I + 1) numbers every call
+            # a few rows (a short sequence of a small batch): the product with W_ih as it is,
+            # then the bias added to its rows, costs G*H per row where [W_ih | b] below would
+            # copy G*H*(I + 1) numbers every call
             pre = self.take((steps, batch, width)) if out is None else out
             rows = pre.reshape(steps * batch, width)
             np.matmul(self.x_k[:, :inputs], self.w_ih.T, out=rows)
