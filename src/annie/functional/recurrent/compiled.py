@@ -195,9 +195,9 @@ def step_functions(kind: str, numpy_steps: tuple, dtype=None) -> tuple:
 # to batch 4 where batch * hidden <= 2048, at batch 1 up to hidden 256 (beyond, BLAS's
 # matrix-vector product on two threads streams W_hh faster), and only for sequences of at least
 # hidden / 16 steps: their forward reads W_hh^T, a copy made per call (``transposed``, 48 us at
-# hidden 256) that a step saves about 3 us of, so a short sequence (one step at a time, as a
-# decoder or a stream feeds it) runs faster on the per-step path's BLAS product with W_hh as it
-# is (hidden 256, one step: 137 -> 91 us a call; BENCHMARKS.md, "One step at a time"); the
+# hidden 256) that a step saves about 3 us of, so a short sequence runs faster on the per-step
+# path's BLAS product with W_hh as it is (hidden 256, one step with a graph recorded: 137 -> 91
+# us a call; under no_grad one step skips the kernel: BENCHMARKS.md, "One step at a time"); the
 # gate-major steps for batch 2 to 255 beyond that (their whole loop compiled where NumPy's
 # OpenBLAS is found); the batch-major steps at batch 1 and from batch 256 on (there h @ W_hh^T
 # is as fast and the elementwise loop over whole rows faster).
