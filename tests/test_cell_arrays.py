@@ -353,3 +353,21 @@ def test_an_rnn_nonlinearity_changed_after_construction_is_refused_on_every_path
                 with annie.no_grad():
                     rnn_cell(np.ones((2, 3), np.float32), (np.zeros((2, 4), np.float32),),
                              *params, nonlinearity="sigmoid")
+
+
+@pytest.mark.parametrize("kind", sorted(CELLS))
+@pytest.mark.parametrize("graph", [True, False])
+def test_every_cell_step_refuses_a_bare_state(kind, graph):
+    """The functional cells (and so every ``step`` over them: the nn cells', the layers') take
+    the state as a tuple; a bare (batch, hidden) tensor is refused with and without a graph,
+    not taken apart row by row."""
+    import contextlib
+    cell, x, states = _cell_and_inputs(kind, np.float32, True, 2)
+    bare = annie.tensor(states[0])
+    form = r"\(h, c\)" if kind == "lstm" else r"\(h,\)"
+    expected = "state must be a tuple " + form
+    with contextlib.nullcontext() if graph else annie.no_grad():
+        with pytest.raises(ShapeError, match=expected):
+            cell.step(annie.tensor(x), bare)
+        new_state = cell.step(annie.tensor(x), tuple(annie.tensor(s) for s in states))
+    assert len(new_state) == len(states)

@@ -36,7 +36,6 @@ class RecurrentLayer(Stepwise, Module):
     and the per-step seam (``step``, ``stepwise``)."""
 
     gates = 1  # gate blocks in weight_ih / weight_hh (RNN 1, GRU 3, LSTM 4)
-    state_names = ("h",)  # a step's state: (h,), or (h, c) for the LSTM
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
@@ -249,16 +248,8 @@ class RecurrentLayer(Stepwise, Module):
             raise ConfigError(f"{type(self).__name__}.step: no layer {layer} direction "
                               f"{direction} (num_layers={self.num_layers}, "
                               f"bidirectional={self.bidirectional})")
-        names = self.state_names
-        if not isinstance(state, (tuple, list)) or len(state) != len(names):
-            form = f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
-            raise ShapeError(f"{type(self).__name__}.step: state must be a tuple {form} of "
-                             f"(batch, hidden_size) tensors, got "
-                             f"{type(state).__name__}"
-                             + (f" of length {len(state)}" if isinstance(state, (tuple, list))
-                                else ""))
         params = self._layer_parameters(layer, self._suffixes()[direction])
-        return tuple(self.cell_formula(x, tuple(state), *params))
+        return tuple(self.cell_formula(x, state, *params))  # the cell checks the state tuple
 
     def _unrolled(self, x, start: list, layer: int, direction: int, lengths) -> tuple:
         """One (layer, direction) through ``unroll`` over ``step``: the stepwise path."""
@@ -330,7 +321,6 @@ class LSTM(RecurrentLayer):
     gate's bias_ih at initialisation (1.0 is the classic remedy for vanishing gradients)."""
 
     gates = 4
-    state_names = ("h", "c")
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ...errors import ConfigError
+from ...errors import ConfigError, ShapeError
 from ...ops import getitem, stack, where
 from ...tensor import Tensor, is_graph_free, wrap_array
 from ..activations import relu, sigmoid, tanh
@@ -29,6 +29,17 @@ def _pre_activation(x, h, weight_ih, weight_hh, bias_ih, bias_hh) -> Tensor:
 
 def _gate(tensor: Tensor, index: int, hidden: int) -> Tensor:
     return tensor[:, index * hidden:(index + 1) * hidden]
+
+
+def _state_tuple(owner: str, state, names: tuple) -> tuple:
+    """``state`` as a tuple of ``names`` (h,) or (h, c); a ShapeError for anything else: a bare
+    (batch, hidden) tensor would otherwise be taken apart row by row."""
+    if not isinstance(state, (tuple, list)) or len(state) != len(names):
+        form = f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+        length = f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""
+        raise ShapeError(f"{owner}: state must be a tuple {form} of (batch, hidden_size) "
+                         f"tensors, got {type(state).__name__}{length}")
+    return tuple(state)
 
 
 def _on_arrays(step, gates: int, x, state: tuple, params: tuple, **options) -> tuple | None:
@@ -49,6 +60,7 @@ def rnn_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
     Raises ConfigError for a nonlinearity other than "tanh" or "relu"."""
     if nonlinearity not in ("tanh", "relu"):
         raise ConfigError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    state = _state_tuple("rnn_cell", state, ("h",))
     done = _on_arrays(cell_arrays.rnn_step, 1, x, state, (weight_ih, weight_hh, bias_ih, bias_hh),
                       nonlinearity=nonlinearity)
     if done is not None:
@@ -61,6 +73,7 @@ def lstm_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None)
     """LSTM step (gate order i, f, g, o as PyTorch):
     i, f, o = sigmoid(W_i* x + b_i* + W_h* h + b_h*), g = tanh(W_ig x + b_ig + W_hg h + b_hg),
     c' = f c + i g, h' = o tanh(c'); returns (h', c')."""
+    state = _state_tuple("lstm_cell", state, ("h", "c"))
     done = _on_arrays(cell_arrays.lstm_step, 4, x, state, (weight_ih, weight_hh, bias_ih, bias_hh))
     if done is not None:
         return done
@@ -78,6 +91,7 @@ def lstm_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None)
 def gru_cell(x, state: tuple, weight_ih, weight_hh, bias_ih=None, bias_hh=None) -> tuple:
     """GRU step (gate order r, z, n as PyTorch): r, z = sigmoid(W_i* x + b_i* + W_h* h + b_h*),
     n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h; returns (h',)."""
+    state = _state_tuple("gru_cell", state, ("h",))
     done = _on_arrays(cell_arrays.gru_step, 3, x, state, (weight_ih, weight_hh, bias_ih, bias_hh))
     if done is not None:
         return done
