@@ -25,7 +25,7 @@ def array_of(value):
     return value.data if isinstance(value, Tensor) else value
 
 
-def cell_arrays(gates: int, x, state: tuple, params: tuple) -> tuple | None:
+def step_arrays(gates: int, x, state: tuple, params: tuple) -> tuple | None:
     """(x, state arrays, param arrays) of a cell with ``gates`` gate blocks when every one is
     a float array of one dtype with the shapes of a step: x (B, I), each state (B, H), W_ih
     (gates*H, I), W_hh (gates*H, H), biases (gates*H,) or None. None otherwise: the Tensor

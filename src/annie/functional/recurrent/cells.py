@@ -48,7 +48,7 @@ def _on_arrays(step, gates: int, x, state: tuple, params: tuple, **options) -> t
     and the cell runs its Tensor formula."""
     if not is_graph_free():
         return None
-    arrays = cell_arrays.cell_arrays(gates, x, state, params)
+    arrays = cell_arrays.step_arrays(gates, x, state, params)
     if arrays is None:
         return None
     return tuple(wrap_array(array) for array in step(*arrays, **options))
