@@ -140,8 +140,7 @@ def numba_steps() -> dict | None:
         return None
     from numba.extending import overload
 
-    # error_model="numpy": a division needs no zero check, so the rational tanh vectorises
-    options = dict(cache=True, nogil=True, error_model="numpy")
+    options = python_loops.NUMBA_OPTIONS
     blas_path = numpy_openblas()
     if blas_path is not None:
         from llvmlite import binding

@@ -422,8 +422,14 @@ LOOPS = (transpose, lstm_cell_update, lstm_step_forward, lstm_backward, lstm_seq
          gru_candidate, gru_mix, gru_backward)
 
 
-# ----- how numba compiles two of the helpers (here, so that numba's cache of the loops notices
-# an edit to them: it checks the loops' own source file) -----------------------------------
+# ----- how numba compiles the loops (here, so that numba's cache of the loops notices an edit
+# to it: it checks the loops' own source file, not the options it was compiled with) --------
+# error_model="numpy": a division needs no zero check, so the rational tanh vectorises.
+# fastmath={"contract"} and nothing more: each a * b + c may become one fused multiply-add,
+# rounded once instead of twice (the LSTM's forward gate step 20 % faster at H = 256, B = 16;
+# the rational tanh then checked over every float32 in [0, 9]: within 3.1e-7 of tanh, never
+# above 1); no flag that assumes away NaN or infinity or reorders a sum.
+NUMBA_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 # NumPy's OpenBLAS, called from the compiled loops: its C interface under the names of NumPy's
 # wheels (64-bit integers: ILP64), for float32 and float64.
 GEMM_SYMBOLS = {"float32": "scipy_cblas_sgemm64_", "float64": "scipy_cblas_dgemm64_"}
