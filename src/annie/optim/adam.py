@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from .fused import adam_update
 from .optimizer import (Optimizer, ParamsT, add_scaled, add_scaled_square, check_betas,
                         check_nonnegative)
 
@@ -50,6 +51,16 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:  # switched on after a step
+            state["max_exp_avg_sq"] = np.zeros_like(param)
+        # m / (sqrt(v) / c2 + eps) = c2 * m / (sqrt(v) + eps * c2), with c2 = sqrt(1 - beta2^t):
+        # the bias correction of v moves into two scalars, saving a pass over the array.
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        step_size = lr * bias_correction2_sqrt / (1 - beta1 ** step)
+        eps_term = eps * bias_correction2_sqrt
+        # the same arithmetic below as one compiled loop, where numba is installed (fused.py)
+        if adam_update(param, grad, state, group, step_size, eps_term):
+            return
         work = self._buffer(param, 1)
         g = self._effective_grad(param, grad, group)  # (decoupled decay applied to param here)
 
@@ -61,17 +72,9 @@ class Adam(Optimizer):
 
         second_moment = exp_avg_sq
         if group["amsgrad"]:
-            if "max_exp_avg_sq" not in state:  # amsgrad switched on after the first step
-                state["max_exp_avg_sq"] = np.zeros_like(param)
             second_moment = np.maximum(state["max_exp_avg_sq"], exp_avg_sq,
                                        out=state["max_exp_avg_sq"])
-        # m / (sqrt(v) / c2 + eps) = c2 * m / (sqrt(v) + eps * c2), with c2 = sqrt(1 - beta2^t):
-        # the bias correction of v moves into two scalars, saving a pass over the array.
-        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-        step_size = lr * bias_correction2_sqrt / (1 - beta1 ** step)
-
         denominator = np.sqrt(second_moment, out=work)
-        denominator += eps * bias_correction2_sqrt
+        denominator += eps_term
         np.divide(exp_avg, denominator, out=work)
         add_scaled(param, work, -step_size, work)
-
