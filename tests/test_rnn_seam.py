@@ -607,3 +607,33 @@ def test_initial_state_of_another_dtype_is_named_with_its_fix():
     with pytest.raises(annie.DTypeError, match=r"h0 has dtype float64 but x has float32; give "
                                                r"the initial states x's dtype"):
         layer(x, (h0, c0))
+
+
+_CACHE_RUN = """
+import sys
+import numpy as np
+from annie import nn
+from annie.functional.recurrent import compiled
+if sys.argv[1] == "without":
+    compiled.numpy_openblas = lambda: None  # as on a NumPy built without those symbols
+a = np.arange(12, dtype=np.float32).reshape(3, 4)
+assert np.array_equal(compiled.transposed(a), a.T)
+output, _ = nn.LSTM(3, 8)(np.ones((16, 4, 3), np.float32))
+assert output.shape == (16, 4, 8)
+"""
+
+
+@NEEDS_NUMBA
+def test_loops_cached_with_openblas_calls_are_not_loaded_where_openblas_is_not(tmp_path):
+    """numba's disk cache names entries by function name and checks only the source file: the
+    loops compiled to call OpenBLAS (found by name) and those compiled without it are cached
+    apart, so a cache filled in one setting does not hand the other code that jumps to a
+    library never loaded (it crashed the process with a segmentation fault)."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "ANNIE_NUMBA": "1"}
+    for setting in ("with", "without", "with"):
+        run = subprocess.run([sys.executable, "-c", _CACHE_RUN, setting], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, (setting, run.returncode, run.stderr[-2000:])

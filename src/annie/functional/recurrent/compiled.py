@@ -147,10 +147,15 @@ def numba_steps() -> dict | None:
         binding.load_library_permanently(blas_path)  # its gemm, found by name from the loops
     blas = python_loops.register_overloads(numba, overload, options, blas_path is not None)
     namespace = dict(vars(python_loops))  # the loops call the compiled helpers
+    # numba's disk cache names a function's entries by its qualified name and checks only its
+    # source file; with OpenBLAS the loops call its functions (transpose_into, the products),
+    # without it they do not, so the two builds are cached under different names (code cached
+    # with the calls and loaded where the library is not loaded would jump to address 0).
+    suffix = "_openblas" if blas else ""
     for function in HELPERS + LOOPS + (BLAS_LOOPS if blas else ()):
         copy = FunctionType(function.__code__, namespace, function.__name__,
                             function.__defaults__, function.__closure__)
-        copy.__qualname__, copy.__doc__ = function.__qualname__, function.__doc__
+        copy.__qualname__, copy.__doc__ = function.__qualname__ + suffix, function.__doc__
         inline = "always" if function in HELPERS else "never"  # helpers: part of each loop
         namespace[function.__name__] = numba.njit(inline=inline, **options)(copy)
     return build_steps(SimpleNamespace(**{loop.__name__: namespace[loop.__name__]

@@ -444,11 +444,14 @@ def register_overloads(numba, overload, options, blas: bool) -> bool:
     ``recurrent_product_back`` as direct calls of that gemm, declared by symbol name so that the
     compiled code can be cached. Returns ``blas``."""
 
+    # the options that shape an implementation's arithmetic (overload reads jit_options only)
+    arithmetic = {key: options[key] for key in ("error_model", "fastmath")}
+
     def check(*arrays):  # raw pointers with hand-made leading dimensions: C order only
         if any(array.layout != "C" for array in arrays):
             raise numba.core.errors.TypingError("the OpenBLAS calls take C-ordered arrays")
 
-    @overload(tanh_scalar, **options)
+    @overload(tanh_scalar, jit_options=arithmetic)
     def typed_tanh(x):  # the implementation for x's type, chosen when compiling
         if x == numba.float32:
             return rational_tanh32
@@ -458,7 +461,7 @@ def register_overloads(numba, overload, options, blas: bool) -> bool:
         types.int32, types.int32, types.int64, types.int64, types.float32, types.intp,
         types.int64, types.intp, types.int64))
 
-    @overload(transpose_into, **options)
+    @overload(transpose_into, jit_options=arithmetic)
     def typed_transpose(out, a):
         check(out, a)
         if blas and a.dtype == numba.float32:
@@ -485,7 +488,7 @@ def register_overloads(numba, overload, options, blas: bool) -> bool:
         getattr(types, name), types.intp, types.int64, types.intp, types.int64,
         getattr(types, name), types.intp, types.int64)) for name, symbol in GEMM_SYMBOLS.items()}
 
-    @overload(recurrent_product, **options)
+    @overload(recurrent_product, jit_options=arithmetic)
     def typed_product(out, w, rows, n):
         check(out, w, rows)
         call = gemm[out.dtype]
@@ -498,7 +501,7 @@ def register_overloads(numba, overload, options, blas: bool) -> bool:
                  max(n, 1))
         return product
 
-    @overload(recurrent_product_back, **options)
+    @overload(recurrent_product_back, jit_options=arithmetic)
     def typed_product_back(dh, w_t, d_all, t, n):
         check(dh, w_t, d_all)
         call = gemm[dh.dtype]
