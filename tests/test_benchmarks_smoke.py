@@ -86,6 +86,7 @@ def test_fresh_process_workloads_report_import_time_and_peak_rss():
     assert imports.error is None and memory.error is None, (imports.error, memory.error)
     assert 0 < imports.seconds["annie"] < 60
     assert 1 < memory.seconds["annie"] < 10_000  # MB
+    assert 1 < memory.extra["note_numpy_only_mb"] < 10_000  # annie with ANNIE_NUMBA=0
     if HAS_TORCH:
         assert imports.seconds["torch"] > 0 and memory.seconds["torch"] > 0
 

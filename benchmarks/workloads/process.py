@@ -69,12 +69,12 @@ def run_import_time(settings: Settings, results: dict) -> WorkloadResult:
     return result
 
 
-def peak_rss_bytes(library: str, tiny: bool) -> int:
+def peak_rss_bytes(library: str, tiny: bool, extra_env: dict | None = None) -> int:
     """Peak resident memory of a fresh process that trains the mlp-mnist network briefly."""
     args = ["-m", "benchmarks.workloads.rss_child", library, str(RSS_STEPS)]
     if tiny:
         args.append("--tiny")
-    return int(json.loads(_run_child(args))["peak_rss_bytes"])
+    return int(json.loads(_run_child(args, extra_env))["peak_rss_bytes"])
 
 
 def run_peak_rss(settings: Settings, results: dict) -> WorkloadResult:
@@ -92,6 +92,9 @@ def run_peak_rss(settings: Settings, results: dict) -> WorkloadResult:
         value = peak_rss_bytes(library, settings.tiny) / 2 ** 20
         result.samples[library] = [value]
         result.seconds[library] = value
+    # annie on NumPy alone: numba (the fast extra), once loaded, holds about 120 MB by itself
+    result.extra["note_numpy_only_mb"] = round(
+        peak_rss_bytes("annie", settings.tiny, {"ANNIE_NUMBA": "0"}) / 2 ** 20, 1)
     return result
 
 
