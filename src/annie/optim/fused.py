@@ -10,7 +10,7 @@ one thread, idle machine: 131,072 values 141 us with the NumPy update, 37 us wit
 
 It runs for arrays of at least ``MIN_VALUES`` values. Loading numba costs a process 0.34 s at
 its first step (0.58 s the first time, compiling) and about 120 MB of memory (peak RSS of an
-MLP run 51 MB -> 172 MB), which a small model's steps never pay back: the 7.5 us a step saved
+MLP run 49 MB -> 164 MB), which a small model's steps never pay back: the 7.5 us a step saved
 at 9,610 values repay the start-up after 45,000 steps, the 103 us at 131,072 values after 3,300
 (seven epochs of MNIST at batch 128), the 188 us at 235,146 after 1,800.
 
@@ -68,19 +68,14 @@ def compiled_adam():
 
 
 def adam_update(param: np.ndarray, grad: np.ndarray, state: dict, group: dict,
-                step_size: float, eps_term: float, elements=None) -> bool:
+                step_size: float, eps_term: float) -> bool:
     """Run Adam's step on ``param`` and ``state`` in one compiled loop and return True; return
     False with nothing changed where the loop does not apply (fewer than ``MIN_VALUES``
     values, numba off or missing, AMSGrad, a dtype other than float32/float64, arrays not
-    C-contiguous or of different shapes or dtypes). ``step_size`` and ``eps_term`` are the bias-corrected scalars of
-    ``Adam._update``; ``elements`` replaces the compiled loop (the tests pass ``adam_elements``
-    itself)."""
-    if group["amsgrad"] or param.size < MIN_VALUES:
+    C-contiguous or of different shapes or dtypes). ``step_size`` and ``eps_term`` are the
+    bias-corrected scalars of ``Adam._update``."""
+    if group["amsgrad"] or param.size < MIN_VALUES or not enabled():
         return False
-    if elements is None:
-        if not enabled():
-            return False
-        elements = compiled_adam()
     dtype = param.dtype
     arrays = (param, grad, state["exp_avg"], state["exp_avg_sq"])
     if dtype not in (np.float32, np.float64) or any(
@@ -93,8 +88,9 @@ def adam_update(param: np.ndarray, grad: np.ndarray, state: dict, group: dict,
     scalar = dtype.type  # a Python float cast to the arrays' dtype, as NumPy's ufuncs cast it
     # x * 1 is x for every float (NaN and -0 included), so "no decoupled decay" is decay 1
     decay = scalar(1 - lr * weight_decay) if decoupled and weight_decay != 0 else scalar(1)
-    elements(*(array.reshape(-1) for array in arrays),  # views: every array is C-contiguous
-             not decoupled and weight_decay != 0, bool(group["maximize"]), decay,
-             scalar(weight_decay), scalar(beta1), scalar(1 - beta1), scalar(beta2),
-             scalar(1 - beta2), scalar(eps_term), scalar(-step_size))
+    loop = compiled_adam()
+    loop(*(array.reshape(-1) for array in arrays),  # views: every array is C-contiguous
+         not decoupled and weight_decay != 0, bool(group["maximize"]), decay,
+         scalar(weight_decay), scalar(beta1), scalar(1 - beta1), scalar(beta2),
+         scalar(1 - beta2), scalar(eps_term), scalar(-step_size))
     return True
