@@ -167,12 +167,13 @@ def test_without_numba_or_with_annie_numba_0_nothing_is_compiled(monkeypatch):
     param.grad = np.ones(3, np.float32)
     state = {"step": 1, "exp_avg": np.zeros(3, np.float32), "exp_avg_sq": np.zeros(3, np.float32)}
     group = dict(lr=1e-3, betas=(0.9, 0.999), weight_decay=0, amsgrad=False, maximize=False)
-    assert not fused.adam_update(param.data, param.grad, state, group, 1e-3, 1e-8)
+    monkeypatch.setattr(fused, "MIN_VALUES", 0)
+    assert not fused.adam_update(param.data, param.grad, state, group, 0.9, 0.999, 1e-3, 1e-8)
     assert not state["exp_avg"].any() and (param.data == 1).all()  # nothing changed
     monkeypatch.setattr(fused, "compiled_adam", lambda: None)  # numba missing
     monkeypatch.setenv("ANNIE_NUMBA", "1")
     assert not fused.enabled()
-    assert not fused.adam_update(param.data, param.grad, state, group, 1e-3, 1e-8)
+    assert not fused.adam_update(param.data, param.grad, state, group, 0.9, 0.999, 1e-3, 1e-8)
 
 
 @pytest.mark.parametrize("calls", ["python"], indirect=True)
@@ -185,3 +186,38 @@ def test_the_loop_runs_from_min_values_on(calls, monkeypatch):
     optimizer.step()
     assert calls == [40]
     np.testing.assert_array_equal(small.data[:1], large.data[:1])  # the same update
+
+
+@pytest.mark.parametrize("calls", LOOPS, indirect=True)
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_numpy_float64_settings_give_the_same_bits_as_python_floats(calls, decoupled,
+                                                                    monkeypatch):
+    """A setting computed with NumPy (np.float64: lr from np.cos, betas from np.logspace) is
+    taken as a Python float by both updates, so float32 arithmetic stays float32 in both."""
+    def run(numba_flag, cast):
+        monkeypatch.setenv("ANNIE_NUMBA", numba_flag)
+        params = _params(np.float32)
+        cls = optim.AdamW if decoupled else optim.Adam
+        optimizer = cls(params, lr=cast(3e-2), betas=(cast(0.8), cast(0.99)), eps=cast(1e-3),
+                        weight_decay=cast(0.1))
+        _train(params, optimizer)
+        return _result(params, optimizer)
+    reference = run("0", np.float64)
+    assert not calls
+    for ours, python_floats, theirs in zip(run("1", np.float64), run("0", float), reference,
+                                           strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(python_floats, theirs)
+    assert calls == [25] * 8
+
+
+@pytest.mark.parametrize("calls", LOOPS, indirect=True)
+def test_a_read_only_parameter_fails_as_numpy_does(calls):
+    param = Parameter(np.ones(6, np.float32))
+    optimizer = optim.Adam([param])
+    optimizer._step_flat = lambda number, group: False
+    param.data.flags.writeable = False
+    param.grad = np.ones(6, np.float32)
+    with pytest.raises(ValueError, match="read-only"):
+        optimizer.step()
+    assert calls == []

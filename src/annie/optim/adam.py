@@ -47,8 +47,10 @@ class Adam(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, eps = group["lr"], group["eps"]
-        beta1, beta2 = group["betas"]
+        # Python floats: a NumPy float64 setting (lr from np.cos, say) would otherwise make NumPy
+        # compute in float64 on float32 arrays, and the compiled loop could not match its bits
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(beta) for beta in group["betas"])
         state["step"] += 1
         step = state["step"]
         if group["amsgrad"] and "max_exp_avg_sq" not in state:  # switched on after a step
@@ -59,7 +61,7 @@ class Adam(Optimizer):
         step_size = lr * bias_correction2_sqrt / (1 - beta1 ** step)
         eps_term = eps * bias_correction2_sqrt
         # the same arithmetic below as one compiled loop, where numba is installed (fused.py)
-        if adam_update(param, grad, state, group, step_size, eps_term):
+        if adam_update(param, grad, state, group, beta1, beta2, step_size, eps_term):
             return
         work = self._buffer(param, 1)
         g = self._effective_grad(param, grad, group)  # (decoupled decay applied to param here)

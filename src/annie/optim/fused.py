@@ -16,8 +16,11 @@ at 9,610 values repay the start-up after 45,000 steps, the 103 us at 131,072 val
 
 The loop does each element's arithmetic in the NumPy update's order, with the same roundings:
 no fused multiply-adds (numba's default), the scalars cast to the arrays' dtype as NumPy casts a
-Python float. So both give the same bits (the tests compare them with ``array_equal``). Like the
-compiled recurrent steps, it is skipped when numba is missing or ``ANNIE_NUMBA=0``.
+Python float (both take the settings as Python floats, whatever their type). So both give the
+same bits (the tests compare them with ``array_equal``). Unlike NumPy, the loop raises no
+floating-point warnings and ignores ``np.errstate`` (as the compiled recurrent loops do): a
+gradient of 1e30 overflows to the same inf without the warning. Like those loops, it is skipped
+when numba is missing or ``ANNIE_NUMBA=0``.
 """
 from __future__ import annotations
 
@@ -67,23 +70,22 @@ def compiled_adam():
     return numba.njit(**NUMBA_OPTIONS)(adam_elements)
 
 
-def adam_update(param: np.ndarray, grad: np.ndarray, state: dict, group: dict,
-                step_size: float, eps_term: float) -> bool:
+def adam_update(param: np.ndarray, grad: np.ndarray, state: dict, group: dict, beta1: float,
+                beta2: float, step_size: float, eps_term: float) -> bool:
     """Run Adam's step on ``param`` and ``state`` in one compiled loop and return True; return
     False with nothing changed where the loop does not apply (fewer than ``MIN_VALUES``
     values, numba off or missing, AMSGrad, a dtype other than float32/float64, arrays not
-    C-contiguous or of different shapes or dtypes). ``step_size`` and ``eps_term`` are the
-    bias-corrected scalars of ``Adam._update``."""
+    C-contiguous or of different shapes or dtypes, a read-only array). ``beta1``, ``beta2``,
+    ``step_size`` and ``eps_term`` are ``Adam._update``'s Python floats."""
     if group["amsgrad"] or param.size < MIN_VALUES or not enabled():
         return False
     dtype = param.dtype
     arrays = (param, grad, state["exp_avg"], state["exp_avg_sq"])
     if dtype not in (np.float32, np.float64) or any(
             array.dtype != dtype or array.shape != param.shape or not array.flags.c_contiguous
-            for array in arrays):
+            or not array.flags.writeable for array in arrays):
         return False
-    lr, weight_decay = group["lr"], group["weight_decay"]
-    beta1, beta2 = group["betas"]
+    lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
     decoupled = group.get("decoupled_weight_decay", False)
     scalar = dtype.type  # a Python float cast to the arrays' dtype, as NumPy's ufuncs cast it
     # x * 1 is x for every float (NaN and -0 included), so "no decoupled decay" is decay 1

@@ -190,10 +190,12 @@ class Optimizer:
 
         ``grad`` itself is never changed; a new g is written to work buffer 0.
         """
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
+        # Python floats, so that a NumPy float64 setting does not turn float32 arithmetic into
+        # float64 (Adam's compiled loop casts every setting to the parameters' dtype)
+        weight_decay, maximize = float(group["weight_decay"]), group["maximize"]
         if group.get("decoupled_weight_decay", False):
             if weight_decay != 0:
-                param *= 1 - group["lr"] * weight_decay
+                param *= 1 - float(group["lr"]) * weight_decay
             weight_decay = 0
         if weight_decay == 0 and not maximize:
             return grad
