@@ -155,3 +155,16 @@ def test_shared_leaf_gradient_is_copied_not_aliased():
     assert not np.shares_memory(a.grad, b.grad)
     a.grad += 1
     np.testing.assert_array_equal(b.grad, np.full(3, 2.0))
+
+
+def test_adam_step_benchmark_runs_and_restores_the_settings():
+    import os
+
+    import annie.optim.fused as fused
+    from benchmarks import adam_step
+    before = (os.environ.get("ANNIE_NUMBA"), fused.MIN_VALUES)
+    results = adam_step.main(["--tiny"])
+    assert sorted(results) == [64, 1000]
+    assert all(time > 0 for times in results.values() for time in times.values())
+    assert ("one loop" in results[64]) == (fused.compiled_adam() is not None)
+    assert (os.environ.get("ANNIE_NUMBA"), fused.MIN_VALUES) == before
